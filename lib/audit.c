@@ -1,0 +1,36 @@
+#include "audit.h"
+
+#include <stdlib.h>
+
+#define AUDIT_UA_MAX 512
+#define AUDIT_ID_MAX 64
+#define AUDIT_ADDR_MAX 64
+
+bool
+audit_append(struct db *db, const struct http_request *req, const struct audit_entry *e)
+{
+	char ua[AUDIT_UA_MAX + 1], rid[AUDIT_ID_MAX + 1], addr[AUDIT_ADDR_MAX + 1];
+	char *details = NULL;
+	const char *params[8];
+	PGresult *res;
+	bool ok;
+
+	http_sanitize(ua, sizeof(ua), req ? req->user_agent : NULL);
+	http_sanitize(rid, sizeof(rid), req ? req->request_id : NULL);
+	http_sanitize(addr, sizeof(addr), req ? req->remote_addr : NULL);
+	if (e->details != NULL && (details = cJSON_PrintUnformatted(e->details)) == NULL)
+		return false;
+	params[0] = e->action;
+	params[1] = e->entity;
+	params[2] = e->entity_id;
+	params[3] = e->actor;
+	params[4] = addr[0] ? addr : NULL;
+	params[5] = ua[0] ? ua : NULL;
+	params[6] = rid[0] ? rid : NULL;
+	params[7] = details ? details : "{}";
+	res = db_exec(db, STMT_AUDIT_APPEND, params);
+	ok = db_ok(res);
+	PQclear(res);
+	cJSON_free(details);
+	return ok;
+}

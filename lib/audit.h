@@ -1,0 +1,24 @@
+/* audit.h — appends to the audit log (audit_logs is append-only: no update, no delete). */
+#ifndef FIABLE_AUDIT_H
+#define FIABLE_AUDIT_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "db.h"
+#include "http.h"
+
+struct audit_entry {
+	const char *action;     /* "submission.create", ... */
+	const char *entity;     /* table name */
+	const char *entity_id;
+	const char *actor;      /* who: the submitter's e-mail, "admin:<user>", "cron" */
+	const cJSON *details;   /* may be NULL */
+};
+
+/* Appends one row in the current transaction, with the client address, user agent and
+ * request id of req (sanitised and bounded). */
+bool audit_append(struct db *db, const struct http_request *req, const struct audit_entry *e);
+
+#endif

@@ -1,0 +1,197 @@
+#include "db.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct db {
+	char *conninfo;
+	PGconn *conn;
+	bool prepared[STMT__MAX];
+	bool lost;
+};
+
+struct db *
+db_open(const char *conninfo)
+{
+	struct db *db = calloc(1, sizeof(*db));
+
+	if (db == NULL || (db->conninfo = strdup(conninfo)) == NULL) {
+		free(db);
+		return NULL;
+	}
+	return db;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	free(db->conninfo);
+	free(db);
+}
+
+static void
+db_forget_prepared(struct db *db)
+{
+	memset(db->prepared, 0, sizeof(db->prepared));
+}
+
+bool
+db_ensure(struct db *db)
+{
+	/* Defaults first: the conninfo given by the administrator overrides them. */
+	static const char *const keys[] = { "connect_timeout", "options",
+	    "application_name", "dbname", NULL };
+	const char *values[] = { "3", "-c timezone=UTC -c statement_timeout=10000",
+	    "fiable", db->conninfo, NULL };
+
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+		return true;
+	if (db->conn != NULL) {
+		PQfinish(db->conn);
+		db->conn = NULL;
+	}
+	db_forget_prepared(db);
+	db->conn = PQconnectdbParams(keys, values, 1);
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		log_warn("%s: connexion à la base impossible : %s", __func__,
+		    db->conn ? PQerrorMessage(db->conn) : "mémoire insuffisante");
+		db->lost = true;
+		return false;
+	}
+	db->lost = false;
+	return true;
+}
+
+bool
+db_lost(const struct db *db)
+{
+	return db->lost;
+}
+
+const char *
+db_error(const struct db *db)
+{
+	return db->conn ? PQerrorMessage(db->conn) : "pas de connexion";
+}
+
+bool
+db_ok(const PGresult *res)
+{
+	ExecStatusType st;
+
+	if (res == NULL)
+		return false;
+	st = PQresultStatus(res);
+	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+const char *
+db_sqlstate(const PGresult *res)
+{
+	const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return s ? s : "";
+}
+
+/* Notes a failure: connection loss (PQstatus) or an SQL error, logged either way. */
+static void
+db_note_failure(struct db *db, const char *what, const PGresult *res)
+{
+	db->lost = db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK;
+	log_warn("db: %s : %s%s", what, db->lost ? "connexion perdue : " : "",
+	    res ? PQresultErrorMessage(res) : db_error(db));
+}
+
+PGresult *
+db_exec(struct db *db, enum stmt s, const char *const *params)
+{
+	const struct stmt_def *def = stmt_get(s);
+	PGresult *res;
+
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		db->lost = true;
+		return NULL;
+	}
+	if (!db->prepared[s]) {
+		res = PQprepare(db->conn, def->name, def->sql, def->nparams, NULL);
+		if (!db_ok(res)) {
+			db_note_failure(db, def->name, res);
+			PQclear(res);
+			return NULL;
+		}
+		PQclear(res);
+		db->prepared[s] = true;
+	}
+	res = PQexecPrepared(db->conn, def->name, def->nparams, params, NULL, NULL, 0);
+	if (!db_ok(res))
+		db_note_failure(db, def->name, res);
+	return res;
+}
+
+PGresult *
+db_query(struct db *db, enum stmt s, const char *const *params)
+{
+	PGresult *res;
+
+	if (!db_ensure(db))
+		return NULL;
+	res = db_exec(db, s, params);
+	if (db_ok(res) || !db->lost)
+		return res;
+	PQclear(res);
+	/* The connection died while idle (database restarted): one fresh try. */
+	if (!db_ensure(db))
+		return NULL;
+	return db_exec(db, s, params);
+}
+
+/* Runs a fixed transaction-control command (no parameters, no user data). */
+static bool
+db_command(struct db *db, const char *sql)
+{
+	PGresult *res;
+	bool ok;
+
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		db->lost = true;
+		return false;
+	}
+	res = PQexec(db->conn, sql);
+	ok = db_ok(res);
+	if (!ok)
+		db_note_failure(db, sql, res);
+	PQclear(res);
+	return ok;
+}
+
+bool
+db_begin(struct db *db)
+{
+	if (!db_ensure(db))
+		return false;
+	if (db_command(db, "BEGIN"))
+		return true;
+	if (!db->lost || !db_ensure(db))
+		return false;
+	return db_command(db, "BEGIN");
+}
+
+bool
+db_commit(struct db *db)
+{
+	return db_command(db, "COMMIT");
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
+	    PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		(void)db_command(db, "ROLLBACK");
+}

@@ -1,0 +1,44 @@
+/* db.h — one PostgreSQL connection per worker, over libpq, that survives restarts of the
+ * database: a lost connection is seen with PQstatus and re-established on the next use,
+ * and the prepared statements are prepared again. */
+#ifndef FIABLE_DB_H
+#define FIABLE_DB_H
+
+#include <stdbool.h>
+
+#include <libpq-fe.h>
+
+#include "statements.h"
+
+struct db;
+
+/* Keeps the conninfo; connects on first use, so a worker starts even while the database
+ * is down. */
+struct db *db_open(const char *conninfo);
+void db_close(struct db *db);
+
+/* Makes sure a connection is up (connecting or reconnecting); false when unreachable. */
+bool db_ensure(struct db *db);
+/* True when the last failure was the connection itself (not an SQL error). */
+bool db_lost(const struct db *db);
+
+/* Runs a named statement with text parameters (NULL = SQL NULL). Returns the result, which
+ * the caller must PQclear, or NULL when the statement could not be sent. */
+PGresult *db_exec(struct db *db, enum stmt s, const char *const *params);
+/* Same, for a read-only statement outside a transaction: retried once on a fresh
+ * connection when the connection was found dead (e.g. after a database restart). */
+PGresult *db_query(struct db *db, enum stmt s, const char *const *params);
+
+/* Transaction control. db_begin reconnects once if the connection died while idle. */
+bool db_begin(struct db *db);
+bool db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* True when res is a success (command or tuples). */
+bool db_ok(const PGresult *res);
+/* SQLSTATE of a failed result, or "" */
+const char *db_sqlstate(const PGresult *res);
+/* Error message of the connection, for logs. */
+const char *db_error(const struct db *db);
+
+#endif

@@ -1,0 +1,325 @@
+#include "http.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+
+/* The one table of API errors: status, stable code, French title and default detail. */
+static const struct {
+	int status;
+	const char *code;
+	const char *title;
+	const char *detail;
+} api_errors[ERR__MAX] = {
+	[ERR_INVALID_JSON] = { 400, "invalid_json", "JSON invalide",
+	    "Le corps de la requête n'est pas un objet JSON valide." },
+	[ERR_VALIDATION] = { 400, "validation_failed", "Champs invalides",
+	    "Certains champs sont invalides : corrigez-les puis envoyez à nouveau." },
+	[ERR_PAYLOAD_TOO_LARGE] = { 413, "payload_too_large", "Requête trop volumineuse",
+	    "La requête dépasse la taille autorisée." },
+	[ERR_LENGTH_REQUIRED] = { 411, "length_required", "Longueur requise",
+	    "L'en-tête Content-Length est obligatoire." },
+	[ERR_BAD_LENGTH] = { 400, "invalid_content_length", "Longueur invalide",
+	    "L'en-tête Content-Length est invalide ou ne correspond pas au corps reçu." },
+	[ERR_UNSUPPORTED_MEDIA_TYPE] = { 415, "unsupported_media_type", "Type de contenu non pris en charge",
+	    "Le corps doit être envoyé en JSON (Content-Type: application/json)." },
+	[ERR_METHOD_NOT_ALLOWED] = { 405, "method_not_allowed", "Méthode non autorisée",
+	    "Cette méthode n'est pas acceptée à cette adresse." },
+	[ERR_FORBIDDEN_ORIGIN] = { 403, "forbidden_origin", "Origine refusée",
+	    "Cette requête provient d'un autre site et a été refusée." },
+	[ERR_IDEMPOTENCY_KEY_MISSING] = { 400, "idempotency_key_missing", "Clé d'idempotence manquante",
+	    "L'en-tête Idempotency-Key (un UUID) est obligatoire." },
+	[ERR_IDEMPOTENCY_KEY_INVALID] = { 400, "idempotency_key_invalid", "Clé d'idempotence invalide",
+	    "L'en-tête Idempotency-Key doit être un UUID." },
+	[ERR_IDEMPOTENCY_KEY_REUSED] = { 422, "idempotency_key_reused", "Clé d'idempotence déjà utilisée",
+	    "Cette clé d'idempotence a déjà servi pour un autre contenu." },
+	[ERR_ALREADY_SUBMITTED] = { 409, "already_submitted", "Réponse déjà enregistrée",
+	    "Une réponse existe déjà pour cette adresse e-mail. Utilisez votre lien de modification "
+	    "ou demandez-en un nouveau." },
+	[ERR_DATABASE_UNAVAILABLE] = { 503, "database_unavailable", "Service indisponible",
+	    "La base de données est momentanément indisponible. Votre envoi sera réessayé." },
+	[ERR_NOT_FOUND] = { 404, "not_found", "Introuvable", "Cette ressource n'existe pas." },
+	[ERR_INTERNAL] = { 500, "internal_error", "Erreur interne",
+	    "Une erreur interne est survenue. Rien n'a été enregistré ; réessayez." },
+};
+
+const char *
+api_error_code(enum api_error e)
+{
+	return api_errors[e].code;
+}
+
+int
+api_error_status(enum api_error e)
+{
+	return api_errors[e].status;
+}
+
+uint64_t
+http_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void
+http_request_init(struct http_request *req, http_param_fn param, void *ctx)
+{
+	const char *https;
+
+	memset(req, 0, sizeof(*req));
+	req->start_us = http_now_us();
+	req->method = param("REQUEST_METHOD", ctx);
+	req->uri = param("DOCUMENT_URI", ctx);
+	req->content_type = param("CONTENT_TYPE", ctx);
+	req->content_length = param("CONTENT_LENGTH", ctx);
+	req->origin = param("HTTP_ORIGIN", ctx);
+	req->sec_fetch_site = param("HTTP_SEC_FETCH_SITE", ctx);
+	req->host = param("HTTP_HOST", ctx);
+	req->idempotency_key = param("HTTP_IDEMPOTENCY_KEY", ctx);
+	req->remote_addr = param("REMOTE_ADDR", ctx);
+	req->remote_user = param("REMOTE_USER", ctx);
+	req->user_agent = param("HTTP_USER_AGENT", ctx);
+	req->request_id = param("REQUEST_ID", ctx);
+	https = param("HTTPS", ctx);
+	req->scheme = (https != NULL && strcasecmp(https, "on") == 0) ? "https" : "http";
+	if (req->method == NULL)
+		req->method = "";
+	if (req->uri == NULL)
+		req->uri = "";
+}
+
+void
+http_request_free(struct http_request *req)
+{
+	free(req->body);
+	req->body = NULL;
+}
+
+int
+http_parse_content_length(const char *value, size_t max, size_t *len, enum api_error *err)
+{
+	unsigned long long n;
+	char *end;
+
+	if (value == NULL || value[0] == '\0') {
+		*err = ERR_LENGTH_REQUIRED;
+		return -1;
+	}
+	if (!isdigit((unsigned char)value[0])) {
+		*err = ERR_BAD_LENGTH;
+		return -1;
+	}
+	errno = 0;
+	n = strtoull(value, &end, 10);
+	if (*end != '\0') {
+		*err = ERR_BAD_LENGTH;
+		return -1;
+	}
+	if (errno == ERANGE || n > max) {
+		*err = ERR_PAYLOAD_TOO_LARGE;
+		return -1;
+	}
+	*len = (size_t)n;
+	return 0;
+}
+
+int
+http_read_body(struct http_request *req, FCGX_Stream *in, size_t max, enum api_error *err)
+{
+	size_t len, got = 0;
+
+	if (http_parse_content_length(req->content_length, max, &len, err) != 0)
+		return -1;
+	if ((req->body = malloc(len + 1)) == NULL) {
+		*err = ERR_INTERNAL;
+		return -1;
+	}
+	while (got < len) {
+		int n = FCGX_GetStr(req->body + got, (int)(len - got), in);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != len) {
+		*err = ERR_BAD_LENGTH;
+		return -1;
+	}
+	req->body[len] = '\0';
+	req->body_len = len;
+	return 0;
+}
+
+bool
+http_is_json(const char *ct)
+{
+	static const char json[] = "application/json";
+	size_t n = sizeof(json) - 1;
+
+	if (ct == NULL || strncasecmp(ct, json, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+bool
+http_origin_allowed(const struct http_request *req, const char *const *allowed, size_t nallowed)
+{
+	size_t i;
+
+	if (req->origin == NULL || req->origin[0] == '\0')
+		return req->sec_fetch_site == NULL ||
+		    strcasecmp(req->sec_fetch_site, "cross-site") != 0;
+	/* The browser sets Host to the site it talks to, so scheme://Host is our own origin. */
+	if (req->host != NULL) {
+		size_t slen = strlen(req->scheme);
+		if (strncasecmp(req->origin, req->scheme, slen) == 0 &&
+		    strncmp(req->origin + slen, "://", 3) == 0 &&
+		    strcasecmp(req->origin + slen + 3, req->host) == 0)
+			return true;
+	}
+	for (i = 0; i < nallowed; i++)
+		if (strcasecmp(req->origin, allowed[i]) == 0)
+			return true;
+	return false;
+}
+
+bool
+http_parse_uuid(const char *v, char out[37])
+{
+	size_t i;
+
+	if (v == NULL || strlen(v) != 36)
+		return false;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (v[i] != '-')
+				return false;
+			out[i] = '-';
+		} else if (isxdigit((unsigned char)v[i])) {
+			out[i] = (char)tolower((unsigned char)v[i]);
+		} else {
+			return false;
+		}
+	}
+	out[36] = '\0';
+	return true;
+}
+
+void
+http_sanitize(char *dst, size_t cap, const char *src)
+{
+	size_t i;
+
+	if (src == NULL)
+		src = "";
+	for (i = 0; i + 1 < cap && src[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	dst[i] = '\0';
+}
+
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 428: return "Precondition Required";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	default:  return "Internal Server Error";
+	}
+}
+
+void
+http_send(FCGX_Stream *out, int status, const char *content_type,
+    const char *extra_headers, const char *body, size_t len)
+{
+	FCGX_FPrintF(out,
+	    "Status: %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %lu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "%s"
+	    "\r\n",
+	    status, status_text(status), content_type, (unsigned long)len,
+	    extra_headers ? extra_headers : "");
+	if (len > 0)
+		FCGX_PutStr(body, (int)len, out);
+}
+
+void
+http_send_json(FCGX_Stream *out, int status, const char *extra_headers, const cJSON *json)
+{
+	char *body = cJSON_PrintUnformatted(json);
+
+	if (body == NULL) {
+		http_send_error(out, ERR_INTERNAL, NULL, NULL, NULL);
+		return;
+	}
+	http_send(out, status, "application/json; charset=utf-8", extra_headers, body, strlen(body));
+	cJSON_free(body);
+}
+
+char *
+http_problem_body(enum api_error e, const char *detail, const cJSON *errors)
+{
+	cJSON *p = cJSON_CreateObject();
+	char type[128];
+	char *body;
+
+	if (p == NULL)
+		return NULL;
+	snprintf(type, sizeof(type), "https://fiable.invalid/problemes/%s", api_errors[e].code);
+	cJSON_AddStringToObject(p, "type", type);
+	cJSON_AddStringToObject(p, "code", api_errors[e].code);
+	cJSON_AddStringToObject(p, "title", api_errors[e].title);
+	cJSON_AddNumberToObject(p, "status", api_errors[e].status);
+	cJSON_AddStringToObject(p, "detail", detail ? detail : api_errors[e].detail);
+	if (errors != NULL)
+		cJSON_AddItemToObject(p, "errors", cJSON_Duplicate(errors, 1));
+	body = cJSON_PrintUnformatted(p);
+	cJSON_Delete(p);
+	return body;
+}
+
+void
+http_send_error(FCGX_Stream *out, enum api_error e, const char *detail,
+    const cJSON *errors, const char *extra_headers)
+{
+	char *body = http_problem_body(e, detail, errors);
+	static const char fallback[] = "{\"code\":\"internal_error\",\"status\":500}";
+
+	if (body == NULL) {
+		http_send(out, 500, "application/problem+json", NULL, fallback, sizeof(fallback) - 1);
+		return;
+	}
+	http_send(out, api_errors[e].status, "application/problem+json; charset=utf-8",
+	    extra_headers, body, strlen(body));
+	cJSON_free(body);
+}

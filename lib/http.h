@@ -1,0 +1,101 @@
+/* http.h — the HTTP side of a FastCGI request: reading the parameters and the body with
+ * bounds, the checks every write endpoint makes, and responses (JSON and RFC 9457 problems). */
+#ifndef FIABLE_HTTP_H
+#define FIABLE_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <fcgiapp.h>
+
+/* Every error the API answers, with its stable code; French texts live in http.c only. */
+enum api_error {
+	ERR_INVALID_JSON,
+	ERR_VALIDATION,
+	ERR_PAYLOAD_TOO_LARGE,
+	ERR_LENGTH_REQUIRED,
+	ERR_BAD_LENGTH,
+	ERR_UNSUPPORTED_MEDIA_TYPE,
+	ERR_METHOD_NOT_ALLOWED,
+	ERR_FORBIDDEN_ORIGIN,
+	ERR_IDEMPOTENCY_KEY_MISSING,
+	ERR_IDEMPOTENCY_KEY_INVALID,
+	ERR_IDEMPOTENCY_KEY_REUSED,
+	ERR_ALREADY_SUBMITTED,
+	ERR_DATABASE_UNAVAILABLE,
+	ERR_NOT_FOUND,
+	ERR_INTERNAL,
+	ERR__MAX
+};
+
+/* Stable code ("validation_failed", ...) and HTTP status of an error. */
+const char *api_error_code(enum api_error e);
+int api_error_status(enum api_error e);
+
+/* Looks a CGI parameter up by name (FCGX_GetParam, or a table in the tests). */
+typedef const char *(*http_param_fn)(const char *name, void *ctx);
+
+/* The parameters one request uses; the pointers live until the request is finished. */
+struct http_request {
+	const char *method;
+	const char *uri;
+	const char *content_type;
+	const char *content_length;
+	const char *origin;
+	const char *sec_fetch_site;
+	const char *host;
+	const char *scheme;            /* "http" or "https" */
+	const char *idempotency_key;
+	const char *remote_addr;
+	const char *remote_user;       /* set by nginx auth_basic */
+	const char *user_agent;
+	const char *request_id;
+	char *body;                    /* NUL-terminated copy, owned; NULL before reading */
+	size_t body_len;
+	uint64_t start_us;             /* monotonic time when the request arrived */
+};
+
+/* Fills req from the parameters (no body yet). */
+void http_request_init(struct http_request *req, http_param_fn param, void *ctx);
+void http_request_free(struct http_request *req);
+
+/* Microseconds on the monotonic clock. */
+uint64_t http_now_us(void);
+
+/* Parses a CONTENT_LENGTH value: bounded, decimal, no sign or junk.
+ * Returns 0 and sets *len, or the api_error to answer. */
+int http_parse_content_length(const char *value, size_t max, size_t *len,
+    enum api_error *err);
+
+/* Reads exactly CONTENT_LENGTH bytes from in (at most max). 0 or -1 with *err set. */
+int http_read_body(struct http_request *req, FCGX_Stream *in, size_t max, enum api_error *err);
+
+/* True for application/json, with optional parameters such as charset=utf-8. */
+bool http_is_json(const char *content_type);
+
+/* CSRF defence for a JSON API: a present Origin must be the request's own origin or one of
+ * allowed; without Origin, Sec-Fetch-Site must not say cross-site. */
+bool http_origin_allowed(const struct http_request *req, const char *const *allowed,
+    size_t nallowed);
+
+/* Checks and lowercases a UUID (8-4-4-4-12 hex) into out[37]. */
+bool http_parse_uuid(const char *value, char out[37]);
+
+/* Copies at most cap-1 bytes of a header value, replacing bytes outside printable ASCII
+ * by '?', so it can go into a text column or a log line. NULL gives "". */
+void http_sanitize(char *dst, size_t cap, const char *src);
+
+/* Writes a complete response. extra_headers holds whole lines ("ETag: \"v1\"\r\n") or NULL. */
+void http_send(FCGX_Stream *out, int status, const char *content_type,
+    const char *extra_headers, const char *body, size_t len);
+/* Writes a JSON response from a cJSON tree. */
+void http_send_json(FCGX_Stream *out, int status, const char *extra_headers, const cJSON *json);
+/* Builds the problem+json body of an error (malloc'd); errors (field -> message) may be NULL. */
+char *http_problem_body(enum api_error e, const char *detail, const cJSON *errors);
+/* Writes an application/problem+json error; detail NULL uses the default French text. */
+void http_send_error(FCGX_Stream *out, enum api_error e, const char *detail,
+    const cJSON *errors, const char *extra_headers);
+
+#endif

@@ -1,0 +1,63 @@
+#include "idempotency.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum idem_claim
+idempotency_claim(struct db *db, const char *key, const char *endpoint,
+    const char *payload_sha256_hex)
+{
+	const char *params[3] = { key, endpoint, payload_sha256_hex };
+	PGresult *res = db_exec(db, STMT_IDEMPOTENCY_CLAIM, params);
+	enum idem_claim r;
+
+	if (!db_ok(res))
+		r = IDEM_FAILED;
+	else
+		r = PQntuples(res) == 1 ? IDEM_CLAIMED : IDEM_TAKEN;
+	PQclear(res);
+	return r;
+}
+
+int
+idempotency_lookup(struct db *db, const char *key, struct idem_record *rec)
+{
+	const char *params[1] = { key };
+	PGresult *res = db_query(db, STMT_IDEMPOTENCY_LOOKUP, params);
+	int found;
+
+	memset(rec, 0, sizeof(*rec));
+	if (!db_ok(res)) {
+		PQclear(res);
+		return -1;
+	}
+	found = PQntuples(res) == 1;
+	if (found) {
+		snprintf(rec->endpoint, sizeof(rec->endpoint), "%s", PQgetvalue(res, 0, 0));
+		snprintf(rec->payload_sha256, sizeof(rec->payload_sha256), "%s",
+		    PQgetvalue(res, 0, 1));
+		rec->status = PQgetisnull(res, 0, 2) ? 0 :
+		    (int)strtol(PQgetvalue(res, 0, 2), NULL, 10);
+		if (!PQgetisnull(res, 0, 3) && (rec->body = strdup(PQgetvalue(res, 0, 3))) == NULL)
+			found = -1;
+	}
+	PQclear(res);
+	return found;
+}
+
+bool
+idempotency_store(struct db *db, const char *key, int status, const char *body,
+    const char *submission_id)
+{
+	char st[8];
+	const char *params[4] = { key, st, body, submission_id };
+	PGresult *res;
+	bool ok;
+
+	snprintf(st, sizeof(st), "%d", status);
+	res = db_exec(db, STMT_IDEMPOTENCY_STORE, params);
+	ok = db_ok(res) && strcmp(PQcmdTuples(res), "1") == 0;
+	PQclear(res);
+	return ok;
+}

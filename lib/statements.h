@@ -1,0 +1,29 @@
+/* statements.h — every SQL statement the programs run, named; the text is in statements.c.
+ * They are prepared lazily on each connection and prepared again after a reconnection. */
+#ifndef FIABLE_STATEMENTS_H
+#define FIABLE_STATEMENTS_H
+
+enum stmt {
+	STMT_PING,
+	STMT_UNKNOWN_SLOTS,
+	STMT_IDEMPOTENCY_CLAIM,
+	STMT_IDEMPOTENCY_LOOKUP,
+	STMT_IDEMPOTENCY_STORE,
+	STMT_SUBMISSION_INSERT,
+	STMT_AUDIT_APPEND,
+	STMT_METRIC_RECORD,
+	STMT_FORM_SLOTS,
+	STMT_FORM_FLAGS,
+	STMT_TIMEZONE_CHECK,
+	STMT__MAX
+};
+
+struct stmt_def {
+	const char *name;
+	const char *sql;
+	int nparams;
+};
+
+const struct stmt_def *stmt_get(enum stmt s);
+
+#endif

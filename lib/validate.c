@@ -1,0 +1,338 @@
+#include "validate.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef void (*field_validator)(const cJSON *item, struct submission *s);
+
+static void check_email(const cJSON *item, struct submission *s);
+static void check_nom(const cJSON *item, struct submission *s);
+static void check_creneaux(const cJSON *item, struct submission *s);
+static void check_commentaire(const cJSON *item, struct submission *s);
+
+/* Indexed by enum submission_field. */
+static const struct {
+	const char *name;
+	bool required;
+	field_validator check;
+	const char *missing;
+} fields[FIELD__MAX] = {
+	[FIELD_EMAIL] = { "email", true, check_email, "L'adresse e-mail est obligatoire." },
+	[FIELD_NOM] = { "nom", true, check_nom, "Le nom est obligatoire." },
+	[FIELD_CRENEAUX] = { "creneaux", true, check_creneaux,
+	    "Choisissez au moins un créneau." },
+	[FIELD_COMMENTAIRE] = { "commentaire", false, check_commentaire, NULL },
+};
+
+const char *
+submission_field_name(enum submission_field f)
+{
+	return fields[f].name;
+}
+
+void
+submission_set_error(struct submission *s, enum submission_field f, const char *msg)
+{
+	snprintf(s->errors[f], FIELD_ERROR_LEN, "%s", msg);
+}
+
+char *
+trim_dup(const char *s)
+{
+	size_t len;
+	char *out;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	len = strlen(s);
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
+	    s[len - 1] == '\n' || s[len - 1] == '\r'))
+		len--;
+	if ((out = malloc(len + 1)) == NULL)
+		return NULL;
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return out;
+}
+
+long
+utf8_text_length(const char *str, bool multiline)
+{
+	const unsigned char *p = (const unsigned char *)str;
+	long count = 0;
+
+	while (*p != '\0') {
+		uint32_t cp;
+		int n, i;
+
+		if (*p < 0x80) {
+			cp = *p;
+			n = 1;
+		} else if ((*p & 0xe0) == 0xc0) {
+			cp = *p & 0x1f;
+			n = 2;
+		} else if ((*p & 0xf0) == 0xe0) {
+			cp = *p & 0x0f;
+			n = 3;
+		} else if ((*p & 0xf8) == 0xf0) {
+			cp = *p & 0x07;
+			n = 4;
+		} else {
+			return -1;
+		}
+		for (i = 1; i < n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return -1;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		/* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+		if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+		    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return -1;
+		/* C0 and C1 controls and DEL; a comment may keep its line breaks and tabs. */
+		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+			if (!(multiline && (cp == '\n' || cp == '\t' || cp == '\r')))
+				return -1;
+		}
+		p += n;
+		count++;
+	}
+	return count;
+}
+
+/* Local part: dot-atoms of RFC 5322 atext; domain: LDH labels with a TLD of letters. */
+bool
+valid_email(const char *s)
+{
+	static const char atext[] = "!#$%&'*+-/=?^_`{|}~";
+	const char *at = strrchr(s, '@'), *p, *label;
+	size_t len = strlen(s), llen;
+
+	if (at == NULL || len > EMAIL_MAX_LEN)
+		return false;
+	llen = (size_t)(at - s);
+	if (llen == 0 || llen > EMAIL_LOCAL_MAX_LEN || s[0] == '.' || at[-1] == '.')
+		return false;
+	for (p = s; p < at; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '.') {
+			if (p[1] == '.')
+				return false;
+		} else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || (c != '\0' && strchr(atext, c) != NULL))) {
+			return false;
+		}
+	}
+	label = at + 1;
+	if (*label == '\0' || strchr(label, '.') == NULL)
+		return false;
+	for (;;) {
+		size_t n = strcspn(label, ".");
+		bool alpha_only = true;
+		size_t i;
+
+		if (n == 0 || n > 63 || label[0] == '-' || label[n - 1] == '-')
+			return false;
+		for (i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)label[i];
+			bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+			if (!letter && !(c >= '0' && c <= '9') && c != '-')
+				return false;
+			if (!letter)
+				alpha_only = false;
+		}
+		if (label[n] == '\0')
+			return n >= 2 && alpha_only;	/* the TLD */
+		label += n + 1;
+	}
+}
+
+bool
+valid_slot_id(const char *s)
+{
+	size_t i, len = strlen(s);
+
+	if (len == 0 || len > SLOT_ID_MAX_LEN)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '-' && c != '_')))
+			return false;
+	}
+	return true;
+}
+
+static void
+check_email(const cJSON *item, struct submission *s)
+{
+	if (!cJSON_IsString(item)) {
+		submission_set_error(s, FIELD_EMAIL, "L'adresse e-mail doit être un texte.");
+		return;
+	}
+	if ((s->email = trim_dup(item->valuestring)) == NULL)
+		return;
+	if (s->email[0] == '\0')
+		submission_set_error(s, FIELD_EMAIL, fields[FIELD_EMAIL].missing);
+	else if (strlen(s->email) > EMAIL_MAX_LEN)
+		submission_set_error(s, FIELD_EMAIL,
+		    "L'adresse e-mail est trop longue (254 caractères au plus).");
+	else if (!valid_email(s->email))
+		submission_set_error(s, FIELD_EMAIL,
+		    "L'adresse e-mail n'est pas valide (exemple : prenom.nom@institution.be).");
+}
+
+static void
+check_nom(const cJSON *item, struct submission *s)
+{
+	long n;
+
+	if (!cJSON_IsString(item)) {
+		submission_set_error(s, FIELD_NOM, "Le nom doit être un texte.");
+		return;
+	}
+	if ((s->nom = trim_dup(item->valuestring)) == NULL)
+		return;
+	n = utf8_text_length(s->nom, false);
+	if (n < 0)
+		submission_set_error(s, FIELD_NOM, "Le nom contient des caractères non autorisés.");
+	else if (n == 0)
+		submission_set_error(s, FIELD_NOM, fields[FIELD_NOM].missing);
+	else if (n > NOM_MAX_CHARS)
+		submission_set_error(s, FIELD_NOM, "Le nom est trop long (100 caractères au plus).");
+}
+
+static void
+check_commentaire(const cJSON *item, struct submission *s)
+{
+	long n;
+
+	if (cJSON_IsNull(item))
+		return;
+	if (!cJSON_IsString(item)) {
+		submission_set_error(s, FIELD_COMMENTAIRE, "Le commentaire doit être un texte.");
+		return;
+	}
+	free(s->commentaire);
+	if ((s->commentaire = trim_dup(item->valuestring)) == NULL)
+		return;
+	n = utf8_text_length(s->commentaire, true);
+	if (n < 0)
+		submission_set_error(s, FIELD_COMMENTAIRE,
+		    "Le commentaire contient des caractères non autorisés.");
+	else if (n > COMMENTAIRE_MAX_CHARS)
+		submission_set_error(s, FIELD_COMMENTAIRE,
+		    "Le commentaire est trop long (2000 caractères au plus).");
+}
+
+static void
+check_creneaux(const cJSON *item, struct submission *s)
+{
+	const cJSON *it;
+	int n, i;
+	size_t j;
+
+	if (!cJSON_IsArray(item)) {
+		submission_set_error(s, FIELD_CRENEAUX, "Les créneaux doivent être une liste.");
+		return;
+	}
+	n = cJSON_GetArraySize(item);
+	if (n == 0) {
+		submission_set_error(s, FIELD_CRENEAUX, fields[FIELD_CRENEAUX].missing);
+		return;
+	}
+	if (n > CRENEAUX_MAX) {
+		submission_set_error(s, FIELD_CRENEAUX, "Trop de créneaux choisis.");
+		return;
+	}
+	if ((s->creneaux = calloc((size_t)n, sizeof(*s->creneaux))) == NULL)
+		return;
+	i = 0;
+	cJSON_ArrayForEach(it, item) {
+		if (!cJSON_IsString(it) || !valid_slot_id(it->valuestring)) {
+			submission_set_error(s, FIELD_CRENEAUX, "Un créneau choisi n'est pas valide.");
+			return;
+		}
+		for (j = 0; j < s->ncreneaux; j++)
+			if (strcmp(s->creneaux[j], it->valuestring) == 0) {
+				submission_set_error(s, FIELD_CRENEAUX,
+				    "Un même créneau est choisi deux fois.");
+				return;
+			}
+		if ((s->creneaux[i] = strdup(it->valuestring)) == NULL)
+			return;
+		s->ncreneaux = (size_t)++i;
+	}
+}
+
+int
+submission_parse(const cJSON *root, struct submission *s)
+{
+	int f;
+
+	memset(s, 0, sizeof(*s));
+	s->commentaire = strdup("");
+	for (f = 0; f < FIELD__MAX; f++) {
+		const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, fields[f].name);
+		if (item == NULL || (cJSON_IsNull(item) && fields[f].required)) {
+			if (fields[f].required)
+				submission_set_error(s, (enum submission_field)f, fields[f].missing);
+			continue;
+		}
+		fields[f].check(item, s);
+	}
+	/* An allocation failure leaves a required value NULL: refuse rather than store less. */
+	if (s->commentaire == NULL || (s->errors[FIELD_EMAIL][0] == '\0' && s->email == NULL) ||
+	    (s->errors[FIELD_NOM][0] == '\0' && s->nom == NULL) ||
+	    (s->errors[FIELD_CRENEAUX][0] == '\0' && s->ncreneaux == 0))
+		submission_set_error(s, FIELD_NOM, "Erreur interne de validation.");
+	return submission_error_count(s);
+}
+
+int
+submission_error_count(const struct submission *s)
+{
+	int f, n = 0;
+
+	for (f = 0; f < FIELD__MAX; f++)
+		if (s->errors[f][0] != '\0')
+			n++;
+	return n;
+}
+
+cJSON *
+submission_errors_json(const struct submission *s)
+{
+	cJSON *o;
+	int f;
+
+	if (submission_error_count(s) == 0 || (o = cJSON_CreateObject()) == NULL)
+		return NULL;
+	for (f = 0; f < FIELD__MAX; f++)
+		if (s->errors[f][0] != '\0')
+			cJSON_AddStringToObject(o, fields[f].name, s->errors[f]);
+	return o;
+}
+
+cJSON *
+submission_creneaux_json(const struct submission *s)
+{
+	return cJSON_CreateStringArray((const char *const *)s->creneaux, (int)s->ncreneaux);
+}
+
+void
+submission_free(struct submission *s)
+{
+	size_t i;
+
+	free(s->email);
+	free(s->nom);
+	free(s->commentaire);
+	for (i = 0; i < s->ncreneaux; i++)
+		free(s->creneaux[i]);
+	free(s->creneaux);
+	memset(s, 0, sizeof(*s));
+}

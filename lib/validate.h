@@ -1,0 +1,64 @@
+/* validate.h — declarative validation of a submission (kcgi style): one enum of fields,
+ * one table of validators in validate.c, one French message per fault. Handlers only ever
+ * read the validated, trimmed values of struct submission. */
+#ifndef FIABLE_VALIDATE_H
+#define FIABLE_VALIDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+/* The limits, in one place (characters, not bytes, for text). */
+#define EMAIL_MAX_LEN       254
+#define EMAIL_LOCAL_MAX_LEN 64
+#define NOM_MAX_CHARS       100
+#define COMMENTAIRE_MAX_CHARS 2000
+#define CRENEAUX_MAX        200
+#define SLOT_ID_MAX_LEN     64
+
+enum submission_field {
+	FIELD_EMAIL,
+	FIELD_NOM,
+	FIELD_CRENEAUX,
+	FIELD_COMMENTAIRE,
+	FIELD__MAX
+};
+
+#define FIELD_ERROR_LEN 200
+
+struct submission {
+	char *email;
+	char *nom;
+	char *commentaire;          /* "" when absent */
+	char **creneaux;
+	size_t ncreneaux;
+	char errors[FIELD__MAX][FIELD_ERROR_LEN]; /* "" when the field is valid */
+};
+
+/* JSON name of a field ("email", "nom", ...). */
+const char *submission_field_name(enum submission_field f);
+
+/* Validates every field of a parsed body into s; returns the number of faulty fields.
+ * Always call submission_free afterwards. */
+int submission_parse(const cJSON *root, struct submission *s);
+void submission_free(struct submission *s);
+
+/* Records a fault found later (an unknown slot, checked against the database). */
+void submission_set_error(struct submission *s, enum submission_field f, const char *msg);
+int submission_error_count(const struct submission *s);
+/* {"field": "message", ...} of the faulty fields, or NULL when none. */
+cJSON *submission_errors_json(const struct submission *s);
+/* The slots as a JSON array (for the jsonb column and the response). */
+cJSON *submission_creneaux_json(const struct submission *s);
+
+/* Building blocks, exposed for the tests. */
+bool valid_email(const char *s);
+bool valid_slot_id(const char *s);
+/* Number of code points of valid UTF-8 text without control characters (newline and tab
+ * allowed when multiline), or -1. */
+long utf8_text_length(const char *s, bool multiline);
+/* Copy of s without leading and trailing white space (malloc'd). */
+char *trim_dup(const char *s);
+
+#endif

@@ -1,0 +1,45 @@
+/* Encodings and the derivation of edit tokens. */
+#include <string.h>
+
+#include "crypto.h"
+#include "submission.h"
+#include "unit.h"
+
+int
+main(void)
+{
+	static const struct { const char *in; const char *out; } b64[] = {
+		{ "", "" }, { "f", "Zg" }, { "fo", "Zm8" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg" }, { "fooba", "Zm9vYmE" }, { "foobar", "Zm9vYmFy" },
+		{ "\xfb\xff", "-_8" },
+	};
+	unsigned char h[SHA256_LEN], h2[SHA256_LEN], bytes[4], secret[32] = { 1, 2, 3 };
+	char out[128], token[TOKEN_STR_LEN], token2[TOKEN_STR_LEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(b64) / sizeof(b64[0]); i++) {
+		base64url_encode((const unsigned char *)b64[i].in, strlen(b64[i].in), out);
+		CHECK(strcmp(out, b64[i].out) == 0, "base64url(%s) = %s", b64[i].in, out);
+	}
+	sha256("abc", 3, h);
+	hex_encode(h, SHA256_LEN, out);
+	CHECK(strcmp(out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0,
+	    "sha256(abc) = %s", out);
+	CHECK(hex_decode("00ff7A10", bytes, 4) == 0 && bytes[1] == 0xff && bytes[2] == 0x7a,
+	    "hex_decode");
+	CHECK(hex_decode("0g", bytes, 1) != 0, "chiffre invalide");
+
+	edit_token_for_key(secret, sizeof(secret), "6f1c2d0e-0000-4000-8000-000000000001", token, h);
+	edit_token_for_key(secret, sizeof(secret), "6f1c2d0e-0000-4000-8000-000000000001", token2, h2);
+	CHECK(strcmp(token, token2) == 0 && memcmp(h, h2, SHA256_LEN) == 0, "jeton reproductible");
+	CHECK(strlen(token) == 43, "jeton de 256 bits (%zu caractères)", strlen(token));
+	sha256(token, strlen(token), h2);
+	CHECK(equal_ct(h, h2, SHA256_LEN), "empreinte du jeton");
+	edit_token_for_key(secret, sizeof(secret), "6f1c2d0e-0000-4000-8000-000000000002", token2, h2);
+	CHECK(strcmp(token, token2) != 0, "une clé, un jeton");
+	secret[0] = 9;
+	edit_token_for_key(secret, sizeof(secret), "6f1c2d0e-0000-4000-8000-000000000001", token2, h2);
+	CHECK(strcmp(token, token2) != 0, "un secret, un jeton");
+	CHECK(random_bytes(bytes, sizeof(bytes)) == 0, "aléa");
+	return UNIT_END();
+}

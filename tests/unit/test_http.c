@@ -1,0 +1,124 @@
+/* Request parsing: lengths, media types, origins, idempotency keys, problem bodies. */
+#include <string.h>
+
+#include "http.h"
+#include "unit.h"
+
+struct params { const char *const *kv; };
+
+static const char *
+lookup(const char *name, void *ctx)
+{
+	const struct params *p = ctx;
+	size_t i;
+
+	for (i = 0; p->kv[i] != NULL; i += 2)
+		if (strcmp(p->kv[i], name) == 0)
+			return p->kv[i + 1];
+	return NULL;
+}
+
+static bool
+origin_ok(const char *origin, const char *fetch_site, const char *https)
+{
+	const char *kv[] = { "REQUEST_METHOD", "POST", "HTTP_HOST", "127.0.0.1:8080",
+	    "HTTP_ORIGIN", origin, "HTTP_SEC_FETCH_SITE", fetch_site, "HTTPS", https, NULL };
+	static const char *const allowed[] = { "https://formulaire.example.be" };
+	struct params p = { kv };
+	struct http_request req;
+	bool ok;
+
+	/* NULL values end the table early; shift them out. */
+	const char *compact[12];
+	size_t i, n = 0;
+	for (i = 0; i < 10; i += 2)
+		if (kv[i + 1] != NULL) {
+			compact[n++] = kv[i];
+			compact[n++] = kv[i + 1];
+		}
+	compact[n] = NULL;
+	p.kv = compact;
+	http_request_init(&req, lookup, &p);
+	ok = http_origin_allowed(&req, allowed, 1);
+	http_request_free(&req);
+	return ok;
+}
+
+int
+main(void)
+{
+	static const struct { const char *v; int ok; size_t len; enum api_error err; } lengths[] = {
+		{ "0", 1, 0, 0 }, { "12", 1, 12, 0 }, { "65536", 1, 65536, 0 },
+		{ "65537", 0, 0, ERR_PAYLOAD_TOO_LARGE },
+		{ "99999999999999999999999", 0, 0, ERR_PAYLOAD_TOO_LARGE },
+		{ NULL, 0, 0, ERR_LENGTH_REQUIRED }, { "", 0, 0, ERR_LENGTH_REQUIRED },
+		{ "-1", 0, 0, ERR_BAD_LENGTH }, { "+1", 0, 0, ERR_BAD_LENGTH },
+		{ " 1", 0, 0, ERR_BAD_LENGTH }, { "1 ", 0, 0, ERR_BAD_LENGTH },
+		{ "0x10", 0, 0, ERR_BAD_LENGTH }, { "1e3", 0, 0, ERR_BAD_LENGTH },
+	};
+	static const struct { const char *ct; bool ok; } types[] = {
+		{ "application/json", true }, { "application/json; charset=utf-8", true },
+		{ "Application/JSON;charset=UTF-8", true }, { "application/json ;x=y", true },
+		{ NULL, false }, { "", false }, { "text/plain", false },
+		{ "application/jsonp", false }, { "application/json-patch+json", false },
+		{ "application/x-www-form-urlencoded", false }, { "multipart/form-data", false },
+	};
+	static const struct { const char *v; bool ok; const char *norm; } uuids[] = {
+		{ "6f1c2d0e-1234-4abc-8def-0123456789ab", true, "6f1c2d0e-1234-4abc-8def-0123456789ab" },
+		{ "6F1C2D0E-1234-4ABC-8DEF-0123456789AB", true, "6f1c2d0e-1234-4abc-8def-0123456789ab" },
+		{ NULL, false, NULL }, { "", false, NULL }, { "pas-une-uuid", false, NULL },
+		{ "6f1c2d0e12344abc8def0123456789ab", false, NULL },
+		{ "6f1c2d0e-1234-4abc-8def-0123456789ag", false, NULL },
+		{ "6f1c2d0e-1234-4abc-8def-0123456789abc", false, NULL },
+		{ "{6f1c2d0e-1234-4abc-8def-0123456789a}", false, NULL },
+	};
+	char norm[37], clean[16];
+	size_t i, len;
+	enum api_error err;
+	char *body;
+
+	for (i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
+		int rc = http_parse_content_length(lengths[i].v, 65536, &len, &err);
+		CHECK((rc == 0) == lengths[i].ok, "Content-Length « %s »", lengths[i].v);
+		if (lengths[i].ok)
+			CHECK(len == lengths[i].len, "longueur de « %s »", lengths[i].v);
+		else
+			CHECK(err == lengths[i].err, "erreur pour « %s » : %s", lengths[i].v,
+			    api_error_code(err));
+	}
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		CHECK(http_is_json(types[i].ct) == types[i].ok, "Content-Type « %s »", types[i].ct);
+	for (i = 0; i < sizeof(uuids) / sizeof(uuids[0]); i++) {
+		bool ok = http_parse_uuid(uuids[i].v, norm);
+		CHECK(ok == uuids[i].ok, "clé « %s »", uuids[i].v);
+		if (ok)
+			CHECK(strcmp(norm, uuids[i].norm) == 0, "clé normalisée %s", norm);
+	}
+
+	CHECK(origin_ok(NULL, NULL, NULL), "sans Origin (client non navigateur)");
+	CHECK(origin_ok(NULL, "same-origin", NULL), "Sec-Fetch-Site same-origin");
+	CHECK(origin_ok(NULL, "none", NULL), "Sec-Fetch-Site none");
+	CHECK(!origin_ok(NULL, "cross-site", NULL), "Sec-Fetch-Site cross-site");
+	CHECK(origin_ok("http://127.0.0.1:8080", NULL, NULL), "même origine");
+	CHECK(!origin_ok("https://127.0.0.1:8080", NULL, NULL), "autre schéma");
+	CHECK(origin_ok("https://127.0.0.1:8080", NULL, "on"), "même origine en https");
+	CHECK(!origin_ok("http://127.0.0.1:8081", NULL, NULL), "autre port");
+	CHECK(!origin_ok("https://evil.example", NULL, NULL), "site étranger");
+	CHECK(!origin_ok("http://127.0.0.1:8080.evil.example", NULL, NULL), "suffixe trompeur");
+	CHECK(!origin_ok("null", NULL, NULL), "origine opaque");
+	CHECK(origin_ok("https://formulaire.example.be", "cross-site", NULL), "origine autorisée");
+
+	http_sanitize(clean, sizeof(clean), "ab\r\nc\xc3\xa9");
+	CHECK(strcmp(clean, "ab??c??") == 0, "assainissement : %s", clean);
+	http_sanitize(clean, 4, "abcdef");
+	CHECK(strcmp(clean, "abc") == 0, "troncature");
+
+	body = http_problem_body(ERR_ALREADY_SUBMITTED, NULL, NULL);
+	CHECK(body != NULL && strstr(body, "\"code\":\"already_submitted\"") != NULL &&
+	    strstr(body, "\"status\":409") != NULL, "problème : %s", body ? body : "(null)");
+	cJSON_free(body);
+	for (i = 0; i < ERR__MAX; i++)
+		CHECK(api_error_status((enum api_error)i) >= 400 &&
+		    api_error_code((enum api_error)i) != NULL, "erreur %zu décrite", i);
+	return UNIT_END();
+}
