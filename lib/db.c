@@ -99,13 +99,32 @@ db_sqlstate(const PGresult *res)
 	return s ? s : "";
 }
 
-/* Notes a failure: connection loss (PQstatus) or an SQL error, logged either way. */
+/* True when a failed result means the session is gone, even if PQstatus has not seen the
+ * end of the socket yet: a FATAL sent by a server shutting down (57P01..57P03), a connection
+ * error (class 08), or an error made by libpq itself (no SQLSTATE). */
+static bool
+db_session_gone(const PGresult *res)
+{
+	const char *state = db_sqlstate(res);
+
+	return state[0] == '\0' || strncmp(state, "08", 2) == 0 ||
+	    strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 ||
+	    strcmp(state, "57P03") == 0;
+}
+
+/* Notes a failure: connection loss or an SQL error, logged either way. A lost connection is
+ * closed at once, so the next db_ensure opens a fresh one. */
 static void
 db_note_failure(struct db *db, const char *what, const PGresult *res)
 {
-	db->lost = db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK;
+	db->lost = db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK ||
+	    db_session_gone(res);
 	log_warn("db: %s : %s%s", what, db->lost ? "connexion perdue : " : "",
 	    res ? PQresultErrorMessage(res) : db_error(db));
+	if (db->lost && db->conn != NULL) {
+		PQfinish(db->conn);
+		db->conn = NULL;
+	}
 }
 
 PGresult *
