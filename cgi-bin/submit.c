@@ -16,17 +16,20 @@
 #include "idempotency.h"
 #include "json.h"
 #include "log.h"
+#include "mail.h"
 #include "metrics.h"
+#include "outbox.h"
+#include "respond.h"
 #include "server.h"
 #include "submission.h"
 #include "validate.h"
 
 #define ENDPOINT "/api/submit"
-#define RETRY_AFTER "Retry-After: 2\r\n"
 
 struct app {
 	struct config cfg;
 	struct db *db;
+	long long pending_mail;   /* receipt queued by the last request, sent after the answer */
 };
 
 enum outcome {
@@ -41,16 +44,9 @@ enum outcome {
 /* An error answer, counted in the metrics. */
 static void
 fail_request(FCGX_Request *r, struct app *app, const struct http_request *req,
-    enum api_error e, const cJSON *errors)
+    enum api_error e)
 {
-	const char *headers = NULL;
-
-	if (e == ERR_METHOD_NOT_ALLOWED)
-		headers = "Allow: POST\r\n";
-	else if (e == ERR_DATABASE_UNAVAILABLE)
-		headers = RETRY_AFTER;
-	http_send_error(r->out, e, NULL, errors, headers);
-	metrics_record_outside(app->db, req, ENDPOINT, api_error_status(e));
+	respond_error(r, app->db, req, ENDPOINT, e, NULL, "POST");
 }
 
 /* Sends a stored response body with the edit token added: the first answer and every
@@ -59,16 +55,13 @@ static void
 send_stored(FCGX_Request *r, int status, const char *body, const char *token)
 {
 	cJSON *o = cJSON_Parse(body);
-	const cJSON *version;
 	char etag[48];
 
 	if (o == NULL) {
 		http_send_error(r->out, ERR_INTERNAL, NULL, NULL, NULL);
 		return;
 	}
-	version = cJSON_GetObjectItemCaseSensitive(o, "version");
-	snprintf(etag, sizeof(etag), "ETag: \"v%ld\"\r\n",
-	    cJSON_IsNumber(version) ? (long)version->valuedouble : 0L);
+	submission_etag(o, etag, sizeof(etag));
 	cJSON_AddStringToObject(o, "edit_token", token);
 	http_send_json(r->out, status, etag, o);
 	cJSON_Delete(o);
@@ -95,10 +88,27 @@ replay(struct app *app, const char *key, const char *payload_hex, char **body, i
 	return OUT_REPLAY;
 }
 
+/* Queues the receipt with the edit link, in the submission's transaction. */
+static bool
+queue_receipt(struct app *app, const struct submission *s, const char *id, const char *token)
+{
+	char *subject = NULL, *text = NULL;
+	bool ok;
+
+	if (!mail_configured(&app->cfg))
+		return true;
+	ok = message_receipt(&app->cfg, s->nom, (const char *const *)s->creneaux, s->ncreneaux,
+	    token, &subject, &text) == 0 &&
+	    outbox_enqueue(app->db, MAIL_RECEIPT, s->email, subject, text, id, &app->pending_mail);
+	free(subject);
+	free(text);
+	return ok;
+}
+
 static enum outcome
 store(struct app *app, const struct http_request *req, const struct submission *s,
-    const char *key, const char *payload_hex, const unsigned char token_hash[SHA256_LEN],
-    char **body, int *status)
+    const char *key, const char *payload_hex, const char *token,
+    const unsigned char token_hash[SHA256_LEN], char **body, int *status)
 {
 	struct db *db = app->db;
 	struct stored_submission st;
@@ -145,6 +155,7 @@ store(struct app *app, const struct http_request *req, const struct submission *
 	entry.details = details;
 
 	if (!audit_append(db, req, &entry) ||
+	    !queue_receipt(app, s, st.id, token) ||
 	    !metrics_record(db, req, ENDPOINT, 201) ||
 	    !idempotency_store(db, key, 201, *body, st.id) ||
 	    !db_commit(db))
@@ -160,6 +171,7 @@ fail:
 	 * the same key, which either replays the committed answer or stores it now. */
 	lost = db_lost(db);
 	db_rollback(db);
+	app->pending_mail = 0;
 	cJSON_Delete(details);
 	cJSON_Delete(json);
 	cJSON_free(*body);
@@ -175,57 +187,33 @@ handle_submit(FCGX_Request *r, struct http_request *req, void *ctx)
 	unsigned char payload_hash[SHA256_LEN], token_hash[SHA256_LEN];
 	char key[37], payload_hex[2 * SHA256_LEN + 1], token[TOKEN_STR_LEN];
 	char *body = NULL;
-	enum api_error err;
-	cJSON *root, *errors;
+	cJSON *root;
 	int status = 0;
 
 	if (strcmp(req->method, "POST") != 0) {
-		fail_request(r, app, req, ERR_METHOD_NOT_ALLOWED, NULL);
+		fail_request(r, app, req, ERR_METHOD_NOT_ALLOWED);
 		return;
 	}
-	if (!http_origin_allowed(req, app->cfg.origins, app->cfg.norigins)) {
-		fail_request(r, app, req, ERR_FORBIDDEN_ORIGIN, NULL);
+	if ((root = respond_read_json(r, app->db, req, ENDPOINT, &app->cfg)) == NULL)
 		return;
-	}
-	if (!http_is_json(req->content_type)) {
-		fail_request(r, app, req, ERR_UNSUPPORTED_MEDIA_TYPE, NULL);
-		return;
-	}
 	if (req->idempotency_key == NULL || req->idempotency_key[0] == '\0') {
-		fail_request(r, app, req, ERR_IDEMPOTENCY_KEY_MISSING, NULL);
+		cJSON_Delete(root);
+		fail_request(r, app, req, ERR_IDEMPOTENCY_KEY_MISSING);
 		return;
 	}
 	if (!http_parse_uuid(req->idempotency_key, key)) {
-		fail_request(r, app, req, ERR_IDEMPOTENCY_KEY_INVALID, NULL);
+		cJSON_Delete(root);
+		fail_request(r, app, req, ERR_IDEMPOTENCY_KEY_INVALID);
 		return;
 	}
-	if (http_read_body(req, r->in, app->cfg.max_body_bytes, &err) != 0) {
-		fail_request(r, app, req, err, NULL);
-		return;
-	}
-	if ((root = json_parse_object(req->body, req->body_len)) == NULL) {
-		fail_request(r, app, req, ERR_INVALID_JSON, NULL);
-		return;
-	}
-	submission_parse(root, &s);
-	cJSON_Delete(root);
-
-	if (submission_check_slots(app->db, &s) != 0) {
-		fail_request(r, app, req,
-		    db_lost(app->db) ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL, NULL);
+	if (!respond_validate_submission(r, app->db, req, ENDPOINT, root, &s))
 		goto done;
-	}
-	if ((errors = submission_errors_json(&s)) != NULL) {
-		fail_request(r, app, req, ERR_VALIDATION, errors);
-		cJSON_Delete(errors);
-		goto done;
-	}
 
 	sha256(req->body, req->body_len, payload_hash);
 	hex_encode(payload_hash, SHA256_LEN, payload_hex);
 	edit_token_for_key(app->cfg.secret, sizeof(app->cfg.secret), key, token, token_hash);
 
-	switch (store(app, req, &s, key, payload_hex, token_hash, &body, &status)) {
+	switch (store(app, req, &s, key, payload_hex, token, token_hash, &body, &status)) {
 	case OUT_CREATED:
 		send_stored(r, status, body, token);
 		break;
@@ -234,17 +222,17 @@ handle_submit(FCGX_Request *r, struct http_request *req, void *ctx)
 		metrics_record_outside(app->db, req, ENDPOINT, status);
 		break;
 	case OUT_KEY_REUSED:
-		fail_request(r, app, req, ERR_IDEMPOTENCY_KEY_REUSED, NULL);
+		fail_request(r, app, req, ERR_IDEMPOTENCY_KEY_REUSED);
 		break;
 	case OUT_ALREADY_SUBMITTED:
-		fail_request(r, app, req, ERR_ALREADY_SUBMITTED, NULL);
+		fail_request(r, app, req, ERR_ALREADY_SUBMITTED);
 		break;
 	case OUT_UNAVAILABLE:
-		fail_request(r, app, req, ERR_DATABASE_UNAVAILABLE, NULL);
+		fail_request(r, app, req, ERR_DATABASE_UNAVAILABLE);
 		break;
 	case OUT_FAILED:
 		log_error("soumission non enregistrée : %s", db_error(app->db));
-		fail_request(r, app, req, ERR_INTERNAL, NULL);
+		fail_request(r, app, req, ERR_INTERNAL);
 		break;
 	}
 	cJSON_free(body);
@@ -252,10 +240,21 @@ done:
 	submission_free(&s);
 }
 
+/* After the answer: deliver the receipt just queued (failures stay queued for the cron). */
+static void
+after_submit(void *ctx)
+{
+	struct app *app = ctx;
+
+	if (app->pending_mail > 0)
+		(void)outbox_deliver(app->db, &app->cfg, app->pending_mail, 1);
+	app->pending_mail = 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	struct app app;
+	struct app app = { 0 };
 	int rc;
 
 	if ((rc = server_setup(argc, argv, "fiable-submit",
@@ -263,7 +262,7 @@ main(int argc, char **argv)
 		return rc == 2 ? 0 : rc;
 	if ((app.db = db_open(app.cfg.database_url)) == NULL)
 		return 1;
-	rc = server_run(handle_submit, &app);
+	rc = server_run(handle_submit, after_submit, &app);
 	db_close(app.db);
 	return rc;
 }

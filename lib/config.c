@@ -21,6 +21,13 @@ static const struct {
 	{ "FIABLE_ALLOWED_ORIGINS", "",
 	  "autres origines acceptées, séparées par des virgules (https://exemple.be,...)" },
 	{ "FIABLE_MAX_BODY_BYTES", "65536", "taille maximale du corps d'une requête (1024 à 1048576)" },
+	{ "SMTP_URL", "",
+	  "serveur d'envoi : smtp://hôte:587 (STARTTLS exigé) ou smtps://hôte:465 ; vide = pas de SMTP" },
+	{ "SMTP_USER", "", "identifiant SMTP (vide = sans authentification)" },
+	{ "SMTP_PASSWORD", "", "mot de passe SMTP (jamais journalisé)" },
+	{ "MAIL_FROM", "Fiable <fiable@localhost>", "expéditeur des messages" },
+	{ "FIABLE_MAIL_DIR", "",
+	  "sans SMTP_URL : dossier où chaque message est écrit en fichier .eml ; vide = pas d'envoi" },
 };
 
 static const char *
@@ -83,6 +90,11 @@ config_load(struct config *cfg, char *err, size_t errlen)
 	cfg->database_url = setting("FIABLE_DATABASE_URL");
 	cfg->timezone = setting("FIABLE_TIMEZONE");
 	cfg->public_url = setting("PUBLIC_URL");
+	cfg->smtp_url = setting("SMTP_URL");
+	cfg->smtp_user = setting("SMTP_USER");
+	cfg->smtp_password = setting("SMTP_PASSWORD");
+	cfg->mail_from = setting("MAIL_FROM");
+	cfg->mail_dir = setting("FIABLE_MAIL_DIR");
 
 	secret = setting("FIABLE_SECRET");
 	if (secret == NULL || strlen(secret) != 2 * CONFIG_SECRET_BYTES ||

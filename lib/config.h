@@ -16,6 +16,12 @@ struct config {
 	size_t max_body_bytes;         /* FIABLE_MAX_BODY_BYTES */
 	unsigned char secret[CONFIG_SECRET_BYTES]; /* FIABLE_SECRET, 64 hex digits */
 	const char *origins[CONFIG_MAX_ORIGINS];   /* FIABLE_ALLOWED_ORIGINS + PUBLIC_URL's origin */
+	/* Mail: SMTP when smtp_url is set, else .eml files in mail_dir, else no mail. */
+	const char *smtp_url;          /* SMTP_URL: smtp://host:587 (STARTTLS) or smtps://host */
+	const char *smtp_user;         /* SMTP_USER */
+	const char *smtp_password;     /* SMTP_PASSWORD */
+	const char *mail_from;         /* MAIL_FROM */
+	const char *mail_dir;          /* FIABLE_MAIL_DIR */
 	size_t norigins;
 	char origin_buf[1024];
 };

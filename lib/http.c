@@ -45,6 +45,22 @@ static const struct {
 	[ERR_DATABASE_UNAVAILABLE] = { 503, "database_unavailable", "Service indisponible",
 	    "La base de données est momentanément indisponible. Votre envoi sera réessayé." },
 	[ERR_NOT_FOUND] = { 404, "not_found", "Introuvable", "Cette ressource n'existe pas." },
+	[ERR_INVALID_TOKEN] = { 401, "invalid_token", "Lien de modification non valable",
+	    "Ce lien de modification n'est pas (ou plus) valable. Demandez un nouveau lien "
+	    "avec votre adresse e-mail." },
+	[ERR_IF_MATCH_REQUIRED] = { 428, "if_match_required", "Version requise",
+	    "L'en-tête If-Match (la version modifiée, par exemple \"v2\") est obligatoire." },
+	[ERR_VERSION_MISMATCH] = { 412, "version_mismatch", "Réponse modifiée entre-temps",
+	    "Votre réponse a été modifiée entre-temps (sur un autre appareil ?). "
+	    "Voici la version actuelle : vérifiez-la avant d'enregistrer à nouveau." },
+	[ERR_SUBMISSION_WITHDRAWN] = { 409, "submission_withdrawn", "Réponse retirée",
+	    "Cette réponse a été retirée. Restaurez-la avant de la modifier." },
+	[ERR_NOT_WITHDRAWN] = { 409, "not_withdrawn", "Réponse non retirée",
+	    "Cette réponse n'est pas retirée : il n'y a rien à restaurer." },
+	[ERR_RATE_LIMITED] = { 429, "rate_limited", "Trop de demandes",
+	    "Trop de demandes en peu de temps. Réessayez dans une heure." },
+	[ERR_ADMIN_REQUIRED] = { 403, "admin_required", "Accès réservé",
+	    "Cette adresse est réservée à l'administration." },
 	[ERR_INTERNAL] = { 500, "internal_error", "Erreur interne",
 	    "Une erreur interne est survenue. Rien n'a été enregistré ; réessayez." },
 };
@@ -85,6 +101,8 @@ http_request_init(struct http_request *req, http_param_fn param, void *ctx)
 	req->sec_fetch_site = param("HTTP_SEC_FETCH_SITE", ctx);
 	req->host = param("HTTP_HOST", ctx);
 	req->idempotency_key = param("HTTP_IDEMPOTENCY_KEY", ctx);
+	req->authorization = param("HTTP_AUTHORIZATION", ctx);
+	req->if_match = param("HTTP_IF_MATCH", ctx);
 	req->remote_addr = param("REMOTE_ADDR", ctx);
 	req->remote_user = param("REMOTE_USER", ctx);
 	req->user_agent = param("HTTP_USER_AGENT", ctx);
@@ -194,6 +212,45 @@ http_origin_allowed(const struct http_request *req, const char *const *allowed, 
 	return false;
 }
 
+const char *
+http_bearer_token(const struct http_request *req)
+{
+	const char *a = req->authorization;
+
+	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
+		return NULL;
+	a += 7;
+	while (*a == ' ')
+		a++;
+	return *a != '\0' ? a : NULL;
+}
+
+int
+http_if_match_version(const struct http_request *req, long *version)
+{
+	const char *v = req->if_match;
+	char *end;
+	long n;
+
+	if (v == NULL || v[0] == '\0')
+		return 0;
+	while (*v == ' ')
+		v++;
+	if (strncmp(v, "\"v", 2) != 0 || !isdigit((unsigned char)v[2]))
+		return -1;
+	errno = 0;
+	n = strtol(v + 2, &end, 10);
+	if (errno != 0 || n < 1 || n > 2147483647L || *end != '"')
+		return -1;
+	end++;
+	while (*end == ' ')
+		end++;
+	if (*end != '\0')
+		return -1;
+	*version = n;
+	return 1;
+}
+
 bool
 http_parse_uuid(const char *v, char out[37])
 {
@@ -287,7 +344,7 @@ http_send_json(FCGX_Stream *out, int status, const char *extra_headers, const cJ
 }
 
 char *
-http_problem_body(enum api_error e, const char *detail, const cJSON *errors)
+http_problem_body(enum api_error e, const char *detail, const char *name, const cJSON *member)
 {
 	cJSON *p = cJSON_CreateObject();
 	char type[128];
@@ -301,8 +358,8 @@ http_problem_body(enum api_error e, const char *detail, const cJSON *errors)
 	cJSON_AddStringToObject(p, "title", api_errors[e].title);
 	cJSON_AddNumberToObject(p, "status", api_errors[e].status);
 	cJSON_AddStringToObject(p, "detail", detail ? detail : api_errors[e].detail);
-	if (errors != NULL)
-		cJSON_AddItemToObject(p, "errors", cJSON_Duplicate(errors, 1));
+	if (name != NULL && member != NULL)
+		cJSON_AddItemToObject(p, name, cJSON_Duplicate(member, 1));
 	body = cJSON_PrintUnformatted(p);
 	cJSON_Delete(p);
 	return body;
@@ -312,7 +369,14 @@ void
 http_send_error(FCGX_Stream *out, enum api_error e, const char *detail,
     const cJSON *errors, const char *extra_headers)
 {
-	char *body = http_problem_body(e, detail, errors);
+	http_send_error_member(out, e, detail, "errors", errors, extra_headers);
+}
+
+void
+http_send_error_member(FCGX_Stream *out, enum api_error e, const char *detail,
+    const char *name, const cJSON *member, const char *extra_headers)
+{
+	char *body = http_problem_body(e, detail, name, member);
 	static const char fallback[] = "{\"code\":\"internal_error\",\"status\":500}";
 
 	if (body == NULL) {

@@ -26,6 +26,13 @@ enum api_error {
 	ERR_ALREADY_SUBMITTED,
 	ERR_DATABASE_UNAVAILABLE,
 	ERR_NOT_FOUND,
+	ERR_INVALID_TOKEN,
+	ERR_IF_MATCH_REQUIRED,
+	ERR_VERSION_MISMATCH,
+	ERR_SUBMISSION_WITHDRAWN,
+	ERR_NOT_WITHDRAWN,
+	ERR_RATE_LIMITED,
+	ERR_ADMIN_REQUIRED,
 	ERR_INTERNAL,
 	ERR__MAX
 };
@@ -48,6 +55,8 @@ struct http_request {
 	const char *host;
 	const char *scheme;            /* "http" or "https" */
 	const char *idempotency_key;
+	const char *authorization;
+	const char *if_match;
 	const char *remote_addr;
 	const char *remote_user;       /* set by nginx auth_basic */
 	const char *user_agent;
@@ -80,6 +89,13 @@ bool http_is_json(const char *content_type);
 bool http_origin_allowed(const struct http_request *req, const char *const *allowed,
     size_t nallowed);
 
+/* The token of an "Authorization: Bearer <token>" header, or NULL. */
+const char *http_bearer_token(const struct http_request *req);
+
+/* Parses If-Match: "vN" (a strong ETag made from the version). Returns 1 and sets *version,
+ * 0 when the header is absent, -1 when it is present but not one of our ETags. */
+int http_if_match_version(const struct http_request *req, long *version);
+
 /* Checks and lowercases a UUID (8-4-4-4-12 hex) into out[37]. */
 bool http_parse_uuid(const char *value, char out[37]);
 
@@ -92,10 +108,15 @@ void http_send(FCGX_Stream *out, int status, const char *content_type,
     const char *extra_headers, const char *body, size_t len);
 /* Writes a JSON response from a cJSON tree. */
 void http_send_json(FCGX_Stream *out, int status, const char *extra_headers, const cJSON *json);
-/* Builds the problem+json body of an error (malloc'd); errors (field -> message) may be NULL. */
-char *http_problem_body(enum api_error e, const char *detail, const cJSON *errors);
+/* Builds the problem+json body of an error (malloc'd), with an optional extra member
+ * (name: member), such as "errors" (field -> message). */
+char *http_problem_body(enum api_error e, const char *detail, const char *name,
+    const cJSON *member);
 /* Writes an application/problem+json error; detail NULL uses the default French text. */
 void http_send_error(FCGX_Stream *out, enum api_error e, const char *detail,
     const cJSON *errors, const char *extra_headers);
+/* Same, with one more member (name: value) in the problem, e.g. "current" for a 412. */
+void http_send_error_member(FCGX_Stream *out, enum api_error e, const char *detail,
+    const char *name, const cJSON *member, const char *extra_headers);
 
 #endif

@@ -42,7 +42,7 @@ server_setup(int argc, char **argv, const char *program, const char *summary,
 }
 
 int
-server_run(server_handler handler, void *ctx)
+server_run(server_handler handler, server_after after, void *ctx)
 {
 	struct sigaction sa;
 	FCGX_Request r;
@@ -67,8 +67,10 @@ server_run(server_handler handler, void *ctx)
 		log_set_request_id(req.request_id);
 		handler(&r, &req, ctx);
 		http_request_free(&req);
-		log_set_request_id(NULL);
 		FCGX_Finish_r(&r);
+		if (after != NULL)
+			after(ctx);
+		log_set_request_id(NULL);
 	}
 	FCGX_Free(&r, 1);
 	log_info("arrêt");

@@ -73,6 +73,22 @@ submission_insert(struct db *db, const struct submission *s,
 	return r;
 }
 
+enum store_result
+submission_write(struct db *db, enum stmt s, const char *const *params)
+{
+	PGresult *res = db_exec(db, s, params);
+	enum store_result r;
+
+	if (db_ok(res))
+		r = STORE_OK;
+	else if (strcmp(db_sqlstate(res), "23505") == 0)
+		r = STORE_DUPLICATE_EMAIL;
+	else
+		r = STORE_FAILED;
+	PQclear(res);
+	return r;
+}
+
 cJSON *
 submission_to_json(const struct submission *s, const struct stored_submission *st)
 {
@@ -103,4 +119,112 @@ edit_token_for_key(const unsigned char *secret, size_t secretlen, const char *id
 	hmac_sha256(secret, secretlen, msg, strlen(msg), mac);
 	base64url_encode(mac, sizeof(mac), token);
 	sha256(token, strlen(token), hash);
+}
+
+int
+edit_token_random(char token[TOKEN_STR_LEN], unsigned char hash[SHA256_LEN])
+{
+	unsigned char raw[32];
+
+	if (random_bytes(raw, sizeof(raw)) != 0)
+		return -1;
+	base64url_encode(raw, sizeof(raw), token);
+	sha256(token, strlen(token), hash);
+	return 0;
+}
+
+bool
+edit_token_lookup_hash(const char *token, char hex[2 * SHA256_LEN + 1])
+{
+	unsigned char hash[SHA256_LEN];
+	size_t i;
+
+	if (token == NULL || strlen(token) != TOKEN_STR_LEN - 1)
+		return false;
+	for (i = 0; i < TOKEN_STR_LEN - 1; i++) {
+		char c = token[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_'))
+			return false;
+	}
+	sha256(token, TOKEN_STR_LEN - 1, hash);
+	hex_encode(hash, SHA256_LEN, hex);
+	return true;
+}
+
+static enum lock_result
+lock_row(struct db *db, enum stmt s, const char *param, struct locked_submission *out)
+{
+	const char *params[1] = { param };
+	PGresult *res = db_exec(db, s, params);
+	enum lock_result r;
+
+	if (!db_ok(res)) {
+		r = LOCK_FAILED;
+	} else if (PQntuples(res) != 1) {
+		r = LOCK_NOT_FOUND;
+	} else {
+		snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(res, 0, 0));
+		out->version = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+		out->withdrawn = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+		snprintf(out->token_hash, sizeof(out->token_hash), "%s", PQgetvalue(res, 0, 3));
+		snprintf(out->email, sizeof(out->email), "%s", PQgetvalue(res, 0, 4));
+		snprintf(out->nom, sizeof(out->nom), "%s", PQgetvalue(res, 0, 5));
+		r = LOCK_OK;
+	}
+	PQclear(res);
+	return r;
+}
+
+enum lock_result
+submission_lock_by_token(struct db *db, const char *token_hash_hex, struct locked_submission *out)
+{
+	enum lock_result r = lock_row(db, STMT_SUBMISSION_LOCK_BY_TOKEN, token_hash_hex, out);
+
+	/* The index found the row by equality; compare again without an early exit. */
+	if (r == LOCK_OK && (strlen(out->token_hash) != 2 * SHA256_LEN ||
+	    !equal_ct((const unsigned char *)out->token_hash,
+	    (const unsigned char *)token_hash_hex, 2 * SHA256_LEN)))
+		r = LOCK_NOT_FOUND;
+	return r;
+}
+
+enum lock_result
+submission_lock_by_id(struct db *db, const char *id, struct locked_submission *out)
+{
+	return lock_row(db, STMT_SUBMISSION_LOCK_BY_ID, id, out);
+}
+
+cJSON *
+submission_load(struct db *db, const char *id)
+{
+	const char *params[1] = { id };
+	PGresult *res = db_exec(db, STMT_SUBMISSION_BY_ID, params);
+	cJSON *o = NULL;
+
+	if (db_ok(res) && PQntuples(res) == 1 && (o = cJSON_CreateObject()) != NULL) {
+		cJSON_AddNumberToObject(o, "id", strtod(PQgetvalue(res, 0, 0), NULL));
+		cJSON_AddStringToObject(o, "email", PQgetvalue(res, 0, 1));
+		cJSON_AddStringToObject(o, "nom", PQgetvalue(res, 0, 2));
+		cJSON_AddItemToObject(o, "creneaux", cJSON_Parse(PQgetvalue(res, 0, 3)));
+		cJSON_AddStringToObject(o, "commentaire", PQgetvalue(res, 0, 4));
+		cJSON_AddNumberToObject(o, "version", strtod(PQgetvalue(res, 0, 5), NULL));
+		cJSON_AddStringToObject(o, "created_at", PQgetvalue(res, 0, 6));
+		cJSON_AddStringToObject(o, "updated_at", PQgetvalue(res, 0, 7));
+		if (PQgetisnull(res, 0, 8))
+			cJSON_AddNullToObject(o, "deleted_at");
+		else
+			cJSON_AddStringToObject(o, "deleted_at", PQgetvalue(res, 0, 8));
+		cJSON_AddItemToObject(o, "historique", cJSON_Parse(PQgetvalue(res, 0, 9)));
+	}
+	PQclear(res);
+	return o;
+}
+
+void
+submission_etag(const cJSON *representation, char *buf, size_t len)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(representation, "version");
+
+	snprintf(buf, len, "ETag: \"v%ld\"\r\n", cJSON_IsNumber(v) ? (long)v->valuedouble : 0L);
 }

@@ -2,6 +2,9 @@
 #ifndef FIABLE_SUBMISSION_H
 #define FIABLE_SUBMISSION_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <cjson/cJSON.h>
 
 #include "crypto.h"
@@ -28,6 +31,11 @@ int submission_check_slots(struct db *db, struct submission *s);
 enum store_result submission_insert(struct db *db, const struct submission *s,
     const unsigned char token_hash[SHA256_LEN], struct stored_submission *out);
 
+/* Runs a statement that writes one submission (update, withdraw, undelete) in the current
+ * transaction: STORE_OK, STORE_DUPLICATE_EMAIL when the e-mail would then be active twice,
+ * or STORE_FAILED. */
+enum store_result submission_write(struct db *db, enum stmt s, const char *const *params);
+
 /* The public description of a stored submission (no token). */
 cJSON *submission_to_json(const struct submission *s, const struct stored_submission *st);
 
@@ -35,5 +43,43 @@ cJSON *submission_to_json(const struct submission *s, const struct stored_submis
  * replayed response can carry it again while the database only ever holds its SHA-256. */
 void edit_token_for_key(const unsigned char *secret, size_t secretlen, const char *idem_key,
     char token[TOKEN_STR_LEN], unsigned char hash[SHA256_LEN]);
+
+/* A fresh random edit token (256 bits) and its SHA-256 (issued by a link request). */
+int edit_token_random(char token[TOKEN_STR_LEN], unsigned char hash[SHA256_LEN]);
+
+/* Checks the shape of a presented token (43 base64url characters) and writes the hex SHA-256
+ * used to find it. False for anything else, which is answered like a wrong token. */
+bool edit_token_lookup_hash(const char *token, char hex[2 * SHA256_LEN + 1]);
+
+/* What a writer knows of the row it locked (FOR UPDATE) for the rest of its transaction. */
+struct locked_submission {
+	char id[24];
+	long version;
+	bool withdrawn;
+	char token_hash[2 * SHA256_LEN + 1];
+	char email[256];
+	char nom[512];
+};
+
+enum lock_result {
+	LOCK_OK,
+	LOCK_NOT_FOUND,
+	LOCK_FAILED          /* database error; see db_lost() */
+};
+
+/* Locks the submission of a token (by the hex SHA-256 of the token, compared again in
+ * constant time) or of an id, in the current transaction. */
+enum lock_result submission_lock_by_token(struct db *db, const char *token_hash_hex,
+    struct locked_submission *out);
+enum lock_result submission_lock_by_id(struct db *db, const char *id,
+    struct locked_submission *out);
+
+/* The public representation of a stored submission, with its history (no token):
+ * {id, email, nom, creneaux, commentaire, version, created_at, updated_at, deleted_at,
+ * historique}. NULL when absent or on error (see db_lost()). */
+cJSON *submission_load(struct db *db, const char *id);
+
+/* ETag header line ("ETag: \"vN\"\r\n") of a representation's version. */
+void submission_etag(const cJSON *representation, char *buf, size_t len);
 
 #endif

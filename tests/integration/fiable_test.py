@@ -5,12 +5,23 @@ started by `scripts/dev test`, which exports:
 
   FIABLE_TEST_BASE_URL  e.g. http://127.0.0.1:18080
   FIABLE_TEST_PG        libpq conninfo of the superuser `postgres` on the test database
-  FIABLE_TEST_DEV       path of scripts/dev (db-stop, db-start, db-restart, worker-pids)
+  FIABLE_TEST_DEV       path of scripts/dev (db-stop, db-start, db-restart, worker-pids,
+                        smtp-stop, smtp-start)
+  FIABLE_TEST_APP_PG    libpq conninfo of the application role fiable_app
+  FIABLE_TEST_MAILBOX   maildir where the test SMTP server (aiosmtpd) stores what it receives
+  FIABLE_TEST_SMTP_PORT port of that server on 127.0.0.1
+  FIABLE_TEST_MAIL_OUTBOX  path of the cron program fiable-mail-outbox
+  FIABLE_VAR            the test environment's state directory (holds the secret)
 
 Without FIABLE_TEST_BASE_URL every test file fails (it never skips): run `scripts/dev test`.
 """
 
+import base64
 import csv
+import datetime
+import email
+import email.policy
+import email.utils
 import glob
 import hashlib
 import http.client
@@ -412,6 +423,172 @@ def worker_pids(family="submit"):
 
 
 # --------------------------------------------------------------------------------------
+# Mail: the test SMTP server (aiosmtpd, Maildir handler) and the cron program
+
+
+def mailbox_dir():
+    """The maildir of the test SMTP server (messages arrive in its new/ folder)."""
+    require_env()
+    path = os.environ.get("FIABLE_TEST_MAILBOX")
+    if not path:
+        raise EnvironmentMissing("FIABLE_TEST_MAILBOX is not set. " + _ENV_HELP)
+    return path
+
+
+def _mail_files():
+    """(arrival time, path) of every message in the maildir, oldest first."""
+    found = []
+    for sub in ("new", "cur"):
+        folder = os.path.join(mailbox_dir(), sub)
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            continue
+        for name in names:
+            if name.startswith("."):
+                continue
+            path = os.path.join(folder, name)
+            try:
+                found.append((os.stat(path).st_mtime, path))
+            except FileNotFoundError:
+                pass
+    found.sort()
+    return found
+
+
+def parse_mail(data):
+    """An RFC 5322 message (bytes) as an email.message.EmailMessage (modern policy:
+    headers come back decoded, e.g. an RFC 2047 subject as plain text)."""
+    return email.message_from_bytes(data, policy=email.policy.default)
+
+
+def _recipients(msg):
+    """Lowercased addresses the message was sent to: the SMTP envelope (X-RcptTo, added
+    by aiosmtpd) and the To header."""
+    found = set()
+    for name in ("X-RcptTo", "To"):
+        for value in msg.get_all(name) or []:
+            for _, addr in email.utils.getaddresses([str(value)]):
+                if addr:
+                    found.add(addr.lower())
+    return found
+
+
+def mails_to(to_address, since=None):
+    """The messages already received for to_address (case-insensitive), oldest first,
+    only those that arrived at or after since (a time.time() value) when given."""
+    want = to_address.strip().lower()
+    out = []
+    for mtime, path in _mail_files():
+        # 50 ms of slack: file times are taken from a coarse clock.
+        if since is not None and mtime < since - 0.05:
+            continue
+        try:
+            with open(path, "rb") as f:
+                msg = parse_mail(f.read())
+        except FileNotFoundError:
+            continue
+        if want in _recipients(msg):
+            out.append(msg)
+    return out
+
+
+def wait_for_mail(to_address, timeout=10.0, since=None, *, count=1):
+    """Waits until at least `count` messages for to_address have arrived at the test SMTP
+    server after `since` (a time.time() value; None = any time), polling up to `timeout`
+    seconds. Returns them as a list of email.message.EmailMessage, oldest first (parsed with
+    email.policy.default: msg["Subject"] is the decoded text, msg.get_body().get_content()
+    the decoded body). Returns what arrived (possibly []) when the time is up: assert on
+    the length. To check that NO message is sent, call it with a short timeout and
+    assert the list is empty."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = mails_to(to_address, since)
+        if len(found) >= count or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.1)
+
+
+def mail_text(msg):
+    """The decoded text/plain body of a message."""
+    part = msg.get_body(preferencelist=("plain",))
+    if part is None:
+        raise AssertionError("the message has no text/plain part:\n%s" % msg)
+    return part.get_content()
+
+
+_EDIT_TOKEN = re.compile(r"#edit=([A-Za-z0-9_-]+)")
+
+
+def extract_edit_token(msg):
+    """The edit token of the link PUBLIC_URL/#edit=TOKEN in the message body (the last one
+    if several). Raises AssertionError when the body holds no such link."""
+    tokens = _EDIT_TOKEN.findall(mail_text(msg))
+    if not tokens:
+        raise AssertionError("no #edit=TOKEN link in the message:\n%s" % mail_text(msg))
+    return tokens[-1]
+
+
+def outbox_environment(**overrides):
+    """The environment the workers run with (database as fiable_app, secret, PUBLIC_URL,
+    SMTP_URL of the test server), for the cron program. A value of None removes a variable."""
+    require_env()
+    var = os.environ.get("FIABLE_VAR")
+    port = os.environ.get("FIABLE_TEST_SMTP_PORT")
+    app_pg = os.environ.get("FIABLE_TEST_APP_PG")
+    if not var or not port or not app_pg:
+        raise EnvironmentMissing("FIABLE_VAR, FIABLE_TEST_SMTP_PORT or FIABLE_TEST_APP_PG is "
+                                 "not set. " + _ENV_HELP)
+    with open(os.path.join(var, "secret"), encoding="ascii") as f:
+        secret = f.read().strip()
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+           "FIABLE_DATABASE_URL": app_pg, "FIABLE_SECRET": secret,
+           "PUBLIC_URL": base_url(), "SMTP_URL": "smtp://127.0.0.1:%s" % port,
+           "MAIL_FROM": "Fiable <fiable@localhost>"}
+    for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+_SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:")
+
+
+def run_outbox(timeout=60, **env_overrides):
+    """Runs cron/fiable-mail-outbox once with the workers' environment (see
+    outbox_environment; keyword arguments override variables, None removes one). Returns
+    the subprocess.CompletedProcess (stdout and stderr as text). Raises AssertionError on a
+    sanitizer report in its output."""
+    prog = os.environ.get("FIABLE_TEST_MAIL_OUTBOX")
+    if not prog:
+        raise EnvironmentMissing("FIABLE_TEST_MAIL_OUTBOX is not set. " + _ENV_HELP)
+    proc = subprocess.run([prog], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=outbox_environment(**env_overrides), timeout=timeout)
+    proc.stdout = proc.stdout.decode("utf-8", "replace")
+    proc.stderr = proc.stderr.decode("utf-8", "replace")
+    if _SANITIZER.search(proc.stderr):
+        raise AssertionError("sanitizer report from fiable-mail-outbox:\n" + proc.stderr)
+    return proc
+
+
+def outbox_row(outbox_id):
+    """A mail_outbox row as a dict (None when absent); times as epoch seconds."""
+    return sql_json(
+        "SELECT (SELECT json_build_object('id', id, 'kind', kind, 'recipient', recipient, "
+        "'subject', subject, 'body', body, 'status', status, 'attempts', attempts, "
+        "'last_error', last_error, 'submission_id', submission_id, "
+        "'next_attempt_epoch', extract(epoch FROM next_attempt_at), "
+        "'sent_epoch', extract(epoch FROM sent_at), "
+        "'now_epoch', extract(epoch FROM now()))::text "
+        "FROM mail_outbox WHERE id = :'p1'::bigint)", outbox_id)
+
+
+# --------------------------------------------------------------------------------------
 # Assertions
 
 
@@ -499,3 +676,247 @@ class FiableTestCase(unittest.TestCase):
             if time.monotonic() >= deadline:
                 self.fail(message)
             time.sleep(interval)
+
+
+# --------------------------------------------------------------------------------------
+# Modification, withdrawal, restoration, edit links (test_modify, test_restore, test_link)
+
+MODIFY = "/api/modify"
+MODIFY_LINK = "/api/modify/link"
+RESTORE = "/api/restore"
+ADMIN_RESTORE = "/api/admin/restore"
+
+# What GET/PUT/DELETE /api/modify and the restorations answer (never the edit token).
+REPRESENTATION_KEYS = {"id", "email", "nom", "creneaux", "commentaire", "version", "created_at",
+                       "updated_at", "deleted_at", "historique"}
+CONTENT_FIELDS = ("email", "nom", "creneaux", "commentaire")
+
+# In ModifyTestCase.assertHistoryEntry: a value that is not compared.
+ANY = object()
+
+
+def etag(version):
+    return '"v%d"' % version
+
+
+def parse_iso(text):
+    """An ISO 8601 timestamp with a time zone (a trailing Z is accepted) as a datetime."""
+    if not isinstance(text, str):
+        raise ValueError("not a timestamp string: %r" % (text,))
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    value = datetime.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError("timestamp without a time zone: %r" % text)
+    return value
+
+
+def content_of(payload):
+    """The four fields of a submission payload or representation (commentaire defaults to "")."""
+    content = {f: payload.get(f) for f in CONTENT_FIELDS}
+    if content["commentaire"] is None:
+        content["commentaire"] = ""
+    return content
+
+
+def create_submission(**overrides):
+    """Submits valid_payload(**overrides); returns (payload, body of the 201 answer)."""
+    payload = valid_payload(**overrides)
+    resp = submit(payload)
+    if resp.status != 201:
+        raise AssertionError("could not create a submission\n" + resp.describe())
+    return payload, resp.json()
+
+
+def _auth(token):
+    return {"Authorization": None if token is None else "Bearer " + token}
+
+
+def modify_get(token, headers=None, **kw):
+    """GET /api/modify with the token as Bearer credentials (token None: no Authorization)."""
+    h = _auth(token)
+    h.update(headers or {})
+    return request("GET", MODIFY, headers=h, **kw)
+
+
+def _write(method, path, token, payload, *, if_match, key=None, raw=None, content_type=JSON,
+           headers=None, **kw):
+    h = _auth(token)
+    if if_match is not None:
+        h["If-Match"] = if_match
+    if key is not None:
+        h["Idempotency-Key"] = key
+    body = raw if raw is not None else (None if payload is None else encode_json(payload))
+    if content_type is not None and body is not None:
+        h["Content-Type"] = content_type
+    h.update(headers or {})
+    resp = request(method, path, body=body, headers=h, **kw)
+    resp.payload = payload
+    return resp
+
+
+def modify_put(token, payload, *, if_match, key=None, raw=None, content_type=JSON, headers=None,
+               **kw):
+    """PUT /api/modify. if_match: the If-Match value (e.g. etag(1)), None to send none;
+    key: an Idempotency-Key, none by default; raw: the exact body bytes."""
+    return _write("PUT", MODIFY, token, payload, if_match=if_match, key=key, raw=raw,
+                  content_type=content_type, headers=headers, **kw)
+
+
+def modify_delete(token, *, if_match, headers=None, **kw):
+    """DELETE /api/modify (no body). if_match None: no If-Match."""
+    return _write("DELETE", MODIFY, token, None, if_match=if_match, headers=headers, **kw)
+
+
+def restore(token, payload, *, if_match=None, raw=None, content_type=JSON, headers=None, **kw):
+    """POST /api/restore with {"version": N} or {"undelete": true}."""
+    return _write("POST", RESTORE, token, payload, if_match=if_match, raw=raw,
+                  content_type=content_type, headers=headers, **kw)
+
+
+def admin_password():
+    """The administration password of the test environment ($FIABLE_VAR/admin-password)."""
+    require_env()
+    var = os.environ.get("FIABLE_VAR")
+    if not var:
+        raise EnvironmentMissing("FIABLE_VAR is not set. " + _ENV_HELP)
+    with open(os.path.join(var, "admin-password"), encoding="utf-8") as f:
+        return f.read().strip()
+
+
+def basic_auth(user, password):
+    return "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode("utf-8")).decode()
+
+
+def admin_restore(payload, *, authorization=_DEFAULT, headers=None, **kw):
+    """POST /api/admin/restore, as user admin by default (authorization: the Authorization
+    header value, None for none)."""
+    if authorization is _DEFAULT:
+        authorization = basic_auth("admin", admin_password())
+    h = {"Authorization": authorization}
+    h.update(headers or {})
+    return _write("POST", ADMIN_RESTORE, None, payload, if_match=None, headers=h, **kw)
+
+
+def modify_link(email_address, *, source_address, raw=None, headers=None, **kw):
+    """POST /api/modify/link {"email": ...} from source_address (see link_source())."""
+    h = {"Content-Type": JSON}
+    h.update(headers or {})
+    payload = {"email": email_address}
+    body = raw if raw is not None else encode_json(payload)
+    resp = request("POST", MODIFY_LINK, body=body, headers=h, source_address=source_address,
+                   **kw)
+    resp.payload = payload
+    return resp
+
+
+_link_sources = set()
+
+
+def link_source():
+    """A loopback source address (127.0.0.N, 100 <= N <= 250, then 3..99) that no link
+    request came from in the last hour and that this process has not handed out yet: the
+    per-address limit of POST /api/modify/link then counts one test's requests only."""
+    used = {r[0] for r in sql("SELECT DISTINCT client_addr FROM modify_link_requests "
+                              "WHERE created_at > now() - interval '1 hour'")}
+    for n in list(range(100, 251)) + list(range(3, 100)):
+        addr = "127.0.0.%d" % n
+        if addr not in used and addr not in _link_sources:
+            _link_sources.add(addr)
+            return (addr, 0)
+    raise AssertionError("no unused loopback source address left for link requests")
+
+
+def audit_entries(submission_id, action):
+    """[actor, client_addr, user_agent] of the audit rows of one action on a submission,
+    oldest first."""
+    return sql("SELECT actor, client_addr, user_agent FROM audit_logs "
+               "WHERE entity_id = :'p1' AND action = :'p2' ORDER BY id", submission_id, action)
+
+
+def audit_count(submission_id):
+    """Audit rows about a submission, whatever the action."""
+    return sql_int("SELECT count(*) FROM audit_logs WHERE entity_id = :'p1'", submission_id)
+
+
+class ModifyTestCase(FiableTestCase):
+    """Assertions on the representation answered by /api/modify and the restorations."""
+
+    def assertRepresentation(self, resp, submission_id, content=None, version=None,
+                             withdrawn=None):
+        """A 200 representation of submission_id (with these content fields, version and
+        withdrawal state when given), its ETag, and the same values in the stored row.
+        Returns the body."""
+        self.assertStatus(resp, 200)
+        self.assertMediaType(resp, JSON)
+        body = resp.json()
+        self.assertIsInstance(body, dict, resp.describe())
+        self.assertEqual(set(body), REPRESENTATION_KEYS,
+                         "the representation does not have exactly the expected keys\n"
+                         + resp.describe())
+        self.assertEqual(body["id"], submission_id, resp.describe())
+        if content is not None:
+            self.assertEqual(content_of(body), content_of(content),
+                             "unexpected content\n" + resp.describe())
+        self.assertIsInstance(body["version"], int, resp.describe())
+        if version is not None:
+            self.assertEqual(body["version"], version, "unexpected version\n" + resp.describe())
+        self.assertEqual(resp.header("ETag"), etag(body["version"]),
+                         "the ETag does not match the version\n" + resp.describe())
+        parse_iso(body["created_at"])
+        parse_iso(body["updated_at"])
+        if body["deleted_at"] is not None:
+            parse_iso(body["deleted_at"])
+        if withdrawn is not None:
+            self.assertEqual(body["deleted_at"] is not None, withdrawn,
+                             "unexpected deleted_at\n" + resp.describe())
+        self.assertIsInstance(body["historique"], list, resp.describe())
+        self.assertEqual(len(body["historique"]), body["version"] - 1,
+                         "the history should hold one entry per version after the first\n"
+                         + resp.describe())
+        self.assertNotIn(b"edit_token", resp.body, resp.describe())
+
+        row = submission_row(submission_id)
+        self.assertIsNotNone(row, "no row %s\n%s" % (submission_id, resp.describe()))
+        self.assertEqual(content_of(row), content_of(body),
+                         "the stored row differs from the answer\n" + resp.describe())
+        self.assertEqual(row["version"], body["version"], "stored version\n" + resp.describe())
+        self.assertEqual(row["historique"], body["historique"],
+                         "historique differs from historique_modifications\n" + resp.describe())
+        self.assertEqual(row["deleted_at"] is None, body["deleted_at"] is None,
+                         "stored deleted_at\n" + resp.describe())
+        self.assertAlmostEqual(parse_iso(body["created_at"]).timestamp(), row["created_epoch"],
+                               delta=0.01, msg="created_at differs from the row's")
+        self.assertAlmostEqual(parse_iso(body["updated_at"]).timestamp(), row["updated_epoch"],
+                               delta=0.01, msg="updated_at differs from the row's")
+        return body
+
+    def assertHistoryEntry(self, entry, version, champs, resp=None):
+        """One history entry: version -> version + 1, changing exactly the fields of champs
+        ({field: (avant, apres)}; a value of ANY is not compared)."""
+        where = "\n" + resp.describe() if resp is not None else ""
+        self.assertIsInstance(entry, dict, where)
+        self.assertEqual(set(entry), {"version", "nouvelle_version", "modifie_le", "champs"},
+                         "unexpected keys in a history entry: %r%s" % (entry, where))
+        self.assertEqual(entry["version"], version, "entry %r%s" % (entry, where))
+        self.assertEqual(entry["nouvelle_version"], version + 1, "entry %r%s" % (entry, where))
+        parse_iso(entry["modifie_le"])
+        self.assertEqual(set(entry["champs"]), set(champs),
+                         "the entry does not name exactly the changed fields: %r%s"
+                         % (entry, where))
+        for field, (avant, apres) in champs.items():
+            change = entry["champs"][field]
+            self.assertEqual(set(change), {"avant", "apres"}, "entry %r%s" % (entry, where))
+            if avant is not ANY:
+                self.assertEqual(change["avant"], avant, "%s.avant in %r%s"
+                                 % (field, entry, where))
+            if apres is not ANY:
+                self.assertEqual(change["apres"], apres, "%s.apres in %r%s"
+                                 % (field, entry, where))
+
+    def assertUnchanged(self, submission_id, before, resp=None):
+        """The stored row equals the snapshot `before` (a submission_row() dict)."""
+        after = submission_row(submission_id)
+        self.assertEqual(after, before, "the submission was changed"
+                         + ("\n" + resp.describe() if resp is not None else ""))
+

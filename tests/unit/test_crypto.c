@@ -14,7 +14,7 @@ main(void)
 		{ "\xfb\xff", "-_8" },
 	};
 	unsigned char h[SHA256_LEN], h2[SHA256_LEN], bytes[4], secret[32] = { 1, 2, 3 };
-	char out[128], token[TOKEN_STR_LEN], token2[TOKEN_STR_LEN];
+	char out[128], token[TOKEN_STR_LEN], token2[2 * SHA256_LEN + 1];
 	size_t i;
 
 	for (i = 0; i < sizeof(b64) / sizeof(b64[0]); i++) {
@@ -41,5 +41,15 @@ main(void)
 	edit_token_for_key(secret, sizeof(secret), "6f1c2d0e-0000-4000-8000-000000000001", token2, h2);
 	CHECK(strcmp(token, token2) != 0, "un secret, un jeton");
 	CHECK(random_bytes(bytes, sizeof(bytes)) == 0, "aléa");
+
+	/* A presented token is looked up by the hex SHA-256 of exactly 43 base64url characters. */
+	CHECK(edit_token_random(token, h) == 0 && strlen(token) == 43, "jeton aléatoire");
+	CHECK(edit_token_lookup_hash(token, out), "forme du jeton aléatoire");
+	hex_encode(h, SHA256_LEN, token2);
+	CHECK(strcmp(out, token2) == 0, "empreinte de recherche");
+	CHECK(!edit_token_lookup_hash(NULL, out), "jeton absent");
+	CHECK(!edit_token_lookup_hash("court", out), "jeton trop court");
+	token[5] = '+';
+	CHECK(!edit_token_lookup_hash(token, out), "caractère hors base64url");
 	return UNIT_END();
 }

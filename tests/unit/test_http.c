@@ -72,6 +72,18 @@ main(void)
 		{ "6f1c2d0e-1234-4abc-8def-0123456789abc", false, NULL },
 		{ "{6f1c2d0e-1234-4abc-8def-0123456789a}", false, NULL },
 	};
+	static const struct { const char *v; int rc; long version; } matches[] = {
+		{ "\"v1\"", 1, 1 }, { "\"v42\"", 1, 42 }, { " \"v3\" ", 1, 3 },
+		{ NULL, 0, 0 }, { "", 0, 0 },
+		{ "v1", -1, 0 }, { "\"v0\"", -1, 0 }, { "\"v-1\"", -1, 0 }, { "W/\"v1\"", -1, 0 },
+		{ "\"v1\", \"v2\"", -1, 0 }, { "*", -1, 0 }, { "\"v99999999999\"", -1, 0 },
+		{ "\"v1x\"", -1, 0 }, { "\"v\"", -1, 0 },
+	};
+	static const struct { const char *v; const char *token; } bearers[] = {
+		{ "Bearer abc", "abc" }, { "bearer abc", "abc" }, { "Bearer   abc", "abc" },
+		{ NULL, NULL }, { "", NULL }, { "Bearer ", NULL }, { "Basic YWJj", NULL },
+		{ "Bearerabc", NULL },
+	};
 	char norm[37], clean[16];
 	size_t i, len;
 	enum api_error err;
@@ -108,12 +120,32 @@ main(void)
 	CHECK(!origin_ok("null", NULL, NULL), "origine opaque");
 	CHECK(origin_ok("https://formulaire.example.be", "cross-site", NULL), "origine autorisée");
 
+	for (i = 0; i < sizeof(matches) / sizeof(matches[0]); i++) {
+		struct http_request req = { 0 };
+		long v = -7;
+		int rc;
+		req.if_match = matches[i].v;
+		rc = http_if_match_version(&req, &v);
+		CHECK(rc == matches[i].rc, "If-Match « %s » : %d", matches[i].v, rc);
+		if (rc == 1)
+			CHECK(v == matches[i].version, "version de « %s » : %ld", matches[i].v, v);
+	}
+	for (i = 0; i < sizeof(bearers) / sizeof(bearers[0]); i++) {
+		struct http_request req = { 0 };
+		const char *t;
+		req.authorization = bearers[i].v;
+		t = http_bearer_token(&req);
+		CHECK((t == NULL && bearers[i].token == NULL) ||
+		    (t != NULL && bearers[i].token != NULL && strcmp(t, bearers[i].token) == 0),
+		    "Authorization « %s »", bearers[i].v);
+	}
+
 	http_sanitize(clean, sizeof(clean), "ab\r\nc\xc3\xa9");
 	CHECK(strcmp(clean, "ab??c??") == 0, "assainissement : %s", clean);
 	http_sanitize(clean, 4, "abcdef");
 	CHECK(strcmp(clean, "abc") == 0, "troncature");
 
-	body = http_problem_body(ERR_ALREADY_SUBMITTED, NULL, NULL);
+	body = http_problem_body(ERR_ALREADY_SUBMITTED, NULL, NULL, NULL);
 	CHECK(body != NULL && strstr(body, "\"code\":\"already_submitted\"") != NULL &&
 	    strstr(body, "\"status\":409") != NULL, "problème : %s", body ? body : "(null)");
 	cJSON_free(body);

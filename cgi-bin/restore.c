@@ -1,0 +1,223 @@
+/* fiable-restore — bringing back an earlier state, never by erasing history:
+ *   POST /api/restore        with the edit token (Authorization: Bearer)
+ *   POST /api/admin/restore  for the administration (behind nginx auth_basic), with "id"
+ * Body {"version": N}: the content of version N becomes a new version.
+ * Body {"undelete": true}: a withdrawn submission becomes active again, unless its e-mail
+ * has a newer active submission (409). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "change.h"
+#include "config.h"
+#include "crypto.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "respond.h"
+#include "server.h"
+#include "submission.h"
+
+#define EP_RESTORE "/api/restore"
+#define EP_ADMIN_RESTORE "/api/admin/restore"
+
+struct app {
+	struct config cfg;
+	struct db *db;
+};
+
+struct restore_request {
+	long version;       /* 0 for undelete */
+};
+
+static enum api_error
+apply_version(struct db *db, const struct locked_submission *row, struct change *c,
+    cJSON *details)
+{
+	const struct restore_request *rr = c->arg;
+	char version[24], *slots = NULL;
+	const char *params[5];
+	const cJSON *email, *nom, *creneaux, *commentaire;
+	cJSON *content = NULL;
+	PGresult *res;
+	enum store_result r;
+
+	if (rr->version >= row->version) {
+		c->errors = cJSON_CreateObject();
+		cJSON_AddStringToObject(c->errors, "version",
+		    "Choisissez une version antérieure à la version actuelle.");
+		return ERR_VALIDATION;
+	}
+	snprintf(version, sizeof(version), "%ld", rr->version);
+	params[0] = row->id;
+	params[1] = version;
+	res = db_exec(db, STMT_SUBMISSION_CONTENT_AT, params);
+	if (db_ok(res) && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		content = cJSON_Parse(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	email = cJSON_GetObjectItemCaseSensitive(content, "email");
+	nom = cJSON_GetObjectItemCaseSensitive(content, "nom");
+	creneaux = cJSON_GetObjectItemCaseSensitive(content, "creneaux");
+	commentaire = cJSON_GetObjectItemCaseSensitive(content, "commentaire");
+	if (!cJSON_IsString(email) || !cJSON_IsString(nom) || !cJSON_IsArray(creneaux) ||
+	    !cJSON_IsString(commentaire) || (slots = cJSON_PrintUnformatted(creneaux)) == NULL) {
+		cJSON_Delete(content);
+		return ERR_INTERNAL;
+	}
+	params[1] = email->valuestring;
+	params[2] = nom->valuestring;
+	params[3] = slots;
+	params[4] = commentaire->valuestring;
+	r = submission_write(db, STMT_SUBMISSION_UPDATE, params);
+	cJSON_AddNumberToObject(details, "version_restauree", (double)rr->version);
+	cJSON_free(slots);
+	cJSON_Delete(content);
+	if (r == STORE_DUPLICATE_EMAIL)
+		return ERR_ALREADY_SUBMITTED;
+	return r == STORE_OK ? ERR__MAX : ERR_INTERNAL;
+}
+
+static enum api_error
+apply_undelete(struct db *db, const struct locked_submission *row, struct change *c,
+    cJSON *details)
+{
+	const char *params[1] = { row->id };
+	enum store_result r;
+
+	(void)c;
+	(void)details;
+	if (!row->withdrawn)
+		return ERR_NOT_WITHDRAWN;
+	r = submission_write(db, STMT_SUBMISSION_UNDELETE, params);
+	if (r == STORE_DUPLICATE_EMAIL)
+		return ERR_ALREADY_SUBMITTED;
+	return r == STORE_OK ? ERR__MAX : ERR_INTERNAL;
+}
+
+/* Reads a positive integer member; false when absent or not a whole number in range. */
+static bool
+whole_number(const cJSON *item, long *out)
+{
+	double v;
+
+	if (!cJSON_IsNumber(item))
+		return false;
+	v = item->valuedouble;
+	if (!(v >= 1 && v <= 2147483647.0) || (double)(long)v != v)
+		return false;
+	*out = (long)v;
+	return true;
+}
+
+static void
+handle_restore(FCGX_Request *r, struct http_request *req, void *ctx)
+{
+	struct app *app = ctx;
+	struct change c = { 0 };
+	struct restore_request rr = { 0 };
+	char token_hash[2 * SHA256_LEN + 1], fingerprint[2 * SHA256_LEN + 1];
+	char id[24], actor[96], user[64];
+	const char *endpoint;
+	const cJSON *version, *undelete;
+	cJSON *root, *errors;
+	enum api_error e;
+	bool admin = strcmp(req->uri, EP_ADMIN_RESTORE) == 0;
+	long n;
+	int m;
+
+	endpoint = admin ? EP_ADMIN_RESTORE : EP_RESTORE;
+	if (strcmp(req->method, "POST") != 0) {
+		respond_error(r, app->db, req, endpoint, ERR_METHOD_NOT_ALLOWED, NULL, "POST");
+		return;
+	}
+	/* Defence in depth: nginx asks for the password; a request that did not pass it has
+	 * no REMOTE_USER and is refused here too. */
+	if (admin && (req->remote_user == NULL || req->remote_user[0] == '\0')) {
+		respond_error(r, app->db, req, endpoint, ERR_ADMIN_REQUIRED, NULL, NULL);
+		return;
+	}
+	if (!admin && !edit_token_lookup_hash(http_bearer_token(req), token_hash)) {
+		respond_error(r, app->db, req, endpoint, ERR_INVALID_TOKEN, NULL, NULL);
+		return;
+	}
+	if ((m = http_if_match_version(req, &c.if_match)) < 0) {
+		respond_error(r, app->db, req, endpoint, ERR_VERSION_MISMATCH, NULL, NULL);
+		return;
+	}
+	if ((root = respond_read_json(r, app->db, req, endpoint, &app->cfg)) == NULL)
+		return;
+
+	version = cJSON_GetObjectItemCaseSensitive(root, "version");
+	undelete = cJSON_GetObjectItemCaseSensitive(root, "undelete");
+	errors = cJSON_CreateObject();
+	if (cJSON_IsTrue(undelete) && version == NULL) {
+		rr.version = 0;
+	} else if (undelete == NULL && version != NULL) {
+		if (!whole_number(version, &rr.version))
+			cJSON_AddStringToObject(errors, "version",
+			    "La version doit être un nombre entier positif.");
+	} else {
+		cJSON_AddStringToObject(errors, "version",
+		    "Indiquez soit « version » (un numéro de version), soit « undelete »: true.");
+	}
+	if (admin) {
+		if (whole_number(cJSON_GetObjectItemCaseSensitive(root, "id"), &n))
+			snprintf(id, sizeof(id), "%ld", n);
+		else
+			cJSON_AddStringToObject(errors, "id", "L'identifiant de la réponse est obligatoire.");
+	}
+	cJSON_Delete(root);
+	if (cJSON_GetArraySize(errors) > 0) {
+		respond_error(r, app->db, req, endpoint, ERR_VALIDATION, errors, NULL);
+		cJSON_Delete(errors);
+		return;
+	}
+	cJSON_Delete(errors);
+
+	change_fingerprint(admin ? NULL : token_hash, req, fingerprint);
+	c.endpoint = endpoint;
+	c.action = rr.version > 0 ? "submission.restore" : "submission.undelete";
+	c.fingerprint = fingerprint;
+	c.on_withdrawn = rr.version == 0;
+	c.apply = rr.version > 0 ? apply_version : apply_undelete;
+	c.arg = &rr;
+	if (admin) {
+		http_sanitize(user, sizeof(user), req->remote_user);
+		snprintf(actor, sizeof(actor), "admin:%s", user);
+		c.id = id;
+		c.actor = actor;
+	} else {
+		c.token_hash = token_hash;
+	}
+	e = change_run(app->db, req, &c);
+	if (e == ERR__MAX) {
+		respond_representation(r, c.status, c.body);
+		if (c.replayed)
+			metrics_record_outside(app->db, req, endpoint, c.status);
+	} else if (e == ERR_VERSION_MISMATCH) {
+		http_send_error_member(r->out, e, NULL, "current", c.current, NULL);
+		metrics_record_outside(app->db, req, endpoint, api_error_status(e));
+	} else {
+		if (e == ERR_INTERNAL)
+			log_error("restauration non enregistrée : %s", db_error(app->db));
+		respond_error(r, app->db, req, endpoint, e, c.errors, NULL);
+	}
+	change_free(&c);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct app app = { 0 };
+	int rc;
+
+	if ((rc = server_setup(argc, argv, "fiable-restore",
+	    "restauration d'une version ou d'une réponse retirée (/api/restore)", &app.cfg)) != 0)
+		return rc == 2 ? 0 : rc;
+	if ((app.db = db_open(app.cfg.database_url)) == NULL)
+		return 1;
+	rc = server_run(handle_restore, NULL, &app);
+	db_close(app.db);
+	return rc;
+}
