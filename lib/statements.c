@@ -123,6 +123,8 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_OUTBOX_GIVE_UP] = { "outbox_give_up",
 	    "UPDATE mail_outbox SET status = 'failed', attempts = attempts + 1, last_error = $2, "
 	    "body = NULL WHERE id = $1::bigint", 2 },
+	/* backups (section of issue 6) */
+	/* metrics and alerts (section of issue 5) */
 };
 
 const struct stmt_def *

@@ -34,6 +34,8 @@ enum stmt {
 	STMT_OUTBOX_RETRY,
 	STMT_OUTBOX_GIVE_UP,
 	STMT_OUTBOX_DUE_COUNT,
+	/* backups (section of issue 6) */
+	/* metrics and alerts (section of issue 5) */
 	STMT__MAX
 };
 
