@@ -79,7 +79,7 @@ answer_change(FCGX_Request *r, struct app *app, const struct http_request *req,
     struct change *c, enum api_error e)
 {
 	if (e == ERR__MAX) {
-		respond_representation(r, c->status, c->body);
+		respond_representation(r, c->status, c->body, NULL);
 		if (c->replayed)
 			metrics_record_outside(app->db, req, EP_MODIFY, c->status);
 	} else if (e == ERR_VERSION_MISMATCH) {
@@ -127,7 +127,7 @@ handle_get(FCGX_Request *r, struct app *app, const struct http_request *req,
 		respond_error(r, app->db, req, EP_MODIFY, ERR_INTERNAL, NULL, NULL);
 		return;
 	}
-	respond_representation(r, 200, body);
+	respond_representation(r, 200, body, NULL);
 	cJSON_free(body);
 	metrics_record_outside(app->db, req, EP_MODIFY, 200);
 }

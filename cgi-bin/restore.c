@@ -192,7 +192,7 @@ handle_restore(FCGX_Request *r, struct http_request *req, void *ctx)
 	}
 	e = change_run(app->db, req, &c);
 	if (e == ERR__MAX) {
-		respond_representation(r, c.status, c.body);
+		respond_representation(r, c.status, c.body, NULL);
 		if (c.replayed)
 			metrics_record_outside(app->db, req, endpoint, c.status);
 	} else if (e == ERR_VERSION_MISMATCH) {

@@ -49,43 +49,21 @@ fail_request(FCGX_Request *r, struct app *app, const struct http_request *req,
 	respond_error(r, app->db, req, ENDPOINT, e, NULL, "POST");
 }
 
-/* Sends a stored response body with the edit token added: the first answer and every
- * replay go through here, so they are byte-identical. */
-static void
-send_stored(FCGX_Request *r, int status, const char *body, const char *token)
-{
-	cJSON *o = cJSON_Parse(body);
-	char etag[48];
-
-	if (o == NULL) {
-		http_send_error(r->out, ERR_INTERNAL, NULL, NULL, NULL);
-		return;
-	}
-	submission_etag(o, etag, sizeof(etag));
-	cJSON_AddStringToObject(o, "edit_token", token);
-	http_send_json(r->out, status, etag, o);
-	cJSON_Delete(o);
-}
-
 /* After a lost claim: the key's committed response, or 422 when the payload differs. */
 static enum outcome
 replay(struct app *app, const char *key, const char *payload_hex, char **body, int *status)
 {
-	struct idem_record rec;
-	int found = idempotency_lookup(app->db, key, &rec);
-
-	if (found < 0)
-		return db_lost(app->db) ? OUT_UNAVAILABLE : OUT_FAILED;
-	if (found == 0)
-		return OUT_UNAVAILABLE;	/* vanished meanwhile: the client's retry settles it */
-	if (strcmp(rec.endpoint, ENDPOINT) != 0 || strcmp(rec.payload_sha256, payload_hex) != 0 ||
-	    rec.body == NULL) {
-		free(rec.body);
+	switch (idempotency_replay(app->db, key, "POST " ENDPOINT, payload_hex, body, status)) {
+	case IDEM_REPLAY:
+		return OUT_REPLAY;
+	case IDEM_REUSED:
 		return OUT_KEY_REUSED;
+	case IDEM_GONE:
+		return OUT_UNAVAILABLE;
+	case IDEM_ERROR:
+		break;
 	}
-	*body = rec.body;
-	*status = rec.status;
-	return OUT_REPLAY;
+	return db_lost(app->db) ? OUT_UNAVAILABLE : OUT_FAILED;
 }
 
 /* Queues the receipt with the edit link, in the submission's transaction. */
@@ -120,7 +98,7 @@ store(struct app *app, const struct http_request *req, const struct submission *
 	if (!db_begin(db))
 		return db_lost(db) ? OUT_UNAVAILABLE : OUT_FAILED;
 
-	switch (idempotency_claim(db, key, ENDPOINT, payload_hex)) {
+	switch (idempotency_claim(db, key, "POST " ENDPOINT, payload_hex)) {
 	case IDEM_CLAIMED:
 		break;
 	case IDEM_TAKEN:
@@ -215,10 +193,12 @@ handle_submit(FCGX_Request *r, struct http_request *req, void *ctx)
 
 	switch (store(app, req, &s, key, payload_hex, token, token_hash, &body, &status)) {
 	case OUT_CREATED:
-		send_stored(r, status, body, token);
+		/* The first answer and every replay go through the same printing of the stored
+		 * text, so they are byte-identical. */
+		respond_representation(r, status, body, token);
 		break;
 	case OUT_REPLAY:
-		send_stored(r, status, body, token);
+		respond_representation(r, status, body, token);
 		metrics_record_outside(app->db, req, ENDPOINT, status);
 		break;
 	case OUT_KEY_REUSED:

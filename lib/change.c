@@ -37,22 +37,18 @@ change_fingerprint(const char *token_hash, const struct http_request *req,
 static enum api_error
 change_replay(struct db *db, const char *scope, struct change *c)
 {
-	struct idem_record rec;
-	int found = idempotency_lookup(db, c->idem_key, &rec);
-
-	if (found < 0)
-		return db_lost(db) ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL;
-	if (found == 0)
-		return ERR_DATABASE_UNAVAILABLE;	/* vanished meanwhile: a retry settles it */
-	if (strcmp(rec.endpoint, scope) != 0 || strcmp(rec.payload_sha256, c->fingerprint) != 0 ||
-	    rec.body == NULL) {
-		free(rec.body);
+	switch (idempotency_replay(db, c->idem_key, scope, c->fingerprint, &c->body, &c->status)) {
+	case IDEM_REPLAY:
+		c->replayed = true;
+		return ERR__MAX;
+	case IDEM_REUSED:
 		return ERR_IDEMPOTENCY_KEY_REUSED;
+	case IDEM_GONE:
+		return ERR_DATABASE_UNAVAILABLE;
+	case IDEM_ERROR:
+		break;
 	}
-	c->body = rec.body;
-	c->status = rec.status;
-	c->replayed = true;
-	return ERR__MAX;
+	return db_lost(db) ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL;
 }
 
 enum api_error

@@ -46,6 +46,27 @@ idempotency_lookup(struct db *db, const char *key, struct idem_record *rec)
 	return found;
 }
 
+enum idem_replay
+idempotency_replay(struct db *db, const char *key, const char *scope, const char *fingerprint,
+    char **body, int *status)
+{
+	struct idem_record rec;
+	int found = idempotency_lookup(db, key, &rec);
+
+	if (found < 0)
+		return IDEM_ERROR;
+	if (found == 0)
+		return IDEM_GONE;
+	if (strcmp(rec.endpoint, scope) != 0 || strcmp(rec.payload_sha256, fingerprint) != 0 ||
+	    rec.body == NULL) {
+		free(rec.body);
+		return IDEM_REUSED;
+	}
+	*body = rec.body;
+	*status = rec.status;
+	return IDEM_REPLAY;
+}
+
 bool
 idempotency_store(struct db *db, const char *key, int status, const char *body,
     const char *submission_id)

@@ -80,7 +80,7 @@ respond_validate_submission(FCGX_Request *r, struct db *db, const struct http_re
 }
 
 void
-respond_representation(FCGX_Request *r, int status, const char *body)
+respond_representation(FCGX_Request *r, int status, const char *body, const char *token)
 {
 	cJSON *o = cJSON_Parse(body);
 	char etag[48];
@@ -90,6 +90,11 @@ respond_representation(FCGX_Request *r, int status, const char *body)
 		return;
 	}
 	submission_etag(o, etag, sizeof(etag));
-	http_send(r->out, status, "application/json; charset=utf-8", etag, body, strlen(body));
+	if (token == NULL) {
+		http_send(r->out, status, "application/json; charset=utf-8", etag, body, strlen(body));
+	} else {
+		cJSON_AddStringToObject(o, "edit_token", token);
+		http_send_json(r->out, status, etag, o);
+	}
 	cJSON_Delete(o);
 }

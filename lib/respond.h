@@ -30,7 +30,8 @@ struct submission;
 bool respond_validate_submission(FCGX_Request *r, struct db *db, const struct http_request *req,
     const char *endpoint, cJSON *root, struct submission *s);
 
-/* Sends a representation (a JSON text) with status and the ETag of its version. */
-void respond_representation(FCGX_Request *r, int status, const char *body);
+/* Sends a representation (a JSON text) with status and the ETag of its version; with an
+ * edit token, the token is added as "edit_token" (the stored text never holds it). */
+void respond_representation(FCGX_Request *r, int status, const char *body, const char *token);
 
 #endif
