@@ -95,12 +95,11 @@ class RestoreVersionTest(RestoreCase):
         for target in (2, 3, 1, 5):
             with self.subTest(target=target):
                 current = len(expected)
-                resp = restore(token, {"version": target})
-                body = self.assertRepresentation(resp, sid, expected[target - 1],
-                                                 version=current + 1)
-                self.assertHistoryEntry(body["historique"][-1], current,
-                                        differences(expected[-1], expected[target - 1]), resp)
                 expected.append(expected[target - 1])
+                resp = restore(token, {"version": target})
+                body = self.assertRepresentation(resp, sid, expected[-1], version=current + 1)
+                self.assertHistoryEntry(body["historique"][-1], current,
+                                        differences(expected[current - 1], expected[-1]), resp)
         for version, content in enumerate(expected, 1):
             self.assertEqual(content_at(sid, version), content, "version %d" % version)
         self.assertEqual(len(ft.audit_entries(sid, "submission.restore")), 4)
