@@ -17,6 +17,19 @@ json_has_nul_escape(const char *text, size_t len)
 	return false;
 }
 
+/* Two members with one name: parsers disagree on which wins, so the body is refused. */
+static bool
+json_has_duplicate_member(const cJSON *object)
+{
+	const cJSON *a, *b;
+
+	for (a = object->child; a != NULL; a = a->next)
+		for (b = a->next; b != NULL; b = b->next)
+			if (a->string != NULL && b->string != NULL && strcmp(a->string, b->string) == 0)
+				return true;
+	return false;
+}
+
 cJSON *
 json_parse_object(const char *text, size_t len)
 {
@@ -31,7 +44,7 @@ json_parse_object(const char *text, size_t len)
 	/* Only white space may follow the value. */
 	while (end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
 		end++;
-	if (end != text + len || !cJSON_IsObject(root)) {
+	if (end != text + len || !cJSON_IsObject(root) || json_has_duplicate_member(root)) {
 		cJSON_Delete(root);
 		return NULL;
 	}

@@ -21,6 +21,8 @@ static const struct { const char *text; bool object; } bodies[] = {
 	{ "{\"a\":\"\\u0000\"}", false },       /* cJSON would cut the string here */
 	{ "{\"a\":\"x\\u0000y\"}", false },
 	{ "{\"a\":\"\\\\\\u0000\"}", false },   /* \\ then \u0000 */
+	{ "{\"a\":1,\"a\":2}", false },           /* which one wins depends on the parser */
+	{ "{\"a\":1,\"b\":{\"c\":1},\"c\":2}", true },
 };
 
 int
