@@ -1,0 +1,88 @@
+"""Security checks that cross the whole stack: secrets never written to logs, the admin
+program refusing a request that did not pass nginx's authentication (talking to its FastCGI
+socket directly), and a wrong edit token that gives nothing away."""
+
+import glob
+import os
+import shutil
+import subprocess
+import unittest
+
+import fiable_test as ft
+
+
+def fastcgi(socket_path, method, uri, body=b"", params=None):
+    """One request straight to a FastCGI socket with libfcgi's cgi-fcgi; returns the raw
+    CGI response (headers, blank line, body)."""
+    tool = shutil.which("cgi-fcgi")
+    if tool is None:
+        raise AssertionError("cgi-fcgi is missing (Debian package libfcgi-bin)")
+    env = {"REQUEST_METHOD": method, "DOCUMENT_URI": uri, "SCRIPT_NAME": uri,
+           "REQUEST_URI": uri, "CONTENT_TYPE": "application/json",
+           "CONTENT_LENGTH": str(len(body)), "REMOTE_ADDR": "127.0.0.1",
+           "SERVER_PROTOCOL": "HTTP/1.1", "PATH": "/usr/bin:/bin"}
+    env.update(params or {})
+    proc = subprocess.run([tool, "-bind", "-connect", socket_path], input=body, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+    return proc.stdout.decode("utf-8", "replace")
+
+
+class SecurityTest(ft.FiableTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        ft.require_dev()
+        cls.var = os.environ["FIABLE_VAR"]
+
+    def log_text(self):
+        text = []
+        for path in glob.glob(os.path.join(self.var, "log", "*")):
+            if os.path.isfile(path):
+                with open(path, "rb") as f:
+                    text.append(f.read().decode("utf-8", "replace"))
+        return "\n".join(text)
+
+    def test_admin_program_refuses_without_authentication_on_its_socket(self):
+        sock = os.path.join(self.var, "run", "fiable-restore.sock")
+        out = fastcgi(sock, "POST", "/api/admin/restore", b'{"id":1,"undelete":true}')
+        self.assertIn("Status: 403", out)
+        self.assertIn('"code":"admin_required"', out)
+        # A client cannot smuggle REMOTE_USER through nginx: an HTTP header becomes HTTP_*.
+        resp = ft.request("POST", "/api/admin/restore", body=b'{"id":1,"undelete":true}',
+                          headers={"Content-Type": ft.JSON, "Remote-User": "admin"})
+        self.assertEqual(resp.status, 401)
+
+    def test_secrets_never_reach_the_logs(self):
+        payload, created = ft.create_submission()
+        token = created["edit_token"]
+        # Use the token the ways a person would: read, modify, and a wrong one.
+        self.assertEqual(ft.modify_get(token).status, 200)
+        self.assertEqual(ft.modify_get(token[:-1] + ("A" if token[-1] != "A" else "B")).status, 401)
+        link = ft.modify_link(payload["email"], source_address=ft.link_source())
+        self.assertEqual(link.status, 202)
+        mails = ft.wait_for_mail(payload["email"], count=2, timeout=15)
+        tokens = {token} | {ft.extract_edit_token(m) for m in mails}
+        with open(os.path.join(self.var, "secret")) as f:
+            secret = f.read().strip()
+        with open(os.path.join(self.var, "admin-password")) as f:
+            password = f.read().strip()
+        self.assertEqual(ft.admin_restore({"id": created["id"], "version": 1}).status in
+                         (200, 400, 409), True)
+        logs = self.log_text()
+        self.assertTrue(logs, "no log was read")
+        for name, value in [("secret", secret), ("admin password", password)] + \
+                [("edit token", t) for t in tokens]:
+            self.assertNotIn(value, logs, "%s found in the logs" % name)
+
+    def test_wrong_token_gives_nothing_away(self):
+        _, created = ft.create_submission()
+        answers = set()
+        for token in (None, "", "x", created["edit_token"][::-1], "A" * 43, "A" * 44):
+            resp = ft.modify_get(token)
+            self.assertEqual(resp.status, 401)
+            answers.add(resp.body)
+        self.assertEqual(len(answers), 1, "different answers to wrong tokens: %r" % answers)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
