@@ -100,7 +100,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	PQclear(res);
-	rc = server_run(handle_form, NULL, &app);
+	rc = server_run(handle_form, &app);
 	db_close(app.db);
 	return rc;
 }

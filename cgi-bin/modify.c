@@ -34,7 +34,6 @@
 struct app {
 	struct config cfg;
 	struct db *db;
-	long long pending_mail;
 };
 
 /* Same words whether or not the e-mail has an answer. */
@@ -219,7 +218,7 @@ issue_link(struct app *app, const struct http_request *req, const char *email)
 	entry.details = NULL;
 	ok = submission_write(app->db, STMT_SUBMISSION_SET_TOKEN, params) == STORE_OK &&
 	    message_edit_link(&app->cfg, nom, token, &subject, &text) == 0 &&
-	    outbox_enqueue(app->db, MAIL_EDIT_LINK, email, subject, text, id, &app->pending_mail) &&
+	    outbox_enqueue(app->db, MAIL_EDIT_LINK, email, subject, text, id, NULL) &&
 	    audit_append(app->db, req, &entry);
 	free(subject);
 	free(text);
@@ -295,7 +294,6 @@ handle_link(FCGX_Request *r, struct app *app, struct http_request *req)
 fail:
 	lost = db_lost(app->db);
 	db_rollback(app->db);
-	app->pending_mail = 0;
 	respond_error(r, app->db, req, EP_LINK, lost ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL,
 	    NULL, NULL);
 }
@@ -330,17 +328,6 @@ handle_modify(FCGX_Request *r, struct http_request *req, void *ctx)
 		handle_write(r, app, req, token_hash, strcmp(req->method, "DELETE") == 0);
 }
 
-/* After the answer: deliver the link just queued (a failure stays queued for the cron). */
-static void
-after_modify(void *ctx)
-{
-	struct app *app = ctx;
-
-	if (app->pending_mail > 0)
-		(void)outbox_deliver(app->db, &app->cfg, app->pending_mail, 1);
-	app->pending_mail = 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -352,7 +339,7 @@ main(int argc, char **argv)
 		return rc == 2 ? 0 : rc;
 	if ((app.db = db_open(app.cfg.database_url)) == NULL)
 		return 1;
-	rc = server_run(handle_modify, after_modify, &app);
+	rc = server_run(handle_modify, &app);
 	db_close(app.db);
 	return rc;
 }

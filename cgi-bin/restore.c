@@ -217,7 +217,7 @@ main(int argc, char **argv)
 		return rc == 2 ? 0 : rc;
 	if ((app.db = db_open(app.cfg.database_url)) == NULL)
 		return 1;
-	rc = server_run(handle_restore, NULL, &app);
+	rc = server_run(handle_restore, &app);
 	db_close(app.db);
 	return rc;
 }

@@ -29,7 +29,6 @@
 struct app {
 	struct config cfg;
 	struct db *db;
-	long long pending_mail;   /* receipt queued by the last request, sent after the answer */
 };
 
 enum outcome {
@@ -66,7 +65,8 @@ replay(struct app *app, const char *key, const char *payload_hex, char **body, i
 	return db_lost(app->db) ? OUT_UNAVAILABLE : OUT_FAILED;
 }
 
-/* Queues the receipt with the edit link, in the submission's transaction. */
+/* Queues the receipt with the edit link, in the submission's transaction; the mail sender
+ * (fiable-mail-outbox --watch) is notified at commit, so nobody waits for the mail server. */
 static bool
 queue_receipt(struct app *app, const struct submission *s, const char *id, const char *token)
 {
@@ -77,7 +77,7 @@ queue_receipt(struct app *app, const struct submission *s, const char *id, const
 		return true;
 	ok = message_receipt(&app->cfg, s->nom, (const char *const *)s->creneaux, s->ncreneaux,
 	    token, &subject, &text) == 0 &&
-	    outbox_enqueue(app->db, MAIL_RECEIPT, s->email, subject, text, id, &app->pending_mail);
+	    outbox_enqueue(app->db, MAIL_RECEIPT, s->email, subject, text, id, NULL);
 	free(subject);
 	free(text);
 	return ok;
@@ -149,7 +149,6 @@ fail:
 	 * the same key, which either replays the committed answer or stores it now. */
 	lost = db_lost(db);
 	db_rollback(db);
-	app->pending_mail = 0;
 	cJSON_Delete(details);
 	cJSON_Delete(json);
 	cJSON_free(*body);
@@ -220,17 +219,6 @@ done:
 	submission_free(&s);
 }
 
-/* After the answer: deliver the receipt just queued (failures stay queued for the cron). */
-static void
-after_submit(void *ctx)
-{
-	struct app *app = ctx;
-
-	if (app->pending_mail > 0)
-		(void)outbox_deliver(app->db, &app->cfg, app->pending_mail, 1);
-	app->pending_mail = 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -242,7 +230,7 @@ main(int argc, char **argv)
 		return rc == 2 ? 0 : rc;
 	if ((app.db = db_open(app.cfg.database_url)) == NULL)
 		return 1;
-	rc = server_run(handle_submit, after_submit, &app);
+	rc = server_run(handle_submit, &app);
 	db_close(app.db);
 	return rc;
 }

@@ -1,16 +1,23 @@
-/* fiable-mail-outbox — sends the messages waiting in mail_outbox; run it from cron:
+/* fiable-mail-outbox — sends the messages waiting in mail_outbox.
+ *
+ * As a service, `fiable-mail-outbox --watch` listens for the notification each queued message
+ * sends when its transaction commits and delivers it at once, so the FastCGI programs never
+ * wait for a mail server; it also wakes every WATCH_PERIOD_S seconds for the retries that
+ * come due (backoff of lib/outbox.c) and survives database restarts.
+ *
+ * From cron, one pass that catches up (for a host without the service, or as a safety net):
  *
  *     * * * * *  fiable-mail-outbox 2>>/var/log/fiable/mail-outbox.log
  *
- * A message is normally sent by the program that queued it, right after its answer; this
- * one catches up after failures (SMTP server down, worker stopped), with the backoff of
- * lib/outbox.c. It prints one summary line on stderr.
+ * A pass prints one summary line on stderr; the service prints one per pass that did work.
  *
  * Exit status: 0 done (messages put off until later included); 1 configuration or database
  * error; 2 mail is not configured while messages wait; 3 messages were due and none could
  * be sent (the server was unreachable or answered "try later"). */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "db.h"
@@ -24,23 +31,37 @@
 #define MAX_BATCHES 20
 /* Bound of the count of messages still due, shown in the summary. */
 #define COUNT_MAX 100000
+/* --watch: longest sleep between two passes, and the pause after a database failure. */
+#define WATCH_PERIOD_S 30
+#define WATCH_RETRY_S 2
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_terminate(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
 
 static void
 usage(FILE *out)
 {
 	fprintf(out, "%s — envoie les courriels en attente (table mail_outbox)\n\n"
-	    "À lancer par cron, par exemple chaque minute :\n"
+	    "En service : %s --watch (envoie chaque message dès sa mise en file).\n"
+	    "Par cron, une passe de rattrapage, par exemple chaque minute :\n"
 	    "  * * * * *  %s\n\n"
 	    "Écrit un résumé d'une ligne sur la sortie d'erreur. Code de sortie : 0 terminé,\n"
 	    "1 erreur de configuration ou de base de données, 2 courriel non configuré alors que\n"
 	    "des messages attendent, 3 aucun message dû n'a pu être envoyé (serveur injoignable).\n\n",
-	    PROGRAM, PROGRAM);
+	    PROGRAM, PROGRAM, PROGRAM);
 	config_usage(out);
 }
 
-/* Delivers in batches until nothing is due (bounded); returns the exit status. */
+/* Delivers in batches until nothing is due (bounded); returns the exit status. quiet: say
+ * nothing when there was nothing to do (the service's passes). */
 static int
-deliver_all(struct db *db, const struct config *cfg)
+deliver_all(struct db *db, const struct config *cfg, bool quiet)
 {
 	struct outbox_counts c = { 0, 0, 0 };
 	int i, before, left;
@@ -57,7 +78,7 @@ deliver_all(struct db *db, const struct config *cfg)
 		    "%d message(s) en attente\n", PROGRAM, left);
 		return 2;
 	}
-	for (i = 0; i < MAX_BATCHES; i++) {
+	for (i = 0; i < MAX_BATCHES && !stopping; i++) {
 		before = c.sent + c.retried + c.failed;
 		if (outbox_deliver_counted(db, cfg, 0, BATCH, &c) < 0)
 			goto fail;
@@ -66,13 +87,58 @@ deliver_all(struct db *db, const struct config *cfg)
 	}
 	if ((left = outbox_due_count(db, COUNT_MAX)) < 0)
 		goto fail;
-	fprintf(stderr, "%s : %d envoyé(s), %d à réessayer plus tard, %d abandonné(s), "
-	    "%d encore dû(s)\n", PROGRAM, c.sent, c.retried, c.failed, left);
+	if (!quiet || c.sent + c.retried + c.failed > 0)
+		fprintf(stderr, "%s : %d envoyé(s), %d à réessayer plus tard, %d abandonné(s), "
+		    "%d encore dû(s)\n", PROGRAM, c.sent, c.retried, c.failed, left);
 	return c.sent == 0 && c.retried > 0 ? 3 : 0;
 fail:
 	fprintf(stderr, "%s : erreur de base de données (%s) ; %d envoyé(s) avant l'erreur\n",
 	    PROGRAM, db_lost(db) ? "connexion perdue" : "requête refusée", c.sent);
 	return 1;
+}
+
+/* The service: a pass at start, then one per notification or period, until SIGTERM. */
+static int
+watch(struct db *db, const struct config *cfg)
+{
+	struct sigaction sa;
+	sigset_t blocked;
+	unsigned long listening = 0;	/* connection number the LISTEN was said on */
+	int woke;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_terminate;	/* no SA_RESTART: poll() must return */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	/* A supervisor may have left them blocked (runuser blocks them around its child). */
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGTERM);
+	sigaddset(&blocked, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &blocked, NULL);
+	log_info("à l'écoute des courriels mis en file");
+	while (!stopping) {
+		/* LISTEN first, then the pass: nothing queued in between is missed. */
+		if (listening != db_connections(db) || listening == 0) {
+			if (!db_listen(db, OUTBOX_CHANNEL)) {
+				sleep(WATCH_RETRY_S);
+				continue;
+			}
+			listening = db_connections(db);
+		}
+		if (deliver_all(db, cfg, true) == 1) {
+			sleep(WATCH_RETRY_S);
+			continue;
+		}
+		/* A SIGTERM that came during the pass must not wait for the next one. */
+		if (stopping)
+			break;
+		woke = db_wait_notify(db, WATCH_PERIOD_S * 1000);
+		if (woke < 0)
+			listening = 0;
+	}
+	log_info("arrêt");
+	return 0;
 }
 
 int
@@ -81,6 +147,7 @@ main(int argc, char **argv)
 	struct config cfg;
 	struct db *db;
 	char err[256];
+	bool service = false;
 	int rc;
 
 	log_init(PROGRAM);
@@ -89,6 +156,9 @@ main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
+		service = strcmp(argv[1], "--watch") == 0 && argc == 2;
+	}
+	if (argc > 1 && !service) {
 		fprintf(stderr, "%s : argument inconnu : %s\n\n", PROGRAM, argv[1]);
 		usage(stderr);
 		return 64;
@@ -101,8 +171,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s : mémoire insuffisante\n", PROGRAM);
 		return 1;
 	}
-	if (db_ensure(db)) {
-		rc = deliver_all(db, &cfg);
+	if (service) {
+		rc = watch(db, &cfg);
+	} else if (db_ensure(db)) {
+		rc = deliver_all(db, &cfg, false);
 	} else {
 		fprintf(stderr, "%s : base de données injoignable (FIABLE_DATABASE_URL)\n",
 		    PROGRAM);

@@ -6,6 +6,11 @@
 
 #include "crypto.h"
 
+/* Where cmake --install puts the configuration files (alert rules). */
+#ifndef FIABLE_SYSCONFDIR
+#define FIABLE_SYSCONFDIR "/etc"
+#endif
+
 /* The one list of settings: name, default (NULL = required), meaning. */
 static const struct {
 	const char *name;
@@ -28,6 +33,32 @@ static const struct {
 	{ "MAIL_FROM", "Fiable <fiable@localhost>", "expéditeur des messages" },
 	{ "FIABLE_MAIL_DIR", "",
 	  "sans SMTP_URL : dossier où chaque message est écrit en fichier .eml ; vide = pas d'envoi" },
+	{ "FIABLE_SPOOL_DIR", "",
+	  "dossier de la file durable des métriques quand la base est injoignable ; vide = aucune" },
+	{ "ALERT_EMAIL", "", "destinataire des alertes (fiable-check-alerts) ; vide = pas de courriel" },
+	{ "FIABLE_ALERT_RULES", FIABLE_SYSCONFDIR "/fiable/alert-rules.json",
+	  "règles d'alerte (fichier JSON, installé par cmake --install)" },
+	/* Backups: cron/backup-submissions, cleanup-old-backups and restore-backup. */
+	{ "BACKUP_DESTINATION", "",
+	  "destination des sauvegardes : dossier local (/chemin ou file:///chemin) ou "
+	  "s3://compartiment/préfixe ; obligatoire pour les programmes de sauvegarde" },
+	{ "BACKUP_DATABASE_URL", "",
+	  "connexion libpq des programmes de sauvegarde (rôle fiable_backup ; fiable_restore pour "
+	  "--apply) ; vide = FIABLE_DATABASE_URL" },
+	{ "S3_ENDPOINT", "",
+	  "adresse du service S3 (https://hôte[:port][/chemin], style chemin) ; "
+	  "vide = https://s3.RÉGION.amazonaws.com" },
+	{ "S3_REGION", "us-east-1", "région S3 signée (SigV4)" },
+	{ "S3_ACCESS_KEY_ID", "", "identifiant de clé S3" },
+	{ "S3_SECRET_ACCESS_KEY", "", "clé secrète S3 (jamais journalisée)" },
+	{ "BACKUP_RETENTION_DAILY", "7", "nettoyage : jours dont toutes les sauvegardes sont gardées" },
+	{ "BACKUP_RETENTION_WEEKLY", "5", "nettoyage : semaines dont la plus récente est gardée" },
+	{ "BACKUP_RETENTION_MONTHLY", "12", "nettoyage : mois dont la plus récente est gardée" },
+	{ "BACKUP_RETENTION_MIN", "3",
+	  "nettoyage : nombre de sauvegardes réussies les plus récentes toujours gardées (1 à 1000)" },
+	{ "BACKUP_RETRIES", "5", "essais d'une opération de stockage en cas d'erreur passagère (1 à 20)" },
+	{ "BACKUP_RETRY_DELAY_MS", "1000",
+	  "attente avant le deuxième essai, doublée ensuite (millisecondes, 0 à 60000)" },
 };
 
 static const char *
@@ -78,6 +109,24 @@ add_origin(struct config *cfg, const char *url, size_t len, size_t *used)
 	return 0;
 }
 
+/* Reads an integer setting between min and max (bounded parse, never atoi). */
+static int
+setting_int(const char *name, long min, long max, int *out, char *err, size_t errlen)
+{
+	const char *v = setting(name);
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n < min || n > max) {
+		snprintf(err, errlen, "%s doit être un entier entre %ld et %ld", name, min, max);
+		return -1;
+	}
+	*out = (int)n;
+	return 0;
+}
+
 int
 config_load(struct config *cfg, char *err, size_t errlen)
 {
@@ -95,6 +144,9 @@ config_load(struct config *cfg, char *err, size_t errlen)
 	cfg->smtp_password = setting("SMTP_PASSWORD");
 	cfg->mail_from = setting("MAIL_FROM");
 	cfg->mail_dir = setting("FIABLE_MAIL_DIR");
+	cfg->spool_dir = setting("FIABLE_SPOOL_DIR");
+	cfg->alert_email = setting("ALERT_EMAIL");
+	cfg->alert_rules = setting("FIABLE_ALERT_RULES");
 
 	secret = setting("FIABLE_SECRET");
 	if (secret == NULL || strlen(secret) != 2 * CONFIG_SECRET_BYTES ||
@@ -129,5 +181,26 @@ config_load(struct config *cfg, char *err, size_t errlen)
 		if (*list == ',')
 			list++;
 	}
+
+	cfg->backup_destination = setting("BACKUP_DESTINATION");
+	cfg->backup_database_url = setting("BACKUP_DATABASE_URL");
+	if (cfg->backup_database_url[0] == '\0')
+		cfg->backup_database_url = cfg->database_url;
+	cfg->s3_endpoint = setting("S3_ENDPOINT");
+	cfg->s3_region = setting("S3_REGION");
+	cfg->s3_access_key_id = setting("S3_ACCESS_KEY_ID");
+	cfg->s3_secret_access_key = setting("S3_SECRET_ACCESS_KEY");
+	if (setting_int("BACKUP_RETENTION_DAILY", 0, 3660, &cfg->backup_retention_daily,
+	    err, errlen) != 0 ||
+	    setting_int("BACKUP_RETENTION_WEEKLY", 0, 520, &cfg->backup_retention_weekly,
+	    err, errlen) != 0 ||
+	    setting_int("BACKUP_RETENTION_MONTHLY", 0, 1200, &cfg->backup_retention_monthly,
+	    err, errlen) != 0 ||
+	    setting_int("BACKUP_RETENTION_MIN", 1, 1000, &cfg->backup_retention_min,
+	    err, errlen) != 0 ||
+	    setting_int("BACKUP_RETRIES", 1, 20, &cfg->backup_retries, err, errlen) != 0 ||
+	    setting_int("BACKUP_RETRY_DELAY_MS", 0, 60000, &cfg->backup_retry_delay_ms,
+	    err, errlen) != 0)
+		return -1;
 	return 0;
 }

@@ -22,8 +22,25 @@ struct config {
 	const char *smtp_password;     /* SMTP_PASSWORD */
 	const char *mail_from;         /* MAIL_FROM */
 	const char *mail_dir;          /* FIABLE_MAIL_DIR */
+	/* Metrics and alerts. */
+	const char *spool_dir;         /* FIABLE_SPOOL_DIR: durable spool of the metrics (metrics.h) */
+	const char *alert_email;       /* ALERT_EMAIL: recipient of the alerts */
+	const char *alert_rules;       /* FIABLE_ALERT_RULES: the alert rules (JSON file) */
 	size_t norigins;
 	char origin_buf[1024];
+	/* Backups (cron/backup-submissions, cleanup-old-backups, restore-backup). */
+	const char *backup_destination;  /* BACKUP_DESTINATION: file:///dir, /dir or s3://bucket/prefix */
+	const char *backup_database_url; /* BACKUP_DATABASE_URL, else FIABLE_DATABASE_URL */
+	const char *s3_endpoint;         /* S3_ENDPOINT: empty = https://s3.REGION.amazonaws.com */
+	const char *s3_region;           /* S3_REGION */
+	const char *s3_access_key_id;    /* S3_ACCESS_KEY_ID */
+	const char *s3_secret_access_key; /* S3_SECRET_ACCESS_KEY (never logged) */
+	int backup_retention_daily;      /* BACKUP_RETENTION_DAILY: days kept in full */
+	int backup_retention_weekly;     /* BACKUP_RETENTION_WEEKLY: weeks with one backup each */
+	int backup_retention_monthly;    /* BACKUP_RETENTION_MONTHLY: months with one backup each */
+	int backup_retention_min;        /* BACKUP_RETENTION_MIN: newest backups always kept */
+	int backup_retries;              /* BACKUP_RETRIES: attempts of a storage operation */
+	int backup_retry_delay_ms;       /* BACKUP_RETRY_DELAY_MS: first wait, doubled each time */
 };
 
 /* Reads the environment into cfg. On a bad or missing value, writes a French message

@@ -1,5 +1,8 @@
 #include "db.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +13,7 @@ struct db {
 	PGconn *conn;
 	bool prepared[STMT__MAX];
 	bool lost;
+	unsigned long connections;   /* successful connections so far */
 };
 
 struct db *
@@ -65,7 +69,14 @@ db_ensure(struct db *db)
 		return false;
 	}
 	db->lost = false;
+	db->connections++;
 	return true;
+}
+
+unsigned long
+db_connections(const struct db *db)
+{
+	return db->connections;
 }
 
 bool
@@ -213,4 +224,51 @@ db_rollback(struct db *db)
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
 	    PQtransactionStatus(db->conn) != PQTRANS_IDLE)
 		(void)db_command(db, "ROLLBACK");
+}
+
+bool
+db_listen(struct db *db, const char *channel)
+{
+	char *ident, sql[128];
+	bool ok;
+
+	if (!db_ensure(db))
+		return false;
+	if ((ident = PQescapeIdentifier(db->conn, channel, strlen(channel))) == NULL)
+		return false;
+	snprintf(sql, sizeof(sql), "LISTEN %s", ident);
+	PQfreemem(ident);
+	ok = db_command(db, sql);
+	return ok;
+}
+
+int
+db_wait_notify(struct db *db, int timeout_ms)
+{
+	struct pollfd pfd;
+	PGnotify *n;
+	int got = 0, rc;
+
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+		return -1;
+	pfd.fd = PQsocket(db->conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	rc = poll(&pfd, 1, timeout_ms);
+	if (rc < 0)
+		return errno == EINTR ? 0 : -1;
+	if (rc == 0)
+		return 0;
+	if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
+		db->lost = true;
+		log_warn("db: attente de notification : connexion perdue : %s", PQerrorMessage(db->conn));
+		PQfinish(db->conn);
+		db->conn = NULL;
+		return -1;
+	}
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		got = 1;
+		PQfreemem(n);
+	}
+	return got;
 }

@@ -34,6 +34,16 @@ bool db_begin(struct db *db);
 bool db_commit(struct db *db);
 void db_rollback(struct db *db);
 
+/* How many times a connection was established: a change means session state (prepared
+ * statements, LISTEN) was lost. */
+unsigned long db_connections(const struct db *db);
+
+/* LISTEN on channel (an identifier, quoted here). Say it again after a reconnection. */
+bool db_listen(struct db *db, const char *channel);
+/* Waits at most timeout_ms for a notification on the connection: 1 notified (all pending
+ * notifications are consumed), 0 timed out or interrupted by a signal, -1 connection lost. */
+int db_wait_notify(struct db *db, int timeout_ms);
+
 /* True when res is a success (command or tuples). */
 bool db_ok(const PGresult *res);
 /* SQLSTATE of a failed result, or "" */

@@ -107,6 +107,7 @@ http_request_init(struct http_request *req, http_param_fn param, void *ctx)
 	req->remote_user = param("REMOTE_USER", ctx);
 	req->user_agent = param("HTTP_USER_AGENT", ctx);
 	req->request_id = param("REQUEST_ID", ctx);
+	req->fiable_client = param("HTTP_FIABLE_CLIENT", ctx);
 	https = param("HTTPS", ctx);
 	req->scheme = (https != NULL && strcasecmp(https, "on") == 0) ? "https" : "http";
 	if (req->method == NULL)

@@ -61,6 +61,7 @@ struct http_request {
 	const char *remote_user;       /* set by nginx auth_basic */
 	const char *user_agent;
 	const char *request_id;
+	const char *fiable_client;       /* Fiable-Client: what the form reports (metrics.h) */
 	char *body;                    /* NUL-terminated copy, owned; NULL before reading */
 	size_t body_len;
 	uint64_t start_us;             /* monotonic time when the request arrived */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 
 static void
 on_terminate(int sig)
@@ -38,11 +39,12 @@ server_setup(int argc, char **argv, const char *program, const char *summary,
 		log_error("configuration : %s", err);
 		return 1;
 	}
+	metrics_configure(cfg->spool_dir);
 	return 0;
 }
 
 int
-server_run(server_handler handler, server_after after, void *ctx)
+server_run(server_handler handler, void *ctx)
 {
 	struct sigaction sa;
 	FCGX_Request r;
@@ -67,10 +69,8 @@ server_run(server_handler handler, server_after after, void *ctx)
 		log_set_request_id(req.request_id);
 		handler(&r, &req, ctx);
 		http_request_free(&req);
-		FCGX_Finish_r(&r);
-		if (after != NULL)
-			after(ctx);
 		log_set_request_id(NULL);
+		FCGX_Finish_r(&r);
 	}
 	FCGX_Free(&r, 1);
 	log_info("arrêt");

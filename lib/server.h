@@ -15,13 +15,8 @@ typedef void (*server_handler)(FCGX_Request *fcgi, struct http_request *req, voi
 int server_setup(int argc, char **argv, const char *program, const char *summary,
     struct config *cfg);
 
-/* Work to do once the answer has gone (delivering the mail a request queued), so the
- * person never waits for it. */
-typedef void (*server_after)(void *ctx);
-
 /* Accepts requests on the socket given as file descriptor 0 (spawn-fcgi, systemd) until
- * SIGTERM or SIGINT, calling handler for each, then after (may be NULL) once the response is
- * finished. Returns the exit status. */
-int server_run(server_handler handler, server_after after, void *ctx);
+ * SIGTERM or SIGINT, calling handler for each. Returns the exit status. */
+int server_run(server_handler handler, void *ctx);
 
 #endif

@@ -45,11 +45,6 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "INSERT INTO audit_logs (action, entity, entity_id, actor, client_addr, user_agent, "
 	    "request_id, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)", 8 },
 
-	/* $1 endpoint, $2 method, $3 status, $4 duration in microseconds. */
-	[STMT_METRIC_RECORD] = { "metric_record",
-	    "INSERT INTO request_metrics (endpoint, method, status, duration_us) "
-	    "VALUES ($1, $2, $3::smallint, $4::integer)", 4 },
-
 	/* $1 time zone. Slots in order, with their day in the institution's zone. */
 	[STMT_FORM_SLOTS] = { "form_slots",
 	    "SELECT id, to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
@@ -98,10 +93,12 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_LINK_RECORD] = { "link_record",
 	    "INSERT INTO modify_link_requests (email_lower, client_addr) VALUES ($1, $2)", 2 },
 
-	/* $1 kind, $2 recipient, $3 subject, $4 body, $5 submission id (may be NULL). */
+	/* $1 kind, $2 recipient, $3 subject, $4 body, $5 submission id (may be NULL). The
+	 * notification reaches `fiable-mail-outbox --watch` when the transaction commits. */
 	[STMT_OUTBOX_ENQUEUE] = { "outbox_enqueue",
-	    "INSERT INTO mail_outbox (kind, recipient, subject, body, submission_id) "
-	    "VALUES ($1, $2, $3, $4, $5::bigint) RETURNING id", 5 },
+	    "WITH m AS (INSERT INTO mail_outbox (kind, recipient, subject, body, submission_id) "
+	    "VALUES ($1, $2, $3, $4, $5::bigint) RETURNING id) "
+	    "SELECT id, pg_notify('" OUTBOX_CHANNEL "', id::text) FROM m", 5 },
 	/* $1 one id, or 0 for any due message; $2 how many. Locked rows are skipped, so two
 	 * deliverers never send the same message. Use inside a transaction. */
 	[STMT_OUTBOX_DUE] = { "outbox_due",
@@ -124,7 +121,274 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "UPDATE mail_outbox SET status = 'failed', attempts = attempts + 1, last_error = $2, "
 	    "body = NULL WHERE id = $1::bigint", 2 },
 	/* backups (section of issue 6) */
+/* This section's macros, kept inside it. A cursor over one table, one JSON line a row. */
+#define BACKUP_CURSOR "DECLARE backup_rows NO SCROLL CURSOR FOR SELECT row_to_json(t)::text FROM "
+#define BACKUP_LIKE "INCLUDING CONSTRAINTS INCLUDING INDEXES"
+/* Restoration: the submissions of the backup concerned ($1: an e-mail, as in the backup or
+ * as it is now, or '' for all), whether a live one differs from its backup, and the audit row
+ * of each one written back. */
+#define APPLY_FILTER \
+	"($1::text = '' OR lower(r.email) = lower($1::text) OR r.id IN (SELECT x.id " \
+	"FROM soumissions_disponibilites AS x WHERE lower(x.email) = lower($1::text)))"
+#define APPLY_DIFFERS \
+	"(s.email, s.nom, s.creneaux, s.commentaire, s.deleted_at IS NULL) IS DISTINCT FROM " \
+	"(r.email, r.nom, r.creneaux, r.commentaire, r.deleted_at IS NULL)"
+#define APPLY_AUDIT(cte, operation) \
+	"INSERT INTO audit_logs (action, entity, entity_id, actor, details) " \
+	"SELECT 'submission.restore_backup', 'soumissions_disponibilites', c.id::text, $3, " \
+	"jsonb_build_object('backup_id', $2::bigint, 'version', c.version, 'operation', '" \
+	operation "') FROM " cte " AS c RETURNING entity_id"
+	/* $1 the lock key (BACKUP_LOCK_KEY): true when this session now holds it. */
+	[STMT_BACKUP_LOCK] = { "backup_lock", "SELECT pg_try_advisory_lock($1::bigint)", 1 },
+	/* Under the lock, a row still 'running' belongs to a run that died. $1 the error. */
+	[STMT_BACKUP_MARK_STALE] = { "backup_mark_stale",
+	    "UPDATE backup_metadata SET status = 'failed', finished_at = now(), error = $1 "
+	    "WHERE status = 'running' RETURNING id", 1 },
+	/* $1 destination. The start time names the objects. */
+	[STMT_BACKUP_START] = { "backup_start",
+	    "INSERT INTO backup_metadata (destination) VALUES ($1) RETURNING id, "
+	    "to_char(started_at AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS\"Z\"')", 1 },
+	[STMT_BACKUP_SET_KEYS] = { "backup_set_keys",
+	    "UPDATE backup_metadata SET object_key = $2, manifest_key = $3 WHERE id = $1::bigint", 3 },
+	/* $2 size, $3 sha256, $4 row counts, $5 manifest, $6 snapshot time, $7 last audit id,
+	 * $8 schema version, $9 'ok' when verified by a restoration, else NULL. */
+	[STMT_BACKUP_SUCCEED] = { "backup_succeed",
+	    "UPDATE backup_metadata SET status = 'success', finished_at = now(), "
+	    "size_bytes = $2::bigint, sha256 = $3, row_counts = $4::jsonb, manifest = $5::jsonb, "
+	    "snapshot_at = $6::timestamptz, audit_last_id = $7::bigint, schema_version = $8, "
+	    "verification = $9, verified_at = CASE WHEN $9::text IS NULL THEN NULL ELSE now() END, "
+	    "error = NULL WHERE id = $1::bigint AND status = 'running' RETURNING id", 9 },
+	[STMT_BACKUP_FAIL] = { "backup_fail",
+	    "UPDATE backup_metadata SET status = 'failed', finished_at = now(), error = $2 "
+	    "WHERE id = $1::bigint AND status = 'running'", 2 },
+	[STMT_BACKUP_GET] = { "backup_get",
+	    "SELECT id, status, coalesce(destination, ''), coalesce(object_key, ''), "
+	    "coalesce(manifest_key, ''), manifest::text, deleted_at IS NOT NULL "
+	    "FROM backup_metadata WHERE id = $1::bigint", 1 },
+	/* $2 'ok' or 'failed', $3 why it failed (NULL when ok). */
+	[STMT_BACKUP_VERIFIED] = { "backup_verified",
+	    "UPDATE backup_metadata SET verified_at = now(), verification = $2, "
+	    "verification_error = $3 WHERE id = $1::bigint", 3 },
+	/* $1 how many, newest first. */
+	[STMT_BACKUP_LIST] = { "backup_list",
+	    "SELECT id, status, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "
+	    "extract(epoch FROM now() - started_at)::bigint, size_bytes, "
+	    "coalesce(verification, ''), coalesce(to_char(verified_at AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD HH24:MI'), ''), coalesce(object_key, ''), coalesce(destination, ''), "
+	    "deleted_at IS NOT NULL, coalesce(error, verification_error, '') "
+	    "FROM backup_metadata ORDER BY started_at DESC, id DESC LIMIT $1::integer", 1 },
+	/* $1 jsonb array of object keys found at destination $2: those no row names. */
+	[STMT_BACKUP_UNKNOWN_KEYS] = { "backup_unknown_keys",
+	    "SELECT k FROM jsonb_array_elements_text($1::jsonb) AS k WHERE NOT EXISTS ("
+	    "SELECT 1 FROM backup_metadata b WHERE b.destination = $2 "
+	    "AND (b.object_key = k OR b.manifest_key = k)) ORDER BY k", 2 },
+	/* The last finished backup of destination $1. */
+	[STMT_BACKUP_NEWEST] = { "backup_newest",
+	    "SELECT id, status, coalesce(verification, ''), "
+	    "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "
+	    "coalesce(error, verification_error, '') FROM backup_metadata "
+	    "WHERE destination = $1 AND status <> 'running' ORDER BY started_at DESC, id DESC LIMIT 1", 1 },
+	/* The backups of destination $1 the retention policy chooses among, newest first. */
+	[STMT_BACKUP_RETAINED] = { "backup_retained",
+	    "SELECT id, extract(epoch FROM started_at)::bigint, coalesce(object_key, ''), "
+	    "coalesce(manifest_key, ''), coalesce(size_bytes, 0), "
+	    "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM backup_metadata "
+	    "WHERE destination = $1 AND status = 'success' AND deleted_at IS NULL "
+	    "ORDER BY started_at DESC, id DESC", 1 },
+	[STMT_BACKUP_MARK_DELETED] = { "backup_mark_deleted",
+	    "UPDATE backup_metadata SET deleted_at = now() "
+	    "WHERE id = $1::bigint AND deleted_at IS NULL RETURNING id", 1 },
+
+	/* The snapshot: first statement of the dump's transaction. */
+	[STMT_BACKUP_SNAPSHOT] = { "backup_snapshot",
+	    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0 },
+	/* $1 statement timeout of this transaction; row_to_json writes times in UTC. */
+	[STMT_BACKUP_SESSION] = { "backup_session",
+	    "SELECT set_config('statement_timeout', $1, true), set_config('TimeZone', 'UTC', true)", 1 },
+	[STMT_BACKUP_SNAPSHOT_INFO] = { "backup_snapshot_info",
+	    "SELECT to_char(statement_timestamp() AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), (SELECT coalesce(max(id), 0) FROM audit_logs), "
+	    "(SELECT coalesce(max(version), '') FROM schema_migrations)", 0 },
+	/* $1 a table name: its columns and types, in order. */
+	[STMT_BACKUP_COLUMNS] = { "backup_columns",
+	    "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' "
+	    "ORDER BY attnum) FROM pg_attribute "
+	    "WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped", 1 },
+	/* One cursor at a time, named backup_rows: each row as one JSON line, in key order. */
+	[STMT_BACKUP_DECLARE_SLOTS] = { "backup_declare_slots",
+	    BACKUP_CURSOR "creneaux AS t ORDER BY t.id", 0 },
+	[STMT_BACKUP_DECLARE_SUBMISSIONS] = { "backup_declare_submissions",
+	    BACKUP_CURSOR "soumissions_disponibilites AS t ORDER BY t.id", 0 },
+	[STMT_BACKUP_DECLARE_AUDIT] = { "backup_declare_audit",
+	    BACKUP_CURSOR "audit_logs AS t ORDER BY t.id", 0 },
+	[STMT_BACKUP_DECLARE_SCRATCH_SLOTS] = { "backup_declare_scratch_slots",
+	    BACKUP_CURSOR "pg_temp.restore_creneaux AS t ORDER BY t.id", 0 },
+	[STMT_BACKUP_DECLARE_SCRATCH_SUBMISSIONS] = { "backup_declare_scratch_submissions",
+	    BACKUP_CURSOR "pg_temp.restore_soumissions AS t ORDER BY t.id", 0 },
+	[STMT_BACKUP_DECLARE_SCRATCH_AUDIT] = { "backup_declare_scratch_audit",
+	    BACKUP_CURSOR "pg_temp.restore_audit_logs AS t ORDER BY t.id", 0 },
+	[STMT_BACKUP_FETCH] = { "backup_fetch", "FETCH FORWARD 500 FROM backup_rows", 0 },
+	[STMT_BACKUP_CLOSE] = { "backup_close", "CLOSE backup_rows", 0 },
+	/* Scratch tables of a verification or a restoration: temporary, gone at the end of the
+	 * transaction, with the live tables' columns, checks and indexes. */
+	[STMT_BACKUP_SCRATCH_SLOTS] = { "backup_scratch_slots",
+	    "CREATE TEMP TABLE restore_creneaux (LIKE creneaux " BACKUP_LIKE ") ON COMMIT DROP", 0 },
+	[STMT_BACKUP_SCRATCH_SUBMISSIONS] = { "backup_scratch_submissions",
+	    "CREATE TEMP TABLE restore_soumissions (LIKE soumissions_disponibilites " BACKUP_LIKE
+	    ") ON COMMIT DROP", 0 },
+	[STMT_BACKUP_SCRATCH_AUDIT] = { "backup_scratch_audit",
+	    "CREATE TEMP TABLE restore_audit_logs (LIKE audit_logs " BACKUP_LIKE ") ON COMMIT DROP", 0 },
+	/* $1 a JSON array of rows as the backup holds them. */
+	[STMT_BACKUP_LOAD_SLOTS] = { "backup_load_slots",
+	    "INSERT INTO pg_temp.restore_creneaux SELECT * FROM "
+	    "jsonb_populate_recordset(NULL::pg_temp.restore_creneaux, $1::jsonb)", 1 },
+	[STMT_BACKUP_LOAD_SUBMISSIONS] = { "backup_load_submissions",
+	    "INSERT INTO pg_temp.restore_soumissions SELECT * FROM "
+	    "jsonb_populate_recordset(NULL::pg_temp.restore_soumissions, $1::jsonb)", 1 },
+	[STMT_BACKUP_LOAD_AUDIT] = { "backup_load_audit",
+	    "INSERT INTO pg_temp.restore_audit_logs SELECT * FROM "
+	    "jsonb_populate_recordset(NULL::pg_temp.restore_audit_logs, $1::jsonb)", 1 },
+
+	/* Restoration (--apply), after the load, in the same transaction. $1 is always the
+	 * e-mail filter ('' = every submission), $2 the backup id, $3 the audit actor. */
+	[STMT_BACKUP_APPLY_LOCK] = { "backup_apply_lock", "SELECT pg_advisory_xact_lock($1::bigint)", 1 },
+	[STMT_BACKUP_APPLY_CONSIDERED] = { "backup_apply_considered",
+	    "SELECT count(*) FROM pg_temp.restore_soumissions AS r WHERE " APPLY_FILTER, 1 },
+	/* Withdrawn in the backup: content back, withdrawn again if it was restored since (an
+	 * earlier withdrawal date is kept). Done first, so it frees the e-mails it held. */
+	[STMT_BACKUP_APPLY_WITHDRAWN] = { "backup_apply_withdrawn",
+	    "WITH changed AS (UPDATE soumissions_disponibilites AS s SET email = r.email, "
+	    "nom = r.nom, creneaux = r.creneaux, commentaire = r.commentaire, "
+	    "deleted_at = coalesce(s.deleted_at, r.deleted_at) "
+	    "FROM pg_temp.restore_soumissions AS r WHERE s.id = r.id AND r.deleted_at IS NOT NULL "
+	    "AND " APPLY_FILTER " AND " APPLY_DIFFERS " RETURNING s.id, s.version) "
+	    APPLY_AUDIT("changed", "update"), 3 },
+	/* Active in the backup: content back and undeleted, unless another submission now holds
+	 * the e-mail (a conflict, reported). */
+	[STMT_BACKUP_APPLY_ACTIVE] = { "backup_apply_active",
+	    "WITH changed AS (UPDATE soumissions_disponibilites AS s SET email = r.email, "
+	    "nom = r.nom, creneaux = r.creneaux, commentaire = r.commentaire, deleted_at = NULL "
+	    "FROM pg_temp.restore_soumissions AS r WHERE s.id = r.id AND r.deleted_at IS NULL "
+	    "AND " APPLY_FILTER " AND " APPLY_DIFFERS " AND NOT EXISTS (SELECT 1 "
+	    "FROM soumissions_disponibilites AS o WHERE o.id <> r.id AND o.deleted_at IS NULL "
+	    "AND lower(o.email) = lower(r.email)) RETURNING s.id, s.version) "
+	    APPLY_AUDIT("changed", "update"), 3 },
+	/* Gone from the database: back with its id, versions, history, dates and token. */
+	[STMT_BACKUP_APPLY_INSERT] = { "backup_apply_insert",
+	    "WITH changed AS (INSERT INTO soumissions_disponibilites OVERRIDING SYSTEM VALUE "
+	    "SELECT r.* FROM pg_temp.restore_soumissions AS r WHERE " APPLY_FILTER " "
+	    "AND NOT EXISTS (SELECT 1 FROM soumissions_disponibilites AS s WHERE s.id = r.id) "
+	    "AND NOT EXISTS (SELECT 1 FROM soumissions_disponibilites AS t "
+	    "WHERE t.edit_token_hash = r.edit_token_hash) "
+	    "AND (r.deleted_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM soumissions_disponibilites "
+	    "AS o WHERE o.deleted_at IS NULL AND lower(o.email) = lower(r.email))) "
+	    "RETURNING id, version) " APPLY_AUDIT("changed", "insert"), 3 },
+	/* What still differs from the backup after the three steps above: id, e-mail, and the
+	 * submission that holds the e-mail. */
+	[STMT_BACKUP_APPLY_CONFLICTS] = { "backup_apply_conflicts",
+	    "SELECT r.id, r.email, coalesce((SELECT o.id::text FROM soumissions_disponibilites AS o "
+	    "WHERE o.deleted_at IS NULL AND lower(o.email) = lower(r.email) AND o.id <> r.id "
+	    "LIMIT 1), '') FROM pg_temp.restore_soumissions AS r "
+	    "LEFT JOIN soumissions_disponibilites AS s ON s.id = r.id WHERE " APPLY_FILTER " "
+	    "AND (s.id IS NULL OR " APPLY_DIFFERS ") ORDER BY r.id", 1 },
+	[STMT_BACKUP_APPLY_SLOTS] = { "backup_apply_slots",
+	    "WITH added AS (INSERT INTO creneaux SELECT * FROM pg_temp.restore_creneaux "
+	    "ON CONFLICT (id) DO NOTHING RETURNING id) SELECT count(*) FROM added", 0 },
+	/* The audit log is append-only: rows of the backup missing from it are added back. */
+	[STMT_BACKUP_APPLY_AUDIT_ROWS] = { "backup_apply_audit_rows",
+	    "WITH added AS (INSERT INTO audit_logs OVERRIDING SYSTEM VALUE "
+	    "SELECT * FROM pg_temp.restore_audit_logs ON CONFLICT (id) DO NOTHING RETURNING id) "
+	    "SELECT count(*) FROM added", 0 },
+	[STMT_BACKUP_APPLY_AUDIT_COLLISIONS] = { "backup_apply_audit_collisions",
+	    "SELECT count(*) FROM pg_temp.restore_audit_logs AS r JOIN audit_logs AS a "
+	    "ON a.id = r.id WHERE row_to_json(a)::text <> row_to_json(r)::text", 0 },
+	/* Rows put back with their ids: the identity sequences must go past them. */
+	[STMT_BACKUP_APPLY_SEQUENCES] = { "backup_apply_sequences",
+	    "SELECT setval(q.seq, q.top) FROM ("
+	    "SELECT pg_get_serial_sequence('soumissions_disponibilites', 'id')::regclass AS seq, "
+	    "(SELECT max(id) FROM soumissions_disponibilites) AS top UNION ALL "
+	    "SELECT pg_get_serial_sequence('audit_logs', 'id')::regclass, "
+	    "(SELECT max(id) FROM audit_logs)) AS q "
+	    "WHERE q.top > coalesce(pg_sequence_last_value(q.seq), 0)", 0 },
 	/* metrics and alerts (section of issue 5) */
+	/* $1 endpoint, $2 method, $3 status, $4 duration in microseconds, then what the form
+	 * reports (NULL when unknown): $5 from_queue, $6 queued_ms, $7 queue_length, $8 attempt,
+	 * $9 autosave_ms; $10 the Idempotency-Key of a write (to see the failures never retried). */
+	[STMT_METRIC_RECORD_CLIENT] = { "metric_record_client",
+	    "INSERT INTO request_metrics (endpoint, method, status, duration_us, from_queue, "
+	    "queued_ms, queue_length, attempt, autosave_ms, idempotency_key) "
+	    "VALUES ($1, $2, $3::smallint, $4::integer, $5::boolean, $6::integer, $7::integer, "
+	    "$8::integer, $9::real, $10::uuid)", 10 },
+	/* $1: JSON array of checked spool lines. Returns how many were new. */
+	[STMT_METRICS_INGEST] = { "metrics_ingest", "SELECT metriques_ingerer($1::jsonb)", 1 },
+	/* $1 window (interval back from now), $2 step of the series, $3 time zone of the days. */
+	[STMT_METRICS_SUMMARY] = { "metrics_summary",
+	    "SELECT metriques_resume(now() - $1::interval, now(), $2::interval, $3)::text", 3 },
+	[STMT_METRICS_BACKUPS] = { "metrics_backups", "SELECT metriques_sauvegardes()::text", 0 },
+	[STMT_ALERT_STATES_JSON] = { "alert_states_json",
+	    "SELECT coalesce(jsonb_agg(jsonb_build_object('regle', rule, 'titre', title, "
+	    "'declenchee', firing, 'depuis', since, 'valeur', value, 'seuil', threshold, "
+	    "'verifiee_le', checked_at) ORDER BY firing DESC, rule), '[]')::text FROM alert_states", 0 },
+	/* $1 how many, newest first. */
+	[STMT_ALERT_EVENTS_JSON] = { "alert_events_json",
+	    "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'le', created_at, "
+	    "'regle', rule, 'type', kind, 'titre', title, 'valeur', value, 'seuil', threshold, "
+	    "'courriel', mail_status) ORDER BY id DESC), '[]')::text "
+	    "FROM (SELECT * FROM alert_events ORDER BY id DESC LIMIT $1::integer) AS e", 1 },
+	/* One fiable-check-alerts at a time (a session lock, released by the unlock or the end
+	 * of the connection). */
+	[STMT_ALERT_RUN_LOCK] = { "alert_run_lock",
+	    "SELECT pg_try_advisory_lock(hashtext('fiable.check-alerts'))", 0 },
+	[STMT_ALERT_RUN_UNLOCK] = { "alert_run_unlock",
+	    "SELECT pg_advisory_unlock(hashtext('fiable.check-alerts'))", 0 },
+	[STMT_ALERT_STATE_GET] = { "alert_state_get",
+	    "SELECT firing FROM alert_states WHERE rule = $1", 1 },
+	/* $1 rule, $2 title, $3 firing, $4 value measured, $5 threshold. */
+	[STMT_ALERT_STATE_PUT] = { "alert_state_put",
+	    "INSERT INTO alert_states (rule, title, firing, value, threshold) "
+	    "VALUES ($1, $2, $3::boolean, $4::float8, $5::float8) ON CONFLICT (rule) DO UPDATE "
+	    "SET title = EXCLUDED.title, value = EXCLUDED.value, threshold = EXCLUDED.threshold, "
+	    "checked_at = now(), firing = EXCLUDED.firing, since = CASE WHEN "
+	    "alert_states.firing = EXCLUDED.firing THEN alert_states.since ELSE now() END", 5 },
+	/* $1 rule, $2 'firing' or 'resolved', $3 title, $4 value, $5 threshold, $6 message,
+	 * $7 mail status ('pending', or 'none' without ALERT_EMAIL). */
+	[STMT_ALERT_EVENT_ADD] = { "alert_event_add",
+	    "INSERT INTO alert_events (rule, kind, title, value, threshold, message, mail_status) "
+	    "VALUES ($1, $2, $3, $4::float8, $5::float8, $6, $7) RETURNING id", 7 },
+	[STMT_ALERT_EVENTS_PENDING] = { "alert_events_pending",
+	    "SELECT id, kind, title, message, mail_attempts FROM alert_events "
+	    "WHERE mail_status = 'pending' ORDER BY id LIMIT 50", 0 },
+	/* $1 id, $2 new mail status, $3 error text (NULL once sent). */
+	[STMT_ALERT_EVENT_MAILED] = { "alert_event_mailed",
+	    "UPDATE alert_events SET mail_status = $2, mail_attempts = mail_attempts + 1, "
+	    "mail_error = $3, sent_at = CASE WHEN $2 = 'sent' THEN now() END "
+	    "WHERE id = $1::bigint", 3 },
+	/* $1 time zone. Every slot with its people available (active submissions only), and a
+	 * column title for spreadsheets: "lundi 24/11/2026 — Matin (9 h – 12 h)". */
+	[STMT_ADMIN_SLOTS] = { "admin_slots",
+	    "SELECT c.id, c.label, "
+	    "to_char(c.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	    "to_char(c.ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	    "to_char(c.starts_at AT TIME ZONE $1, 'YYYY-MM-DD'), "
+	    "(ARRAY['lundi','mardi','mercredi','jeudi','vendredi','samedi','dimanche'])"
+	    "[extract(isodow FROM c.starts_at AT TIME ZONE $1)::integer] || ' ' || "
+	    "to_char(c.starts_at AT TIME ZONE $1, 'DD/MM/YYYY') || ' — ' || c.label, "
+	    "(SELECT count(*) FROM soumissions_disponibilites s "
+	    "WHERE s.deleted_at IS NULL AND s.creneaux ? c.id) "
+	    "FROM creneaux c ORDER BY c.starts_at, c.id", 1 },
+	/* Every submission (withdrawn ones too), by name. */
+	[STMT_ADMIN_SUBMISSIONS] = { "admin_submissions",
+	    "SELECT id, email, nom, creneaux::text, commentaire, version, "
+	    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	    "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	    "to_char(deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+	    "FROM soumissions_disponibilites ORDER BY deleted_at IS NOT NULL, lower(nom), id", 0 },
+	/* $1 the migrations this code knows, comma-separated: how many are applied, how many
+	 * applied ones it does not know, and the latest applied. */
+	[STMT_HEALTH_MIGRATIONS] = { "health_migrations",
+	    "SELECT count(*) FILTER (WHERE version = ANY (string_to_array($1, ','))), "
+	    "count(*) FILTER (WHERE NOT version = ANY (string_to_array($1, ','))), "
+	    "coalesce(max(version), '') FROM schema_migrations", 1 },
 };
 
 const struct stmt_def *

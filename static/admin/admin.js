@@ -1,53 +1,251 @@
-// Pages d'administration : l'état du service et la restauration d'une réponse.
-// La page et /api/admin/ sont derrière l'authentification de nginx (même royaume).
+// Vue d'ensemble : disponibilités par créneau (les meilleurs d'abord), réponses avec recherche,
+// historique de chaque réponse, restauration d'une version (POST /api/admin/restore) et
+// téléchargement du tableau (CSV). Les adresses sont derrière l'authentification de nginx.
+import { api, dateHeure, el, verifierService } from './commun.js';
 
 const etat = document.getElementById('etat');
-const formulaire = document.getElementById('restauration');
-const resultat = document.getElementById('resultat');
+const message = document.getElementById('message');
+const resume = document.getElementById('resume-reponses');
+const listeCreneaux = document.getElementById('creneaux');
+const triDisponibles = document.getElementById('tri-disponibles');
+const triChronologique = document.getElementById('tri-chronologique');
+const recherche = document.getElementById('recherche');
+const voirRetirees = document.getElementById('voir-retirees');
+const corpsTable = document.querySelector('#reponses tbody');
+const compteResultats = document.getElementById('compte-resultats');
 
-async function verifierEtat() {
+let donnees = { creneaux: [], soumissions: [], actives: 0, retirees: 0 };
+let tri = 'disponibles';
+const ouverts = new Set(); // réponses dont l'historique est déplié
+
+function annoncer(texte, type) {
+  message.textContent = texte;
+  if (type) message.dataset.type = type;
+  else delete message.dataset.type;
+}
+
+// Sans accents ni majuscules, pour une recherche tolérante.
+function plie(texte) {
+  return String(texte).normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+}
+
+function titreCreneau(id) {
+  const c = donnees.creneaux.find((x) => x.id === id);
+  return c ? c.titre : id;
+}
+
+// --- Disponibilités par créneau ------------------------------------------------------------
+
+function afficherCreneaux() {
+  const liste = [...donnees.creneaux];
+  if (tri === 'disponibles') {
+    liste.sort((a, b) => b.disponibles - a.disponibles || a.debut.localeCompare(b.debut));
+  }
+  const maximum = Math.max(1, ...liste.map((c) => c.disponibles));
+  const meilleur = Math.max(0, ...liste.map((c) => c.disponibles));
+  listeCreneaux.replaceChildren();
+  if (liste.length === 0) {
+    listeCreneaux.append(el('li', { class: 'vide' }, 'Aucun créneau dans le catalogue.'));
+    return;
+  }
+  liste.forEach((c, i) => {
+    const largeur = `${Math.round((100 * c.disponibles) / maximum)}%`;
+    const barre = el('span');
+    barre.style.width = largeur;
+    const estMeilleur = meilleur > 0 && c.disponibles === meilleur;
+    listeCreneaux.append(el('li', { class: estMeilleur ? 'meilleur' : null, 'data-creneau': c.id },
+      el('span', { class: 'rang' }, tri === 'disponibles' ? `${i + 1}` : ''),
+      el('span', { class: 'titre' }, c.titre),
+      el('span', { class: 'jauge', 'aria-hidden': 'true' }, barre),
+      el('span', { class: 'compte' },
+        `${c.disponibles} / ${donnees.actives}`,
+        el('span', { class: 'evitement' }, ' personnes disponibles'))));
+  });
+}
+
+function choisirTri(nouveau) {
+  tri = nouveau;
+  triDisponibles.setAttribute('aria-pressed', String(tri === 'disponibles'));
+  triChronologique.setAttribute('aria-pressed', String(tri === 'chronologique'));
+  afficherCreneaux();
+}
+
+// --- Réponses -------------------------------------------------------------------------------
+
+function reponsesVisibles() {
+  const q = plie(recherche.value.trim());
+  return donnees.soumissions.filter((s) => (voirRetirees.checked || !s.deleted_at)
+    && (q === '' || plie(s.nom).includes(q) || plie(s.email).includes(q)));
+}
+
+function ligneReponse(s) {
+  const ouvert = ouverts.has(s.id);
+  return el('tr', { class: s.deleted_at ? 'retiree' : null, 'data-id': s.id },
+    el('td', { class: 'nombre' }, s.id),
+    el('td', {}, s.nom),
+    el('td', {}, s.email),
+    el('td', { class: 'nombre' }, Array.isArray(s.creneaux) ? s.creneaux.length : 0),
+    el('td', { class: 'nombre' }, s.version),
+    el('td', {}, dateHeure(s.updated_at)),
+    el('td', {}, s.deleted_at
+      ? el('span', { class: 'etiquette retiree' }, 'Retirée')
+      : el('span', { class: 'etiquette' }, 'Active')),
+    el('td', {}, el('button', {
+      type: 'button', class: 'secondaire historique', 'aria-expanded': String(ouvert),
+      onclick: () => basculerHistorique(s.id),
+    }, ouvert ? 'Masquer' : 'Historique')));
+}
+
+function afficherReponses() {
+  const visibles = reponsesVisibles();
+  corpsTable.replaceChildren();
+  for (const s of visibles) {
+    corpsTable.append(ligneReponse(s));
+    if (ouverts.has(s.id)) {
+      const cellule = el('td', { colspan: 8 }, el('p', { class: 'aide' }, 'Chargement de l\'historique…'));
+      corpsTable.append(el('tr', { class: 'detail', 'data-detail': s.id }, cellule));
+      chargerHistorique(s.id, cellule);
+    }
+  }
+  if (visibles.length === 0) {
+    corpsTable.append(el('tr', {}, el('td', { colspan: 8, class: 'vide' },
+      recherche.value.trim() ? 'Aucune réponse ne correspond à cette recherche.' : 'Aucune réponse pour l\'instant.')));
+  }
+  const total = donnees.soumissions.filter((s) => voirRetirees.checked || !s.deleted_at).length;
+  compteResultats.textContent = recherche.value.trim()
+    ? `${visibles.length} réponse(s) sur ${total} correspondent à la recherche.`
+    : `${total} réponse(s) affichée(s).`;
+}
+
+function basculerHistorique(id) {
+  if (ouverts.has(id)) ouverts.delete(id);
+  else ouverts.add(id);
+  afficherReponses();
+}
+
+// --- Historique et restauration -------------------------------------------------------------
+
+const NOMS_CHAMPS = { nom: 'Nom', email: 'E-mail', creneaux: 'Créneaux', commentaire: 'Commentaire' };
+
+function texteValeur(champ, valeur) {
+  if (valeur === null || valeur === undefined || valeur === '') return '(vide)';
+  if (champ === 'creneaux' && Array.isArray(valeur)) {
+    return valeur.length ? valeur.map(titreCreneau).join(' ; ') : '(aucun)';
+  }
+  return String(valeur);
+}
+
+// La liste des changements d'une entrée de l'historique.
+function changements(entree) {
+  const items = [];
+  for (const [champ, c] of Object.entries(entree.champs || {})) {
+    if (champ === 'deleted_at') {
+      items.push(el('li', {}, c.apres ? 'Réponse retirée.' : 'Retrait annulé : la réponse est de nouveau active.'));
+    } else if (champ === 'creneaux' && Array.isArray(c.avant) && Array.isArray(c.apres)) {
+      const ajoutes = c.apres.filter((x) => !c.avant.includes(x));
+      const retires = c.avant.filter((x) => !c.apres.includes(x));
+      const li = el('li', {}, 'Créneaux : ');
+      if (ajoutes.length) li.append(el('span', { class: 'apres' }, `+ ${ajoutes.map(titreCreneau).join(' ; ')}`));
+      if (ajoutes.length && retires.length) li.append(' ');
+      if (retires.length) li.append(el('span', { class: 'avant' }, `− ${retires.map(titreCreneau).join(' ; ')}`));
+      if (!ajoutes.length && !retires.length) li.append('ordre modifié');
+      items.push(li);
+    } else {
+      items.push(el('li', {}, `${NOMS_CHAMPS[champ] || champ} : `,
+        el('span', { class: 'avant' }, texteValeur(champ, c.avant)), ' → ',
+        el('span', { class: 'apres' }, texteValeur(champ, c.apres))));
+    }
+  }
+  return items;
+}
+
+function boutonRestaurer(rep, version) {
+  return el('button', {
+    type: 'button', class: 'secondaire restaurer', 'data-version': version,
+    onclick: () => restaurer(rep, { id: rep.id, version },
+      `Restaurer la version ${version} de la réponse de ${rep.nom} ? Elle deviendra la version ${rep.version + 1}.`),
+  }, `Restaurer la version ${version}`);
+}
+
+function afficherHistorique(rep, cellule) {
+  const versions = el('ol', { class: 'versions', reversed: true });
+  const historique = Array.isArray(rep.historique) ? rep.historique : [];
+  const retiree = Boolean(rep.deleted_at);
+  for (let i = historique.length - 1; i >= -1; i -= 1) {
+    const entree = i >= 0 ? historique[i] : null;
+    const version = entree ? entree.nouvelle_version : 1;
+    const quand = entree ? entree.modifie_le : rep.created_at;
+    const actuelle = version === rep.version;
+    const li = el('li', { class: actuelle ? 'actuelle' : null, 'data-version': version },
+      el('div', { class: 'entete-version' },
+        el('strong', {}, `Version ${version}`),
+        actuelle ? el('span', { class: 'etiquette' }, 'Actuelle') : null,
+        el('span', { class: 'aide' }, dateHeure(quand)),
+        !actuelle && !retiree ? boutonRestaurer(rep, version) : null));
+    if (entree) li.append(el('ul', { class: 'changements' }, changements(entree)));
+    else li.append(el('p', { class: 'aide' }, 'Première réponse.'));
+    versions.append(li);
+  }
+  const contenu = el('div', {},
+    el('p', {}, el('strong', {}, 'Créneaux actuels : '),
+      Array.isArray(rep.creneaux) && rep.creneaux.length ? rep.creneaux.map(titreCreneau).join(' ; ') : '(aucun)'),
+    rep.commentaire ? el('p', {}, el('strong', {}, 'Commentaire : '), rep.commentaire) : null);
+  if (retiree) {
+    contenu.append(el('p', {}, `Réponse retirée le ${dateHeure(rep.deleted_at)}. `,
+      el('button', {
+        type: 'button', class: 'annuler-retrait',
+        onclick: () => restaurer(rep, { id: rep.id, undelete: true },
+          `Annuler le retrait de la réponse de ${rep.nom} ?`),
+      }, 'Annuler le retrait')));
+  }
+  cellule.replaceChildren(contenu, el('h3', {}, 'Historique'), versions);
+}
+
+async function chargerHistorique(id, cellule) {
   try {
-    const reponse = await fetch('/api/health', { cache: 'no-store' });
-    etat.textContent = reponse.ok
-      ? 'Le service et la base de données répondent.'
-      : 'La base de données ne répond pas : les envois sont mis en attente et réessayés.';
-    etat.dataset.type = reponse.ok ? 'succes' : 'erreur';
-  } catch {
-    etat.textContent = 'Le serveur ne répond pas.';
-    etat.dataset.type = 'erreur';
+    const rep = await api(`/api/admin/submissions/${encodeURIComponent(id)}`);
+    afficherHistorique(rep, cellule);
+  } catch (e) {
+    cellule.replaceChildren(el('p', { class: 'statut', 'data-type': 'erreur' }, e.message));
   }
 }
 
-formulaire.addEventListener('submit', async (evenement) => {
-  evenement.preventDefault();
-  const id = Number(formulaire.id.value);
-  const version = formulaire.version.value === '' ? null : Number(formulaire.version.value);
-  if (!Number.isInteger(id) || id < 1 || (version !== null && (!Number.isInteger(version) || version < 1))) {
-    resultat.textContent = 'Indiquez un numéro de réponse et, si besoin, un numéro de version (entiers positifs).';
-    resultat.dataset.type = 'erreur';
-    return;
-  }
-  const corps = version === null ? { id, undelete: true } : { id, version };
-  resultat.textContent = 'Restauration en cours…';
-  delete resultat.dataset.type;
+async function restaurer(rep, corps, question) {
+  // eslint-disable-next-line no-alert
+  if (!window.confirm(question)) return;
+  annoncer('Restauration en cours…');
   try {
-    const reponse = await fetch('/api/admin/restore', {
+    const nouvelle = await api('/api/admin/restore', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', 'If-Match': `"v${rep.version}"` },
       body: JSON.stringify(corps),
     });
-    const donnees = await reponse.json().catch(() => ({}));
-    if (reponse.ok) {
-      resultat.textContent = `Réponse n° ${donnees.id} restaurée : elle est maintenant à la version ${donnees.version}.`;
-      resultat.dataset.type = 'succes';
-    } else {
-      resultat.textContent = donnees.detail || `Échec de la restauration (HTTP ${reponse.status}).`;
-      resultat.dataset.type = 'erreur';
-    }
-  } catch {
-    resultat.textContent = 'Le serveur ne répond pas : réessayez.';
-    resultat.dataset.type = 'erreur';
+    annoncer(`Réponse n° ${nouvelle.id} (${nouvelle.nom}) restaurée : elle est maintenant à la version ${nouvelle.version}.`, 'succes');
+  } catch (e) {
+    annoncer(e.message, 'erreur');
   }
-});
+  await charger();
+}
 
-verifierEtat();
+// --- Chargement -------------------------------------------------------------------------------
+
+async function charger() {
+  try {
+    donnees = await api('/api/admin/submissions');
+    resume.textContent = `${donnees.actives} réponse(s) active(s), ${donnees.retirees} retirée(s), `
+      + `${donnees.creneaux.length} créneau(x) au catalogue.`;
+  } catch (e) {
+    resume.textContent = '';
+    annoncer(e.message, 'erreur');
+  }
+  afficherCreneaux();
+  afficherReponses();
+}
+
+triDisponibles.addEventListener('click', () => choisirTri('disponibles'));
+triChronologique.addEventListener('click', () => choisirTri('chronologique'));
+recherche.addEventListener('input', afficherReponses);
+voirRetirees.addEventListener('change', afficherReponses);
+
+await Promise.all([verifierService(etat), charger()]);
+document.documentElement.dataset.pret = '1';

@@ -1,0 +1,566 @@
+/* fiable-check-alerts — evaluates the alert rules and e-mails the administrator; from cron:
+ *
+ *     *\/5 * * * *  fiable-check-alerts 2>>/var/log/fiable/check-alerts.log
+ *
+ * Rules come from a JSON file (FIABLE_ALERT_RULES, or --rules FILE; cron/alert-rules.json
+ * holds the plan's three and the backup one). Each rule reads one figure of the metrics
+ * summary over its window (or of the backups) and compares it to its threshold; a rule on
+ * requests stays quiet under its minimum number of requests. A rule that starts firing sends
+ * ONE e-mail to ALERT_EMAIL, then nothing while it keeps firing, then one "resolved" e-mail
+ * when it clears. States and events are stored (alert_states, alert_events) and shown on
+ * /admin/metrics; a mail that could not be sent is tried again on the next run.
+ *
+ * --dry-run prints what would be sent and changes nothing.
+ * Exit status: 0 done; 1 configuration, rules or database error; 3 an alert mail could not
+ * be sent (it will be retried); 64 bad usage. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "mail.h"
+#include "metrics.h"
+
+#define PROGRAM "fiable-check-alerts"
+#define RULES_MAX_BYTES 65536
+#define RULES_MAX 32
+/* A mail is tried on this many runs (5 minutes apart) before it is given up. */
+#define MAIL_MAX_ATTEMPTS 12
+
+enum source { SRC_REQUESTS, SRC_BACKUPS };
+
+struct rule {
+	char name[65];
+	char title[161];
+	char indicator[65];
+	char unit[17];
+	enum source source;
+	char op;                 /* '>' or '<' */
+	double threshold;
+	long window_minutes;     /* requests only */
+	long min_requests;       /* requests only */
+	bool fire_when_missing;
+	/* evaluation */
+	bool has_value;
+	double value;
+	double requests;
+	bool firing;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out, "%s — vérifie les règles d'alerte et prévient l'administrateur par courriel\n\n"
+	    "Usage : %s [--dry-run] [--rules FICHIER]\n\n"
+	    "  --dry-run        affiche ce qui serait envoyé, sans rien enregistrer ni envoyer\n"
+	    "  --rules FICHIER  règles d'alerte (défaut : FIABLE_ALERT_RULES)\n\n"
+	    "À lancer par cron toutes les 5 minutes : */5 * * * *  %s\n"
+	    "Code de sortie : 0 terminé, 1 erreur (configuration, règles, base), 3 un courriel\n"
+	    "d'alerte n'a pas pu partir (nouvel essai au passage suivant), 64 usage incorrect.\n\n",
+	    PROGRAM, PROGRAM, PROGRAM);
+	config_usage(out);
+}
+
+/* --- Rules ----------------------------------------------------------------------------------- */
+
+static bool
+copy_string(const cJSON *o, const char *name, char *out, size_t cap, bool required)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (v == NULL && !required) {
+		out[0] = '\0';
+		return true;
+	}
+	if (!cJSON_IsString(v) || v->valuestring[0] == '\0' || strlen(v->valuestring) >= cap)
+		return false;
+	memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+	return true;
+}
+
+static bool
+read_number(const cJSON *o, const char *name, double min, double max, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= min && v->valuedouble <= max))
+		return false;
+	*out = v->valuedouble;
+	return true;
+}
+
+/* Reads and checks the rules file; 0, or -1 with a French message in err. */
+static int
+load_rules(const char *path, struct rule *rules, size_t *nrules, char *err, size_t errlen)
+{
+	char *text = NULL;
+	cJSON *root = NULL;
+	const cJSON *list, *o;
+	struct stat st;
+	size_t n = 0, got = 0;
+	int fd, rc = -1;
+
+	*nrules = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "règles illisibles (%s) : %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || st.st_size > RULES_MAX_BYTES ||
+	    (text = malloc((size_t)st.st_size + 1)) == NULL) {
+		snprintf(err, errlen, "%s : fichier trop grand (64 Kio au plus)", path);
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, text + got, (size_t)st.st_size - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	text[got] = '\0';
+	root = cJSON_ParseWithLength(text, got);
+	list = cJSON_GetObjectItemCaseSensitive(root, "regles");
+	if (!cJSON_IsArray(list)) {
+		snprintf(err, errlen, "%s : JSON invalide ou sans tableau « regles »", path);
+		goto out;
+	}
+	cJSON_ArrayForEach(o, list) {
+		struct rule *ru = &rules[n];
+		char source[16], op[4];
+		double d;
+
+		if (n == RULES_MAX) {
+			snprintf(err, errlen, "%s : %d règles au plus", path, RULES_MAX);
+			goto out;
+		}
+		memset(ru, 0, sizeof(*ru));
+		if (!copy_string(o, "nom", ru->name, sizeof(ru->name), true) ||
+		    strspn(ru->name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(ru->name)) {
+			snprintf(err, errlen, "%s : règle %zu : « nom » en minuscules, chiffres et _", path,
+			    n + 1);
+			goto out;
+		}
+		if (!copy_string(o, "titre", ru->title, sizeof(ru->title), true) ||
+		    !copy_string(o, "indicateur", ru->indicator, sizeof(ru->indicator), true) ||
+		    !copy_string(o, "unite", ru->unit, sizeof(ru->unit), false) ||
+		    !copy_string(o, "source", source, sizeof(source), false) ||
+		    !copy_string(o, "comparaison", op, sizeof(op), true) ||
+		    !read_number(o, "seuil", -1e12, 1e12, &ru->threshold)) {
+			snprintf(err, errlen, "%s : règle « %s » : titre, indicateur, comparaison et seuil "
+			    "sont obligatoires", path, ru->name);
+			goto out;
+		}
+		if (strcmp(op, ">") != 0 && strcmp(op, "<") != 0) {
+			snprintf(err, errlen, "%s : règle « %s » : comparaison « > » ou « < »", path,
+			    ru->name);
+			goto out;
+		}
+		ru->op = op[0];
+		if (source[0] == '\0' || strcmp(source, "requetes") == 0) {
+			ru->source = SRC_REQUESTS;
+			if (!read_number(o, "fenetre_minutes", 1, 1440, &d)) {
+				snprintf(err, errlen, "%s : règle « %s » : fenetre_minutes entre 1 et 1440",
+				    path, ru->name);
+				goto out;
+			}
+			ru->window_minutes = (long)d;
+			ru->min_requests = 0;
+			if (cJSON_GetObjectItemCaseSensitive(o, "requetes_min") != NULL) {
+				if (!read_number(o, "requetes_min", 0, 1e9, &d)) {
+					snprintf(err, errlen, "%s : règle « %s » : requetes_min invalide", path,
+					    ru->name);
+					goto out;
+				}
+				ru->min_requests = (long)d;
+			}
+		} else if (strcmp(source, "sauvegardes") == 0) {
+			ru->source = SRC_BACKUPS;
+		} else {
+			snprintf(err, errlen, "%s : règle « %s » : source « requetes » ou « sauvegardes »",
+			    path, ru->name);
+			goto out;
+		}
+		ru->fire_when_missing = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o,
+		    "absente_declenche"));
+		n++;
+	}
+	*nrules = n;
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	free(text);
+	close(fd);
+	return rc;
+}
+
+/* --- Evaluation -------------------------------------------------------------------------------- */
+
+/* Fills value and firing of every rule. 0, or -1 on a database error. */
+static int
+evaluate(struct db *db, const struct config *cfg, struct rule *rules, size_t n)
+{
+	cJSON *backups = NULL, *summaries[RULES_MAX] = { NULL };
+	size_t i, j;
+	int rc = -1;
+
+	for (i = 0; i < n; i++) {
+		struct rule *ru = &rules[i];
+		const cJSON *v;
+
+		if (ru->source == SRC_BACKUPS) {
+			if (backups == NULL) {
+				PGresult *res = db_query(db, STMT_METRICS_BACKUPS, NULL);
+				if (db_ok(res) && PQntuples(res) == 1)
+					backups = cJSON_Parse(PQgetvalue(res, 0, 0));
+				PQclear(res);
+				if (backups == NULL)
+					goto out;
+			}
+			v = metrics_json_path(backups, ru->indicator);
+			ru->requests = -1;
+		} else {
+			char window[32];
+			/* Rules sharing a window share one summary. */
+			for (j = 0; j < i; j++)
+				if (summaries[j] != NULL && rules[j].window_minutes == ru->window_minutes)
+					break;
+			if (j < i) {
+				summaries[i] = cJSON_Duplicate(summaries[j], 1);
+			} else {
+				snprintf(window, sizeof(window), "%ld minutes", ru->window_minutes);
+				summaries[i] = metrics_summary(db, window, "1 hour", cfg->timezone);
+			}
+			if (summaries[i] == NULL)
+				goto out;
+			v = metrics_json_path(summaries[i], "requetes");
+			ru->requests = cJSON_IsNumber(v) ? v->valuedouble : 0;
+			v = metrics_json_path(summaries[i], ru->indicator);
+		}
+		ru->has_value = cJSON_IsNumber(v);
+		ru->value = ru->has_value ? v->valuedouble : 0;
+		if (!ru->has_value)
+			ru->firing = ru->fire_when_missing;
+		else if (ru->source == SRC_REQUESTS && ru->requests < (double)ru->min_requests)
+			ru->firing = false;
+		else
+			ru->firing = ru->op == '>' ? ru->value > ru->threshold :
+			    ru->value < ru->threshold;
+	}
+	rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		cJSON_Delete(summaries[i]);
+	cJSON_Delete(backups);
+	return rc;
+}
+
+/* A number the French way: 12,5 (at most two decimals, no trailing zeros). */
+static void
+french_number(double v, char *out, size_t cap)
+{
+	char *p;
+	size_t len;
+
+	snprintf(out, cap, "%.2f", v);
+	if ((p = strchr(out, '.')) != NULL) {
+		len = strlen(out);
+		while (len > 0 && out[len - 1] == '0')
+			out[--len] = '\0';
+		if (out[len - 1] == '.')
+			out[--len] = '\0';
+		else
+			*p = ',';
+	}
+}
+
+/* The text of the e-mail of a transition; malloc'd. */
+static char *
+event_message(const struct config *cfg, const struct rule *ru)
+{
+	char value[48], threshold[48], measured[256], where[96], *text;
+	size_t cap = 2048;
+
+	french_number(ru->value, value, sizeof(value));
+	french_number(ru->threshold, threshold, sizeof(threshold));
+	if (!ru->has_value)
+		snprintf(measured, sizeof(measured), "aucune valeur (%s)",
+		    ru->source == SRC_BACKUPS ? "aucune sauvegarde réussie" : "pas de requête");
+	else
+		snprintf(measured, sizeof(measured), "%s%s%s", value, ru->unit[0] ? " " : "", ru->unit);
+	if (ru->source == SRC_REQUESTS)
+		snprintf(where, sizeof(where), " sur les %ld dernières minutes (%.0f requêtes)",
+		    ru->window_minutes, ru->requests);
+	else
+		where[0] = '\0';
+	if ((text = malloc(cap)) == NULL)
+		return NULL;
+	if (ru->firing)
+		snprintf(text, cap,
+		    "Bonjour,\n\n"
+		    "L'alerte « %s » vient de se déclencher.\n\n"
+		    "Valeur mesurée : %s%s.\n"
+		    "Seuil : %c %s%s%s.\n\n"
+		    "Tableau de bord : %s/admin/metrics\n\n"
+		    "Vous ne recevrez pas d'autre message pour cette alerte tant qu'elle reste "
+		    "déclenchée ; un message vous dira quand la situation sera revenue à la normale.\n",
+		    ru->title, measured, where, ru->op, threshold, ru->unit[0] ? " " : "", ru->unit,
+		    cfg->public_url);
+	else
+		snprintf(text, cap,
+		    "Bonjour,\n\n"
+		    "L'alerte « %s » est résolue : la situation est revenue à la normale.\n\n"
+		    "Valeur mesurée : %s%s.\n"
+		    "Seuil : %c %s%s%s.\n\n"
+		    "Tableau de bord : %s/admin/metrics\n",
+		    ru->title, measured, where, ru->op, threshold, ru->unit[0] ? " " : "", ru->unit,
+		    cfg->public_url);
+	return text;
+}
+
+static void
+event_subject(const char *kind, const char *title, char *out, size_t cap)
+{
+	snprintf(out, cap, "[Fiable] %s : %s", strcmp(kind, "firing") == 0 ? "ALERTE" : "Résolu",
+	    title);
+}
+
+/* Stores every rule's state and, for each transition, an event to mail. Returns the number
+ * of transitions, or -1 on a database error (nothing stored). */
+static int
+record_states(struct db *db, const struct config *cfg, const struct rule *rules, size_t n)
+{
+	char value[32], threshold[32];
+	const char *params[7];
+	size_t i;
+	int changes = 0;
+
+	if (!db_begin(db))
+		return -1;
+	for (i = 0; i < n; i++) {
+		const struct rule *ru = &rules[i];
+		PGresult *res;
+		bool known, was_firing;
+		char *message;
+
+		params[0] = ru->name;
+		res = db_exec(db, STMT_ALERT_STATE_GET, params);
+		if (!db_ok(res)) {
+			PQclear(res);
+			goto fail;
+		}
+		known = PQntuples(res) == 1;
+		was_firing = known && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+
+		snprintf(value, sizeof(value), "%.17g", ru->value);
+		snprintf(threshold, sizeof(threshold), "%.17g", ru->threshold);
+		params[1] = ru->title;
+		params[2] = ru->firing ? "true" : "false";
+		params[3] = ru->has_value ? value : NULL;
+		params[4] = threshold;
+		res = db_exec(db, STMT_ALERT_STATE_PUT, params);
+		if (!db_ok(res)) {
+			PQclear(res);
+			goto fail;
+		}
+		PQclear(res);
+		/* A transition; a rule seen for the first time only counts if it fires. */
+		if (ru->firing == was_firing)
+			continue;
+		if ((message = event_message(cfg, ru)) == NULL)
+			goto fail;
+		params[1] = ru->firing ? "firing" : "resolved";
+		params[2] = ru->title;
+		params[3] = ru->has_value ? value : NULL;
+		params[4] = threshold;
+		params[5] = message;
+		params[6] = cfg->alert_email[0] != '\0' ? "pending" : "none";
+		res = db_exec(db, STMT_ALERT_EVENT_ADD, params);
+		free(message);
+		if (!db_ok(res)) {
+			PQclear(res);
+			goto fail;
+		}
+		PQclear(res);
+		log_info("%s : alerte « %s » %s", PROGRAM, ru->name,
+		    ru->firing ? "déclenchée" : "résolue");
+		changes++;
+	}
+	if (!db_commit(db))
+		goto fail;
+	return changes;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+/* Sends the events whose mail is pending. Returns how many could not be sent, or -1. */
+static int
+send_pending(struct db *db, const struct config *cfg, int *sent)
+{
+	PGresult *res = db_query(db, STMT_ALERT_EVENTS_PENDING, NULL);
+	int i, failed = 0;
+
+	*sent = 0;
+	if (!db_ok(res)) {
+		PQclear(res);
+		return -1;
+	}
+	for (i = 0; i < PQntuples(res); i++) {
+		const char *params[3];
+		char subject[256], err[256];
+		bool transient = false;
+		long attempts = strtol(PQgetvalue(res, i, 4), NULL, 10);
+		PGresult *up;
+
+		event_subject(PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), subject, sizeof(subject));
+		params[0] = PQgetvalue(res, i, 0);
+		if (mail_send(cfg, cfg->alert_email, subject, PQgetvalue(res, i, 3), &transient,
+		    err, sizeof(err)) == 0) {
+			params[1] = "sent";
+			params[2] = NULL;
+			(*sent)++;
+		} else {
+			params[1] = transient && attempts + 1 < MAIL_MAX_ATTEMPTS ? "pending" : "failed";
+			params[2] = err;
+			failed++;
+			log_warn("%s : courriel d'alerte non envoyé (%s) : %s", PROGRAM,
+			    params[1], err);
+		}
+		up = db_query(db, STMT_ALERT_EVENT_MAILED, params);
+		if (!db_ok(up)) {
+			PQclear(up);
+			PQclear(res);
+			return -1;
+		}
+		PQclear(up);
+	}
+	PQclear(res);
+	return failed;
+}
+
+static void
+print_dry_run(const struct config *cfg, const struct rule *rules, size_t n, struct db *db)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct rule *ru = &rules[i];
+		const char *params[1] = { ru->name };
+		PGresult *res = db_query(db, STMT_ALERT_STATE_GET, params);
+		bool was = db_ok(res) && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		char subject[256], *message;
+
+		PQclear(res);
+		if (ru->has_value)
+			printf("%-16s %s (valeur : %.6g, seuil : %c %.6g)\n", ru->name,
+			    ru->firing ? "DÉCLENCHÉE" : "normale", ru->value, ru->op, ru->threshold);
+		else
+			printf("%-16s %s (valeur absente, seuil : %c %.6g)\n", ru->name,
+			    ru->firing ? "DÉCLENCHÉE" : "normale", ru->op, ru->threshold);
+		if (ru->firing == was)
+			continue;
+		event_subject(ru->firing ? "firing" : "resolved", ru->title, subject, sizeof(subject));
+		printf("  enverrait à %s : %s\n", cfg->alert_email[0] ? cfg->alert_email :
+		    "(ALERT_EMAIL vide : aucun courriel)", subject);
+		if ((message = event_message(cfg, ru)) != NULL) {
+			char *line, *save = NULL;
+			for (line = strtok_r(message, "\n", &save); line != NULL;
+			    line = strtok_r(NULL, "\n", &save))
+				printf("    | %s\n", line);
+			free(message);
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct rule rules[RULES_MAX];
+	struct config cfg;
+	struct db *db = NULL;
+	const char *rules_path = NULL;
+	char err[512];
+	size_t nrules;
+	bool dry_run = false, locked = false;
+	int i, rc = 1, changes = 0, sent = 0, failed = 0;
+	PGresult *res;
+
+	log_init(PROGRAM);
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--dry-run") == 0) {
+			dry_run = true;
+		} else if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc) {
+			rules_path = argv[++i];
+		} else {
+			fprintf(stderr, "%s : argument inconnu : %s\n\n", PROGRAM, argv[i]);
+			usage(stderr);
+			return 64;
+		}
+	}
+	if (config_load(&cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s : configuration : %s\n", PROGRAM, err);
+		return 1;
+	}
+	metrics_configure(cfg.spool_dir);
+	if (load_rules(rules_path ? rules_path : cfg.alert_rules, rules, &nrules, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "%s : %s\n", PROGRAM, err);
+		return 1;
+	}
+	if ((db = db_open(cfg.database_url)) == NULL || !db_ensure(db)) {
+		fprintf(stderr, "%s : base de données injoignable (FIABLE_DATABASE_URL)\n", PROGRAM);
+		goto out;
+	}
+	/* One run at a time: a second one finding the lock taken has nothing to add. */
+	res = db_query(db, STMT_ALERT_RUN_LOCK, NULL);
+	locked = db_ok(res) && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!locked) {
+		fprintf(stderr, "%s : une autre vérification est en cours ; rien à faire\n", PROGRAM);
+		rc = db_lost(db) ? 1 : 0;
+		goto out;
+	}
+	if (!dry_run)
+		(void)metrics_spool_ingest(db);
+	if (evaluate(db, &cfg, rules, nrules) != 0) {
+		fprintf(stderr, "%s : lecture des métriques impossible\n", PROGRAM);
+		goto out;
+	}
+	if (dry_run) {
+		print_dry_run(&cfg, rules, nrules, db);
+		rc = 0;
+		goto out;
+	}
+	if ((changes = record_states(db, &cfg, rules, nrules)) < 0) {
+		fprintf(stderr, "%s : enregistrement des états impossible\n", PROGRAM);
+		goto out;
+	}
+	if (cfg.alert_email[0] != '\0' && mail_configured(&cfg)) {
+		if ((failed = send_pending(db, &cfg, &sent)) < 0) {
+			fprintf(stderr, "%s : erreur de base de données pendant les envois\n", PROGRAM);
+			goto out;
+		}
+	} else if (changes > 0) {
+		fprintf(stderr, "%s : ALERT_EMAIL ou l'envoi de courriel n'est pas configuré : "
+		    "%d changement(s) d'état sans courriel\n", PROGRAM, changes);
+	}
+	fprintf(stderr, "%s : %zu règle(s), %d changement(s) d'état, %d courriel(s) envoyé(s)%s\n",
+	    PROGRAM, nrules, changes, sent, failed > 0 ? ", des envois ont échoué" : "");
+	rc = failed > 0 ? 3 : 0;
+out:
+	if (locked)
+		PQclear(db_query(db, STMT_ALERT_RUN_UNLOCK, NULL));
+	db_close(db);
+	return rc;
+}

@@ -1,0 +1,227 @@
+// File d'attente persistante des envois (IndexedDB) et requêtes vers l'API.
+//
+// Un envoi (POST /api/submit, PUT /api/modify) est écrit dans la file avant le premier essai,
+// avec sa clé d'idempotence, créée une fois par appui sur « Envoyer ». Il n'en sort que sur
+// une réponse définitive : 2xx, ou 4xx qui demande la personne. Réseau coupé, 5xx, 408, 429 :
+// nouvel essai, tout de suite sur « online » et au chargement, sinon après un délai
+// exponentiel et aléatoire ; jamais abandonné. IndexedDB plutôt que localStorage : une
+// transaction « strict » est sur disque quand elle se termine (localStorage est écrit plus
+// tard, par lots) et un quota plein fait échouer la transaction elle-même. navigator.locks :
+// un seul onglet envoie à la fois, et chaque envoi est relu dans le verrou (un envoi parti
+// depuis un autre onglet n'est pas renvoyé).
+
+const MAGASIN = 'envois';
+const DELAI_MIN = 1000;
+const DELAI_MAX = 300000;
+
+export const evenements = new EventTarget();
+const canal = globalThis.BroadcastChannel ? new BroadcastChannel('fiable') : null;
+let gestionnaires = {};
+let promesseBase = null;
+let minuteur = 0;
+let chaine = Promise.resolve();
+
+export const configurer = (g) => { gestionnaires = g; };
+export const diffuser = (message) => canal?.postMessage(message);
+if (canal) canal.onmessage = (e) => evenements.dispatchEvent(new CustomEvent('message', { detail: e.data }));
+
+function signaler() {
+  evenements.dispatchEvent(new Event('change'));
+  diffuser({ type: 'file' });
+}
+
+function base() {
+  promesseBase ??= new Promise((ok, ko) => {
+    const r = indexedDB.open('fiable', 1);
+    r.onupgradeneeded = () => r.result.createObjectStore(MAGASIN, { keyPath: 'cle' });
+    r.onsuccess = () => {
+      r.result.onversionchange = () => {
+        r.result.close();
+        promesseBase = null;
+      };
+      ok(r.result);
+    };
+    r.onerror = () => {
+      promesseBase = null;
+      ko(r.error);
+    };
+  });
+  return promesseBase;
+}
+
+// fn(magasin, fin) dans une transaction ; tenue quand elle est terminée (sur disque en
+// écriture), avec la valeur passée à fin().
+async function transaction(mode, fn) {
+  const db = await base();
+  return new Promise((ok, ko) => {
+    const t = db.transaction(MAGASIN, mode, { durability: mode === 'readwrite' ? 'strict' : 'default' });
+    let resultat;
+    t.oncomplete = () => ok(resultat);
+    t.onerror = t.onabort = () => ko(t.error || new DOMException('Transaction annulée', 'AbortError'));
+    fn(t.objectStore(MAGASIN), (v) => { resultat = v; });
+  });
+}
+
+export async function lister() {
+  const tous = await transaction('readonly', (m, fin) => { m.getAll().onsuccess = (e) => fin(e.target.result); });
+  return tous.sort((a, b) => a.cree_le - b.cree_le);
+}
+
+const lire = (cle) => transaction('readonly', (m, fin) => { m.get(cle).onsuccess = (e) => fin(e.target.result); });
+
+// Modifie un envoi s'il est encore dans la file ; le rend modifié (undefined sinon).
+const modifier = (cle, changements) => transaction('readwrite', (m, fin) => {
+  m.get(cle).onsuccess = (e) => {
+    if (!e.target.result) return;
+    const v = { ...e.target.result, ...changements };
+    m.put(v);
+    fin(v);
+  };
+});
+
+// Tenue quand l'envoi est écrit sur disque.
+export async function ajouter(envoi) {
+  await transaction('readwrite', (m) => m.add(envoi));
+  signaler();
+}
+
+export async function retirer(cle) {
+  await transaction('readwrite', (m) => m.delete(cle));
+  signaler();
+}
+
+// crypto.randomUUID n'existe qu'en contexte sûr (https, localhost).
+export function nouvelleCle() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const o = crypto.getRandomValues(new Uint8Array(16));
+  o[6] = (o[6] & 0x0f) | 0x40;
+  o[8] = (o[8] & 0x3f) | 0x80;
+  const h = [...o].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export function nouvelEnvoi({ type, methode, url, corps, jeton = null, ifMatch = null, autosaveMs = 0 }) {
+  const t = Date.now();
+  return {
+    cle: nouvelleCle(), format: 1, type, methode, url, corps, jeton, if_match: ifMatch, cree_le: t,
+    essais: 0, prochain_essai: t, etat: 'attente', derniere_erreur: null, autosave_ms: autosaveMs,
+  };
+}
+
+// En-tête Fiable-Client : faits du client pour les métriques.
+export const enteteClient = ({ depuisFile, attenteMs = 0, longueur = 0, essai = 1, autosaveMs = 0 }) =>
+  `from_queue=${depuisFile ? 1 : 0}; queued_ms=${Math.max(0, Math.round(attenteMs))}; `
+  + `queue_length=${longueur}; attempt=${essai}; autosave_ms=${Number(autosaveMs || 0).toFixed(3)}`;
+
+// Rend { issue: 'succes'|'refus'|'reessai'|'reseau', status, donnees, etag, attente (ms,
+// d'après Retry-After), message }.
+export async function requete(methode, url, { corps, jeton, ifMatch, cle, client } = {}) {
+  // Un GET sans jeton part sans en-tête ni option de cache : il reprend ainsi le préchargement
+  // de la page (<link rel="preload" href="/api/form">), lancé avant même les modules.
+  const simple = methode === 'GET' && !jeton;
+  const h = simple ? {} : { Accept: 'application/json, application/problem+json' };
+  if (corps !== undefined) h['Content-Type'] = 'application/json';
+  if (cle) h['Idempotency-Key'] = cle;
+  if (ifMatch) h['If-Match'] = ifMatch;
+  if (jeton) h.Authorization = `Bearer ${jeton}`;
+  if (methode !== 'GET') h['Fiable-Client'] = enteteClient(client || {});
+  let rep;
+  let donnees = null;
+  try {
+    rep = await fetch(url, {
+      method: methode, headers: h, cache: simple ? 'default' : 'no-store', signal: AbortSignal.timeout(20000),
+      body: corps === undefined ? undefined : JSON.stringify(corps),
+    });
+    const texte = await rep.text();
+    if (texte) donnees = JSON.parse(texte);
+  } catch (e) {
+    // Corps illisible d'une erreur (page d'un intermédiaire) : on garde le statut.
+    if (!rep || rep.ok) {
+      return {
+        issue: 'reseau', status: 0,
+        message: navigator.onLine === false ? 'Pas de connexion (hors ligne).'
+          : e?.name === 'TimeoutError' ? 'Le serveur n’a pas répondu à temps.' : 'Le serveur est injoignable.',
+      };
+    }
+  }
+  const s = rep.status;
+  const detail = typeof donnees?.detail === 'string' ? donnees.detail : '';
+  if (rep.ok) return { issue: 'succes', status: s, donnees, etag: rep.headers.get('ETag') };
+  if (s === 408 || s === 429 || s >= 500) {
+    const ra = Number.parseInt(rep.headers.get('Retry-After'), 10);
+    return {
+      issue: 'reessai', status: s, donnees, attente: ra > 0 ? Math.min(ra * 1000, DELAI_MAX) : 0,
+      message: `${detail || 'Le serveur ne répond pas correctement.'} (erreur ${s})`,
+    };
+  }
+  return { issue: 'refus', status: s, donnees, message: detail || `La demande a été refusée (erreur ${s}).` };
+}
+
+// Délai exponentiel, plafonné, avec une part aléatoire (les navigateurs ne reviennent pas
+// tous ensemble après une panne) ; au moins le Retry-After du serveur.
+export const delai = (essais, minimum = 0) =>
+  Math.max(minimum, Math.round(Math.min(DELAI_MAX, DELAI_MIN * 2 ** Math.min(essais - 1, 20)) * (0.5 + Math.random() / 2)));
+
+const avecVerrou = (fn) => (navigator.locks ? navigator.locks.request('fiable-envois', fn) : fn());
+
+// Un essai. Rend false si le réseau semble coupé (inutile d'essayer les suivants).
+async function essayer(envoi, longueur, depuisFile) {
+  if (!(await modifier(envoi.cle, { etat: 'envoi' }))) return true;
+  signaler();
+  const r = await requete(envoi.methode, envoi.url, {
+    corps: envoi.corps, jeton: envoi.jeton, ifMatch: envoi.if_match, cle: envoi.cle,
+    client: { depuisFile, attenteMs: Date.now() - envoi.cree_le, longueur, essai: envoi.essais + 1, autosaveMs: envoi.autosave_ms },
+  });
+  if (r.issue === 'succes' || r.issue === 'refus') {
+    // Le résultat (jeton, erreurs) est gardé avant que l'envoi ne quitte la file : si l'onglet
+    // meurt entre les deux, l'envoi repart et le serveur rejoue sa réponse.
+    try {
+      await gestionnaires[r.issue](envoi, r);
+    } finally {
+      await retirer(envoi.cle);
+    }
+    return true;
+  }
+  const essais = envoi.essais + 1;
+  await modifier(envoi.cle, { etat: 'attente', essais, derniere_erreur: r.message, prochain_essai: Date.now() + delai(essais, r.attente) });
+  signaler();
+  return r.issue !== 'reseau';
+}
+
+async function passe({ force = false, cle = null, direct = false }) {
+  const envois = await lister();
+  for (const e of envois) {
+    if (cle && e.cle !== cle) continue;
+    const frais = await lire(e.cle);
+    if (!frais || (!force && frais.prochain_essai > Date.now())) continue;
+    if (!(await essayer(frais, envois.length, !(direct && frais.essais === 0)))) break;
+  }
+}
+
+async function planifier() {
+  clearTimeout(minuteur);
+  const envois = await lister();
+  if (envois.length) minuteur = setTimeout(traiter, Math.max(50, Math.min(...envois.map((e) => e.prochain_essai)) - Date.now()));
+}
+
+// Envoie ce qui est dû. force : tout, tout de suite ; cle : cet envoi seulement ; direct :
+// premier essai juste après « Envoyer » (from_queue=0).
+export function traiter(options = {}) {
+  const p = chaine.then(() => avecVerrou(() => passe(options))).finally(() => planifier().catch(() => {}));
+  chaine = p.catch(() => {});
+  return p;
+}
+
+// Sans file (fonctionnalité désactivée, ou stockage impossible) : un essai, rien n'est gardé.
+export async function envoyerSansFile(envoi) {
+  const r = await requete(envoi.methode, envoi.url, {
+    corps: envoi.corps, jeton: envoi.jeton, ifMatch: envoi.if_match, cle: envoi.cle, client: { autosaveMs: envoi.autosave_ms },
+  });
+  if (r.issue === 'succes' || r.issue === 'refus') await gestionnaires[r.issue](envoi, r);
+  return r;
+}
+
+export function demarrer() {
+  addEventListener('online', () => traiter({ force: true }));
+  return traiter({ force: true });
+}

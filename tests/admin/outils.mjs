@@ -1,0 +1,121 @@
+// Outils des tests des pages d'administration dans un vrai navigateur : Chromium de Debian
+// piloté par playwright-core (tests/node), contre la pile que `scripts/dev test` démarre et
+// décrit dans les variables FIABLE_TEST_*. Sans elles, chaque fichier échoue (il ne saute
+// rien) : lancez `scripts/dev test` (ou `scripts/dev test -R admin`).
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+
+const AIDE = 'Ces tests demandent la pile de test : lancez-les avec `scripts/dev test -R admin`, '
+  + 'qui démarre nginx, les programmes FastCGI et PostgreSQL, installe playwright-core '
+  + '(tests/node) et exporte FIABLE_TEST_BASE_URL, FIABLE_VAR et FIABLE_TEST_NODE_MODULES.';
+
+for (const nom of ['FIABLE_TEST_BASE_URL', 'FIABLE_VAR', 'FIABLE_TEST_NODE_MODULES']) {
+  if (!process.env[nom]) throw new Error(`${nom} n'est pas défini. ${AIDE}`);
+}
+
+export const BASE = process.env.FIABLE_TEST_BASE_URL.replace(/\/$/, '');
+const CHROMIUM = process.env.FIABLE_TEST_CHROMIUM || '/usr/bin/chromium';
+const requireNode = createRequire(path.join(process.env.FIABLE_TEST_NODE_MODULES, 'x.js'));
+const { chromium } = requireNode('playwright-core');
+
+const DRAPEAUX = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+export const BUREAU = { width: 1280, height: 900 };
+export const TELEPHONE = { width: 390, height: 844 };
+
+export const MOT_DE_PASSE = fs.readFileSync(path.join(process.env.FIABLE_VAR, 'admin-password'), 'utf8').trim();
+export const AUTORISATION = `Basic ${Buffer.from(`admin:${MOT_DE_PASSE}`).toString('base64')}`;
+
+let navigateur = null;
+
+export async function demarrer() {
+  navigateur = await chromium.launch({ executablePath: CHROMIUM, args: DRAPEAUX, headless: true });
+  return navigateur;
+}
+
+export async function arreter() {
+  if (navigateur) await navigateur.close();
+  navigateur = null;
+}
+
+// Une page connectée (identifiants de l'administration, sauf identifiants: null). Les erreurs
+// JavaScript de la page sont gardées dans page.erreurs ; les dialogues (confirm) acceptés.
+export async function page({ identifiants = { username: 'admin', password: MOT_DE_PASSE }, taille = BUREAU } = {}) {
+  const contexte = await navigateur.newContext({
+    viewport: taille, locale: 'fr-BE', timezoneId: 'Europe/Brussels',
+    ...(identifiants ? { httpCredentials: identifiants } : {}),
+  });
+  const p = await contexte.newPage();
+  p.erreurs = [];
+  p.on('pageerror', (e) => p.erreurs.push(String(e)));
+  p.on('console', (m) => {
+    // Le navigateur demande /favicon.ico, que le site n'a pas : ce 404 n'est pas une erreur de la page.
+    if (m.type() === 'error' && !/favicon|404 \(Not Found\)/.test(m.text())) p.erreurs.push(m.text());
+  });
+  p.on('dialog', (d) => d.accept());
+  return p;
+}
+
+export async function ouvrir(p, chemin) {
+  const reponse = await p.goto(BASE + chemin);
+  await p.waitForSelector('html[data-pret="1"]', { timeout: 20000 });
+  return reponse;
+}
+
+export async function capture(p, nom) {
+  const dossier = path.join(process.env.FIABLE_BUILD || os.tmpdir(), 'screenshots');
+  fs.mkdirSync(dossier, { recursive: true });
+  const fichier = path.join(dossier, `admin-${nom}.png`);
+  await p.screenshot({ path: fichier, fullPage: true });
+  return fichier;
+}
+
+// --- L'API, directement (pour préparer les données) -----------------------------------------
+
+export async function creneaux() {
+  const r = await fetch(`${BASE}/api/form`);
+  if (!r.ok) throw new Error(`GET /api/form : HTTP ${r.status}`);
+  return (await r.json()).creneaux.map((c) => c.id);
+}
+
+export async function soumettre({ nom, creneaux: choisis, commentaire = '' }) {
+  const email = `admin-${randomUUID().slice(0, 12)}@example.org`;
+  const r = await fetch(`${BASE}/api/submit`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID(),
+      'Fiable-Client': 'from_queue=0; queued_ms=0; queue_length=0; attempt=1; autosave_ms=1.5' },
+    body: JSON.stringify({ email, nom, creneaux: choisis, commentaire }),
+  });
+  if (r.status !== 201) throw new Error(`POST /api/submit : HTTP ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+export async function modifier(reponse, changements, version) {
+  const r = await fetch(`${BASE}/api/modify`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${reponse.edit_token}`,
+      'If-Match': `"v${version}"` },
+    body: JSON.stringify({ email: reponse.email, nom: reponse.nom, creneaux: reponse.creneaux,
+      commentaire: reponse.commentaire, ...changements }),
+  });
+  if (r.status !== 200) throw new Error(`PUT /api/modify : HTTP ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+export async function retirer(reponse, version) {
+  const r = await fetch(`${BASE}/api/modify`, {
+    method: 'DELETE',
+    headers: { Authorization: `Bearer ${reponse.edit_token}`, 'If-Match': `"v${version}"` },
+  });
+  if (r.status !== 200) throw new Error(`DELETE /api/modify : HTTP ${r.status}`);
+  return r.json();
+}
+
+export async function adminJson(chemin) {
+  const r = await fetch(BASE + chemin, { headers: { Authorization: AUTORISATION } });
+  if (!r.ok) throw new Error(`GET ${chemin} : HTTP ${r.status}`);
+  return r.json();
+}

@@ -1,0 +1,236 @@
+// Outils communs des tests du formulaire dans un vrai navigateur : Chromium de Debian piloté
+// par playwright-core (tests/node), contre la pile que `scripts/dev test` démarre (nginx +
+// programmes FastCGI + PostgreSQL) et décrit dans les variables FIABLE_TEST_*.
+// Sans elles, chaque fichier de test échoue (il ne saute rien) : lancez `scripts/dev test`.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+
+const AIDE = 'Ces tests demandent la pile de test : lancez-les avec `scripts/dev test` (ou '
+  + '`scripts/dev test -R browser`), qui démarre nginx, les programmes FastCGI et PostgreSQL, '
+  + 'installe playwright-core (tests/node) et exporte FIABLE_TEST_BASE_URL, FIABLE_TEST_PG, '
+  + 'FIABLE_TEST_DEV, FIABLE_TEST_CHROMIUM et FIABLE_TEST_NODE_MODULES.';
+
+for (const nom of ['FIABLE_TEST_BASE_URL', 'FIABLE_TEST_PG', 'FIABLE_TEST_NODE_MODULES']) {
+  if (!process.env[nom]) throw new Error(`${nom} n'est pas défini. ${AIDE}`);
+}
+
+export const BASE = process.env.FIABLE_TEST_BASE_URL.replace(/\/$/, '');
+const CHROMIUM = process.env.FIABLE_TEST_CHROMIUM || '/usr/bin/chromium';
+const requireNode = createRequire(path.join(process.env.FIABLE_TEST_NODE_MODULES, 'x.js'));
+export const { chromium } = requireNode('playwright-core');
+
+export const DRAPEAUX = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+export const BUREAU = { width: 1200, height: 900 };
+export const TELEPHONE = { width: 375, height: 740 };
+
+// --- Navigateur ---------------------------------------------------------------------------
+
+const profils = [];
+process.on('exit', () => {
+  for (const d of profils) fs.rmSync(d, { recursive: true, force: true });
+});
+
+export function nouveauProfil() {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'fiable-chromium-'));
+  profils.push(d);
+  return d;
+}
+
+// Un navigateur sur un profil (neuf par défaut) : fermer puis relancer le même profil simule
+// la fermeture et la réouverture du navigateur.
+export async function lancer({ profil = nouveauProfil(), ...options } = {}) {
+  const contexte = await chromium.launchPersistentContext(profil, {
+    executablePath: CHROMIUM, args: DRAPEAUX, headless: true, viewport: BUREAU, locale: 'fr-BE', ...options,
+  });
+  contexte.profil = profil;
+  contexte.erreurs = [];
+  contexte.on('weberror', (e) => contexte.erreurs.push(String(e.error())));
+  return contexte;
+}
+
+export async function ouvrir(contexte, chemin = '/') {
+  const page = contexte.pages().find((p) => p.url() === 'about:blank') || await contexte.newPage();
+  page.on('pageerror', (e) => contexte.erreurs.push(String(e)));
+  await page.goto(BASE + chemin);
+  await pret(page);
+  return page;
+}
+
+export async function pret(page) {
+  await page.waitForSelector('html[data-pret="1"]', { timeout: 15000 });
+}
+
+// Attend que le service worker contrôle la page (la coquille est alors gardée).
+export async function coquilleGardee(page) {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+      await new Promise((ok) => navigator.serviceWorker.addEventListener('controllerchange', ok, { once: true }));
+    }
+  });
+}
+
+export async function capture(page, nom, { taille } = {}) {
+  const dossier = path.join(process.env.FIABLE_BUILD || os.tmpdir(), 'screenshots');
+  fs.mkdirSync(dossier, { recursive: true });
+  const avant = page.viewportSize();
+  if (taille) await page.setViewportSize(taille);
+  // En haut de page : une capture pleine page d'une page défilée laisse la barre d'état
+  // collante au milieu de l'image.
+  await page.evaluate(() => scrollTo(0, 0));
+  await page.screenshot({ path: path.join(dossier, `${nom}.png`), fullPage: true });
+  // Sur téléphone, rien ne doit dépasser en largeur (défilement horizontal).
+  const largeurs = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
+  if (largeurs[0] > largeurs[1]) {
+    throw new Error(`${nom} : la page déborde en largeur (${largeurs[0]} px pour ${largeurs[1]} px)`);
+  }
+  if (taille && avant) await page.setViewportSize(avant);
+}
+
+// Les requêtes d'écriture vers l'API vues par le contexte (toutes pages confondues) ;
+// echec : la requête n'a pas abouti (hors ligne, connexion coupée).
+export function espion(contexte) {
+  const vues = [];
+  const parRequete = new Map();
+  contexte.on('request', (r) => {
+    if (r.url().startsWith(`${BASE}/api/`) && r.method() !== 'GET') {
+      const v = { methode: r.method(), url: r.url().slice(BASE.length), entetes: r.headers(), corps: r.postData(), echec: false };
+      parRequete.set(r, v);
+      vues.push(v);
+    }
+  });
+  contexte.on('requestfailed', (r) => {
+    const v = parRequete.get(r);
+    if (v) v.echec = true;
+  });
+  return vues;
+}
+
+export function lireEnteteClient(valeur) {
+  const o = {};
+  for (const partie of String(valeur || '').split(';')) {
+    const [k, v] = partie.trim().split('=');
+    if (k) o[k] = v;
+  }
+  return o;
+}
+
+// --- Formulaire ---------------------------------------------------------------------------
+
+export const emailUnique = (prefixe = 'navigateur') => `${prefixe}-${randomUUID().replace(/-/g, '')}@example.org`;
+
+export async function remplir(page, { nom = 'Camille Navigateur', email = emailUnique(), creneaux = [0, 3], commentaire = '' } = {}) {
+  await page.fill('#nom', nom);
+  await page.fill('#email', email);
+  for (const i of creneaux) await page.locator('#liste-creneaux input[name="creneaux"]').nth(i).check();
+  if (commentaire) await page.fill('#commentaire', commentaire);
+  const ids = [];
+  for (const i of creneaux) ids.push(await page.locator('#liste-creneaux input[name="creneaux"]').nth(i).getAttribute('value'));
+  return { nom, email, creneaux: ids, commentaire };
+}
+
+export async function texte(page, selecteur) {
+  return (await page.textContent(selecteur))?.replace(/\s+/g, ' ').trim() ?? '';
+}
+
+export async function attendreTexte(page, selecteur, attendu, timeout = 15000) {
+  await page.waitForFunction(([s, t]) => {
+    const e = document.querySelector(s);
+    return e && !e.closest('[hidden]') && e.textContent.replace(/\s+/g, ' ').includes(t);
+  }, [selecteur, attendu], { timeout });
+}
+
+export async function attendreVisible(page, selecteur, timeout = 15000) {
+  await page.waitForSelector(`${selecteur}:not([hidden])`, { state: 'visible', timeout });
+}
+
+export async function compteurFile(page) {
+  return Number(await page.getAttribute('#compteur-file', 'data-nombre'));
+}
+
+// --- Base de données (superutilisateur ; valeurs passées en variables psql) ----------------
+
+export function sql(requete, variables = {}) {
+  const args = ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-d', process.env.FIABLE_TEST_PG];
+  for (const [k, v] of Object.entries(variables)) args.push('-v', `${k}=${v}`);
+  const r = spawnSync('psql', args, { input: requete, encoding: 'utf8', timeout: 30000 });
+  if (r.status !== 0) throw new Error(`psql a échoué (${r.status}) : ${r.stderr}\nrequête : ${requete}`);
+  return r.stdout.trim();
+}
+
+export function sqlJson(requete, variables) {
+  const t = sql(requete, variables);
+  return t ? JSON.parse(t) : null;
+}
+
+// Les réponses enregistrées pour une adresse (actives ou retirées), les plus anciennes d'abord.
+export function reponsesPour(email) {
+  return sqlJson(`SELECT coalesce(json_agg(json_build_object('id', id, 'nom', nom, 'email', email,
+      'creneaux', creneaux, 'commentaire', commentaire, 'version', version,
+      'retiree', deleted_at IS NOT NULL, 'historique', historique_modifications) ORDER BY id), '[]')
+    FROM soumissions_disponibilites WHERE lower(email) = lower(:'email')`, { email });
+}
+
+export function auditPour(id) {
+  return sqlJson(`SELECT coalesce(json_agg(action ORDER BY id), '[]') FROM audit_logs
+    WHERE entity = 'soumissions_disponibilites' AND entity_id = :'id'`, { id: String(id) });
+}
+
+// Les faits du client (en-tête Fiable-Client) enregistrés avec l'écriture faite sous cette clé
+// d'idempotence : { from_queue, queued_ms, queue_length, attempt, autosave_ms }. null si la base
+// n'a pas (encore) ces colonnes ; attend la ligne, écrite parfois juste après la réponse.
+export async function metriqueClient(cle) {
+  const colonnes = sql(`SELECT count(*) FROM information_schema.columns
+    WHERE table_name = 'request_metrics' AND column_name IN ('from_queue', 'idempotency_key')`);
+  if (colonnes !== '2') return null;
+  for (let i = 0; i < 50; i++) {
+    const ligne = sqlJson(`SELECT row_to_json(m) FROM (SELECT from_queue, queued_ms, queue_length, attempt, autosave_ms
+      FROM request_metrics WHERE idempotency_key = :'cle'::uuid AND status < 300 ORDER BY id LIMIT 1) AS m`, { cle });
+    if (ligne) return ligne;
+    await new Promise((ok) => { setTimeout(ok, 100); });
+  }
+  throw new Error(`aucune métrique pour la clé ${cle}`);
+}
+
+export function drapeau(nom, actif) {
+  sql(`UPDATE feature_flags SET enabled = :'actif'::boolean, updated_at = now() WHERE name = :'nom'`,
+    { nom, actif: actif ? 'true' : 'false' });
+}
+
+export function dev(...args) {
+  if (!process.env.FIABLE_TEST_DEV) throw new Error(`FIABLE_TEST_DEV n'est pas défini. ${AIDE}`);
+  const r = spawnSync(process.env.FIABLE_TEST_DEV, args, { encoding: 'utf8', timeout: 120000 });
+  if (r.status !== 0) throw new Error(`scripts/dev ${args.join(' ')} a échoué : ${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+// --- API (côté serveur, pour préparer une situation) ----------------------------------------
+
+export async function api(methode, chemin, { corps, jeton, ifMatch, cle } = {}) {
+  const h = { Accept: 'application/json' };
+  if (corps !== undefined) h['Content-Type'] = 'application/json';
+  if (jeton) h.Authorization = `Bearer ${jeton}`;
+  if (ifMatch) h['If-Match'] = ifMatch;
+  if (cle) h['Idempotency-Key'] = cle;
+  const r = await fetch(BASE + chemin, { method: methode, headers: h, body: corps === undefined ? undefined : JSON.stringify(corps) });
+  const t = await r.text();
+  return { status: r.status, etag: r.headers.get('etag'), donnees: t ? JSON.parse(t) : null };
+}
+
+export async function creneauxDuFormulaire() {
+  const r = await api('GET', '/api/form');
+  return r.donnees.creneaux.map((c) => c.id);
+}
+
+export async function creerReponse(contenu = {}) {
+  const ids = await creneauxDuFormulaire();
+  const corps = { email: emailUnique('api'), nom: 'Réponse API', creneaux: ids.slice(0, 2), commentaire: '', ...contenu };
+  const r = await api('POST', '/api/submit', { corps, cle: randomUUID() });
+  if (r.status !== 201) throw new Error(`création impossible : ${r.status} ${JSON.stringify(r.donnees)}`);
+  return { corps, reponse: r.donnees };
+}

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""cron/fiable-check-alerts against a real SMTP server (aiosmtpd, started by `scripts/dev
+test`): a burst of failures fires exactly one alert mail, the rule then stays quiet while it
+keeps firing, and the recovery sends exactly one "resolved" mail; a mail that could not be
+sent is sent on the next run; --dry-run changes nothing; the states and events reach
+GET /api/admin/metrics.
+
+The failure rate is global, so the tests do not rely on the traffic of the other tests: they
+add rows to request_metrics (on their own endpoint, removed afterwards) sized from what the
+window already holds, to push the rate well above 5 %; the recovery removes those failures
+(as time would) and adds successes."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import uuid
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import fiable_test as ft  # noqa: E402
+from fiable_test import dev, sql, sql_int  # noqa: E402
+
+ENDPOINT = "/api/itest-alertes"
+RULE = "taux_echec"
+FIRING_SUBJECT = "[Fiable] ALERTE : Taux d'échec élevé"
+RESOLVED_SUBJECT = "[Fiable] Résolu : Taux d'échec élevé"
+WINDOW = "15 minutes"   # the window of the default rule
+
+
+def setUpModule():
+    ft.require_dev()
+    for name in ("FIABLE_TEST_CHECK_ALERTS", "FIABLE_TEST_ALERT_RULES", "FIABLE_TEST_SPOOL_DIR",
+                 "FIABLE_TEST_SMTP_PORT", "FIABLE_TEST_APP_PG"):
+        if not os.environ.get(name):
+            raise ft.EnvironmentMissing("%s is not set: run the tests with `scripts/dev test`"
+                                        % name)
+
+
+def check_alerts(address, *args, rules=None, **env):
+    """Runs fiable-check-alerts once with the workers' environment and ALERT_EMAIL=address."""
+    environment = ft.outbox_environment(
+        ALERT_EMAIL=address,
+        FIABLE_ALERT_RULES=rules or os.environ["FIABLE_TEST_ALERT_RULES"],
+        FIABLE_SPOOL_DIR=os.environ["FIABLE_TEST_SPOOL_DIR"], **env)
+    proc = subprocess.run([os.environ["FIABLE_TEST_CHECK_ALERTS"]] + list(args),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment,
+                          timeout=120)
+    proc.stdout = proc.stdout.decode("utf-8", "replace")
+    proc.stderr = proc.stderr.decode("utf-8", "replace")
+    if ft._SANITIZER.search(proc.stderr):
+        raise AssertionError("sanitizer report from fiable-check-alerts:\n" + proc.stderr)
+    return proc
+
+
+def add_requests(count, status):
+    """count rows of ENDPOINT with this status, dated now (duration 1 ms)."""
+    sql("INSERT INTO request_metrics (endpoint, method, status, duration_us) "
+        "SELECT :'p1', 'POST', :'p2'::smallint, 1000 FROM generate_series(1, :'p3'::integer)",
+        ENDPOINT, status, count)
+
+
+def window_counts():
+    row = sql("SELECT count(*), count(*) FILTER (WHERE status >= 500) FROM request_metrics "
+              "WHERE created_at > now() - :'p1'::interval", WINDOW)[0]
+    return int(row[0]), int(row[1])
+
+
+def make_healthy():
+    """The failures of the burst leave the window (as if time had passed) and enough
+    successes come that the failure rate of the window is far below 5 %."""
+    sql("DELETE FROM request_metrics WHERE endpoint = :'p1' AND status >= 500", ENDPOINT)
+    _, failures = window_counts()
+    add_requests(30 * failures + 100, 200)
+
+
+def make_failing():
+    """Enough failures that the failure rate of the window is far above 5 %."""
+    total, _ = window_counts()
+    add_requests(total + 100, 503)
+
+
+def subjects(mails):
+    return [str(m["Subject"]) for m in mails]
+
+
+class AlertTest(ft.FiableTestCase):
+
+    def setUp(self):
+        dev("smtp-start")
+        self.addCleanup(sql, "DELETE FROM request_metrics WHERE endpoint = :'p1'", ENDPOINT)
+        self.address = "alertes-%s@example.org" % uuid.uuid4().hex
+        # Start from a rule that is not firing (an earlier test may have left it firing).
+        make_healthy()
+        settle = check_alerts(self.address)
+        self.assertIn(settle.returncode, (0, 3), settle.stderr)
+        self.assertEqual(self.state(RULE), "f", "the rule should be normal before the burst")
+
+    def state(self, rule):
+        rows = sql("SELECT firing FROM alert_states WHERE rule = :'p1'", rule)
+        return rows[0][0] if rows else None
+
+    def mails_about_the_rule(self, since, count=1, timeout=10.0):
+        mails = ft.wait_for_mail(self.address, timeout=timeout, since=since, count=count)
+        return [m for m in mails if "Taux d'échec élevé" in str(m["Subject"])]
+
+    def test_burst_fires_one_mail_then_one_resolved_mail(self):
+        since = time.time()
+        make_failing()
+        run = check_alerts(self.address)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(self.state(RULE), "t")
+        mails = self.mails_about_the_rule(since)
+        self.assertEqual(subjects(mails), [FIRING_SUBJECT])
+        text = ft.mail_text(mails[0])
+        self.assertIn("Taux d'échec élevé", text)
+        self.assertIn("Seuil : > 5 %", text)
+        self.assertIn("/admin/metrics", text)
+        event = sql("SELECT kind, mail_status FROM alert_events WHERE rule = :'p1' "
+                    "ORDER BY id DESC LIMIT 1", RULE)[0]
+        self.assertEqual(event, ["firing", "sent"])
+
+        # Still failing on the next runs: no other mail.
+        for _ in range(2):
+            again = check_alerts(self.address)
+            self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertEqual(self.state(RULE), "t")
+        self.assertEqual(subjects(self.mails_about_the_rule(since, count=2, timeout=2)),
+                         [FIRING_SUBJECT], "the rule mailed again while still firing")
+
+        # Recovery: exactly one resolved mail.
+        make_healthy()
+        recovered = check_alerts(self.address)
+        self.assertEqual(recovered.returncode, 0, recovered.stderr)
+        self.assertEqual(self.state(RULE), "f")
+        mails = self.mails_about_the_rule(since, count=2)
+        self.assertEqual(subjects(mails), [FIRING_SUBJECT, RESOLVED_SUBJECT])
+        self.assertIn("résolue", ft.mail_text(mails[1]))
+        quiet = check_alerts(self.address)
+        self.assertEqual(quiet.returncode, 0, quiet.stderr)
+        self.assertEqual(len(self.mails_about_the_rule(since, count=3, timeout=2)), 2)
+
+        # The administration sees the state and both events.
+        metrics = ft.get("/api/admin/metrics", headers={
+            "Authorization": ft.basic_auth("admin", ft.admin_password())})
+        self.assertStatus(metrics, 200)
+        alertes = metrics.json()["alertes"]
+        states = {a["regle"]: a for a in alertes["etats"]}
+        self.assertIn(RULE, states)
+        self.assertFalse(states[RULE]["declenchee"])
+        kinds = [e["type"] for e in alertes["evenements"] if e["regle"] == RULE][:2]
+        self.assertEqual(kinds, ["resolved", "firing"])
+
+    def test_a_rule_under_its_minimum_of_requests_stays_quiet(self):
+        with open(os.environ["FIABLE_TEST_ALERT_RULES"], encoding="utf-8") as f:
+            rules = json.load(f)
+        rules["regles"].append({
+            "nom": "itest_peu_de_requetes", "titre": "Règle de test jamais assez de requêtes",
+            "indicateur": "taux_echec", "comparaison": ">", "seuil": 5, "unite": "%",
+            "fenetre_minutes": 15, "requetes_min": 1000000000})
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(rules, f, ensure_ascii=False)
+        self.addCleanup(os.unlink, f.name)
+        self.addCleanup(sql, "DELETE FROM alert_states WHERE rule = 'itest_peu_de_requetes'")
+        make_failing()
+        run = check_alerts(self.address, rules=f.name)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(self.state(RULE), "t")
+        self.assertEqual(self.state("itest_peu_de_requetes"), "f")
+        make_healthy()
+        self.assertEqual(check_alerts(self.address, rules=f.name).returncode, 0)
+
+    def test_dry_run_changes_nothing(self):
+        since = time.time()
+        make_failing()
+        events = sql_int("SELECT count(*) FROM alert_events")
+        run = check_alerts(self.address, "--dry-run")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn("DÉCLENCHÉE", run.stdout)
+        self.assertIn("enverrait à %s : %s" % (self.address, FIRING_SUBJECT), run.stdout)
+        self.assertEqual(self.state(RULE), "f", "--dry-run changed the state")
+        self.assertEqual(sql_int("SELECT count(*) FROM alert_events"), events)
+        self.assertEqual(self.mails_about_the_rule(since, timeout=1), [])
+        make_healthy()
+
+    def test_mail_retried_when_the_smtp_server_was_down(self):
+        since = time.time()
+        make_failing()
+        dev("smtp-stop")
+        self.addCleanup(dev, "smtp-start")
+        down = check_alerts(self.address)
+        self.assertEqual(down.returncode, 3, down.stdout + down.stderr)
+        self.assertEqual(self.state(RULE), "t")
+        event = sql("SELECT mail_status, mail_attempts FROM alert_events WHERE rule = :'p1' "
+                    "ORDER BY id DESC LIMIT 1", RULE)[0]
+        self.assertEqual(event, ["pending", "1"])
+        dev("smtp-start")
+        up = check_alerts(self.address)
+        self.assertEqual(up.returncode, 0, up.stderr)
+        self.assertEqual(subjects(self.mails_about_the_rule(since)), [FIRING_SUBJECT])
+        make_healthy()
+        self.assertEqual(check_alerts(self.address).returncode, 0)
+        self.assertEqual(subjects(self.mails_about_the_rule(since, count=2)),
+                         [FIRING_SUBJECT, RESOLVED_SUBJECT])
+
+    def test_backup_rule_follows_backup_metadata(self):
+        run = check_alerts(self.address)
+        self.assertIn(run.returncode, (0, 3), run.stderr)
+        recent = sql_int("SELECT count(*) FROM backup_metadata WHERE status = 'success' "
+                         "AND deleted_at IS NULL AND finished_at > now() - interval '26 hours'")
+        self.assertEqual(self.state("sauvegarde"), "f" if recent else "t")
+
+    def test_bad_rules_file_is_refused(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump({"regles": [{"nom": "Mauvais Nom", "titre": "x", "indicateur": "x",
+                                   "comparaison": ">", "seuil": 1, "fenetre_minutes": 5}]}, f)
+        self.addCleanup(os.unlink, f.name)
+        run = check_alerts(self.address, rules=f.name)
+        self.assertEqual(run.returncode, 1)
+        self.assertIn("nom", run.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
