@@ -696,6 +696,7 @@ function brancher() {
   clic('garder-mienne', () => formulaire.requestSubmit());
   clic('prendre-serveur', () => {
     const serveur = etat.conflit;
+    if (!serveur) return;
     masquerAlertes();
     effacerBrouillon();
     majReponse(serveur, true);
