@@ -53,24 +53,6 @@ backup_table_name(enum backup_table t)
 	return (unsigned)t < BACKUP__TABLES ? tables[t].name : "?";
 }
 
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void
 md_hex(EVP_MD_CTX *md, char out[BACKUP_SHA256_HEX])
 {
@@ -246,7 +228,7 @@ gz_out_write(struct gz_out *g, const void *data, size_t len, int flush, char *er
 		}
 		have = CHUNK - g->z.avail_out;
 		if (have > 0) {
-			if (write_all(g->fd, g->buf, have) != 0) {
+			if (fd_write_all(g->fd, g->buf, have) != 0) {
 				snprintf(err, errlen, "écriture de la sauvegarde impossible : %s",
 				    storage_errno_text(errno));
 				return -1;

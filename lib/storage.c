@@ -98,8 +98,8 @@ storage_errno_text(int e)
 	}
 }
 
-static int
-write_all(int fd, const void *buf, size_t len)
+int
+fd_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 
@@ -391,7 +391,7 @@ local_put(struct storage *st, const char *key, int fd, const unsigned char *mem,
 			}
 			want = (size_t)n;
 		}
-		if (write_all(out, p, want) != 0) {
+		if (fd_write_all(out, p, want) != 0) {
 			snprintf(err, errlen, "écriture de %s impossible : %s", path, storage_errno_text(errno));
 			goto fail;
 		}
@@ -466,7 +466,7 @@ local_get(struct storage *st, const char *key, int fd, long long *size,
 		}
 		if (n == 0)
 			break;
-		if (fd >= 0 && write_all(fd, buf, (size_t)n) != 0) {
+		if (fd >= 0 && fd_write_all(fd, buf, (size_t)n) != 0) {
 			snprintf(err, errlen, "écriture du fichier temporaire impossible : %s",
 			    storage_errno_text(errno));
 			goto fail;
@@ -605,7 +605,7 @@ transfer_write(char *ptr, size_t size, size_t nmemb, void *arg)
 
 	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (code >= 200 && code < 300 && !t->keep_body) {
-		if (t->out_fd >= 0 && write_all(t->out_fd, ptr, n) != 0) {
+		if (t->out_fd >= 0 && fd_write_all(t->out_fd, ptr, n) != 0) {
 			t->out_errno = errno;
 			return 0;
 		}

@@ -67,4 +67,7 @@ enum storage_result storage_list(struct storage *st,
     void (*each)(const char *key, long long size, void *arg), void *arg,
     char *err, size_t errlen);
 
+/* Writes all len bytes to fd (retrying short writes and EINTR); 0, or -1 with errno. */
+int fd_write_all(int fd, const void *buf, size_t len);
+
 #endif
