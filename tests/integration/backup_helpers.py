@@ -73,22 +73,10 @@ def environment(destination, role="fiable_backup", **overrides):
     """The environment of a backup program: database (BACKUP_DATABASE_URL with role), secret,
     destination, short retry delays. A value of None removes a variable."""
     require_backup_env()
-    with open(os.path.join(os.environ["FIABLE_VAR"], "secret"), encoding="ascii") as f:
-        secret = f.read().strip()
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-           "FIABLE_DATABASE_URL": os.environ["FIABLE_TEST_APP_PG"],
-           "BACKUP_DATABASE_URL": role_conninfo(role),
-           "FIABLE_SECRET": secret, "BACKUP_DESTINATION": destination,
-           "BACKUP_RETRIES": "3", "BACKUP_RETRY_DELAY_MS": "50"}
-    for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-        if os.environ.get(name):
-            env[name] = os.environ[name]
-    for name, value in overrides.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return env
+    return ft.program_environment({
+        "FIABLE_DATABASE_URL": os.environ["FIABLE_TEST_APP_PG"],
+        "BACKUP_DATABASE_URL": role_conninfo(role), "BACKUP_DESTINATION": destination,
+        "BACKUP_RETRIES": "3", "BACKUP_RETRY_DELAY_MS": "50"}, overrides)
 
 
 def s3_environment(prefix=None, role="fiable_backup", **overrides):

@@ -539,15 +539,22 @@ def outbox_environment(**overrides):
     if not var or not port or not app_pg:
         raise EnvironmentMissing("FIABLE_VAR, FIABLE_TEST_SMTP_PORT or FIABLE_TEST_APP_PG is "
                                  "not set. " + _ENV_HELP)
-    with open(os.path.join(var, "secret"), encoding="ascii") as f:
+    return program_environment({"FIABLE_DATABASE_URL": app_pg, "PUBLIC_URL": base_url(),
+                                "SMTP_URL": "smtp://127.0.0.1:%s" % port,
+                                "MAIL_FROM": "Fiable <fiable@localhost>"}, overrides)
+
+
+def program_environment(settings, overrides):
+    """The environment of a program run by hand: a bare PATH and locale, the instance's
+    secret, the sanitizer options of the run, then settings, then overrides (a value of
+    None removes a variable)."""
+    with open(os.path.join(os.environ["FIABLE_VAR"], "secret"), encoding="ascii") as f:
         secret = f.read().strip()
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-           "FIABLE_DATABASE_URL": app_pg, "FIABLE_SECRET": secret,
-           "PUBLIC_URL": base_url(), "SMTP_URL": "smtp://127.0.0.1:%s" % port,
-           "MAIL_FROM": "Fiable <fiable@localhost>"}
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "FIABLE_SECRET": secret}
     for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
         if os.environ.get(name):
             env[name] = os.environ[name]
+    env.update(settings)
     for name, value in overrides.items():
         if value is None:
             env.pop(name, None)
