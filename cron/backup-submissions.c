@@ -109,6 +109,9 @@ do_backup(struct run *r, char *err, size_t errlen)
 		goto fail;
 	if (backup_dump(r->db, fd, &r->m, err, errlen) != 0)
 		goto fail;
+	if (r->m.audit_chain_seq > 0)
+		log_info("tête de la chaîne d'audit inscrite : maillon %lld, empreinte %.16s…",
+		    r->m.audit_chain_seq, r->m.audit_chain_hash);
 	r->m.id = strtoll(r->id, &end, 10);
 	if (*end != '\0' || r->m.id <= 0) {
 		snprintf(err, errlen, "identifiant de sauvegarde inattendu : %s", r->id);
@@ -164,13 +167,14 @@ fail:
 static int
 record_success(struct run *r, char *err, size_t errlen)
 {
-	char size[24], audit[24], *counts = NULL, *manifest = NULL;
-	const char *params[9];
+	char size[24], audit[24], chain[24], *counts = NULL, *manifest = NULL;
+	const char *params[11];
 	PGresult *res = NULL;
 	int ret = -1;
 
 	snprintf(size, sizeof(size), "%lld", r->m.size);
 	snprintf(audit, sizeof(audit), "%lld", r->m.audit_last_id);
+	snprintf(chain, sizeof(chain), "%lld", r->m.audit_chain_seq);
 	if ((counts = backup_row_counts_json(&r->m)) == NULL ||
 	    (manifest = backup_manifest_json(&r->m)) == NULL) {
 		snprintf(err, errlen, "mémoire insuffisante");
@@ -185,6 +189,8 @@ record_success(struct run *r, char *err, size_t errlen)
 	params[6] = audit;
 	params[7] = r->m.schema_version[0] ? r->m.schema_version : NULL;
 	params[8] = r->verified ? "ok" : NULL;
+	params[9] = r->m.audit_chain_seq > 0 ? chain : NULL;
+	params[10] = r->m.audit_chain_seq > 0 ? r->m.audit_chain_hash : NULL;
 	res = db_exec(r->db, STMT_BACKUP_SUCCEED, params);
 	if (!db_ok(res) || PQntuples(res) != 1) {
 		snprintf(err, errlen, "inscription du succès dans backup_metadata impossible (%s)",

@@ -374,6 +374,13 @@ backup_dump(struct db *db, int fd, struct backup_manifest *m, char *err, size_t 
 		goto fail;
 	}
 	copy_field(m->schema_version, sizeof(m->schema_version), res, 2);
+	errno = 0;
+	m->audit_chain_seq = strtoll(PQgetvalue(res, 0, 3), &end, 10);
+	if (errno != 0 || *end != '\0') {
+		snprintf(err, errlen, "tête de la chaîne d'audit illisible");
+		goto fail;
+	}
+	copy_field(m->audit_chain_hash, sizeof(m->audit_chain_hash), res, 4);
 	PQclear(res);
 	res = NULL;
 
@@ -435,6 +442,9 @@ backup_manifest_json(const struct backup_manifest *m)
 	    cJSON_AddStringToObject(root, "snapshot_at", m->snapshot_at) == NULL ||
 	    cJSON_AddStringToObject(root, "schema_version", m->schema_version) == NULL ||
 	    cJSON_AddNumberToObject(root, "audit_last_id", (double)m->audit_last_id) == NULL ||
+	    (m->audit_chain_seq > 0 &&
+	    (cJSON_AddNumberToObject(root, "audit_chain_seq", (double)m->audit_chain_seq) == NULL ||
+	    cJSON_AddStringToObject(root, "audit_chain_hash", m->audit_chain_hash) == NULL)) ||
 	    cJSON_AddNumberToObject(root, "size", (double)m->size) == NULL ||
 	    cJSON_AddStringToObject(root, "sha256", m->sha256) == NULL ||
 	    (list = cJSON_AddObjectToObject(root, "tables")) == NULL)
@@ -470,13 +480,15 @@ fail:
 	return text;
 }
 
-/* A whole non-negative number below 2^53 (exact in a double). */
+/* A whole non-negative number of at most 15 digits. Not up to 2^53: cJSON writes a number
+ * with 15 significant digits when that reads back within DBL_EPSILON, so 9007199254740992
+ * would come back as 9007199254740990, and strtod reads "9007199254740993" as ...992. */
 static bool
 json_count(const cJSON *obj, const char *name, long long *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
 
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9007199254740992.0 ||
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 999999999999999.0 ||
 	    v->valuedouble != (double)(long long)v->valuedouble)
 		return false;
 	*out = (long long)v->valuedouble;
@@ -534,6 +546,17 @@ backup_manifest_parse(const char *json, struct backup_manifest *m, char *err, si
 	    !cJSON_IsObject(list = cJSON_GetObjectItemCaseSensitive(root, "tables"))) {
 		snprintf(err, errlen, "manifeste incomplet ou invalide");
 		goto fail;
+	}
+	/* The head of the audit chain: in every manifest since migration 0008, both or none. */
+	if (cJSON_GetObjectItemCaseSensitive(root, "audit_chain_seq") != NULL ||
+	    cJSON_GetObjectItemCaseSensitive(root, "audit_chain_hash") != NULL) {
+		if (!json_count(root, "audit_chain_seq", &m->audit_chain_seq) ||
+		    m->audit_chain_seq <= 0 ||
+		    !json_text(root, "audit_chain_hash", m->audit_chain_hash,
+		    sizeof(m->audit_chain_hash)) || !sha256_hex_valid(m->audit_chain_hash)) {
+			snprintf(err, errlen, "manifeste : tête de la chaîne d'audit invalide");
+			goto fail;
+		}
 	}
 	for (t = 0; t < BACKUP__TABLES; t++) {
 		struct backup_table_sum *sum = &m->tables[t];

@@ -45,6 +45,9 @@ struct backup_manifest {
 	char snapshot_at[40];               /* UTC, ISO 8601 */
 	char schema_version[128];           /* newest applied migration */
 	long long audit_last_id;
+	long long audit_chain_seq;          /* head of the audit hash chain (0: none, or a
+	                                     * manifest written before migration 0008) */
+	char audit_chain_hash[BACKUP_SHA256_HEX];
 	long long size;                     /* bytes of the compressed payload */
 	char sha256[BACKUP_SHA256_HEX];     /* of the compressed payload */
 	struct backup_table_sum tables[BACKUP__TABLES];

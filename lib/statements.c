@@ -124,6 +124,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 /* This section's macros, kept inside it. A cursor over one table, one JSON line a row. */
 #define BACKUP_CURSOR "DECLARE backup_rows NO SCROLL CURSOR FOR SELECT row_to_json(t)::text FROM "
 #define BACKUP_LIKE "INCLUDING CONSTRAINTS INCLUDING INDEXES"
+#define AUDIT_CHAIN_COLUMNS "'{chain_seq,prev_hash,hash}'::text[]"
 /* Restoration: the submissions of the backup concerned ($1: an e-mail, as in the backup or
  * as it is now, or '' for all), whether a live one differs from its backup, and the audit row
  * of each one written back. */
@@ -151,13 +152,15 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_BACKUP_SET_KEYS] = { "backup_set_keys",
 	    "UPDATE backup_metadata SET object_key = $2, manifest_key = $3 WHERE id = $1::bigint", 3 },
 	/* $2 size, $3 sha256, $4 row counts, $5 manifest, $6 snapshot time, $7 last audit id,
-	 * $8 schema version, $9 'ok' when verified by a restoration, else NULL. */
+	 * $8 schema version, $9 'ok' when verified by a restoration, else NULL, $10 and $11
+	 * the head of the audit hash chain (NULL when the log is empty). */
 	[STMT_BACKUP_SUCCEED] = { "backup_succeed",
 	    "UPDATE backup_metadata SET status = 'success', finished_at = now(), "
 	    "size_bytes = $2::bigint, sha256 = $3, row_counts = $4::jsonb, manifest = $5::jsonb, "
 	    "snapshot_at = $6::timestamptz, audit_last_id = $7::bigint, schema_version = $8, "
 	    "verification = $9, verified_at = CASE WHEN $9::text IS NULL THEN NULL ELSE now() END, "
-	    "error = NULL WHERE id = $1::bigint AND status = 'running' RETURNING id", 9 },
+	    "audit_chain_seq = $10::bigint, audit_chain_hash = $11, "
+	    "error = NULL WHERE id = $1::bigint AND status = 'running' RETURNING id", 11 },
 	[STMT_BACKUP_FAIL] = { "backup_fail",
 	    "UPDATE backup_metadata SET status = 'failed', finished_at = now(), error = $2 "
 	    "WHERE id = $1::bigint AND status = 'running'", 2 },
@@ -208,7 +211,9 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_BACKUP_SNAPSHOT_INFO] = { "backup_snapshot_info",
 	    "SELECT to_char(statement_timestamp() AT TIME ZONE 'UTC', "
 	    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), (SELECT coalesce(max(id), 0) FROM audit_logs), "
-	    "(SELECT coalesce(max(version), '') FROM schema_migrations)", 0 },
+	    "(SELECT coalesce(max(version), '') FROM schema_migrations), "
+	    "coalesce(h.chain_seq, 0), coalesce(h.hash, '') FROM (SELECT 1) AS one LEFT JOIN ("
+	    "SELECT chain_seq, hash FROM audit_logs ORDER BY chain_seq DESC LIMIT 1) AS h ON true", 0 },
 	/* $1 a table name: its columns and types, in order. */
 	[STMT_BACKUP_COLUMNS] = { "backup_columns",
 	    "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' "
@@ -294,14 +299,17 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_BACKUP_APPLY_SLOTS] = { "backup_apply_slots",
 	    "WITH added AS (INSERT INTO creneaux SELECT * FROM pg_temp.restore_creneaux "
 	    "ON CONFLICT (id) DO NOTHING RETURNING id) SELECT count(*) FROM added", 0 },
-	/* The audit log is append-only: rows of the backup missing from it are added back. */
+	/* The audit log is append-only: rows of the backup missing from it are added back, at
+	 * the end of the hash chain (its trigger links them there: a row put back gets a new
+	 * link, so only the content columns say whether a row differs from its backup). */
 	[STMT_BACKUP_APPLY_AUDIT_ROWS] = { "backup_apply_audit_rows",
 	    "WITH added AS (INSERT INTO audit_logs OVERRIDING SYSTEM VALUE "
 	    "SELECT * FROM pg_temp.restore_audit_logs ON CONFLICT (id) DO NOTHING RETURNING id) "
 	    "SELECT count(*) FROM added", 0 },
 	[STMT_BACKUP_APPLY_AUDIT_COLLISIONS] = { "backup_apply_audit_collisions",
 	    "SELECT count(*) FROM pg_temp.restore_audit_logs AS r JOIN audit_logs AS a "
-	    "ON a.id = r.id WHERE row_to_json(a)::text <> row_to_json(r)::text", 0 },
+	    "ON a.id = r.id WHERE to_jsonb(a) - " AUDIT_CHAIN_COLUMNS " <> "
+	    "to_jsonb(r) - " AUDIT_CHAIN_COLUMNS, 0 },
 	/* Rows put back with their ids: the identity sequences must go past them. */
 	[STMT_BACKUP_APPLY_SEQUENCES] = { "backup_apply_sequences",
 	    "SELECT setval(q.seq, q.top) FROM ("
@@ -310,6 +318,22 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "SELECT pg_get_serial_sequence('audit_logs', 'id')::regclass, "
 	    "(SELECT max(id) FROM audit_logs)) AS q "
 	    "WHERE q.top > coalesce(pg_sequence_last_value(q.seq), 0)", 0 },
+	/* audit hash chain (sql/0008): read back by fiable-verify-audit, which recomputes each
+	 * link itself. One cursor over the chain in its order, with each row's canonical text. */
+	[STMT_AUDIT_CHAIN_DECLARE] = { "audit_chain_declare",
+	    "DECLARE audit_chain NO SCROLL CURSOR FOR SELECT a.chain_seq, a.id, a.prev_hash, "
+	    "a.hash, audit_logs_canonical(a) FROM audit_logs AS a ORDER BY a.chain_seq", 0 },
+	[STMT_AUDIT_CHAIN_FETCH] = { "audit_chain_fetch", "FETCH FORWARD 1000 FROM audit_chain", 0 },
+	[STMT_AUDIT_CHAIN_CLOSE] = { "audit_chain_close", "CLOSE audit_chain", 0 },
+	/* $1 a link's number: the row there now (none: a shorter chain). */
+	[STMT_AUDIT_CHAIN_AT] = { "audit_chain_at",
+	    "SELECT id, hash FROM audit_logs WHERE chain_seq = $1::bigint", 1 },
+	/* The heads recorded with the successful backups, and the row at each now. */
+	[STMT_AUDIT_CHAIN_BACKUPS] = { "audit_chain_backups",
+	    "SELECT b.id, to_char(b.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "
+	    "b.audit_chain_seq, b.audit_chain_hash, coalesce(a.hash, ''), coalesce(a.id::text, '') "
+	    "FROM backup_metadata AS b LEFT JOIN audit_logs AS a ON a.chain_seq = b.audit_chain_seq "
+	    "WHERE b.status = 'success' AND b.audit_chain_seq IS NOT NULL ORDER BY b.id", 0 },
 	/* metrics and alerts (section of issue 5) */
 	/* $1 endpoint, $2 method, $3 status, $4 duration in microseconds, then what the form
 	 * reports (NULL when unknown): $5 from_queue, $6 queued_ms, $7 queue_length, $8 attempt,

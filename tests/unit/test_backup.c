@@ -74,6 +74,19 @@ test_retention(void)
 	}
 }
 
+/* 1 when the manifest of m, as written, holds a key starting with prefix. */
+static int
+json_has(const struct backup_manifest *m, const char *prefix)
+{
+	char *json = backup_manifest_json(m), needle[64];
+	int found;
+
+	snprintf(needle, sizeof(needle), "\"%s", prefix);
+	found = json != NULL && strstr(json, needle) != NULL;
+	cJSON_free(json);
+	return found;
+}
+
 static void
 test_manifest(void)
 {
@@ -86,7 +99,7 @@ test_manifest(void)
 	strcpy(m.object, "fiable-20250316T020000Z-42.jsonl.gz");
 	strcpy(m.snapshot_at, "2025-03-16T02:00:00.123456Z");
 	strcpy(m.schema_version, "0006_sauvegardes");
-	m.audit_last_id = 9007199254740000LL;
+	m.audit_last_id = 999999999999999LL;     /* the largest count a manifest holds */
 	m.size = 123456;
 	memset(m.sha256, 'a', 64);
 	m.tables[BACKUP_SUBMISSIONS].rows = 100000;
@@ -108,6 +121,43 @@ test_manifest(void)
 	    "format inconnu refusé");
 	CHECK(backup_manifest_parse("[]", &back, err, sizeof(err)) != 0, "pas un objet");
 	CHECK(backup_manifest_parse(NULL, &back, err, sizeof(err)) != 0, "absent");
+	/* Beyond 15 digits cJSON may write a count rounded (9007199254740991 as
+	 * 9.00719925474099e+15): such a manifest is refused, never read back changed. */
+	m.audit_last_id = 9007199254740991LL;
+	json = backup_manifest_json(&m);
+	CHECK(json != NULL && backup_manifest_parse(json, &back, err, sizeof(err)) != 0,
+	    "nombre de plus de 15 chiffres refusé");
+	cJSON_free(json);
+	m.audit_last_id = 1000000000000000LL;
+	json = backup_manifest_json(&m);
+	CHECK(json != NULL && backup_manifest_parse(json, &back, err, sizeof(err)) != 0,
+	    "10^15 refusé");
+	cJSON_free(json);
+	m.audit_last_id = 42;
+
+	/* The head of the audit chain: written when there is one, read back exactly; a manifest
+	 * without it (before migration 0008) reads as no head; half of it, or a bad hash, is
+	 * refused. */
+	CHECK(json_has(&m, "audit_chain") == 0, "pas de tête de chaîne sans chaîne");
+	m.audit_chain_seq = 77;
+	memset(m.audit_chain_hash, 'e', 64);
+	json = backup_manifest_json(&m);
+	CHECK(json != NULL && backup_manifest_parse(json, &back, err, sizeof(err)) == 0 &&
+	    back.audit_chain_seq == 77 && strcmp(back.audit_chain_hash, m.audit_chain_hash) == 0,
+	    "tête de chaîne relue : %s", err);
+	cJSON_free(json);
+	m.audit_chain_hash[10] = 'X';
+	json = backup_manifest_json(&m);
+	CHECK(json != NULL && backup_manifest_parse(json, &back, err, sizeof(err)) != 0 &&
+	    strstr(err, "chaîne d'audit") != NULL, "empreinte de tête invalide refusée");
+	cJSON_free(json);
+	m.audit_chain_hash[0] = '\0';
+	json = backup_manifest_json(&m);
+	CHECK(json != NULL && backup_manifest_parse(json, &back, err, sizeof(err)) != 0,
+	    "tête sans empreinte refusée");
+	cJSON_free(json);
+	m.audit_chain_seq = 0;
+
 	strcpy(m.object, "../etc/passwd");
 	json = backup_manifest_json(&m);
 	CHECK(backup_manifest_parse(json, &back, err, sizeof(err)) != 0, "nom d'objet refusé");
