@@ -237,7 +237,8 @@ http_if_match_version(const struct http_request *req, long *version)
 		return 0;
 	while (*v == ' ')
 		v++;
-	if (strncmp(v, "\"v", 2) != 0 || !isdigit((unsigned char)v[2]))
+	/* Strong comparison is byte for byte: "v07" is not our ETag "v7". */
+	if (strncmp(v, "\"v", 2) != 0 || v[2] < '1' || v[2] > '9')
 		return -1;
 	errno = 0;
 	n = strtol(v + 2, &end, 10);
