@@ -6,6 +6,8 @@
  *   GET /api/admin/submissions                 who is available when, counts per slot (JSON)
  *   GET /api/admin/submissions.csv             the same for a spreadsheet
  *   GET /api/admin/submissions/N               one submission with its history
+ *   GET /api/admin/fonctionnalites             the feature flags, with when and by whom changed
+ *   PUT /api/admin/fonctionnalites             {"nom", "active"}: switches one, audited
  * Before reading, it ingests what the spool kept during a database outage. */
 #include <errno.h>
 #include <math.h>
@@ -17,6 +19,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "flags.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -29,6 +32,7 @@
 #define EP_SUBMISSIONS "/api/admin/submissions"
 #define EP_SUBMISSIONS_CSV "/api/admin/submissions.csv"
 #define EP_SUBMISSION "/api/admin/submissions/{id}"
+#define EP_FLAGS "/api/admin/fonctionnalites"
 /* Alert events listed with the metrics. */
 #define RECENT_EVENTS 20
 
@@ -687,6 +691,115 @@ handle_submission(FCGX_Request *r, struct app *app, const struct http_request *r
 	metrics_record_outside(app->db, req, EP_SUBMISSION, 200);
 }
 
+/* --- GET/PUT /api/admin/fonctionnalites ---------------------------------------------------- */
+
+static void
+handle_flags_get(FCGX_Request *r, struct app *app, const struct http_request *req)
+{
+	cJSON *list, *o;
+
+	if ((list = flags_list(app->db)) == NULL) {
+		fail_read(r, app, req, EP_FLAGS);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "fonctionnalites", list);
+	http_send_json(r->out, 200, NULL, o);
+	cJSON_Delete(o);
+	metrics_record_outside(app->db, req, EP_FLAGS, 200);
+}
+
+/* The body {"nom": a known flag, "active": true|false}; NULL after answering 400. */
+static const struct flag_def *
+flag_request(FCGX_Request *r, struct app *app, const struct http_request *req, cJSON *root,
+    bool *enabled)
+{
+	const cJSON *nom = cJSON_GetObjectItemCaseSensitive(root, "nom");
+	const cJSON *active = cJSON_GetObjectItemCaseSensitive(root, "active");
+	const struct flag_def *d = cJSON_IsString(nom) ? flag_find(nom->valuestring) : NULL;
+	cJSON *errors = cJSON_CreateObject();
+	struct text t = { 0 };
+	size_t i;
+
+	if (d == NULL) {
+		text_printf(&t, "%s", "Fonctionnalité inconnue. Choisissez l'une de celles-ci :");
+		for (i = 0; flag_at(i) != NULL; i++)
+			text_printf(&t, "%s %s", i ? "," : "", flag_at(i)->name);
+		text_add(&t, ".", 1);
+		cJSON_AddStringToObject(errors, "nom", t.failed ? "Fonctionnalité inconnue." : t.s);
+		free(t.s);
+	}
+	if (!cJSON_IsBool(active))
+		cJSON_AddStringToObject(errors, "active",
+		    "Indiquez true pour activer la fonctionnalité ou false pour la désactiver.");
+	else
+		*enabled = cJSON_IsTrue(active);
+	if (d == NULL || !cJSON_IsBool(active)) {
+		respond_error(r, app->db, req, EP_FLAGS, ERR_VALIDATION, errors, NULL);
+		d = NULL;
+	}
+	cJSON_Delete(errors);
+	return d;
+}
+
+/* Switches one flag: the change, its audit row and the request's metric in ONE transaction;
+ * answers the change and every flag as they now are. */
+static void
+handle_flags_put(FCGX_Request *r, struct app *app, struct http_request *req)
+{
+	const struct flag_def *d;
+	char actor[96], user[64];
+	enum flag_set_result res;
+	cJSON *root, *o, *list;
+	bool enabled = false, was = false, lost;
+
+	if ((root = respond_read_json(r, app->db, req, EP_FLAGS, &app->cfg)) == NULL)
+		return;
+	d = flag_request(r, app, req, root, &enabled);
+	cJSON_Delete(root);
+	if (d == NULL)
+		return;
+	http_sanitize(user, sizeof(user), req->remote_user);
+	snprintf(actor, sizeof(actor), "admin:%s", user);
+
+	if (!db_begin(app->db))
+		goto fail;
+	res = flag_set(app->db, req, d->name, enabled, actor, &was);
+	if (res == FLAG_SET_FAILED)
+		goto fail;
+	if (res == FLAG_SET_UNKNOWN) {
+		/* Known to the code but its row is missing: the migrations are not applied. */
+		db_rollback(app->db);
+		log_error("fonctionnalité %s absente de la table feature_flags", d->name);
+		respond_error(r, app->db, req, EP_FLAGS, ERR_NOT_FOUND, NULL, NULL);
+		return;
+	}
+	if (!metrics_record(app->db, req, EP_FLAGS, 200) || !db_commit(app->db))
+		goto fail;
+	if (res == FLAG_SET_CHANGED)
+		log_info("fonctionnalité %s %s par %s", d->name, enabled ? "activée" : "désactivée",
+		    actor);
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "nom", d->name);
+	cJSON_AddBoolToObject(o, "avant", was);
+	cJSON_AddBoolToObject(o, "apres", enabled);
+	cJSON_AddBoolToObject(o, "modifiee", res == FLAG_SET_CHANGED);
+	/* The change is committed: a failed re-read only leaves the list out. */
+	if ((list = flags_list(app->db)) != NULL)
+		cJSON_AddItemToObject(o, "fonctionnalites", list);
+	http_send_json(r->out, 200, NULL, o);
+	cJSON_Delete(o);
+	return;
+fail:
+	lost = db_lost(app->db);
+	db_rollback(app->db);
+	if (!lost)
+		log_error("fonctionnalité non modifiée : %s", db_error(app->db));
+	respond_error(r, app->db, req, EP_FLAGS, lost ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL,
+	    NULL, NULL);
+}
+
 /* --- Routing ------------------------------------------------------------------------------- */
 
 /* The id of /api/admin/submissions/N (1 to 18 digits), or false. */
@@ -716,7 +829,8 @@ handle_admin(FCGX_Request *r, struct http_request *req, void *ctx)
 	bool known, single = false;
 
 	known = strcmp(req->uri, EP_METRICS) == 0 || strcmp(req->uri, EP_PROMETHEUS) == 0 ||
-	    strcmp(req->uri, EP_SUBMISSIONS) == 0 || strcmp(req->uri, EP_SUBMISSIONS_CSV) == 0;
+	    strcmp(req->uri, EP_SUBMISSIONS) == 0 || strcmp(req->uri, EP_SUBMISSIONS_CSV) == 0 ||
+	    strcmp(req->uri, EP_FLAGS) == 0;
 	if (!known && (single = submission_id(req->uri, id)))
 		endpoint = EP_SUBMISSION;
 	else if (!known)
@@ -725,6 +839,16 @@ handle_admin(FCGX_Request *r, struct http_request *req, void *ctx)
 	 * no REMOTE_USER and is refused here too. */
 	if (req->remote_user == NULL || req->remote_user[0] == '\0') {
 		respond_error(r, app->db, req, endpoint, ERR_ADMIN_REQUIRED, NULL, NULL);
+		return;
+	}
+	if (strcmp(req->uri, EP_FLAGS) == 0) {
+		if (strcmp(req->method, "PUT") == 0)
+			handle_flags_put(r, app, req);
+		else if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
+			handle_flags_get(r, app, req);
+		else
+			respond_error(r, app->db, req, endpoint, ERR_METHOD_NOT_ALLOWED, NULL,
+			    "GET, HEAD, PUT");
 		return;
 	}
 	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
@@ -752,8 +876,9 @@ main(int argc, char **argv)
 	int rc;
 
 	if ((rc = server_setup(argc, argv, "fiable-metrics",
-	    "métriques et liste des disponibilités pour l'administration (/api/admin/metrics, "
-	    "/api/admin/submissions)", &app.cfg)) != 0)
+	    "métriques, liste des disponibilités et fonctionnalités pour l'administration "
+	    "(/api/admin/metrics, /api/admin/submissions, /api/admin/fonctionnalites)",
+	    &app.cfg)) != 0)
 		return rc == 2 ? 0 : rc;
 	if ((app.db = db_open(app.cfg.database_url)) == NULL)
 		return 1;

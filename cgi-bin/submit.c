@@ -12,6 +12,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
+#include "flags.h"
 #include "http.h"
 #include "idempotency.h"
 #include "json.h"
@@ -66,17 +67,21 @@ replay(struct app *app, const char *key, const char *payload_hex, char **body, i
 }
 
 /* Queues the receipt with the edit link, in the submission's transaction; the mail sender
- * (fiable-mail-outbox --watch) is notified at commit, so nobody waits for the mail server. */
+ * (fiable-mail-outbox --watch) is notified at commit, so nobody waits for the mail server.
+ * With the feature flag "email_links" off, the receipt carries no link. */
 static bool
 queue_receipt(struct app *app, const struct submission *s, const char *id, const char *token)
 {
 	char *subject = NULL, *text = NULL;
 	bool ok;
+	int links;
 
 	if (!mail_configured(&app->cfg))
 		return true;
+	if ((links = flag_enabled_in_tx(app->db, "email_links")) < 0)
+		return false;
 	ok = message_receipt(&app->cfg, s->nom, (const char *const *)s->creneaux, s->ncreneaux,
-	    token, &subject, &text) == 0 &&
+	    links ? token : NULL, &subject, &text) == 0 &&
 	    outbox_enqueue(app->db, MAIL_RECEIPT, s->email, subject, text, id, NULL);
 	free(subject);
 	free(text);

@@ -61,6 +61,12 @@ static const struct {
 	    "Trop de demandes en peu de temps. Réessayez dans une heure." },
 	[ERR_ADMIN_REQUIRED] = { 403, "admin_required", "Accès réservé",
 	    "Cette adresse est réservée à l'administration." },
+	[ERR_MODIFICATION_DISABLED] = { 403, "modification_disabled", "Modification indisponible",
+	    "La modification des réponses est momentanément désactivée. Votre réponse reste "
+	    "enregistrée telle quelle ; votre lien fonctionnera de nouveau à sa réactivation." },
+	[ERR_EMAIL_LINKS_DISABLED] = { 403, "email_links_disabled", "Envoi de liens indisponible",
+	    "L'envoi de liens de modification par e-mail est momentanément désactivé. "
+	    "Réessayez plus tard." },
 	[ERR_INTERNAL] = { 500, "internal_error", "Erreur interne",
 	    "Une erreur interne est survenue. Rien n'a été enregistré ; réessayez." },
 };

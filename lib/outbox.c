@@ -265,14 +265,21 @@ message_receipt(const struct config *cfg, const char *nom, const char *const *cr
 			fputc('\n', f);
 		}
 	}
-	fputs("\nPour modifier ou retirer votre réponse, ouvrez ce lien :\n\n", f);
-	rc = put_link(f, cfg, token);
-	fputs("\nCe lien est personnel : ne le transmettez à personne, car il permet de modifier\n"
-	    "votre réponse. Si vous demandez un nouveau lien depuis le formulaire, celui-ci\n"
-	    "cessera de fonctionner : seul le dernier lien reçu reste valable.\n"
-	    "\n"
-	    "Si vous n'êtes pas à l'origine de cette réponse, ouvrez le lien ci-dessus pour\n"
-	    "la retirer.\n", f);
+	if (token == NULL) {
+		/* Feature flag "email_links" off: no link in the message at all. */
+		rc = 0;
+		fputs("\nSi vous n'êtes pas à l'origine de cette réponse, signalez-le à\n"
+		    "l'administration.\n", f);
+	} else {
+		fputs("\nPour modifier ou retirer votre réponse, ouvrez ce lien :\n\n", f);
+		rc = put_link(f, cfg, token);
+		fputs("\nCe lien est personnel : ne le transmettez à personne, car il permet de "
+		    "modifier\nvotre réponse. Si vous demandez un nouveau lien depuis le formulaire, "
+		    "celui-ci\ncessera de fonctionner : seul le dernier lien reçu reste valable.\n"
+		    "\n"
+		    "Si vous n'êtes pas à l'origine de cette réponse, ouvrez le lien ci-dessus pour\n"
+		    "la retirer.\n", f);
+	}
 	fputs(signature, f);
 	return message_finish(f, &buf, rc, "Votre réponse est enregistrée", subject, body);
 }

@@ -40,7 +40,8 @@ int outbox_deliver_counted(struct db *db, const struct config *cfg, long long on
 int outbox_due_count(struct db *db, int max);
 
 /* The French texts. Each returns 0 and malloc'd *subject and *body, or -1. The link is
- * PUBLIC_URL/#edit=TOKEN: in the fragment, so it never reaches a server log. */
+ * PUBLIC_URL/#edit=TOKEN: in the fragment, so it never reaches a server log. A receipt with
+ * a NULL token has no link (feature flag "email_links" off). */
 int message_receipt(const struct config *cfg, const char *nom, const char *const *creneaux,
     size_t ncreneaux, const char *token, char **subject, char **body);
 int message_edit_link(const struct config *cfg, const char *nom, const char *token,

@@ -413,6 +413,23 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "SELECT count(*) FILTER (WHERE version = ANY (string_to_array($1, ','))), "
 	    "count(*) FILTER (WHERE NOT version = ANY (string_to_array($1, ','))), "
 	    "coalesce(max(version), '') FROM schema_migrations", 1 },
+	/* feature flags (section of issue 8) */
+	/* $1 a flag name: no row means on (flags.h). */
+	[STMT_FLAG_ENABLED] = { "flag_enabled",
+	    "SELECT enabled FROM feature_flags WHERE name = $1", 1 },
+	/* Every flag, when it last changed and who changed it (its last audit row). */
+	[STMT_FLAGS_LIST] = { "flags_list",
+	    "SELECT f.name, f.enabled, "
+	    "to_char(f.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	    "(SELECT a.actor FROM audit_logs a WHERE a.entity = 'feature_flags' "
+	    "AND a.entity_id = f.name ORDER BY a.id DESC LIMIT 1) "
+	    "FROM feature_flags f ORDER BY f.name", 0 },
+	/* $1 name: its state, locked until the end of the transaction (two changes queue). */
+	[STMT_FLAG_LOCK] = { "flag_lock",
+	    "SELECT enabled FROM feature_flags WHERE name = $1 FOR UPDATE", 1 },
+	/* $1 name, $2 new state. */
+	[STMT_FLAG_UPDATE] = { "flag_update",
+	    "UPDATE feature_flags SET enabled = $2::boolean, updated_at = now() WHERE name = $1", 2 },
 };
 
 const struct stmt_def *

@@ -1,6 +1,7 @@
 // Vue d'ensemble : disponibilités par créneau (les meilleurs d'abord), réponses avec recherche,
-// historique de chaque réponse, restauration d'une version (POST /api/admin/restore) et
-// téléchargement du tableau (CSV). Les adresses sont derrière l'authentification de nginx.
+// historique de chaque réponse, restauration d'une version (POST /api/admin/restore),
+// téléchargement du tableau (CSV) et fonctionnalités activables (PUT /api/admin/fonctionnalites).
+// Les adresses sont derrière l'authentification de nginx.
 import { api, dateHeure, el, verifierService } from './commun.js';
 
 const etat = document.getElementById('etat');
@@ -227,6 +228,78 @@ async function restaurer(rep, corps, question) {
   await charger();
 }
 
+// --- Fonctionnalités (scénario 2 du plan de retour arrière) ------------------------------------
+
+const listeFonctionnalites = document.getElementById('fonctionnalites');
+const messageFonctionnalites = document.getElementById('message-fonctionnalites');
+
+function annoncerFonctionnalite(texte, type) {
+  messageFonctionnalites.textContent = texte;
+  if (type) messageFonctionnalites.dataset.type = type;
+  else delete messageFonctionnalites.dataset.type;
+}
+
+function afficherFonctionnalites(liste) {
+  listeFonctionnalites.replaceChildren();
+  for (const f of liste) {
+    const idTitre = `fonctionnalite-${f.nom}`;
+    const dernier = f.modifie_par
+      ? `Dernier changement le ${dateHeure(f.modifie_le)}, par ${f.modifie_par}.`
+      : `Jamais changée depuis l'installation (${dateHeure(f.modifie_le)}).`;
+    listeFonctionnalites.append(el('li', { 'data-fonctionnalite': f.nom, class: f.active ? null : 'desactivee' },
+      el('button', {
+        type: 'button', role: 'switch', class: 'interrupteur', 'aria-checked': String(f.active),
+        'aria-labelledby': idTitre, onclick: () => basculerFonctionnalite(f),
+      }, el('span', { class: 'evitement' }, f.active ? 'Désactiver' : 'Activer')),
+      el('div', { class: 'texte' },
+        el('div', {},
+          el('strong', { id: idTitre }, f.libelle), ' ',
+          el('span', { class: f.active ? 'etiquette' : 'etiquette alerte' }, f.active ? 'Activée' : 'Désactivée'),
+          ' ', el('code', { class: 'aide' }, f.nom)),
+        el('p', { class: 'aide' }, f.description),
+        el('p', { class: 'aide quand' }, dernier))));
+  }
+  if (liste.length === 0) {
+    listeFonctionnalites.append(el('li', { class: 'vide' }, 'Aucune fonctionnalité dans la base.'));
+  }
+}
+
+async function chargerFonctionnalites() {
+  try {
+    const donneesFonctionnalites = await api('/api/admin/fonctionnalites');
+    afficherFonctionnalites(donneesFonctionnalites.fonctionnalites);
+  } catch (e) {
+    annoncerFonctionnalite(e.message, 'erreur');
+  }
+}
+
+async function basculerFonctionnalite(f) {
+  const active = !f.active;
+  const question = active
+    ? `Activer « ${f.libelle} » ? Elle sera de nouveau proposée dès la requête suivante.`
+    : `Désactiver « ${f.libelle} » ? ${f.description}`;
+  // eslint-disable-next-line no-alert
+  if (!window.confirm(question)) return;
+  annoncerFonctionnalite(`${active ? 'Activation' : 'Désactivation'} en cours…`);
+  try {
+    const r = await api('/api/admin/fonctionnalites', {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ nom: f.nom, active }),
+    });
+    annoncerFonctionnalite(r.modifiee
+      ? `« ${f.libelle} » est maintenant ${active ? 'activée' : 'désactivée'} (inscrit au journal d'audit).`
+      : `« ${f.libelle} » était déjà ${active ? 'activée' : 'désactivée'} : rien n'a changé.`, 'succes');
+    if (Array.isArray(r.fonctionnalites)) {
+      afficherFonctionnalites(r.fonctionnalites);
+      return;
+    }
+  } catch (e) {
+    annoncerFonctionnalite(e.message, 'erreur');
+  }
+  await chargerFonctionnalites();
+}
+
 // --- Chargement -------------------------------------------------------------------------------
 
 async function charger() {
@@ -247,5 +320,5 @@ triChronologique.addEventListener('click', () => choisirTri('chronologique'));
 recherche.addEventListener('input', afficherReponses);
 voirRetirees.addEventListener('change', afficherReponses);
 
-await Promise.all([verifierService(etat), charger()]);
+await Promise.all([verifierService(etat), charger(), chargerFonctionnalites()]);
 document.documentElement.dataset.pret = '1';
