@@ -3,15 +3,29 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "metrics.h"
+
+/* Stopping (SIGTERM, SIGINT; multiwatch sends SIGQUIT when told to stop, SIGUSR1 is its
+ * "graceful" signal): the request in progress, if any, is served to the end, then the loop
+ * stops. The handler closes this
+ * process's copy of the listening socket (descriptor 0; the supervisor and the other workers
+ * keep theirs): an accept() waiting on it, or about to, fails at once, whereas one that
+ * already took a connection goes on. libfcgi's FCGX_ShutdownPending() is not used: after it
+ * libfcgi reads nothing more, which cuts a request still arriving. SA_RESTART: libfcgi's
+ * reads and writes do not retry on EINTR. */
+static volatile sig_atomic_t stopping;
 
 static void
 on_terminate(int sig)
 {
 	(void)sig;
-	FCGX_ShutdownPending();
+	if (!stopping) {
+		stopping = 1;
+		close(0);	/* FCGX_InitRequest(&r, 0, 0): the socket received on 0 */
+	}
 }
 
 static const char *
@@ -50,10 +64,15 @@ server_run(server_handler handler, void *ctx)
 	FCGX_Request r;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_terminate;	/* no SA_RESTART: accept() must return */
+	sa.sa_handler = on_terminate;
+	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
+	/* Set before FCGX_Init, which would otherwise install libfcgi's own handler
+	 * (FCGX_ShutdownPending) for SIGUSR1. */
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;	/* a client gone mid-response is not a reason to die */
 	sigaction(SIGPIPE, &sa, NULL);
 
@@ -62,7 +81,7 @@ server_run(server_handler handler, void *ctx)
 		return 1;
 	}
 	log_info("prêt");
-	while (FCGX_Accept_r(&r) >= 0) {
+	while (!stopping && FCGX_Accept_r(&r) >= 0) {
 		struct http_request req;
 
 		http_request_init(&req, fcgi_param, &r);
