@@ -137,11 +137,10 @@ store(struct app *app, const struct http_request *req, const struct submission *
 	entry.actor = s->email;
 	entry.details = details;
 
-	if (!audit_append(db, req, &entry) ||
-	    !queue_receipt(app, s, st.id, token) ||
+	if (!queue_receipt(app, s, st.id, token) ||
 	    !metrics_record(db, req, ENDPOINT, 201) ||
 	    !idempotency_store(db, key, 201, *body, st.id) ||
-	    !db_commit(db))
+	    !audit_append_commit(db, req, &entry))
 		goto fail;
 
 	cJSON_Delete(details);

@@ -21,4 +21,11 @@ struct audit_entry {
  * request id of req (sanitised and bounded). */
 bool audit_append(struct db *db, const struct http_request *req, const struct audit_entry *e);
 
+/* Appends the row and commits the transaction, in one round trip: the writes' last step.
+ * The hash chain's trigger (sql/0008) makes audit writers wait for one another from their
+ * row until their COMMIT; written last, the row holds that turn the shortest time. False
+ * when either failed (the transaction is then left for db_rollback). */
+bool audit_append_commit(struct db *db, const struct http_request *req,
+    const struct audit_entry *e);
+
 #endif

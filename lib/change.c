@@ -119,10 +119,9 @@ change_run(struct db *db, const struct http_request *req, struct change *c)
 	entry.actor = c->actor != NULL ? c->actor : row.email;
 	entry.details = details;
 	if ((c->body = cJSON_PrintUnformatted(rep)) == NULL ||
-	    !audit_append(db, req, &entry) ||
 	    !metrics_record(db, req, c->endpoint, 200) ||
 	    (c->idem_key != NULL && !idempotency_store(db, c->idem_key, 200, c->body, row.id)) ||
-	    !db_commit(db))
+	    !audit_append_commit(db, req, &entry))
 		goto fail;
 	cJSON_Delete(details);
 	cJSON_Delete(rep);

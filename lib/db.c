@@ -138,26 +138,38 @@ db_note_failure(struct db *db, const char *what, const PGresult *res)
 	}
 }
 
-PGresult *
-db_exec(struct db *db, enum stmt s, const char *const *params)
+/* Makes sure statement s is prepared on the current connection (once per connection). */
+static bool
+db_prepare(struct db *db, enum stmt s)
 {
 	const struct stmt_def *def = stmt_get(s);
 	PGresult *res;
 
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		db->lost = true;
-		return NULL;
+		return false;
 	}
-	if (!db->prepared[s]) {
-		res = PQprepare(db->conn, def->name, def->sql, def->nparams, NULL);
-		if (!db_ok(res)) {
-			db_note_failure(db, def->name, res);
-			PQclear(res);
-			return NULL;
-		}
+	if (db->prepared[s])
+		return true;
+	res = PQprepare(db->conn, def->name, def->sql, def->nparams, NULL);
+	if (!db_ok(res)) {
+		db_note_failure(db, def->name, res);
 		PQclear(res);
-		db->prepared[s] = true;
+		return false;
 	}
+	PQclear(res);
+	db->prepared[s] = true;
+	return true;
+}
+
+PGresult *
+db_exec(struct db *db, enum stmt s, const char *const *params)
+{
+	const struct stmt_def *def = stmt_get(s);
+	PGresult *res;
+
+	if (!db_prepare(db, s))
+		return NULL;
 	res = PQexecPrepared(db->conn, def->name, def->nparams, params, NULL, NULL, 0);
 	if (!db_ok(res))
 		db_note_failure(db, def->name, res);
@@ -216,6 +228,56 @@ bool
 db_commit(struct db *db)
 {
 	return db_command(db, "COMMIT");
+}
+
+bool
+db_exec_commit(struct db *db, enum stmt s, const char *const *params)
+{
+	const struct stmt_def *def = stmt_get(s);
+	PGresult *res, *failed = NULL;
+	int nulls = 0;
+	bool sent;
+
+	if (!db_prepare(db, s))
+		return false;
+	/* One round trip: the statement and COMMIT in a pipeline, closed by a sync. */
+	sent = PQenterPipelineMode(db->conn) == 1 &&
+	    PQsendQueryPrepared(db->conn, def->name, def->nparams, params, NULL, NULL, 0) == 1 &&
+	    PQsendQueryParams(db->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
+	    PQpipelineSync(db->conn) == 1;
+	/* Each query's results end with a NULL; the sync's result closes the pipeline. A NULL
+	 * more than the two queries give means the connection broke: nothing more will come. */
+	while (sent && nulls <= 2) {
+		ExecStatusType st;
+
+		if ((res = PQgetResult(db->conn)) == NULL) {
+			nulls++;
+			continue;
+		}
+		st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		/* After a failure the rest of the pipeline is skipped (PGRES_PIPELINE_ABORTED):
+		 * the first failure is the one to report. */
+		if (!db_ok(res) && failed == NULL)
+			failed = res;
+		else
+			PQclear(res);
+	}
+	if (!sent || nulls > 2) {
+		/* The connection is in an unknown state: closed, noted lost. */
+		PQclear(failed);
+		db_note_failure(db, def->name, NULL);
+		return false;
+	}
+	(void)PQexitPipelineMode(db->conn);
+	if (failed == NULL)
+		return true;
+	db_note_failure(db, def->name, failed);
+	PQclear(failed);
+	return false;
 }
 
 void

@@ -32,6 +32,9 @@ PGresult *db_query(struct db *db, enum stmt s, const char *const *params);
 /* Transaction control. db_begin reconnects once if the connection died while idle. */
 bool db_begin(struct db *db);
 bool db_commit(struct db *db);
+/* The last statement of a transaction and its COMMIT, sent together: one round trip. False
+ * when either failed (the transaction is then left for db_rollback). */
+bool db_exec_commit(struct db *db, enum stmt s, const char *const *params);
 void db_rollback(struct db *db);
 
 /* How many times a connection was established: a change means session state (prepared
