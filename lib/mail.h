@@ -12,11 +12,16 @@
 /* True when mail can be delivered (SMTP_URL or FIABLE_MAIL_DIR set). */
 bool mail_configured(const struct config *cfg);
 
-/* Sends one message (UTF-8 subject and body, French text). The body uses \n line ends; it is
+/* Sends one message (UTF-8 subject and body, French text; smtp.c). The body uses \n line ends; it is
  * sent with CRLF. Returns 0, or -1 with a message (never holding a password) in err;
  * *transient tells whether trying again later may succeed (connection refused, 4xx). */
 int mail_send(const struct config *cfg, const char *to, const char *subject, const char *body,
     bool *transient, char *err, size_t errlen);
+
+/* The longest address (RFC 5321). */
+#define MAIL_ADDR_MAX 254
+/* The bare address of MAIL_FROM (or of a recipient), checked; -1 when unusable. */
+int mail_address(const char *value, char addr[MAIL_ADDR_MAX + 1]);
 
 /* The complete RFC 5322 message (headers, blank line, CRLF body), malloc'd; exposed for the
  * tests and for the .eml files. */
