@@ -81,11 +81,17 @@ check_row(struct chain *c, const char *seq_text, const char *id, const char *pre
 			    seq_text, id, c->seq, c->id);
 		return false;
 	}
+	if (strcmp(prev_hash, c->hash) != 0 && c->seq == 0) {
+		snprintf(c->broken, sizeof(c->broken), "maillon 1 (ligne id %s) : son empreinte "
+		    "précédente %.16s… n'est pas l'empreinte nulle du début de la chaîne : la ligne "
+		    "a été modifiée ou remplacée", id, prev_hash);
+		return false;
+	}
 	if (strcmp(prev_hash, c->hash) != 0) {
 		snprintf(c->broken, sizeof(c->broken), "maillon %s (ligne id %s) : son empreinte "
 		    "précédente %.16s… n'est pas celle du maillon %lld (ligne id %s, %.16s…) : l'une "
 		    "des deux lignes a été modifiée ou remplacée", seq_text, id, prev_hash, c->seq,
-		    c->seq > 0 ? c->id : "-", c->hash);
+		    c->id, c->hash);
 		return false;
 	}
 	if ((text = malloc(plen + 1 + clen)) == NULL) {
