@@ -3,8 +3,10 @@
 # the same SQL transaction as the endpoint, at 8, 32 and 128 connections. Prints, never fails
 # on a timing. Run with `scripts/dev bench` (optimised build, no sanitizers).
 set -euo pipefail
-: "${FIABLE_TEST_BASE_URL:?lancez ce banc d'essai avec scripts/dev bench}"
-: "${FIABLE_TEST_PG:?lancez ce banc d'essai avec scripts/dev bench}"
+: "${FIABLE_TEST_BASE_URL:?lancez ce banc d’essai avec scripts/dev bench}"
+: "${FIABLE_TEST_PG:?lancez ce banc d’essai avec scripts/dev bench}"
+: "${FIABLE_TEST_DEV:?lancez ce banc d’essai avec scripts/dev bench}"
+dev=$FIABLE_TEST_DEV
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 seconds=${FIABLE_BENCH_SECONDS:-10}
 PG_BIN=/usr/lib/postgresql/15/bin
@@ -17,10 +19,14 @@ s1=${SLOTS%%,*}
 s2=${SLOTS##*,}
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# The mail sender (fiable-mail-outbox --watch) is stopped during the measures: otherwise it
+# delivers the receipts queued by one measure while the next one runs, to a test SMTP server
+# written in Python, and the two compete for the same two cores. Both sides queue the
+# receipt in their transaction; neither sends it.
+"$dev" mailer-stop >/dev/null
+trap '"$dev" mailer-start >/dev/null; rm -rf "$tmp"' EXIT
 # The transaction of POST /api/submit (lib/statements.c; the audit row and COMMIT in one round
-# trip, as lib/audit.c sends them), then the delivery bookkeeping the mail sender
-# (fiable-mail-outbox --watch) does after the commit (without the SMTP exchange itself).
+# trip, as lib/audit.c sends them).
 cat >"$tmp/submit.sql" <<SQL
 \set n random(1, 1000000000000)
 SELECT x FROM jsonb_array_elements_text('["$s1","$s2"]'::jsonb) AS x WHERE NOT EXISTS (SELECT 1 FROM creneaux c WHERE c.id = x);
@@ -35,13 +41,9 @@ UPDATE idempotency_keys SET status_code = 201, response_body = '{"id":1}', submi
 INSERT INTO audit_logs (action, entity, entity_id, actor, client_addr, user_agent, request_id, details) VALUES ('submission.create', 'soumissions_disponibilites', :id, 'pgb@example.org', '127.0.0.1', 'pgbench', 'x', '{"version":1}'::jsonb);
 COMMIT;
 \endpipeline
-BEGIN;
-SELECT id, recipient, subject, body, attempts FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= now() AND id = :mail_id ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED;
-UPDATE mail_outbox SET status = 'sent', sent_at = now(), body = NULL, attempts = attempts + 1, last_error = NULL WHERE id = :mail_id;
-COMMIT;
 SQL
 
-workers=$(FIABLE_VAR=${FIABLE_VAR:-} "${FIABLE_TEST_DEV:-true}" worker-pids submit 2>/dev/null | wc -l || echo "?")
+workers=$(FIABLE_VAR=${FIABLE_VAR:-} "$dev" worker-pids submit 2>/dev/null | wc -l || echo "?")
 echo "Banc d'essai de POST /api/submit : ${seconds} s par mesure, $workers processus fiable-submit, $(nproc) cœurs"
 printf '%-12s %12s %10s %10s %12s %8s\n' connexions "app req/s" "p50 ms" "p99 ms" "pgbench tps" ratio
 for c in 8 32 128; do

@@ -306,6 +306,12 @@ class Deploy(unittest.TestCase):
         for prog in built:
             self.assertTrue(os.access(os.path.join(p, "libexec", "fiable", prog), os.X_OK),
                             "not installed: libexec/fiable/" + prog)
+        # The FastCGI programs queue mail but never send it: the release build must not load
+        # libcurl and the libraries it brings (worker memory: tests/bench/README.md).
+        for n in FCGI:
+            libs = subprocess.run(["ldd", os.path.join(p, "libexec", "fiable", "fiable-" + n)],
+                                  stdout=subprocess.PIPE, check=True, text=True).stdout
+            self.assertNotIn("libcurl", libs, "fiable-%s loads libcurl" % n)
         src_sql = sorted(os.path.basename(f) for f in glob.glob(os.path.join(ROOT, "sql", "[0-9]*.sql")))
         inst_sql = sorted(os.listdir(os.path.join(p, "share", "fiable", "sql")))
         self.assertEqual(inst_sql, src_sql, "share/fiable/sql differs from sql/")
