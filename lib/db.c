@@ -235,7 +235,7 @@ db_exec_commit(struct db *db, enum stmt s, const char *const *params)
 {
 	const struct stmt_def *def = stmt_get(s);
 	PGresult *res, *failed = NULL;
-	int nulls = 0;
+	int nulls = 0, results = 0;
 	bool sent;
 
 	if (!db_prepare(db, s))
@@ -246,8 +246,9 @@ db_exec_commit(struct db *db, enum stmt s, const char *const *params)
 	    PQsendQueryParams(db->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
 	    PQpipelineSync(db->conn) == 1;
 	/* Each query's results end with a NULL; the sync's result closes the pipeline. A NULL
-	 * more than the two queries give means the connection broke: nothing more will come. */
-	while (sent && nulls <= 2) {
+	 * more than the two queries give means the connection broke: nothing more will come.
+	 * (Two queries give at most four results; more is a libpq state never expected.) */
+	while (sent && nulls <= 2 && results++ < 8) {
 		ExecStatusType st;
 
 		if ((res = PQgetResult(db->conn)) == NULL) {
@@ -266,7 +267,7 @@ db_exec_commit(struct db *db, enum stmt s, const char *const *params)
 		else
 			PQclear(res);
 	}
-	if (!sent || nulls > 2) {
+	if (!sent || nulls > 2 || results > 8) {
 		/* The connection is in an unknown state: closed, noted lost. */
 		PQclear(failed);
 		db_note_failure(db, def->name, NULL);
