@@ -15,7 +15,6 @@
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
-#include "flags.h"
 #include "http.h"
 #include "log.h"
 #include "mail.h"
@@ -300,21 +299,6 @@ fail:
 	    NULL, NULL);
 }
 
-/* Rollback scenario 2 of the plan: a feature switched off refuses before anything is read
- * or stored. Returns true when the flag is on, else false after answering. */
-static bool
-feature_allowed(FCGX_Request *r, struct app *app, const struct http_request *req,
-    const char *endpoint, const char *flag, enum api_error refusal)
-{
-	int on = flag_enabled(app->db, flag);
-
-	if (on == 1)
-		return true;
-	respond_error(r, app->db, req, endpoint, on == 0 ? refusal :
-	    db_lost(app->db) ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL, NULL, NULL);
-	return false;
-}
-
 static void
 handle_modify(FCGX_Request *r, struct http_request *req, void *ctx)
 {
@@ -324,7 +308,7 @@ handle_modify(FCGX_Request *r, struct http_request *req, void *ctx)
 	if (strcmp(req->uri, EP_LINK) == 0) {
 		if (strcmp(req->method, "POST") != 0)
 			respond_error(r, app->db, req, EP_LINK, ERR_METHOD_NOT_ALLOWED, NULL, "POST");
-		else if (feature_allowed(r, app, req, EP_LINK, "email_links",
+		else if (respond_feature_allowed(r, app->db, req, EP_LINK, "email_links",
 		    ERR_EMAIL_LINKS_DISABLED))
 			handle_link(r, app, req);
 		return;
@@ -335,7 +319,8 @@ handle_modify(FCGX_Request *r, struct http_request *req, void *ctx)
 		    "GET, PUT, DELETE");
 		return;
 	}
-	if (!feature_allowed(r, app, req, EP_MODIFY, "modification", ERR_MODIFICATION_DISABLED))
+	if (!respond_feature_allowed(r, app->db, req, EP_MODIFY, "modification",
+	    ERR_MODIFICATION_DISABLED))
 		return;
 	/* A malformed token is answered exactly like an unknown one. */
 	if (!edit_token_lookup_hash(http_bearer_token(req), token_hash)) {

@@ -12,7 +12,6 @@
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
-#include "flags.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -125,7 +124,7 @@ handle_restore(FCGX_Request *r, struct http_request *req, void *ctx)
 	enum api_error e;
 	bool admin = strcmp(req->uri, EP_ADMIN_RESTORE) == 0;
 	long n;
-	int m, on;
+	int m;
 
 	endpoint = admin ? EP_ADMIN_RESTORE : EP_RESTORE;
 	if (strcmp(req->method, "POST") != 0) {
@@ -140,11 +139,9 @@ handle_restore(FCGX_Request *r, struct http_request *req, void *ctx)
 	}
 	/* The person's own restoration belongs to the feature "modification" (rollback
 	 * scenario 2); the administration's does not. */
-	if (!admin && (on = flag_enabled(app->db, "modification")) != 1) {
-		respond_error(r, app->db, req, endpoint, on == 0 ? ERR_MODIFICATION_DISABLED :
-		    db_lost(app->db) ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL, NULL, NULL);
+	if (!admin && !respond_feature_allowed(r, app->db, req, endpoint, "modification",
+	    ERR_MODIFICATION_DISABLED))
 		return;
-	}
 	if (!admin && !edit_token_lookup_hash(http_bearer_token(req), token_hash)) {
 		respond_error(r, app->db, req, endpoint, ERR_INVALID_TOKEN, NULL, NULL);
 		return;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "flags.h"
 #include "json.h"
 #include "metrics.h"
 #include "submission.h"
@@ -32,6 +33,19 @@ respond_error(FCGX_Request *r, struct db *db, const struct http_request *req,
 	}
 	http_send_error(r->out, e, NULL, errors, headers[0] ? headers : NULL);
 	metrics_record_outside(db, req, endpoint, api_error_status(e));
+}
+
+bool
+respond_feature_allowed(FCGX_Request *r, struct db *db, const struct http_request *req,
+    const char *endpoint, const char *flag, enum api_error refusal)
+{
+	int on = flag_enabled(db, flag);
+
+	if (on == 1)
+		return true;
+	respond_error(r, db, req, endpoint, on == 0 ? refusal :
+	    db_lost(db) ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL, NULL, NULL);
+	return false;
 }
 
 cJSON *

@@ -19,6 +19,12 @@
 void respond_error(FCGX_Request *r, struct db *db, const struct http_request *req,
     const char *endpoint, enum api_error e, const cJSON *errors, const char *allow);
 
+/* Rollback scenario 2 of the plan: a feature switched off refuses before anything is read or
+ * stored. Returns true when flag is on, else false after answering refusal (or 503/500 when
+ * the flag cannot be read). */
+bool respond_feature_allowed(FCGX_Request *r, struct db *db, const struct http_request *req,
+    const char *endpoint, const char *flag, enum api_error refusal);
+
 /* Checks origin and media type, reads the bounded body and parses it as a JSON object.
  * Returns the object, or NULL after answering the error. */
 cJSON *respond_read_json(FCGX_Request *r, struct db *db, struct http_request *req,
