@@ -554,7 +554,9 @@ async function succes(envoi, r) {
     majReponse(d, true);
     annoncer(`Vos modifications sont enregistrées (version ${d.version}).`, 'succes');
   }
-  file.diffuser({ type: 'compte' });
+  // Le compte voyage dans le message : l'autre onglet qui relirait localStorage à l'arrivée
+  // du message peut encore y trouver l'ancienne valeur (écriture propagée plus tard).
+  file.diffuser({ type: 'compte', compte: etat.compte });
 }
 
 // Refus 4xx qui demande la personne : la saisie reste dans le formulaire, modifiable.
@@ -631,7 +633,7 @@ function brancher() {
     if (detail?.type === 'file') rafraichirFile();
     if (detail?.type !== 'compte') return;
     const avant = etat.compte?.reponse?.id;
-    etat.compte = lireLocal(CLE_COMPTE);
+    etat.compte = detail.compte !== undefined ? detail.compte : lireLocal(CLE_COMPTE);
     if (!etat.compte?.reponse) return;
     if (avant === etat.compte.reponse.id) return majReponse(etat.compte.reponse, false);
     if (etat.modifie && !etat.envois.length) {

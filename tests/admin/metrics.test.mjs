@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import {
-  adminJson, arreter, BASE, capture, creneaux, demarrer, ouvrir, page, soumettre, TELEPHONE,
+  adminJson, arreter, BASE, capture, creneaux, demarrer, ouvrir, page, plafond, soumettre, TELEPHONE,
 } from './outils.mjs';
 
 let ids;
@@ -99,9 +99,17 @@ test('actualisation automatique', async () => {
     window.setInterval = (f, ms, ...args) => origine(f, Math.min(ms, 500), ...args);
   });
   await ouvrir(p, '/admin/metrics');
+  // Deux actualisations automatiques (toutes les 500 ms ici) : attendues, avec un plafond.
   let appels = 0;
-  p.on('request', (r) => { if (r.url().includes('/api/admin/metrics?window=')) appels += 1; });
-  await p.waitForTimeout(1800);
+  await new Promise((ok, ko) => {
+    const fin = setTimeout(() => ko(new Error(`${appels} actualisation(s) automatique(s) en ${plafond(15000)} ms`)), plafond(15000));
+    p.on('request', (r) => {
+      if (r.url().includes('/api/admin/metrics?window=') && ++appels >= 2) {
+        clearTimeout(fin);
+        ok();
+      }
+    });
+  });
   assert.ok(appels >= 2, `${appels} actualisation(s) automatique(s)`);
   await p.context().close();
 });

@@ -17,6 +17,11 @@ for (const nom of ['FIABLE_TEST_BASE_URL', 'FIABLE_VAR', 'FIABLE_TEST_NODE_MODUL
 }
 
 export const BASE = process.env.FIABLE_TEST_BASE_URL.replace(/\/$/, '');
+
+// Plafonds d'attente : chaque attente s'arrête à son événement ; FIABLE_TEST_SLOWDOWN
+// (défaut 1) agrandit tous les plafonds sur une machine chargée.
+export const LENTEUR = Math.max(1, Number(process.env.FIABLE_TEST_SLOWDOWN || 1) || 1);
+export const plafond = (ms) => Math.round(ms * LENTEUR);
 const CHROMIUM = process.env.FIABLE_TEST_CHROMIUM || '/usr/bin/chromium';
 const requireNode = createRequire(path.join(process.env.FIABLE_TEST_NODE_MODULES, 'x.js'));
 const { chromium } = requireNode('playwright-core');
@@ -48,6 +53,7 @@ export async function page({ identifiants = { username: 'admin', password: MOT_D
     viewport: taille, locale: 'fr-BE', timezoneId: 'Europe/Brussels',
     ...(identifiants ? { httpCredentials: identifiants } : {}),
   });
+  contexte.setDefaultTimeout(plafond(30000));
   const p = await contexte.newPage();
   p.erreurs = [];
   p.on('pageerror', (e) => p.erreurs.push(String(e)));
@@ -61,7 +67,7 @@ export async function page({ identifiants = { username: 'admin', password: MOT_D
 
 export async function ouvrir(p, chemin) {
   const reponse = await p.goto(BASE + chemin);
-  await p.waitForSelector('html[data-pret="1"]', { timeout: 20000 });
+  await p.waitForSelector('html[data-pret="1"]', { timeout: plafond(20000) });
   return reponse;
 }
 

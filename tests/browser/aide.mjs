@@ -19,6 +19,11 @@ for (const nom of ['FIABLE_TEST_BASE_URL', 'FIABLE_TEST_PG', 'FIABLE_TEST_NODE_M
 }
 
 export const BASE = process.env.FIABLE_TEST_BASE_URL.replace(/\/$/, '');
+
+// Plafonds d'attente : chaque attente s'arrête à son événement (un état du DOM, une ligne en
+// base) ; FIABLE_TEST_SLOWDOWN (défaut 1) agrandit tous les plafonds sur une machine chargée.
+export const LENTEUR = Math.max(1, Number(process.env.FIABLE_TEST_SLOWDOWN || 1) || 1);
+export const plafond = (ms) => Math.round(ms * LENTEUR);
 const CHROMIUM = process.env.FIABLE_TEST_CHROMIUM || '/usr/bin/chromium';
 const requireNode = createRequire(path.join(process.env.FIABLE_TEST_NODE_MODULES, 'x.js'));
 export const { chromium } = requireNode('playwright-core');
@@ -47,6 +52,7 @@ export async function lancer({ profil = nouveauProfil(), ...options } = {}) {
   const contexte = await chromium.launchPersistentContext(profil, {
     executablePath: CHROMIUM, args: DRAPEAUX, headless: true, viewport: BUREAU, locale: 'fr-BE', ...options,
   });
+  contexte.setDefaultTimeout(plafond(30000));
   contexte.profil = profil;
   contexte.erreurs = [];
   contexte.on('weberror', (e) => contexte.erreurs.push(String(e.error())));
@@ -62,7 +68,7 @@ export async function ouvrir(contexte, chemin = '/') {
 }
 
 export async function pret(page) {
-  await page.waitForSelector('html[data-pret="1"]', { timeout: 15000 });
+  await page.waitForSelector('html[data-pret="1"]', { timeout: plafond(15000) });
 }
 
 // Attend que le service worker contrôle la page (la coquille est alors gardée).
@@ -142,11 +148,11 @@ export async function attendreTexte(page, selecteur, attendu, timeout = 15000) {
   await page.waitForFunction(([s, t]) => {
     const e = document.querySelector(s);
     return e && !e.closest('[hidden]') && e.textContent.replace(/\s+/g, ' ').includes(t);
-  }, [selecteur, attendu], { timeout });
+  }, [selecteur, attendu], { timeout: plafond(timeout) });
 }
 
 export async function attendreVisible(page, selecteur, timeout = 15000) {
-  await page.waitForSelector(`${selecteur}:not([hidden])`, { state: 'visible', timeout });
+  await page.waitForSelector(`${selecteur}:not([hidden])`, { state: 'visible', timeout: plafond(timeout) });
 }
 
 export async function compteurFile(page) {
@@ -158,7 +164,7 @@ export async function compteurFile(page) {
 export function sql(requete, variables = {}) {
   const args = ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-d', process.env.FIABLE_TEST_PG];
   for (const [k, v] of Object.entries(variables)) args.push('-v', `${k}=${v}`);
-  const r = spawnSync('psql', args, { input: requete, encoding: 'utf8', timeout: 30000 });
+  const r = spawnSync('psql', args, { input: requete, encoding: 'utf8', timeout: plafond(30000) });
   if (r.status !== 0) throw new Error(`psql a échoué (${r.status}) : ${r.stderr}\nrequête : ${requete}`);
   return r.stdout.trim();
 }
@@ -188,10 +194,12 @@ export async function metriqueClient(cle) {
   const colonnes = sql(`SELECT count(*) FROM information_schema.columns
     WHERE table_name = 'request_metrics' AND column_name IN ('from_queue', 'idempotency_key')`);
   if (colonnes !== '2') return null;
-  for (let i = 0; i < 50; i++) {
+  const fin = Date.now() + plafond(5000);
+  for (;;) {
     const ligne = sqlJson(`SELECT row_to_json(m) FROM (SELECT from_queue, queued_ms, queue_length, attempt, autosave_ms
       FROM request_metrics WHERE idempotency_key = :'cle'::uuid AND status < 300 ORDER BY id LIMIT 1) AS m`, { cle });
     if (ligne) return ligne;
+    if (Date.now() > fin) break;
     await new Promise((ok) => { setTimeout(ok, 100); });
   }
   throw new Error(`aucune métrique pour la clé ${cle}`);
@@ -204,7 +212,7 @@ export function drapeau(nom, actif) {
 
 export function dev(...args) {
   if (!process.env.FIABLE_TEST_DEV) throw new Error(`FIABLE_TEST_DEV n'est pas défini. ${AIDE}`);
-  const r = spawnSync(process.env.FIABLE_TEST_DEV, args, { encoding: 'utf8', timeout: 120000 });
+  const r = spawnSync(process.env.FIABLE_TEST_DEV, args, { encoding: 'utf8', timeout: plafond(120000) });
   if (r.status !== 0) throw new Error(`scripts/dev ${args.join(' ')} a échoué : ${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import {
   TELEPHONE, attendreTexte, attendreVisible, capture, compteurFile, coquilleGardee, dev, espion,
-  lancer, lireEnteteClient, metriqueClient, ouvrir, pret, remplir, reponsesPour, texte,
+  lancer, lireEnteteClient, metriqueClient, ouvrir, pret, remplir, reponsesPour, texte, plafond,
 } from './aide.mjs';
 
 const ouverts = [];
@@ -22,7 +22,7 @@ async function navigateur(options) {
 
 const soumissions = (vues) => vues.filter((v) => v.url === '/api/submit');
 
-test('Test 3 : hors ligne, mise en file ; rechargement ; de retour en ligne, envoyé une seule fois', { timeout: 90000 }, async () => {
+test('Test 3 : hors ligne, mise en file ; rechargement ; de retour en ligne, envoyé une seule fois', { timeout: plafond(90000) }, async () => {
   const contexte = await navigateur();
   const vues = espion(contexte);
   const page = await ouvrir(contexte);
@@ -69,7 +69,7 @@ test('Test 3 : hors ligne, mise en file ; rechargement ; de retour en ligne, env
   await capture(page, 'file-envoyee-confirmee');
 });
 
-test('fermer le navigateur avec un envoi en file, le relancer : l’envoi part au chargement', { timeout: 90000 }, async () => {
+test('fermer le navigateur avec un envoi en file, le relancer : l’envoi part au chargement', { timeout: plafond(90000) }, async () => {
   const contexte = await lancer();
   const page = await ouvrir(contexte);
   await contexte.setOffline(true);
@@ -91,7 +91,7 @@ test('fermer le navigateur avec un envoi en file, le relancer : l’envoi part a
   assert.equal(lireEnteteClient(arrives[0].entetes['fiable-client']).from_queue, '1');
 });
 
-test('le serveur répond 500 deux fois puis se rétablit : envoyé une fois, erreur visible entre-temps', { timeout: 90000 }, async () => {
+test('le serveur répond 500 deux fois puis se rétablit : envoyé une fois, erreur visible entre-temps', { timeout: plafond(90000) }, async () => {
   const contexte = await navigateur();
   const vues = espion(contexte);
   const page = await ouvrir(contexte);
@@ -127,7 +127,7 @@ test('le serveur répond 500 deux fois puis se rétablit : envoyé une fois, err
   }
 });
 
-test('la réponse est perdue après l’enregistrement : le renvoi avec la même clé ne crée rien de plus', { timeout: 60000 }, async () => {
+test('la réponse est perdue après l’enregistrement : le renvoi avec la même clé ne crée rien de plus', { timeout: plafond(60000) }, async () => {
   const contexte = await navigateur();
   const page = await ouvrir(contexte);
   let coupe = false;
@@ -144,7 +144,7 @@ test('la réponse est perdue après l’enregistrement : le renvoi avec la même
   assert.match(await page.inputValue('#lien-modification'), /#edit=/);
 });
 
-test('deux onglets ouverts : l’élément en file part une seule fois', { timeout: 90000 }, async () => {
+test('deux onglets ouverts : l’élément en file part une seule fois', { timeout: plafond(90000) }, async () => {
   const contexte = await navigateur();
   const vues = espion(contexte);
   const a = await ouvrir(contexte);
@@ -159,18 +159,18 @@ test('deux onglets ouverts : l’élément en file part une seule fois', { timeo
   // Les deux onglets voient « online » et essaient en même temps.
   await contexte.setOffline(false);
   await attendreVisible(a, '#merci', 20000);
-  await b.waitForFunction(() => document.querySelector('#compteur-file').dataset.nombre === '0');
-  await b.waitForTimeout(1000);
+  // L'état final des deux onglets : file vide, et la confirmation dans l'autre onglet aussi
+  // (il la reçoit dans le message de l'onglet qui a envoyé). Plus rien ne peut partir ensuite.
+  await b.waitForFunction(() => document.querySelector('#compteur-file').dataset.nombre === '0', null, { timeout: plafond(20000) });
+  await attendreVisible(b, '#merci', 20000);
   assert.equal(reponsesPour(saisie.email).length, 1);
   // Hors ligne, les essais n'ont pas quitté le navigateur ; en ligne, un seul envoi.
   const arrives = soumissions(vues).filter((v) => !v.echec);
   assert.equal(arrives.length, 1, JSON.stringify(soumissions(vues).map((v) => [v.echec, v.entetes['fiable-client']])));
   assert.equal(lireEnteteClient(arrives[0].entetes['fiable-client']).from_queue, '1');
-  // L'autre onglet affiche aussi la confirmation.
-  await attendreVisible(b, '#merci', 10000);
 });
 
-test('retirer un élément de la file : la saisie redevient modifiable, rien n’est envoyé', { timeout: 60000 }, async () => {
+test('retirer un élément de la file : la saisie redevient modifiable, rien n’est envoyé', { timeout: plafond(60000) }, async () => {
   const contexte = await navigateur();
   const vues = espion(contexte);
   const page = await ouvrir(contexte);
@@ -188,12 +188,16 @@ test('retirer un élément de la file : la saisie redevient modifiable, rien n�
   assert.equal(await page.inputValue('#nom'), 'À Retirer');
   assert.match(await texte(page, '#statut'), /retiré de la file/);
   await contexte.setOffline(false);
-  await page.waitForTimeout(1500);
+  // L'événement « online » annonce le retour du réseau et, dans le même envoi de l'événement,
+  // lance un passage sur la file (traiter) ; un passage demandé ensuite s'enchaîne après lui :
+  // quand il se termine, celui du retour en ligne est fini aussi, et rien n'est parti.
+  await attendreTexte(page, '#statut', 'Connexion rétablie');
+  await page.evaluate(async () => (await import('/file.js')).traiter({ force: true }));
   assert.equal(reponsesPour(saisie.email).length, 0);
   assert.equal(soumissions(vues).filter((v) => !v.echec).length, 0, 'rien n’a atteint le serveur');
 });
 
-test('base de données arrêtée puis relancée : 503, en file, puis envoyé une fois', { timeout: 120000 }, async (t) => {
+test('base de données arrêtée puis relancée : 503, en file, puis envoyé une fois', { timeout: plafond(120000) }, async (t) => {
   const contexte = await navigateur();
   const vues = espion(contexte);
   const page = await ouvrir(contexte);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import {
   BUREAU, TELEPHONE, attendreTexte, attendreVisible, auditPour, capture, creerReponse, drapeau,
-  emailUnique, espion, lancer, lireEnteteClient, metriqueClient, ouvrir, remplir, reponsesPour, sql, texte,
+  emailUnique, espion, lancer, lireEnteteClient, metriqueClient, ouvrir, remplir, reponsesPour, sql, texte, plafond,
 } from './aide.mjs';
 
 const ouverts = [];
@@ -19,7 +19,7 @@ async function navigateur(options) {
   return c;
 }
 
-test('Test 1 : remplir, envoyer, confirmation, ligne et audit en base', { timeout: 60000 }, async () => {
+test('Test 1 : remplir, envoyer, confirmation, ligne et audit en base', { timeout: plafond(60000) }, async () => {
   const contexte = await navigateur();
   const envois = espion(contexte);
   const page = await ouvrir(contexte);
@@ -87,7 +87,7 @@ test('Test 1 : remplir, envoyer, confirmation, ligne et audit en base', { timeou
   assert.deepEqual(contexte.erreurs, []);
 });
 
-test('erreurs de validation à côté de leurs champs (navigateur puis serveur)', { timeout: 60000 }, async () => {
+test('erreurs de validation à côté de leurs champs (navigateur puis serveur)', { timeout: plafond(60000) }, async () => {
   const contexte = await navigateur();
   const envois = espion(contexte);
   const page = await ouvrir(contexte);
@@ -124,7 +124,7 @@ test('erreurs de validation à côté de leurs champs (navigateur puis serveur)'
   assert.equal(reponsesPour(saisie.email).length, 1);
 });
 
-test('adresse déjà utilisée : 409, puis « Recevoir un lien de modification par e-mail »', { timeout: 60000 }, async () => {
+test('adresse déjà utilisée : 409, puis « Recevoir un lien de modification par e-mail »', { timeout: plafond(60000) }, async () => {
   const { corps } = await creerReponse();
   const contexte = await navigateur();
   const envois = espion(contexte);
@@ -151,7 +151,7 @@ function sqlGenres(email) {
   return sql(`SELECT string_agg(kind, ',' ORDER BY id) FROM mail_outbox WHERE lower(recipient) = lower(:'e')`, { e: email });
 }
 
-test('fonctionnalités désactivées : cachées et pas utilisées', { timeout: 60000 }, async (t) => {
+test('fonctionnalités désactivées : cachées et pas utilisées', { timeout: plafond(60000) }, async (t) => {
   const noms = ['autosave', 'offline_queue', 'modification', 'email_links'];
   const avant = JSON.parse(sql(`SELECT json_object_agg(name, enabled) FROM feature_flags`));
   t.after(() => {
@@ -164,7 +164,8 @@ test('fonctionnalités désactivées : cachées et pas utilisées', { timeout: 6
   await page.waitForFunction(() => document.querySelector('#compteur-file').hidden);
   const email = emailUnique('drapeaux');
   await remplir(page, { email });
-  await page.waitForTimeout(500);
+  // Le brouillon s'écrit dans l'événement « input » lui-même (synchrone) : après la dernière
+  // frappe, il serait déjà là ; rien à attendre pour voir qu'il n'y est pas.
   assert.equal(await page.locator('#etat-brouillon').isHidden(), true);
   assert.equal(await page.evaluate(() => localStorage.getItem('fiable.brouillon')), null, 'pas de brouillon');
   await page.click('#envoyer');
@@ -192,7 +193,7 @@ test('fonctionnalités désactivées : cachées et pas utilisées', { timeout: 6
   await capture(p2, 'formulaire-fonctionnalites-desactivees');
 });
 
-test('accessibilité : étiquettes, zone annoncée, clavier, focus visible', { timeout: 60000 }, async () => {
+test('accessibilité : étiquettes, zone annoncée, clavier, focus visible', { timeout: plafond(60000) }, async () => {
   const contexte = await navigateur();
   const page = await ouvrir(contexte);
   const sansEtiquette = await page.evaluate(() => [...document.querySelectorAll('input, textarea, select')]

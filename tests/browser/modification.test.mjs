@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
 import {
   TELEPHONE, api, attendreTexte, attendreVisible, auditPour, capture, creerReponse, espion,
-  lancer, ouvrir, pret, remplir, reponsesPour, texte,
+  lancer, ouvrir, pret, remplir, reponsesPour, texte, plafond,
 } from './aide.mjs';
 
 const ouverts = [];
@@ -27,7 +27,7 @@ async function cochees(page) {
   return page.evaluate(() => [...document.querySelectorAll('#liste-creneaux input:checked')].map((c) => c.value));
 }
 
-test('Test 4 : envoyer, revenir, changer les créneaux, historique, restaurer la version 1', { timeout: 90000 }, async () => {
+test('Test 4 : envoyer, revenir, changer les créneaux, historique, restaurer la version 1', { timeout: plafond(90000) }, async () => {
   const contexte = await navigateur();
   const vues = espion(contexte);
   const page = await ouvrir(contexte);
@@ -84,7 +84,7 @@ test('Test 4 : envoyer, revenir, changer les créneaux, historique, restaurer la
   assert.deepEqual(contexte.erreurs, []);
 });
 
-test('conflit 412 : la version du serveur à côté de la sienne, au choix', { timeout: 90000 }, async () => {
+test('conflit 412 : la version du serveur à côté de la sienne, au choix', { timeout: plafond(90000) }, async () => {
   const { corps, reponse } = await creerReponse({ nom: 'Conflit', commentaire: 'Version 1' });
   const contexte = await navigateur();
   const page = await ouvrir(contexte, `/#edit=${reponse.edit_token}`);
@@ -127,7 +127,7 @@ test('conflit 412 : la version du serveur à côté de la sienne, au choix', { t
   assert.equal(reponsesPour(corps.email)[0].version, 4);
 });
 
-test('lien reçu par e-mail : le jeton est lu dans #edit=, gardé, puis retiré de la barre d’adresse', { timeout: 60000 }, async () => {
+test('lien reçu par e-mail : le jeton est lu dans #edit=, gardé, puis retiré de la barre d’adresse', { timeout: plafond(60000) }, async () => {
   const { corps, reponse } = await creerReponse({ nom: 'Par Courriel' });
   const contexte = await navigateur();
   const page = await ouvrir(contexte, `/#edit=${reponse.edit_token}`);
@@ -151,7 +151,7 @@ test('lien reçu par e-mail : le jeton est lu dans #edit=, gardé, puis retiré 
   await attendreVisible(p2, '#formulaire');
 });
 
-test('retirer sa réponse, puis annuler le retrait', { timeout: 60000 }, async () => {
+test('retirer sa réponse, puis annuler le retrait', { timeout: plafond(60000) }, async () => {
   const contexte = await navigateur();
   const page = await ouvrir(contexte);
   const saisie = await remplir(page, { nom: 'Retrait' });
@@ -177,7 +177,7 @@ test('retirer sa réponse, puis annuler le retrait', { timeout: 60000 }, async (
   assert.deepEqual(auditPour(ligne.id), ['submission.create', 'submission.withdraw', 'submission.undelete']);
 });
 
-test('modification hors ligne : mise en file, envoyée au retour du réseau', { timeout: 90000 }, async () => {
+test('modification hors ligne : mise en file, envoyée au retour du réseau', { timeout: plafond(90000) }, async () => {
   const { corps, reponse } = await creerReponse({ nom: 'Modif Hors Ligne' });
   const contexte = await navigateur();
   const page = await ouvrir(contexte, `/#edit=${reponse.edit_token}`);

@@ -39,6 +39,8 @@ DOC = os.path.join(ROOT, "docs", "DEPLOIEMENT.md")
 FCGI = ["submit", "form", "health", "modify", "restore", "metrics"]
 DB = "fiable_deploy"
 IS_ROOT = os.geteuid() == 0
+# Waiting ceilings scale with the machine's load (see tests/integration/fiable_test.py).
+SLOWDOWN = max(1.0, float(os.environ.get("FIABLE_TEST_SLOWDOWN") or 1))
 
 
 def log(msg):
@@ -250,6 +252,7 @@ class Deploy(unittest.TestCase):
             cls.stop_proc(name)
 
     def wait_health(self, want=200, secs=20):
+        secs *= SLOWDOWN
         deadline = time.time() + secs
         status = None
         while time.time() < deadline:
@@ -464,17 +467,28 @@ class Deploy(unittest.TestCase):
                 except OSError as e:
                     results.append(repr(e))
 
+        def wait_answers(count, what):
+            deadline = time.monotonic() + 60 * SLOWDOWN
+            while len(results) < count:
+                if time.monotonic() >= deadline:
+                    raise AssertionError("%d answers only, %s" % (len(results), what))
+                time.sleep(0.05)
+
         threads = [threading.Thread(target=hammer) for _ in range(4)]
         for t in threads:
             t.start()
         try:
-            time.sleep(0.5)
+            wait_answers(8, "before the restart")
             for name in ("form", "health"):
                 self.stop_proc(name)
-                time.sleep(0.3)          # requests wait in the socket's backlog meanwhile
+                # The scenario itself, not a wait for an event: the program stays stopped a
+                # moment, while requests wait in the socket's backlog.
+                time.sleep(0.3)
                 self.start_service(name)
             self.procs["nginx"].send_signal(signal.SIGHUP)     # systemctl reload fiable-nginx
-            time.sleep(1.0)
+            # Requests keep flowing after the restart and the reload: answered by the new
+            # processes (the old nginx workers finish theirs and leave).
+            wait_answers(len(results) + 20, "after the restart and the reload")
         finally:
             stop.set()
             for t in threads:

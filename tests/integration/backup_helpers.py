@@ -101,7 +101,7 @@ def run(program, *args, env, timeout=120):
     report."""
     path = os.path.join(os.environ["FIABLE_TEST_BACKUP_BIN"], "fiable-" + program)
     proc = subprocess.run([path] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=env, timeout=timeout)
+                          env=env, timeout=ft.ceiling(timeout))
     proc.stdout = proc.stdout.decode("utf-8", "replace")
     proc.stderr = proc.stderr.decode("utf-8", "replace")
     if _SANITIZER.search(proc.stderr):

@@ -12,6 +12,13 @@ started by `scripts/dev test`, which exports:
   FIABLE_TEST_SMTP_PORT port of that server on 127.0.0.1
   FIABLE_TEST_MAIL_OUTBOX  path of the cron program fiable-mail-outbox
   FIABLE_VAR            the test environment's state directory (holds the secret)
+  FIABLE_TEST_SLOWDOWN  factor (default 1) applied to every waiting ceiling, for a loaded
+                        machine: a wait ends as soon as its event happens, so raising it
+                        makes a red run green, never a green run slower
+
+Waiting: a test waits for a definite event (a row reaching a final state, a message with a
+given subject, the server answering) with `ceiling(seconds)` as its limit, never for a fixed
+time. A test that proves something does NOT happen first waits for what does happen.
 
 Without FIABLE_TEST_BASE_URL every test file fails (it never skips): run `scripts/dev test`.
 """
@@ -35,6 +42,26 @@ import time
 import unittest
 import urllib.parse
 import uuid
+
+
+def _slowdown():
+    value = os.environ.get("FIABLE_TEST_SLOWDOWN", "1") or "1"
+    try:
+        factor = float(value)
+    except ValueError:
+        raise AssertionError("FIABLE_TEST_SLOWDOWN must be a number, not %r" % value)
+    if not factor >= 1:
+        raise AssertionError("FIABLE_TEST_SLOWDOWN must be at least 1, not %r" % value)
+    return factor
+
+
+SLOWDOWN = _slowdown()
+
+
+def ceiling(seconds):
+    """The limit of a wait of `seconds` on a quiet machine, scaled by FIABLE_TEST_SLOWDOWN."""
+    return seconds * SLOWDOWN
+
 
 SUBMIT = "/api/submit"
 FORM = "/api/form"
@@ -159,7 +186,7 @@ def request(method, path, body=None, headers=None, *, source_address=None, timeo
             all_headers[name] = value
     if isinstance(body, str):
         body = body.encode("utf-8")
-    conn = http.client.HTTPConnection(host, port, timeout=timeout,
+    conn = http.client.HTTPConnection(host, port, timeout=ceiling(timeout),
                                       source_address=source_address)
     try:
         try:
@@ -290,7 +317,7 @@ def sql(query, *params, timeout=30):
     env["PGOPTIONS"] = "-c client_min_messages=warning"
     env["PGCLIENTENCODING"] = "UTF8"
     proc = subprocess.run(cmd, input=query.encode("utf-8"), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, env=env, timeout=timeout)
+                          stderr=subprocess.PIPE, env=env, timeout=ceiling(timeout))
     if proc.returncode != 0:
         raise SqlError(query, proc.returncode, proc.stderr.decode("utf-8", "replace"))
     out = proc.stdout.decode("utf-8")
@@ -325,7 +352,7 @@ def db_ready():
 
 
 def wait_db_ready(timeout=20):
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + ceiling(timeout)
     while time.monotonic() < deadline:
         if db_ready():
             return True
@@ -400,7 +427,7 @@ def sha256_hex(text):
 def dev(*args, timeout=120):
     require_dev()
     proc = subprocess.run([os.environ["FIABLE_TEST_DEV"]] + list(args), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=timeout)
+                          stderr=subprocess.PIPE, timeout=ceiling(timeout))
     if proc.returncode != 0:
         raise AssertionError("`scripts/dev %s` failed (exit %d)\nstdout: %s\nstderr: %s"
                              % (" ".join(args), proc.returncode,
@@ -495,18 +522,62 @@ def mails_to(to_address, since=None):
 
 def wait_for_mail(to_address, timeout=10.0, since=None, *, count=1):
     """Waits until at least `count` messages for to_address have arrived at the test SMTP
-    server after `since` (a time.time() value; None = any time), polling up to `timeout`
-    seconds. Returns them as a list of email.message.EmailMessage, oldest first (parsed with
-    email.policy.default: msg["Subject"] is the decoded text, msg.get_body().get_content()
-    the decoded body). Returns what arrived (possibly []) when the time is up: assert on
-    the length. To check that NO message is sent, call it with a short timeout and
-    assert the list is empty."""
-    deadline = time.monotonic() + timeout
+    server after `since` (a time.time() value; None = any time), polling up to
+    ceiling(timeout) seconds. Returns them as a list of email.message.EmailMessage, oldest
+    first (parsed with email.policy.default: msg["Subject"] is the decoded text,
+    msg.get_body().get_content() the decoded body). Returns what arrived (possibly []) when
+    the time is up: assert on the length. Never use it to prove that NO message comes: see
+    settled_mails, which first waits for the outbox to finish."""
+    deadline = time.monotonic() + ceiling(timeout)
     while True:
         found = mails_to(to_address, since)
         if len(found) >= count or time.monotonic() >= deadline:
             return found
         time.sleep(0.1)
+
+
+def outbox_pending(to_address):
+    """Rows of mail_outbox for this address (case-insensitive) not yet in a final state."""
+    return sql_int("SELECT count(*) FROM mail_outbox WHERE lower(recipient) = lower(:'p1') "
+                   "AND status = 'pending'", to_address)
+
+
+def outbox_sent(to_address):
+    """Rows of mail_outbox for this address (case-insensitive) that reached 'sent'."""
+    return sql_int("SELECT count(*) FROM mail_outbox WHERE lower(recipient) = lower(:'p1') "
+                   "AND status = 'sent'", to_address)
+
+
+def settled_mails(to_address, timeout=30.0):
+    """Every message the product will send to to_address from what is queued now: waits
+    (ceiling(timeout)) until no mail_outbox row for the address is pending, then until the
+    test SMTP server holds as many messages for it as the outbox marked sent (a row is
+    marked sent once the server accepted it, so its file may lag by a moment). Returns all
+    the messages received for the address, oldest first. This is the definite event that a
+    test proving that NO (further) message is sent waits for. Raises AssertionError when
+    the outbox does not settle in time, or when the server holds more messages than the
+    outbox sent (a message sent twice)."""
+    deadline = time.monotonic() + ceiling(timeout)
+    while outbox_pending(to_address) > 0:
+        if time.monotonic() >= deadline:
+            raise AssertionError("mail_outbox still has pending messages for %s after %.0f s"
+                                 % (to_address, ceiling(timeout)))
+        time.sleep(0.1)
+    sent = outbox_sent(to_address)
+    while True:
+        found = mails_to(to_address)
+        if len(found) >= sent:
+            break
+        if time.monotonic() >= deadline:
+            raise AssertionError("the outbox marked %d message(s) to %s sent, the test SMTP "
+                                 "server holds %d after %.0f s"
+                                 % (sent, to_address, len(found), ceiling(timeout)))
+        time.sleep(0.1)
+    if len(found) > sent:
+        raise AssertionError("the test SMTP server holds %d message(s) to %s, the outbox sent "
+                             "%d: %s" % (len(found), to_address, sent,
+                                         [str(m["Subject"]) for m in found]))
+    return found
 
 
 def mail_text(msg):
@@ -575,7 +646,7 @@ def run_outbox(timeout=60, **env_overrides):
     if not prog:
         raise EnvironmentMissing("FIABLE_TEST_MAIL_OUTBOX is not set. " + _ENV_HELP)
     proc = subprocess.run([prog], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=outbox_environment(**env_overrides), timeout=timeout)
+                          env=outbox_environment(**env_overrides), timeout=ceiling(timeout))
     proc.stdout = proc.stdout.decode("utf-8", "replace")
     proc.stderr = proc.stderr.decode("utf-8", "replace")
     if _SANITIZER.search(proc.stderr):
@@ -675,7 +746,9 @@ class FiableTestCase(unittest.TestCase):
         return body
 
     def wait_for(self, predicate, timeout, message, interval=0.1):
-        deadline = time.monotonic() + timeout
+        """Polls predicate until it returns a true value (returned), failing with message
+        after ceiling(timeout) seconds."""
+        deadline = time.monotonic() + ceiling(timeout)
         while True:
             value = predicate()
             if value:

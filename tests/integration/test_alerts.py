@@ -49,7 +49,7 @@ def check_alerts(address, *args, rules=None, **env):
         FIABLE_SPOOL_DIR=os.environ["FIABLE_TEST_SPOOL_DIR"], **env)
     proc = subprocess.run([os.environ["FIABLE_TEST_CHECK_ALERTS"]] + list(args),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment,
-                          timeout=120)
+                          timeout=ft.ceiling(120))
     proc.stdout = proc.stdout.decode("utf-8", "replace")
     proc.stderr = proc.stderr.decode("utf-8", "replace")
     if ft._SANITIZER.search(proc.stderr):
@@ -108,6 +108,13 @@ class AlertTest(ft.FiableTestCase):
         mails = ft.wait_for_mail(self.address, timeout=timeout, since=since, count=count)
         return [m for m in mails if "Taux d'échec élevé" in str(m["Subject"])]
 
+    def mails_about_the_rule_so_far(self, since):
+        """What has arrived, without waiting: fiable-check-alerts sends its mails itself
+        (not through the outbox) and has exited, and the test SMTP server stores a message
+        before it accepts it, so every mail of the runs so far is already in the maildir."""
+        return [m for m in ft.mails_to(self.address, since)
+                if "Taux d'échec élevé" in str(m["Subject"])]
+
     def test_burst_fires_one_mail_then_one_resolved_mail(self):
         since = time.time()
         make_failing()
@@ -129,7 +136,7 @@ class AlertTest(ft.FiableTestCase):
             again = check_alerts(self.address)
             self.assertEqual(again.returncode, 0, again.stderr)
         self.assertEqual(self.state(RULE), "t")
-        self.assertEqual(subjects(self.mails_about_the_rule(since, count=2, timeout=2)),
+        self.assertEqual(subjects(self.mails_about_the_rule_so_far(since)),
                          [FIRING_SUBJECT], "the rule mailed again while still firing")
 
         # Recovery: exactly one resolved mail.
@@ -142,7 +149,7 @@ class AlertTest(ft.FiableTestCase):
         self.assertIn("résolue", ft.mail_text(mails[1]))
         quiet = check_alerts(self.address)
         self.assertEqual(quiet.returncode, 0, quiet.stderr)
-        self.assertEqual(len(self.mails_about_the_rule(since, count=3, timeout=2)), 2)
+        self.assertEqual(len(self.mails_about_the_rule_so_far(since)), 2)
 
         # The administration sees the state and both events.
         metrics = ft.get("/api/admin/metrics", headers={
@@ -184,7 +191,7 @@ class AlertTest(ft.FiableTestCase):
         self.assertIn("enverrait à %s : %s" % (self.address, FIRING_SUBJECT), run.stdout)
         self.assertEqual(self.state(RULE), "f", "--dry-run changed the state")
         self.assertEqual(sql_int("SELECT count(*) FROM alert_events"), events)
-        self.assertEqual(self.mails_about_the_rule(since, timeout=1), [])
+        self.assertEqual(self.mails_about_the_rule_so_far(since), [])
         make_healthy()
 
     def test_mail_retried_when_the_smtp_server_was_down(self):

@@ -142,6 +142,7 @@ class LocalBackupTest(bh.BackupTestCase):
         exactly when the submission is (one REPEATABLE READ snapshot for all tables)."""
         stop = threading.Event()
         errors = []
+        written = []
 
         def writer():
             while not stop.is_set():
@@ -149,12 +150,15 @@ class LocalBackupTest(bh.BackupTestCase):
                 if resp.status != 201:
                     errors.append(resp.describe())
                     return
+                written.append(resp)
 
         threads = [threading.Thread(target=writer) for _ in range(3)]
         for t in threads:
             t.start()
         try:
-            time.sleep(0.3)
+            # The backup starts while the writers are at work: a few answers first.
+            self.wait_for(lambda: len(written) >= 3 or errors, 30,
+                          "the writers stored nothing before the backup")
             proc = bh.run("backup-submissions", env=self.env)
         finally:
             stop.set()
@@ -286,7 +290,7 @@ class ConcurrencyTest(bh.BackupTestCase):
             proc = bh.run("backup-submissions", env=self.env)
             cleanup = bh.run("cleanup-old-backups", env=self.env)
         finally:
-            holder.communicate(timeout=10)
+            holder.communicate(timeout=ft.ceiling(10))
         self.assertRc(proc, 0)
         self.assertRegex(bh.last_line(proc.stderr), r"une autre sauvegarde .* est en cours")
         self.assertRc(cleanup, 0)
@@ -300,7 +304,7 @@ class ConcurrencyTest(bh.BackupTestCase):
         procs = [subprocess.Popen([path, "--verify-after"], env=self.env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                  for _ in range(2)]
-        outs = [p.communicate(timeout=120) for p in procs]
+        outs = [p.communicate(timeout=ft.ceiling(120)) for p in procs]
         self.assertEqual([p.returncode for p in procs], [0, 0], outs)
         rows = bh.backup_rows_since(first)
         self.assertGreaterEqual(len(rows), 1)

@@ -15,6 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fiable_test as ft  # noqa: E402
 from fiable_test import dev, submit  # noqa: E402
 
+# How long the product takes to serve again once the database is back, on a quiet machine
+# (each wait ends at its event; ft.ceiling scales the limit on a loaded one).
 RECOVERY_SECONDS = 10
 
 
@@ -58,7 +60,7 @@ class ResilienceTest(ft.FiableTestCase):
     def submit_until_created(self, payload, key, raw, unavailable):
         """Sends the same request until 201, within RECOVERY_SECONDS; only 503
         database_unavailable is accepted meanwhile (each one is appended to unavailable)."""
-        deadline = time.monotonic() + RECOVERY_SECONDS
+        deadline = time.monotonic() + ft.ceiling(RECOVERY_SECONDS)
         while True:
             resp = submit(payload, key=key, raw=raw, timeout=30)
             if resp.status == 201:
@@ -67,12 +69,12 @@ class ResilienceTest(ft.FiableTestCase):
             unavailable.append(resp)
             if time.monotonic() >= deadline:
                 self.fail("no 201 within %d s of retries with the same key\n%s"
-                          % (RECOVERY_SECONDS, resp.describe()))
+                          % (ft.ceiling(RECOVERY_SECONDS), resp.describe()))
             time.sleep(0.3)
 
     def get_until_ok(self, path):
         """GET until 200 within RECOVERY_SECONDS; only 503 is accepted meanwhile."""
-        deadline = time.monotonic() + RECOVERY_SECONDS
+        deadline = time.monotonic() + ft.ceiling(RECOVERY_SECONDS)
         while True:
             resp = ft.get(path)
             if resp.status == 200:
@@ -80,7 +82,7 @@ class ResilienceTest(ft.FiableTestCase):
             self.assertStatus(resp, 503)
             if time.monotonic() >= deadline:
                 self.fail("GET %s is not 200 after %d s\n%s"
-                          % (path, RECOVERY_SECONDS, resp.describe()))
+                          % (path, ft.ceiling(RECOVERY_SECONDS), resp.describe()))
             time.sleep(0.3)
 
     def assertStoredOnce(self, responses):
@@ -157,22 +159,30 @@ class ResilienceTest(ft.FiableTestCase):
                     raw = ft.encode_json(payload)
                     sent.append((payload, key, raw, submit(payload, key=key, raw=raw,
                                                            timeout=30)))
-                    time.sleep(0.05)
+                    time.sleep(0.05)    # pacing of the traffic, not a wait for an event
             except Exception as e:  # noqa: BLE001 - reported by the main thread
                 errors.append(e)
+
+        def answered():
+            return len(sent) if not errors else -1
 
         thread = threading.Thread(target=keep_submitting, daemon=True)
         if traffic:
             thread.start()
-            time.sleep(0.5)
+            # The restart happens under traffic: a few requests answered first.
+            self.wait_for(lambda: answered() >= 3 or errors, 30,
+                          "the traffic thread answered no request before the restart")
         try:
             dev("db-restart", mode)
         finally:
             self.assertTrue(ft.wait_db_ready(30), "the database did not come back")
             if traffic:
-                time.sleep(0.5)
+                # And after it: a few requests sent once the database was back.
+                after = answered()
+                self.wait_for(lambda: answered() >= after + 3 or errors, 60,
+                              "the traffic thread answered no request after the restart")
                 stop.set()
-                thread.join(60)
+                thread.join(ft.ceiling(60))
         self.assertFalse(errors, "a request failed during the restart: %r" % errors)
 
         if traffic:
@@ -211,7 +221,7 @@ class ResilienceTest(ft.FiableTestCase):
         before = self.pids_before
         victim = before[0]
         os.kill(victim, signal.SIGKILL)
-        deadline = time.monotonic() + RECOVERY_SECONDS
+        deadline = time.monotonic() + ft.ceiling(RECOVERY_SECONDS)
         while True:
             now = ft.worker_pids("submit")
             if len(now) == len(before) and victim not in now and set(now) - set(before):
