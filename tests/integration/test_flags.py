@@ -265,6 +265,8 @@ class EmailLinks(FlagsCase):
         sid = created["id"]
         source = ft.link_source()
         hash_before = ft.submission_row(sid)["hash"]
+        # The receipt first: a message arriving later is then this test's.
+        self.assertEqual(len(ft.wait_for_mail(payload["email"], timeout=15)), 1)
         self.switch("email_links", False)
         since = time.time()
 
@@ -280,10 +282,12 @@ class EmailLinks(FlagsCase):
         self.switch("email_links", True)
         resp = ft.modify_link(payload["email"], source_address=source)
         self.assertStatus(resp, 202)
-        self.assertNotEqual(ft.submission_row(sid)["hash"], hash_before)
+        # The mail sender resolves the request: the link arrives, with the token now stored.
         mails = ft.wait_for_mail(payload["email"], timeout=15, since=since)
         self.assertEqual(len(mails), 1)
-        ft.extract_edit_token(mails[0])
+        token = ft.extract_edit_token(mails[0])
+        self.assertEqual(ft.submission_row(sid)["hash"], ft.sha256_hex(token))
+        self.assertNotEqual(ft.submission_row(sid)["hash"], hash_before)
 
     def test_receipt_without_link_when_off(self):
         self.switch("email_links", False)
