@@ -50,7 +50,8 @@ on_terminate(int sig)
 static void
 usage(FILE *out)
 {
-	fprintf(out, "%s — envoie les courriels en attente (table mail_outbox)\n\n"
+	fprintf(out, "%s — envoie les courriels en attente (table mail_outbox), après avoir\n"
+	    "traité les demandes de lien de modification (table modify_link_requests)\n\n"
 	    "En service : %s --watch (envoie chaque message dès sa mise en file).\n"
 	    "Par cron, une passe de rattrapage, par exemple chaque minute :\n"
 	    "  * * * * *  %s\n\n"
