@@ -171,6 +171,17 @@ class LinkTest(LinkCase):
         self.assertEqual(ft.audit_entries(str(created["id"]), "submission.link_sent"),
                          [[payload["email"].lower(), source[0], resp.user_agent]])
 
+    def test_app_role_updates_only_what_a_resolution_writes(self):
+        for column, allowed in (("email", "t"), ("user_agent", "t"), ("request_id", "t"),
+                                ("resolved_at", "t"), ("outcome", "t"), ("email_key", "f"),
+                                ("client_addr", "f"), ("created_at", "f"), ("id", "f")):
+            with self.subTest(column=column):
+                self.assertEqual(sql_one("SELECT has_column_privilege('fiable_app', "
+                                         "'modify_link_requests', :'p1', 'UPDATE')", column),
+                                 allowed)
+        self.assertEqual(sql_one("SELECT has_table_privilege('fiable_app', "
+                                 "'modify_link_requests', 'TRUNCATE')"), "f")
+
     def test_request_during_a_long_pass_of_the_sender_is_resolved_at_once(self):
         # Forty messages keep the sender busy; the request's notification comes meanwhile,
         # with the results of its statements. The ceiling is below the sender's 30 s
