@@ -2,7 +2,8 @@
  *   GET    /api/modify       the submission, its version (ETag) and its history
  *   PUT    /api/modify       a new version (If-Match required; Idempotency-Key accepted)
  *   DELETE /api/modify       withdraw it (soft delete; the e-mail becomes free)
- *   POST   /api/modify/link  a new edit link by e-mail (always 202: reveals nothing)
+ *   POST   /api/modify/link  a new edit link by e-mail (always 202: reveals nothing; the
+ *                            mail sender decides later whether a link is sent)
  * The token travels in "Authorization: Bearer"; only its SHA-256 is stored. The feature
  * flags "modification" and "email_links" off refuse the first three or the last (403). */
 #include <ctype.h>
@@ -10,16 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
 #include "change.h"
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
 #include "http.h"
+#include "link_request.h"
 #include "log.h"
-#include "mail.h"
 #include "metrics.h"
-#include "outbox.h"
 #include "respond.h"
 #include "server.h"
 #include "submission.h"
@@ -27,10 +26,6 @@
 
 #define EP_MODIFY "/api/modify"
 #define EP_LINK "/api/modify/link"
-
-/* Link requests allowed per hour, per e-mail and per client address. */
-#define LINK_PER_EMAIL 3
-#define LINK_PER_ADDRESS 20
 
 struct app {
 	struct config cfg;
@@ -40,7 +35,7 @@ struct app {
 /* Same words whether or not the e-mail has an answer. */
 static const char link_accepted[] =
     "{\"detail\":\"Si une réponse est enregistrée pour cette adresse, un lien de modification "
-    "vient d'y être envoyé. Il remplace les liens précédents.\"}";
+    "y sera envoyé dans quelques instants. Il remplacera les liens précédents.\"}";
 
 static enum api_error
 apply_update(struct db *db, const struct locked_submission *row, struct change *c,
@@ -181,59 +176,15 @@ done:
 	submission_free(&s);
 }
 
-/* Queues the new link for the active submission of email, if there is one. Returns false
- * on a database failure. */
-static bool
-issue_link(struct app *app, const struct http_request *req, const char *email)
-{
-	const char *params[2] = { email, NULL };
-	unsigned char hash[SHA256_LEN];
-	char token[TOKEN_STR_LEN], hex[2 * SHA256_LEN + 1], *subject = NULL, *text = NULL;
-	struct audit_entry entry;
-	PGresult *res;
-	char id[24], nom[512];
-	bool ok;
-
-	res = db_exec(app->db, STMT_SUBMISSION_ACTIVE_BY_EMAIL, params);
-	if (!db_ok(res)) {
-		PQclear(res);
-		return false;
-	}
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return true;	/* nobody: nothing to send, and the answer is the same */
-	}
-	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-	snprintf(nom, sizeof(nom), "%s", PQgetvalue(res, 0, 1));
-	PQclear(res);
-
-	if (edit_token_random(token, hash) != 0)
-		return false;
-	hex_encode(hash, SHA256_LEN, hex);
-	params[0] = id;
-	params[1] = hex;
-	entry.action = "submission.link_sent";
-	entry.entity = "soumissions_disponibilites";
-	entry.entity_id = id;
-	entry.actor = email;
-	entry.details = NULL;
-	ok = submission_write(app->db, STMT_SUBMISSION_SET_TOKEN, params) == STORE_OK &&
-	    message_edit_link(&app->cfg, nom, token, &subject, &text) == 0 &&
-	    outbox_enqueue(app->db, MAIL_EDIT_LINK, email, subject, text, id, NULL) &&
-	    audit_append(app->db, req, &entry);
-	free(subject);
-	free(text);
-	return ok;
-}
-
+/* The same work whatever the address, so that neither the answer nor its time tells whether
+ * it has an answer: the request is recorded under its limits and the mail sender decides,
+ * later, whether a link is sent (lib/link_request.c). */
 static void
 handle_link(FCGX_Request *r, struct app *app, struct http_request *req)
 {
-	char email[EMAIL_MAX_LEN + 1], addr[64], *trimmed = NULL;
-	const char *params[2];
+	char email[EMAIL_MAX_LEN + 1], *trimmed = NULL;
 	const cJSON *item;
 	cJSON *root, *errors;
-	PGresult *res;
 	size_t i;
 	bool lost;
 
@@ -257,37 +208,20 @@ handle_link(FCGX_Request *r, struct app *app, struct http_request *req)
 		email[i] = (char)tolower((unsigned char)trimmed[i]);
 	email[i] = '\0';
 	free(trimmed);
-	http_sanitize(addr, sizeof(addr), req->remote_addr);
 
-	if (!mail_configured(&app->cfg))
-		log_error("lien de modification demandé mais aucun envoi de courriel n'est configuré "
-		    "(SMTP_URL ou FIABLE_MAIL_DIR)");
 	if (!db_begin(app->db))
 		goto fail;
-	params[0] = email;
-	params[1] = addr;
-	res = db_exec(app->db, STMT_LINK_RECENT, params);
-	if (!db_ok(res)) {
-		PQclear(res);
-		goto fail;
-	}
-	if (strtol(PQgetvalue(res, 0, 0), NULL, 10) >= LINK_PER_EMAIL ||
-	    strtol(PQgetvalue(res, 0, 1), NULL, 10) >= LINK_PER_ADDRESS) {
-		PQclear(res);
+	switch (link_request_record(app->db, &app->cfg, req, email)) {
+	case LINK_RECORDED:
+		break;
+	case LINK_RATE_LIMITED:
 		db_rollback(app->db);
 		respond_error(r, app->db, req, EP_LINK, ERR_RATE_LIMITED, NULL, NULL);
 		return;
-	}
-	PQclear(res);
-	res = db_exec(app->db, STMT_LINK_RECORD, params);
-	if (!db_ok(res)) {
-		PQclear(res);
+	case LINK_FAILED:
 		goto fail;
 	}
-	PQclear(res);
-	/* Without a way to send it, a new token would only lock the person out. */
-	if ((mail_configured(&app->cfg) && !issue_link(app, req, email)) ||
-	    !metrics_record(app->db, req, EP_LINK, 202) || !db_commit(app->db))
+	if (!metrics_record(app->db, req, EP_LINK, 202) || !db_commit(app->db))
 		goto fail;
 	http_send(r->out, 202, "application/json; charset=utf-8", NULL, link_accepted,
 	    sizeof(link_accepted) - 1);

@@ -1,4 +1,6 @@
-/* fiable-mail-outbox — sends the messages waiting in mail_outbox.
+/* fiable-mail-outbox — sends the messages waiting in mail_outbox, and resolves the link
+ * requests of POST /api/modify/link first (lib/link_request.h): for an address with an active
+ * answer, a new edit token and its link join the queue; for any other, nothing is sent.
  *
  * As a service, `fiable-mail-outbox --watch` listens for the notification each queued message
  * sends when its transaction commits and delivers it at once, so the FastCGI programs never
@@ -22,6 +24,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "link_request.h"
 #include "mail.h"
 #include "outbox.h"
 
@@ -47,7 +50,8 @@ on_terminate(int sig)
 static void
 usage(FILE *out)
 {
-	fprintf(out, "%s — envoie les courriels en attente (table mail_outbox)\n\n"
+	fprintf(out, "%s — envoie les courriels en attente (table mail_outbox), après avoir\n"
+	    "traité les demandes de lien de modification (table modify_link_requests)\n\n"
 	    "En service : %s --watch (envoie chaque message dès sa mise en file).\n"
 	    "Par cron, une passe de rattrapage, par exemple chaque minute :\n"
 	    "  * * * * *  %s\n\n"
@@ -58,26 +62,43 @@ usage(FILE *out)
 	config_usage(out);
 }
 
-/* Delivers in batches until nothing is due (bounded); returns the exit status. quiet: say
- * nothing when there was nothing to do (the service's passes). */
+/* Says what the link requests' resolutions of a pass decided (nothing when none). */
+static void
+link_summary(const struct link_counts *l)
+{
+	if (l->queued + l->no_answer + l->disabled + l->expired == 0)
+		return;
+	fprintf(stderr, "%s : demandes de lien : %d lien(s) mis en file, %d sans réponse active, "
+	    "%d pendant que les liens étaient désactivés, %d trop ancienne(s)\n", PROGRAM,
+	    l->queued, l->no_answer, l->disabled, l->expired);
+}
+
+/* Resolves the pending link requests (their links join the queue), then delivers in batches
+ * until nothing is due (bounded); returns the exit status. quiet: say nothing when there was
+ * nothing to do (the service's passes). */
 static int
 deliver_all(struct db *db, const struct config *cfg, bool quiet)
 {
 	struct outbox_counts c = { 0, 0, 0 };
-	int i, before, left;
+	struct link_counts l = { 0, 0, 0, 0 };
+	int i, before, left, links;
 
 	if (!mail_configured(cfg)) {
-		if ((left = outbox_due_count(db, COUNT_MAX)) < 0)
+		if ((left = outbox_due_count(db, COUNT_MAX)) < 0 ||
+		    (links = link_requests_pending(db, COUNT_MAX)) < 0 ||
+		    link_requests_resolve(db, cfg, 0, &l) < 0)	/* the purge only */
 			goto fail;
-		if (left == 0) {
+		if (left == 0 && links == 0) {
 			fprintf(stderr, "%s : courriel non configuré ; aucun message en attente\n",
 			    PROGRAM);
 			return 0;
 		}
 		fprintf(stderr, "%s : courriel non configuré (ni SMTP_URL ni FIABLE_MAIL_DIR) : "
-		    "%d message(s) en attente\n", PROGRAM, left);
+		    "%d message(s) et %d demande(s) de lien en attente\n", PROGRAM, left, links);
 		return 2;
 	}
+	if (link_requests_resolve(db, cfg, BATCH * MAX_BATCHES, &l) < 0)
+		goto fail;
 	for (i = 0; i < MAX_BATCHES && !stopping; i++) {
 		before = c.sent + c.retried + c.failed;
 		if (outbox_deliver_counted(db, cfg, 0, BATCH, &c) < 0)
@@ -87,11 +108,13 @@ deliver_all(struct db *db, const struct config *cfg, bool quiet)
 	}
 	if ((left = outbox_due_count(db, COUNT_MAX)) < 0)
 		goto fail;
+	link_summary(&l);
 	if (!quiet || c.sent + c.retried + c.failed > 0)
 		fprintf(stderr, "%s : %d envoyé(s), %d à réessayer plus tard, %d abandonné(s), "
 		    "%d encore dû(s)\n", PROGRAM, c.sent, c.retried, c.failed, left);
 	return c.sent == 0 && c.retried > 0 ? 3 : 0;
 fail:
+	link_summary(&l);
 	fprintf(stderr, "%s : erreur de base de données (%s) ; %d envoyé(s) avant l'erreur\n",
 	    PROGRAM, db_lost(db) ? "connexion perdue" : "requête refusée", c.sent);
 	return 1;

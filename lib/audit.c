@@ -2,10 +2,6 @@
 
 #include <stdlib.h>
 
-#define AUDIT_UA_MAX 512
-#define AUDIT_ID_MAX 64
-#define AUDIT_ADDR_MAX 64
-
 /* The statement's parameters from e and req (sanitised and bounded); *details is malloc'd
  * (free with cJSON_free). */
 static bool

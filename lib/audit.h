@@ -9,6 +9,11 @@
 #include "db.h"
 #include "http.h"
 
+/* Longest user agent, request id and client address kept in a row (longer ones are cut). */
+#define AUDIT_UA_MAX 512
+#define AUDIT_ID_MAX 64
+#define AUDIT_ADDR_MAX 64
+
 struct audit_entry {
 	const char *action;     /* "submission.create", ... */
 	const char *entity;     /* table name */

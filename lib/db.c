@@ -314,6 +314,14 @@ db_wait_notify(struct db *db, int timeout_ms)
 
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
 		return -1;
+	/* A notification that came with the results of the last statements is already in
+	 * libpq's queue, not on the socket: poll() would not see it until the timeout. */
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		got = 1;
+		PQfreemem(n);
+	}
+	if (got)
+		return 1;
 	pfd.fd = PQsocket(db->conn);
 	pfd.events = POLLIN;
 	pfd.revents = 0;

@@ -85,13 +85,44 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_SUBMISSION_SET_TOKEN] = { "submission_set_token",
 	    "UPDATE soumissions_disponibilites SET edit_token_hash = decode($2, 'hex') "
 	    "WHERE id = $1::bigint", 2 },
-	/* $1 lowercased e-mail, $2 client address: requests of the last hour for each. */
-	[STMT_LINK_RECENT] = { "link_recent",
-	    "SELECT count(*) FILTER (WHERE email_lower = $1), count(*) FILTER (WHERE client_addr = $2) "
-	    "FROM modify_link_requests WHERE created_at > now() - interval '1 hour' "
-	    "AND (email_lower = $1 OR client_addr = $2)", 2 },
+	/* Link requests (sql/0011). The window of their limits, and how long a row is kept. */
+#define LINK_WINDOW "interval '1 hour'"
+	/* $1 key of the e-mail (hex), $2 client address: a lock on each until the end of the
+	 * transaction, always in this order (no deadlock), in two spaces of their own. A
+	 * statement of its own: the count that follows must see what the last holder committed. */
+	[STMT_LINK_LOCK] = { "link_lock",
+	    "SELECT pg_advisory_xact_lock(hashtext('fiable.modify_link.email'), hashtext($1)), "
+	    "pg_advisory_xact_lock(hashtext('fiable.modify_link.client'), hashtext($2))", 2 },
+	/* Under those locks: records the request unless the e-mail ($1) has $6 requests in the
+	 * window or the client address ($2) has $7; no row when refused. $3 the lower-cased
+	 * address, $4 user agent, $5 request id (for the audit row of a link). The notification
+	 * wakes the mail sender when the transaction commits. */
 	[STMT_LINK_RECORD] = { "link_record",
-	    "INSERT INTO modify_link_requests (email_lower, client_addr) VALUES ($1, $2)", 2 },
+	    "WITH recent AS (SELECT count(*) FILTER (WHERE email_key = decode($1, 'hex')) AS e, "
+	    "count(*) FILTER (WHERE client_addr = $2) AS c FROM modify_link_requests "
+	    "WHERE created_at > now() - " LINK_WINDOW " "
+	    "AND (email_key = decode($1, 'hex') OR client_addr = $2)), "
+	    "r AS (INSERT INTO modify_link_requests (email_key, client_addr, email, user_agent, "
+	    "request_id) SELECT decode($1, 'hex'), $2, $3, $4, $5 FROM recent "
+	    "WHERE recent.e < $6::integer AND recent.c < $7::integer RETURNING id) "
+	    "SELECT id, pg_notify('" OUTBOX_CHANNEL "', 'link') FROM r", 7 },
+	/* The oldest pending request, locked; one another sender holds is skipped, so two
+	 * senders never resolve the same one. Use inside a transaction. */
+	[STMT_LINK_CLAIM] = { "link_claim",
+	    "SELECT id, email, client_addr, user_agent, request_id, "
+	    "created_at <= now() - " LINK_WINDOW " AS expired FROM modify_link_requests "
+	    "WHERE resolved_at IS NULL ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED", 0 },
+	/* $1 id, $2 outcome. What only the resolution needed is erased. */
+	[STMT_LINK_RESOLVE] = { "link_resolve",
+	    "UPDATE modify_link_requests SET resolved_at = now(), outcome = $2, email = NULL, "
+	    "user_agent = NULL, request_id = NULL WHERE id = $1::bigint AND resolved_at IS NULL", 2 },
+	[STMT_LINK_PURGE] = { "link_purge",
+	    "DELETE FROM modify_link_requests WHERE resolved_at IS NOT NULL "
+	    "AND created_at <= now() - " LINK_WINDOW, 0 },
+	/* $1 the most worth counting. */
+	[STMT_LINK_PENDING_COUNT] = { "link_pending_count",
+	    "SELECT count(*) FROM (SELECT 1 FROM modify_link_requests WHERE resolved_at IS NULL "
+	    "LIMIT $1::integer) AS pending", 1 },
 
 	/* $1 kind, $2 recipient, $3 subject, $4 body, $5 submission id (may be NULL). The
 	 * notification reaches `fiable-mail-outbox --watch` when the transaction commits. */

@@ -142,7 +142,12 @@ test('adresse déjà utilisée : 409, puis « Recevoir un lien de modification p
   assert.ok(lien, 'POST /api/modify/link envoyé');
   assert.deepEqual(JSON.parse(lien.corps), { email: corps.email });
   assert.match(lien.entetes['fiable-client'] || '', /from_queue=0; queued_ms=\d+; queue_length=\d+; attempt=\d+; autosave_ms=[\d.]+/);
-  const genres = sqlGenres(corps.email);
+  // L'envoi des courriels traite la demande après la réponse : le lien arrive en file d'envoi.
+  let genres = sqlGenres(corps.email);
+  for (let fin = Date.now() + 15000; !genres.includes('edit_link') && Date.now() < fin;) {
+    await new Promise((ok) => { setTimeout(ok, 100); });
+    genres = sqlGenres(corps.email);
+  }
   assert.ok(genres.includes('edit_link'), `courriel de lien en file d’envoi : ${genres}`);
   assert.equal(reponsesPour(corps.email).length, 1);
 });

@@ -537,9 +537,14 @@ def wait_for_mail(to_address, timeout=10.0, since=None, *, count=1):
 
 
 def outbox_pending(to_address):
-    """Rows of mail_outbox for this address (case-insensitive) not yet in a final state."""
-    return sql_int("SELECT count(*) FROM mail_outbox WHERE lower(recipient) = lower(:'p1') "
-                   "AND status = 'pending'", to_address)
+    """What the mail sender has still to do for this address (case-insensitive): rows of
+    mail_outbox not yet in a final state, and link requests not yet resolved (resolving one
+    may queue a message)."""
+    return sql_int("SELECT (SELECT count(*) FROM mail_outbox "
+                   "        WHERE lower(recipient) = lower(:'p1') AND status = 'pending') "
+                   "     + (SELECT count(*) FROM modify_link_requests "
+                   "        WHERE resolved_at IS NULL AND lower(email) = lower(:'p1'))",
+                   to_address)
 
 
 def outbox_sent(to_address):
@@ -550,7 +555,8 @@ def outbox_sent(to_address):
 
 def settled_mails(to_address, timeout=30.0):
     """Every message the product will send to to_address from what is queued now: waits
-    (ceiling(timeout)) until no mail_outbox row for the address is pending, then until the
+    (ceiling(timeout)) until the sender has nothing left to do for the address
+    (outbox_pending), then until the
     test SMTP server holds as many messages for it as the outbox marked sent (a row is
     marked sent once the server accepted it, so its file may lag by a moment). Returns all
     the messages received for the address, oldest first. This is the definite event that a
