@@ -53,16 +53,6 @@ backup_table_name(enum backup_table t)
 	return (unsigned)t < BACKUP__TABLES ? tables[t].name : "?";
 }
 
-static void
-md_hex(EVP_MD_CTX *md, char out[BACKUP_SHA256_HEX])
-{
-	unsigned char h[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	EVP_DigestFinal_ex(md, h, &n);
-	hex_encode(h, n, out);
-}
-
 /* Why a statement failed, for the message of the run: the connection or the server's
  * first line. */
 static void
@@ -402,7 +392,7 @@ backup_dump(struct db *db, int fd, struct backup_manifest *m, char *err, size_t 
 		    each_row(db, tables[t].declare, tables[t].name, dump_row, &d, &sum->rows,
 		    err, errlen) != 0)
 			goto fail;
-		md_hex(d.md, sum->sha256);
+		digest_final_hex(d.md, sum->sha256);
 		log_info("sauvegarde : %s : %lld ligne(s)", tables[t].name, sum->rows);
 	}
 	in_tx = false;
@@ -413,7 +403,7 @@ backup_dump(struct db *db, int fd, struct backup_manifest *m, char *err, size_t 
 	if (gz_out_write(&gz, "", 0, Z_FINISH, err, errlen) != 0)
 		goto fail;
 	m->size = gz.size;
-	md_hex(gz.md, m->sha256);
+	digest_final_hex(gz.md, m->sha256);
 	ret = 0;
 fail:
 	if (in_tx)
@@ -856,7 +846,7 @@ backup_load(struct db *db, int fd, const struct backup_manifest *m, char *err, s
 		    each_row(db, tables[t].declare_scratch, tables[t].scratch, hash_row, md, &rows,
 		    err, errlen) != 0)
 			goto fail;
-		md_hex(md, sha);
+		digest_final_hex(md, sha);
 		if (rows != m->tables[t].rows || strcmp(sha, m->tables[t].sha256) != 0) {
 			snprintf(err, errlen, "table %s : le contenu restauré diffère du manifeste "
 			    "(%lld ligne(s), SHA-256 %.12s… au lieu de %lld, %.12s…)", tables[t].name,

@@ -143,16 +143,6 @@ retry_delay(const struct storage *st, int n)
 	return d;
 }
 
-static void
-hex_digest(EVP_MD_CTX *md, char out[STORAGE_SHA256_HEX])
-{
-	unsigned char h[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	EVP_DigestFinal_ex(md, h, &n);
-	hex_encode(h, n, out);
-}
-
 /* --- Opening ------------------------------------------------------------------------------ */
 
 static bool
@@ -474,7 +464,7 @@ local_get(struct storage *st, const char *key, int fd, long long *size,
 		EVP_DigestUpdate(md, buf, (size_t)n);
 		*size += n;
 	}
-	hex_digest(md, sha256_hex);
+	digest_final_hex(md, sha256_hex);
 	ret = STORAGE_OK;
 fail:
 	if (in >= 0)
@@ -912,7 +902,7 @@ storage_get(struct storage *st, const char *key, int fd, long long *size,
 	ret = s3_request(st, "GET", key, NULL, NULL, &t, err, errlen);
 	if (ret == STORAGE_OK) {
 		*size = t.out_size;
-		hex_digest(t.md, sha256_hex);
+		digest_final_hex(t.md, sha256_hex);
 	}
 	EVP_MD_CTX_free(t.md);
 	free(t.body);
