@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "crypto.h"
+#include "curl_transient.h"
 #include "log.h"
 
 #define KEY_MAX 200
@@ -647,25 +648,10 @@ xml_next(const char **pos, const char *end_limit, const char *tag, char *out, si
 	return true;
 }
 
-static bool
-curl_transient(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-		return true;
-	default:
-		return false;
-	}
-}
+/* Failures that may pass besides the network's. Not those of TLS verification or of
+ * credentials, unlike the mail (whose messages wait hours in the outbox): a backup retries
+ * within its run, too soon for anyone to have fixed them. */
+static const CURLcode s3_transient[] = { CURLE_HTTP2, CURLE_HTTP2_STREAM, CURLE_OK };
 
 /* One attempt of a request. key NULL: the bucket itself (listing). query: already sorted
  * and percent-encoded (libcurl 7.88 signs it as given). payload_sha: hex SHA-256 of the
@@ -734,7 +720,7 @@ s3_attempt(struct storage *st, const char *method, const char *key, const char *
 			snprintf(err, errlen, "lecture de la sauvegarde à envoyer impossible : %s",
 			    storage_errno_text(t->in_errno));
 		else {
-			*transient = curl_transient(rc);
+			*transient = curl_transient(rc, s3_transient);
 			snprintf(err, errlen, "stockage S3 injoignable (%s) : %s%s%s", st->endpoint,
 			    curl_easy_strerror(rc), curl_err[0] ? " : " : "", curl_err);
 		}
