@@ -341,6 +341,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s : mémoire insuffisante\n", PROGRAM);
 		goto done;
 	}
+	db_set_denied_hint(r.db, BACKUP_DENIED_HINT);
 	if (!db_ensure(r.db)) {
 		fprintf(stderr, "%s : sauvegarde impossible : base de données injoignable "
 		    "(BACKUP_DATABASE_URL ou FIABLE_DATABASE_URL)%s%s\n", PROGRAM,

@@ -681,6 +681,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s : mémoire insuffisante\n", PROGRAM);
 		return 1;
 	}
+	db_set_denied_hint(db, BACKUP_DENIED_HINT);
 	if (!db_ensure(db)) {
 		fprintf(stderr, "%s : base de données injoignable (BACKUP_DATABASE_URL ou "
 		    "FIABLE_DATABASE_URL)\n", PROGRAM);

@@ -53,61 +53,6 @@ backup_table_name(enum backup_table t)
 	return (unsigned)t < BACKUP__TABLES ? tables[t].name : "?";
 }
 
-/* Why a statement failed, for the message of the run: the connection or the server's
- * first line. */
-static void
-db_failure(struct db *db, const PGresult *res, const char *what, char *err, size_t errlen)
-{
-	const char *msg = res ? PQresultErrorMessage(res) : db_error(db);
-	size_t len = strcspn(msg, "\n");
-
-	if (db_lost(db))
-		snprintf(err, errlen, "connexion à la base perdue (%s)", what);
-	else if (strcmp(db_sqlstate(res), "42501") == 0)
-		snprintf(err, errlen, "la base a refusé %s : %.*s — droits insuffisants pour le rôle "
-		    "de BACKUP_DATABASE_URL (fiable_backup ; fiable_restore pour --apply : voir "
-		    "sql/0006_sauvegardes.sql)", what, (int)len, msg);
-	else
-		snprintf(err, errlen, "la base a refusé %s : %.*s", what, (int)len, msg);
-}
-
-/* Runs a statement that must succeed; false with a message otherwise. */
-static bool
-run(struct db *db, enum stmt s, const char *const *params, const char *what, char *err,
-    size_t errlen)
-{
-	PGresult *res = db_exec(db, s, params);
-	bool ok = db_ok(res);
-
-	if (!ok)
-		db_failure(db, res, what, err, errlen);
-	PQclear(res);
-	return ok;
-}
-
-/* The single count(*) a statement returns, or -1. */
-static long long
-run_count(struct db *db, enum stmt s, const char *const *params, const char *what, char *err,
-    size_t errlen)
-{
-	PGresult *res = db_exec(db, s, params);
-	long long n = -1;
-	char *end;
-
-	if (!db_ok(res) || PQntuples(res) != 1) {
-		db_failure(db, res, what, err, errlen);
-	} else {
-		errno = 0;
-		n = strtoll(PQgetvalue(res, 0, 0), &end, 10);
-		if (errno != 0 || *end != '\0' || n < 0) {
-			snprintf(err, errlen, "%s : nombre inattendu", what);
-			n = -1;
-		}
-	}
-	PQclear(res);
-	return n;
-}
-
 int
 backup_tmpfile(char *err, size_t errlen)
 {
@@ -132,7 +77,7 @@ session_settings(struct db *db, char *err, size_t errlen)
 {
 	const char *params[1] = { STATEMENT_TIMEOUT };
 
-	return run(db, STMT_BACKUP_SESSION, params, "les réglages de la transaction", err,
+	return db_run(db, STMT_BACKUP_SESSION, params, "les réglages de la transaction", err,
 	    errlen) ? 0 : -1;
 }
 
@@ -146,7 +91,7 @@ table_columns(struct db *db, const char *table, char *out, size_t outlen, char *
 	int ret = -1;
 
 	if (!db_ok(res) || PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-		db_failure(db, res, "la lecture des colonnes", err, errlen);
+		db_failure_message(db, res, "la lecture des colonnes", err, errlen);
 	} else if ((size_t)PQgetlength(res, 0, 0) >= outlen) {
 		snprintf(err, errlen, "table %s : trop de colonnes", table);
 	} else {
@@ -243,12 +188,12 @@ each_row(struct db *db, enum stmt declare, const char *table, row_fn fn, void *a
 	int i, n, ret = -1;
 
 	*rows = 0;
-	if (!run(db, declare, NULL, "l'ouverture du curseur", err, errlen))
+	if (!db_run(db, declare, NULL, "l'ouverture du curseur", err, errlen))
 		return -1;
 	for (;;) {
 		res = db_exec(db, STMT_BACKUP_FETCH, NULL);
 		if (!db_ok(res)) {
-			db_failure(db, res, "la lecture des lignes", err, errlen);
+			db_failure_message(db, res, "la lecture des lignes", err, errlen);
 			goto fail;
 		}
 		if ((n = PQntuples(res)) == 0)
@@ -268,7 +213,7 @@ each_row(struct db *db, enum stmt declare, const char *table, row_fn fn, void *a
 		PQclear(res);
 		res = NULL;
 	}
-	ret = run(db, STMT_BACKUP_CLOSE, NULL, "la fermeture du curseur", err, errlen) ? 0 : -1;
+	ret = db_run(db, STMT_BACKUP_CLOSE, NULL, "la fermeture du curseur", err, errlen) ? 0 : -1;
 fail:
 	PQclear(res);
 	return ret;
@@ -343,17 +288,17 @@ backup_dump(struct db *db, int fd, struct backup_manifest *m, char *err, size_t 
 		goto fail;
 	}
 	if (!db_begin(db)) {
-		db_failure(db, NULL, "le début de la transaction", err, errlen);
+		db_failure_message(db, NULL, "le début de la transaction", err, errlen);
 		goto fail;
 	}
 	in_tx = true;
 	/* Every table is read in the same snapshot, and nothing can be written through it. */
-	if (!run(db, STMT_BACKUP_SNAPSHOT, NULL, "l'instantané REPEATABLE READ", err, errlen) ||
+	if (!db_run(db, STMT_BACKUP_SNAPSHOT, NULL, "l'instantané REPEATABLE READ", err, errlen) ||
 	    session_settings(db, err, errlen) != 0)
 		goto fail;
 	res = db_exec(db, STMT_BACKUP_SNAPSHOT_INFO, NULL);
 	if (!db_ok(res) || PQntuples(res) != 1) {
-		db_failure(db, res, "la lecture de l'instantané", err, errlen);
+		db_failure_message(db, res, "la lecture de l'instantané", err, errlen);
 		goto fail;
 	}
 	copy_field(m->snapshot_at, sizeof(m->snapshot_at), res, 0);
@@ -397,7 +342,7 @@ backup_dump(struct db *db, int fd, struct backup_manifest *m, char *err, size_t 
 	}
 	in_tx = false;
 	if (!db_commit(db)) {
-		db_failure(db, NULL, "la fin de la transaction", err, errlen);
+		db_failure_message(db, NULL, "la fin de la transaction", err, errlen);
 		goto fail;
 	}
 	if (gz_out_write(&gz, "", 0, Z_FINISH, err, errlen) != 0)
@@ -658,7 +603,7 @@ batch_flush(struct load_ctx *c, char *err, size_t errlen)
 	if (batch_append(c, "]", 1, err, errlen) != 0)
 		return -1;
 	params[0] = c->batch;
-	if (!run(c->db, tables[c->current].load, params, "le chargement des lignes", err,
+	if (!db_run(c->db, tables[c->current].load, params, "le chargement des lignes", err,
 	    errlen))
 		return -1;
 	c->batch_len = 0;
@@ -820,7 +765,7 @@ backup_load(struct db *db, int fd, const struct backup_manifest *m, char *err, s
 			    columns);
 			goto fail;
 		}
-		if (!run(db, tables[t].create_scratch, NULL, "la création d'une table temporaire",
+		if (!db_run(db, tables[t].create_scratch, NULL, "la création d'une table temporaire",
 		    err, errlen))
 			goto fail;
 	}
@@ -865,22 +810,6 @@ fail:
 
 /* --- Restoration into the live tables ------------------------------------------------------ */
 
-/* Runs a statement whose rows are counted (RETURNING): their number, or -1. */
-static long long
-run_rows(struct db *db, enum stmt s, const char *const *params, const char *what, char *err,
-    size_t errlen)
-{
-	PGresult *res = db_exec(db, s, params);
-	long long n = -1;
-
-	if (!db_ok(res))
-		db_failure(db, res, what, err, errlen);
-	else
-		n = PQntuples(res);
-	PQclear(res);
-	return n;
-}
-
 int
 backup_apply(struct db *db, long long backup_id, const char *email, const char *actor,
     struct backup_apply_result *r, FILE *report, char *err, size_t errlen)
@@ -897,37 +826,37 @@ backup_apply(struct db *db, long long backup_id, const char *email, const char *
 	params[0] = email ? email : "";
 	params[1] = id;
 	params[2] = actor;
-	if (!run(db, STMT_BACKUP_APPLY_LOCK, lock, "le verrou de restauration", err, errlen) ||
-	    (r->considered = run_count(db, STMT_BACKUP_APPLY_CONSIDERED, params,
+	if (!db_run(db, STMT_BACKUP_APPLY_LOCK, lock, "le verrou de restauration", err, errlen) ||
+	    (r->considered = db_run_count(db, STMT_BACKUP_APPLY_CONSIDERED, params,
 	    "le compte des réponses", err, errlen)) < 0)
 		goto fail;
 	if (email == NULL) {
 		/* The audit rows first, and the sequences past them, so the rows this restoration
 		 * appends never take an id the backup holds. */
-		if ((r->slots_added = run_count(db, STMT_BACKUP_APPLY_SLOTS, NULL,
+		if ((r->slots_added = db_run_count(db, STMT_BACKUP_APPLY_SLOTS, NULL,
 		    "l'ajout des créneaux", err, errlen)) < 0 ||
-		    (r->audit_added = run_count(db, STMT_BACKUP_APPLY_AUDIT_ROWS, NULL,
+		    (r->audit_added = db_run_count(db, STMT_BACKUP_APPLY_AUDIT_ROWS, NULL,
 		    "l'ajout au journal d'audit", err, errlen)) < 0 ||
-		    (r->audit_collisions = run_count(db, STMT_BACKUP_APPLY_AUDIT_COLLISIONS, NULL,
+		    (r->audit_collisions = db_run_count(db, STMT_BACKUP_APPLY_AUDIT_COLLISIONS, NULL,
 		    "la comparaison du journal d'audit", err, errlen)) < 0 ||
-		    run_rows(db, STMT_BACKUP_APPLY_SEQUENCES, NULL, "l'avance des séquences", err,
+		    db_run_rows(db, STMT_BACKUP_APPLY_SEQUENCES, NULL, "l'avance des séquences", err,
 		    errlen) < 0)
 			goto fail;
 	}
-	if ((n = run_rows(db, STMT_BACKUP_APPLY_WITHDRAWN, params,
+	if ((n = db_run_rows(db, STMT_BACKUP_APPLY_WITHDRAWN, params,
 	    "la restauration des réponses retirées", err, errlen)) < 0)
 		goto fail;
 	r->updated += n;
-	if ((n = run_rows(db, STMT_BACKUP_APPLY_ACTIVE, params,
+	if ((n = db_run_rows(db, STMT_BACKUP_APPLY_ACTIVE, params,
 	    "la restauration des réponses actives", err, errlen)) < 0)
 		goto fail;
 	r->updated += n;
-	if ((r->inserted = run_rows(db, STMT_BACKUP_APPLY_INSERT, params,
+	if ((r->inserted = db_run_rows(db, STMT_BACKUP_APPLY_INSERT, params,
 	    "la réinsertion des réponses", err, errlen)) < 0)
 		goto fail;
 	res = db_exec(db, STMT_BACKUP_APPLY_CONFLICTS, params);
 	if (!db_ok(res)) {
-		db_failure(db, res, "la recherche des conflits", err, errlen);
+		db_failure_message(db, res, "la recherche des conflits", err, errlen);
 		goto fail;
 	}
 	r->conflicts = PQntuples(res);
@@ -944,7 +873,7 @@ backup_apply(struct db *db, long long backup_id, const char *email, const char *
 	}
 	PQclear(res);
 	res = NULL;
-	if (run_rows(db, STMT_BACKUP_APPLY_SEQUENCES, NULL, "l'avance des séquences", err,
+	if (db_run_rows(db, STMT_BACKUP_APPLY_SEQUENCES, NULL, "l'avance des séquences", err,
 	    errlen) < 0)
 		goto fail;
 	ret = 0;
