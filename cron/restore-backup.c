@@ -8,7 +8,7 @@
  * scratch tables (temporary, in one transaction that is rolled back) and compares row counts
  * and content checksums with the manifest; the result goes to backup_metadata (verified_at).
  * --apply is the rollback plan's restore: the same load, then the submissions of the backup
- * are written back into the live tables in the same transaction (lib/backup.c explains how
+ * are written back into the live tables in the same transaction (lib/backup.h explains how
  * nothing is lost), committed only with --confirm; without it the run is a rehearsal. With
  * an object name instead of an id, the backup is found at BACKUP_DESTINATION by its manifest,
  * for a database that lost backup_metadata.

@@ -1,7 +1,7 @@
-/* backup_internal.h — what the backup jobs (backup_dump.c, backup_manifest.c, backup_load.c,
- * backup_apply.c) share, defined in backup.c and backup_manifest.c: the tables and their
- * statements, a job's session, the reading of a table through a cursor, the hashing of a row
- * line and the reading of the format's JSON. The programs use backup.h only. */
+/* backup_internal.h — what the backup jobs (backup_dump.c, backup_manifest.c, backup_load.c)
+ * share, defined in backup.c and backup_manifest.c: the tables and their statements, a job's
+ * session, the reading of a table through a cursor, the hashing of a row line and the
+ * reading of the format's JSON. The programs use backup.h only. */
 #ifndef FIABLE_BACKUP_INTERNAL_H
 #define FIABLE_BACKUP_INTERNAL_H
 

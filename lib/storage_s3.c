@@ -23,6 +23,16 @@ s3_of(struct storage *st)
 	return (struct storage_s3 *)st;
 }
 
+/* A transfer whose successful answer goes into out_fd (-1: nowhere) and whose other
+ * answers are kept up to body_max bytes. */
+static void
+transfer_init(struct transfer *t, int out_fd, size_t body_max)
+{
+	memset(t, 0, sizeof(*t));
+	t->out_fd = out_fd;
+	t->body_max = body_max;
+}
+
 static enum storage_result
 s3_put(struct storage *st, const char *key, int fd, const unsigned char *mem, long long size,
     const char *sha256_hex, char *err, size_t errlen)
@@ -31,12 +41,10 @@ s3_put(struct storage *st, const char *key, int fd, const unsigned char *mem, lo
 	struct transfer t;
 	enum storage_result ret;
 
-	memset(&t, 0, sizeof(t));
+	transfer_init(&t, -1, ERROR_BODY_MAX);
 	t.in_fd = fd;
 	t.in_mem = mem;
 	t.in_size = size;
-	t.out_fd = -1;
-	t.body_max = ERROR_BODY_MAX;
 	ret = s3_request(s3, "PUT", key, NULL, sha256_hex, &t, err, errlen);
 	if (ret == STORAGE_NOT_FOUND) {
 		/* A 404 to a PUT is the bucket. */
@@ -56,9 +64,7 @@ s3_get(struct storage *st, const char *key, int fd, long long *size,
 	struct transfer t;
 	enum storage_result ret;
 
-	memset(&t, 0, sizeof(t));
-	t.out_fd = fd;
-	t.body_max = ERROR_BODY_MAX;
+	transfer_init(&t, fd, ERROR_BODY_MAX);
 	if ((t.md = EVP_MD_CTX_new()) == NULL) {
 		snprintf(err, errlen, "mémoire insuffisante");
 		return STORAGE_FAILED;
@@ -81,9 +87,7 @@ s3_head(struct storage *st, const char *key, long long *size, char *err, size_t 
 	curl_off_t len = -1;
 	enum storage_result ret;
 
-	memset(&t, 0, sizeof(t));
-	t.out_fd = -1;
-	t.body_max = ERROR_BODY_MAX;
+	transfer_init(&t, -1, ERROR_BODY_MAX);
 	ret = s3_request(s3, "HEAD", key, NULL, NULL, &t, err, errlen);
 	if (ret == STORAGE_OK) {
 		curl_easy_getinfo(s3->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
@@ -105,9 +109,7 @@ s3_delete(struct storage *st, const char *key, char *err, size_t errlen)
 	struct transfer t;
 	enum storage_result ret;
 
-	memset(&t, 0, sizeof(t));
-	t.out_fd = -1;
-	t.body_max = ERROR_BODY_MAX;
+	transfer_init(&t, -1, ERROR_BODY_MAX);
 	ret = s3_request(s3, "DELETE", key, NULL, NULL, &t, err, errlen);
 	free(t.body);
 	return ret == STORAGE_NOT_FOUND ? STORAGE_OK : ret;
@@ -125,10 +127,8 @@ s3_list(struct storage *st, void (*each)(const char *, long long, void *), void 
 	enum storage_result ret = STORAGE_FAILED;
 	size_t plen = strlen(s3->prefix);
 
-	memset(&t, 0, sizeof(t));
-	t.out_fd = -1;
+	transfer_init(&t, -1, LIST_BODY_MAX);
 	t.keep_body = true;
-	t.body_max = LIST_BODY_MAX;
 	if ((enc_prefix = curl_easy_escape(s3->curl, s3->prefix, 0)) == NULL) {
 		snprintf(err, errlen, "mémoire insuffisante");
 		goto fail;
