@@ -8,8 +8,8 @@
  *    is marked 'failed' first (the lock proves nobody else is at work).
  * 3. Reads ONE REPEATABLE READ READ ONLY snapshot of the slots, every submission (withdrawn
  *    ones and their history included) and the audit log, through a cursor, into a
- *    temporary file: gzip JSON lines, hashed while written (lib/backup.c).
- * 4. Uploads it, then its manifest, to BACKUP_DESTINATION (lib/storage.c: local directory or
+ *    temporary file: gzip JSON lines, hashed while written (lib/backup_dump.c).
+ * 4. Uploads it, then its manifest, to BACKUP_DESTINATION (lib/storage*.c: local directory or
  *    S3 with SigV4), transient errors retried with backoff.
  * 5. Reads both back (size and SHA-256); with --verify-after, restores the payload into
  *    scratch tables and compares row counts and content checksums with the manifest.
@@ -341,6 +341,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s : mémoire insuffisante\n", PROGRAM);
 		goto done;
 	}
+	db_set_denied_hint(r.db, BACKUP_DENIED_HINT);
 	if (!db_ensure(r.db)) {
 		fprintf(stderr, "%s : sauvegarde impossible : base de données injoignable "
 		    "(BACKUP_DATABASE_URL ou FIABLE_DATABASE_URL)%s%s\n", PROGRAM,

@@ -2,7 +2,7 @@
  *
  *     0 3 * * 0  fiable-cleanup-old-backups
  *
- * Among the successful backups of BACKUP_DESTINATION, keeps (lib/backup.c, UTC):
+ * Among the successful backups of BACKUP_DESTINATION, keeps (lib/backup_retention.c, UTC):
  *   - every backup of the last BACKUP_RETENTION_DAILY days (7);
  *   - the newest of each of the last BACKUP_RETENTION_WEEKLY ISO weeks (5);
  *   - the newest of each of the last BACKUP_RETENTION_MONTHLY calendar months (12);

@@ -8,7 +8,7 @@
  * scratch tables (temporary, in one transaction that is rolled back) and compares row counts
  * and content checksums with the manifest; the result goes to backup_metadata (verified_at).
  * --apply is the rollback plan's restore: the same load, then the submissions of the backup
- * are written back into the live tables in the same transaction (lib/backup.c explains how
+ * are written back into the live tables in the same transaction (lib/backup.h explains how
  * nothing is lost), committed only with --confirm; without it the run is a rehearsal. With
  * an object name instead of an id, the backup is found at BACKUP_DESTINATION by its manifest,
  * for a database that lost backup_metadata.
@@ -681,6 +681,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s : mémoire insuffisante\n", PROGRAM);
 		return 1;
 	}
+	db_set_denied_hint(db, BACKUP_DENIED_HINT);
 	if (!db_ensure(db)) {
 		fprintf(stderr, "%s : base de données injoignable (BACKUP_DATABASE_URL ou "
 		    "FIABLE_DATABASE_URL)\n", PROGRAM);

@@ -22,6 +22,10 @@
 #define BACKUP_LOCK_KEY "7310012346"
 /* pg_advisory_xact_lock key of --apply: two restorations never interleave. */
 #define BACKUP_APPLY_LOCK_KEY "7310012347"
+/* The hint of a refused permission (db_set_denied_hint) for the connections of
+ * BACKUP_DATABASE_URL, on which the jobs below run. */
+#define BACKUP_DENIED_HINT "droits insuffisants pour le rôle de BACKUP_DATABASE_URL " \
+	"(fiable_backup ; fiable_restore pour --apply : voir sql/0006_sauvegardes.sql)"
 #define BACKUP_SHA256_HEX 65
 #define BACKUP_COLUMNS_MAX 2048
 

@@ -41,6 +41,16 @@ hex_encode(const unsigned char *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+void
+digest_final_hex(EVP_MD_CTX *md, char *out)
+{
+	unsigned char h[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	EVP_DigestFinal_ex(md, h, &n);
+	hex_encode(h, n, out);
+}
+
 static int
 hex_value(char c)
 {

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/evp.h>
+
 #define SHA256_LEN 32
 /* base64url without padding of 32 bytes, plus NUL. */
 #define TOKEN_STR_LEN 44
@@ -18,6 +20,9 @@ int random_bytes(unsigned char *buf, size_t len);
 
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void hex_encode(const unsigned char *in, size_t len, char *out);
+/* Finishes md and writes its digest as lowercase hex into out (2 * digest size + 1 bytes:
+ * 65 for SHA-256). */
+void digest_final_hex(EVP_MD_CTX *md, char *out);
 /* Decodes exactly 2*len hex digits; -1 on any bad digit. */
 int hex_decode(const char *in, unsigned char *out, size_t len);
 /* base64url (RFC 4648 §5) without padding; out must hold 4*ceil(len/3)+1 bytes. */

@@ -14,6 +14,7 @@ struct db {
 	bool prepared[STMT__MAX];
 	bool lost;
 	unsigned long connections;   /* successful connections so far */
+	const char *denied_hint;     /* db_set_denied_hint */
 };
 
 struct db *
@@ -342,4 +343,76 @@ db_wait_notify(struct db *db, int timeout_ms)
 		PQfreemem(n);
 	}
 	return got;
+}
+
+void
+db_set_denied_hint(struct db *db, const char *hint)
+{
+	db->denied_hint = hint;
+}
+
+void
+db_failure_message(struct db *db, const PGresult *res, const char *what, char *err,
+    size_t errlen)
+{
+	const char *msg = res ? PQresultErrorMessage(res) : db_error(db);
+	size_t len = strcspn(msg, "\n");
+
+	if (db_lost(db))
+		snprintf(err, errlen, "connexion à la base perdue (%s)", what);
+	else if (db->denied_hint != NULL && strcmp(db_sqlstate(res), "42501") == 0)
+		snprintf(err, errlen, "la base a refusé %s : %.*s — %s", what, (int)len, msg,
+		    db->denied_hint);
+	else
+		snprintf(err, errlen, "la base a refusé %s : %.*s", what, (int)len, msg);
+}
+
+bool
+db_run(struct db *db, enum stmt s, const char *const *params, const char *what, char *err,
+    size_t errlen)
+{
+	PGresult *res = db_exec(db, s, params);
+	bool ok = db_ok(res);
+
+	if (!ok)
+		db_failure_message(db, res, what, err, errlen);
+	PQclear(res);
+	return ok;
+}
+
+long long
+db_run_count(struct db *db, enum stmt s, const char *const *params, const char *what,
+    char *err, size_t errlen)
+{
+	PGresult *res = db_exec(db, s, params);
+	long long n = -1;
+	char *end;
+
+	if (!db_ok(res) || PQntuples(res) != 1) {
+		db_failure_message(db, res, what, err, errlen);
+	} else {
+		errno = 0;
+		n = strtoll(PQgetvalue(res, 0, 0), &end, 10);
+		if (errno != 0 || *end != '\0' || n < 0) {
+			snprintf(err, errlen, "%s : nombre inattendu", what);
+			n = -1;
+		}
+	}
+	PQclear(res);
+	return n;
+}
+
+long long
+db_run_rows(struct db *db, enum stmt s, const char *const *params, const char *what,
+    char *err, size_t errlen)
+{
+	PGresult *res = db_exec(db, s, params);
+	long long n = -1;
+
+	if (!db_ok(res))
+		db_failure_message(db, res, what, err, errlen);
+	else
+		n = PQntuples(res);
+	PQclear(res);
+	return n;
 }

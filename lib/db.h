@@ -47,6 +47,24 @@ bool db_listen(struct db *db, const char *channel);
  * notifications are consumed), 0 timed out or interrupted by a signal, -1 connection lost. */
 int db_wait_notify(struct db *db, int timeout_ms);
 
+/* For the programs that tell a person why a statement failed (the backup jobs): the reason
+ * in French into err, "connexion à la base perdue (WHAT)" or "la base a refusé WHAT : " and
+ * the server's first line, followed on a refused permission (42501) by the hint below. */
+void db_failure_message(struct db *db, const PGresult *res, const char *what, char *err,
+    size_t errlen);
+/* What to check when the server refuses a permission to this connection's role (NULL:
+ * nothing); hint is kept, not copied. */
+void db_set_denied_hint(struct db *db, const char *hint);
+/* Runs a statement that must succeed; false with db_failure_message's text in err. */
+bool db_run(struct db *db, enum stmt s, const char *const *params, const char *what,
+    char *err, size_t errlen);
+/* The single count a statement returns (one row, one column), or -1 with a message. */
+long long db_run_count(struct db *db, enum stmt s, const char *const *params,
+    const char *what, char *err, size_t errlen);
+/* Runs a statement whose rows are counted (RETURNING): their number, or -1 with a message. */
+long long db_run_rows(struct db *db, enum stmt s, const char *const *params,
+    const char *what, char *err, size_t errlen);
+
 /* True when res is a success (command or tuples). */
 bool db_ok(const PGresult *res);
 /* SQLSTATE of a failed result, or "" */

@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 
 #include "crypto.h"
+#include "curl_transient.h"
 #include "log.h"
 
 #define ADDR_MAX_LEN MAIL_ADDR_MAX
@@ -50,31 +51,12 @@ host_is_loopback(const char *host)
 	    strcmp(host, "::1") == 0 || strcasecmp(host, "localhost") == 0;
 }
 
-/* Failures that may pass: the server unreachable, slow or not ready, and the ones an
- * administrator fixes (credentials, TLS) without the messages being lost meanwhile. */
-static bool
-curl_transient(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_WEIRD_SERVER_REPLY:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_USE_SSL_FAILED:
-	case CURLE_LOGIN_DENIED:
-	case CURLE_OUT_OF_MEMORY:
-	case CURLE_AGAIN:
-		return true;
-	default:
-		return false;
-	}
-}
+/* Failures that may pass besides the network's: the server not ready, and the ones an
+ * administrator fixes (credentials, TLS) while the messages wait in the outbox. */
+static const CURLcode smtp_transient[] = {
+	CURLE_WEIRD_SERVER_REPLY, CURLE_PEER_FAILED_VERIFICATION, CURLE_USE_SSL_FAILED,
+	CURLE_LOGIN_DENIED, CURLE_OUT_OF_MEMORY, CURLE_AGAIN, CURLE_OK
+};
 
 /* Sends over SMTP; from_addr and to_addr are checked bare addresses. */
 static int
@@ -163,7 +145,7 @@ smtp_send(const struct config *cfg, const char *from_addr, const char *to_addr,
 	else if (code >= 500)
 		*transient = rc == CURLE_LOGIN_DENIED;
 	else
-		*transient = curl_transient(rc);
+		*transient = curl_transient(rc, smtp_transient);
 	/* libcurl's messages name the server and the SMTP step, never the credentials. */
 	if (code > 0)
 		snprintf(err, errlen, "SMTP (%s) : %s, réponse %ld%s%s", host,
