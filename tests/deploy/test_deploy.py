@@ -450,6 +450,9 @@ class Deploy(unittest.TestCase):
                 self.assertEqual(body, f.read(), path + " is not the installed file")
         status, _ = http(self.url + "/admin/")
         self.assertEqual(status, 401)
+        # The file nginx checks is in bcrypt.
+        with open(os.path.join(self.etc, "fiable", "htpasswd"), encoding="ascii") as f:
+            self.assertRegex(f.read(), r"^admin:\$2y\$08\$")
 
     def restart_without_loss(self):
         """systemctl restart fiable-form.service while requests flow: the socket stays open
