@@ -8,6 +8,9 @@
  *   GET /api/admin/submissions/N               one submission with its history
  *   GET /api/admin/fonctionnalites             the feature flags, with when and by whom changed
  *   PUT /api/admin/fonctionnalites             {"nom", "active"}: switches one, audited
+ * and, from nginx's internal location @authentification_refusee (error_page 401 of
+ * auth_basic), any method on /admin/ or /api/admin/: the refused login is logged and counted
+ * when credentials were sent, then answered 401.
  * Before reading, it ingests what the spool kept during a database outage. */
 #include <errno.h>
 #include <math.h>
@@ -353,6 +356,9 @@ static const struct gauge {
 	  "sauvegarde_auto_p95_ms", 0.001, "stat=\"p95\"" },
 	{ "fiable_lost_writes", "Écritures en échec jamais abouties ensuite (objectif : 0).",
 	  "envois_jamais_aboutis", 1, NULL },
+	{ "fiable_admin_auth_failures", "Authentifications de l'administration refusées "
+	  "(identifiants envoyés mais faux) dans la fenêtre.", "echecs_authentification_admin", 1,
+	  NULL },
 };
 /* Windows exported: a short one for alerting, a day for the targets. */
 static const size_t prom_windows[] = { 0, DEFAULT_WINDOW };
@@ -800,6 +806,32 @@ fail:
 	    NULL, NULL);
 }
 
+/* --- Refused administration logins ------------------------------------------------------- */
+
+/* nginx's auth_basic refused a request to /admin/ or /api/admin/ and handed it over from
+ * @authentification_refusee, the only place that sets FIABLE_AUTHENTIFICATION_REFUSEE. It
+ * passes no header (neither Authorization nor the user name tried: both may hold a
+ * password), only whether credentials were sent, as 0 or 1. A refusal of sent credentials is
+ * logged with the address and counted in the metrics; a visit without credentials (how every
+ * browser starts, before it asks for the password) is only answered. */
+static void
+handle_auth_refused(FCGX_Request *r, struct app *app, const struct http_request *req)
+{
+	const char *sent = FCGX_GetParam("FIABLE_IDENTIFIANTS_ENVOYES", r->envp);
+	char method[16], uri[128], addr[64];
+
+	if (sent == NULL || strcmp(sent, "1") != 0) {
+		http_send_error(r->out, ERR_ADMIN_AUTH_FAILED, NULL, NULL, NULL);
+		return;
+	}
+	http_sanitize(method, sizeof(method), req->method);
+	http_sanitize(uri, sizeof(uri), req->uri);
+	http_sanitize(addr, sizeof(addr), req->remote_addr);
+	log_warn("administration : identifiants refusés (%s %s depuis %s)", method, uri, addr);
+	respond_error(r, app->db, req, METRICS_ADMIN_AUTH_ENDPOINT, ERR_ADMIN_AUTH_FAILED, NULL,
+	    NULL);
+}
+
 /* --- Routing ------------------------------------------------------------------------------- */
 
 /* The id of /api/admin/submissions/N (1 to 18 digits), or false. */
@@ -828,6 +860,10 @@ handle_admin(FCGX_Request *r, struct http_request *req, void *ctx)
 	char id[24];
 	bool known, single = false;
 
+	if (FCGX_GetParam("FIABLE_AUTHENTIFICATION_REFUSEE", r->envp) != NULL) {
+		handle_auth_refused(r, app, req);
+		return;
+	}
 	known = strcmp(req->uri, EP_METRICS) == 0 || strcmp(req->uri, EP_PROMETHEUS) == 0 ||
 	    strcmp(req->uri, EP_SUBMISSIONS) == 0 || strcmp(req->uri, EP_SUBMISSIONS_CSV) == 0 ||
 	    strcmp(req->uri, EP_FLAGS) == 0;

@@ -61,6 +61,10 @@ static const struct {
 	    "Trop de demandes en peu de temps. Réessayez dans une heure." },
 	[ERR_ADMIN_REQUIRED] = { 403, "admin_required", "Accès réservé",
 	    "Cette adresse est réservée à l'administration." },
+	/* Same text as nginx's fallback @authentification_refusee_nginx (nginx.conf.example). */
+	[ERR_ADMIN_AUTH_FAILED] = { 401, "admin_auth_failed", "Identification requise",
+	    "L'administration demande son identifiant et son mot de passe : ils sont absents ou "
+	    "incorrects." },
 	[ERR_MODIFICATION_DISABLED] = { 403, "modification_disabled", "Modification indisponible",
 	    "La modification des réponses est momentanément désactivée. Votre réponse reste "
 	    "enregistrée telle quelle ; votre lien fonctionnera de nouveau à sa réactivation." },

@@ -33,6 +33,7 @@ enum api_error {
 	ERR_NOT_WITHDRAWN,
 	ERR_RATE_LIMITED,
 	ERR_ADMIN_REQUIRED,
+	ERR_ADMIN_AUTH_FAILED,       /* nginx auth_basic refused the administration's password */
 	ERR_MODIFICATION_DISABLED,   /* feature flag "modification" off */
 	ERR_EMAIL_LINKS_DISABLED,    /* feature flag "email_links" off */
 	ERR_INTERNAL,

@@ -438,8 +438,9 @@ spool_line_checked(const char *line, size_t len, double now)
 		goto bad;
 	cJSON_AddNumberToObject(out, "t", v->valuedouble);
 	v = cJSON_GetObjectItemCaseSensitive(in, "endpoint");
-	if (!cJSON_IsString(v) || strncmp(v->valuestring, "/api/", 5) != 0 ||
-	    strlen(v->valuestring) > 64)
+	if (!cJSON_IsString(v) || strlen(v->valuestring) > 64 ||
+	    (strncmp(v->valuestring, "/api/", 5) != 0 &&
+	    strcmp(v->valuestring, METRICS_ADMIN_AUTH_ENDPOINT) != 0))
 		goto bad;
 	cJSON_AddStringToObject(out, "endpoint", v->valuestring);
 	v = cJSON_GetObjectItemCaseSensitive(in, "method");
@@ -641,7 +642,33 @@ metrics_summary(struct db *db, const char *window, const char *step, const char 
 	if (db_ok(res) && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
 		o = cJSON_Parse(PQgetvalue(res, 0, 0));
 	PQclear(res);
+	if (o != NULL)
+		cJSON_AddNumberToObject(o, "echecs_authentification_admin",
+		    metrics_admin_auth_failures(o));
 	return o;
+}
+
+double
+metrics_admin_auth_failures(const cJSON *summary)
+{
+	const cJSON *e, *errors = NULL;
+	double n = 0;
+
+	if (cJSON_IsObject(summary))
+		errors = cJSON_GetObjectItemCaseSensitive(summary, "erreurs");
+	if (!cJSON_IsArray(errors))
+		return 0;
+	cJSON_ArrayForEach(e, errors) {
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "statut");
+		const cJSON *ad = cJSON_GetObjectItemCaseSensitive(e, "adresse");
+		const cJSON *nb = cJSON_GetObjectItemCaseSensitive(e, "nombre");
+
+		if (cJSON_IsNumber(st) && st->valuedouble == 401 && cJSON_IsString(ad) &&
+		    strcmp(ad->valuestring, METRICS_ADMIN_AUTH_ENDPOINT) == 0 &&
+		    cJSON_IsNumber(nb) && nb->valuedouble > 0)
+			n += nb->valuedouble;
+	}
+	return n;
 }
 
 const cJSON *

@@ -62,8 +62,19 @@ int metrics_spool_backlog(long long *lines, long long *bytes);
 
 /* The summary of the last `window` (a PostgreSQL interval, "24 hours"), with a series in
  * steps of `step` ("1 hour") and days in time zone tz: the JSON of metriques_resume(), whose
- * member names the alert rules use. NULL on a database error. */
+ * member names the alert rules use, plus "echecs_authentification_admin". NULL on a database
+ * error. */
 cJSON *metrics_summary(struct db *db, const char *window, const char *step, const char *tz);
+
+/* Refused administration logins (nginx auth_basic, credentials sent but wrong) are recorded
+ * as 401s of this pseudo-endpoint; metrics_summary() adds their count to every summary as
+ * "echecs_authentification_admin", which the metrics page, Prometheus and the alert rules
+ * read. */
+#define METRICS_ADMIN_AUTH_ENDPOINT "/admin/authentification"
+
+/* The refused administration logins in a summary: its 401s of METRICS_ADMIN_AUTH_ENDPOINT,
+ * read from its errors by status and endpoint (0 when there are none). */
+double metrics_admin_auth_failures(const cJSON *summary);
 
 /* A member of a summary by its dotted path ("temps_reponse_ms.p95"), or NULL. */
 const cJSON *metrics_json_path(const cJSON *root, const char *path);

@@ -22,6 +22,10 @@ respond_error(FCGX_Request *r, struct db *db, const struct http_request *req,
 	case ERR_INVALID_TOKEN:
 		snprintf(headers, sizeof(headers), "WWW-Authenticate: Bearer realm=\"fiable\"\r\n");
 		break;
+	case ERR_ADMIN_AUTH_FAILED:
+		/* No WWW-Authenticate here: nginx's auth_basic already put its Basic challenge on
+		 * this response before handing it over; a second one would be a duplicate. */
+		break;
 	case ERR_DATABASE_UNAVAILABLE:
 		snprintf(headers, sizeof(headers), "Retry-After: 2\r\n");
 		break;

@@ -78,6 +78,7 @@ function afficherChiffres(i) {
     ['Envois hors ligne aboutis', nombre(i.hors_ligne, 0)],
     ['Nouvelles tentatives', nombre(f.nouvelles_tentatives, 0)],
     ['Sauvegarde locale (p95)', duree(i.sauvegarde_auto_p95_ms)],
+    ['Mots de passe d\'administration refusés', nombre(i.echecs_authentification_admin, 0)],
   ];
   document.getElementById('chiffres').replaceChildren(...lignes.map(([nom, valeur]) =>
     el('div', {}, el('dt', {}, nom), el('dd', {}, valeur))));

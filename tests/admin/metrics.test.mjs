@@ -60,6 +60,11 @@ test('tuiles des objectifs, graphiques, alertes et sauvegardes', async () => {
 
   assert.ok(await p.locator('#alertes').textContent());
   assert.ok(await p.locator('#derniere-sauvegarde').textContent());
+  // Les mots de passe d'administration refusés, tels que l'API les compte.
+  const refus = await p.$$eval('#chiffres div', (ds) => ds.map((d) => [d.querySelector('dt').textContent, d.querySelector('dd').textContent])
+    .find(([nom]) => nom === 'Mots de passe d\'administration refusés'));
+  assert.ok(refus, 'la ligne des mots de passe refusés manque');
+  assert.equal(Number(refus[1].replace(/\D/g, '')), donnees.indicateurs.echecs_authentification_admin);
   assert.match(await p.textContent('#actualise'), /^Actualisé à \d{2}:\d{2}:\d{2}/);
   assert.equal(await p.textContent('#message'), '');
   await capture(p, 'metrics');

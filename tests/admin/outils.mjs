@@ -3,6 +3,7 @@
 // décrit dans les variables FIABLE_TEST_*. Sans elles, chaque fichier échoue (il ne saute
 // rien) : lancez `scripts/dev test` (ou `scripts/dev test -R admin`).
 import fs from 'node:fs';
+import http from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,9 +37,56 @@ export const AUTORISATION = `Basic ${Buffer.from(`admin:${MOT_DE_PASSE}`).toStri
 
 let navigateur = null;
 
-export async function demarrer() {
-  navigateur = await chromium.launch({ executablePath: CHROMIUM, args: DRAPEAUX, headless: true });
+// mandataire : un mandataire() par lequel passent toutes les requêtes du navigateur (la boucle
+// locale comprise : Chromium la contourne sinon).
+export async function demarrer({ mandataire: m = null } = {}) {
+  const args = m ? [...DRAPEAUX, `--proxy-server=http://127.0.0.1:${m.port}`, '--proxy-bypass-list=<-loopback>']
+    : DRAPEAUX;
+  navigateur = await chromium.launch({ executablePath: CHROMIUM, args, headless: true });
   return navigateur;
+}
+
+// En-têtes propres à une connexion : ni transmis, ni rendus (Node refait les siens).
+const SAUT_PAR_SAUT = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding',
+  'upgrade', 'te', 'trailer', 'proxy-authorization', 'proxy-authenticate']);
+
+function sansSautParSaut(entetes) {
+  return Object.fromEntries(Object.entries(entetes).filter(([nom]) => !SAUT_PAR_SAUT.has(nom.toLowerCase())));
+}
+
+// Un mandataire HTTP minimal qui refait chaque requête du navigateur depuis l'adresse locale
+// `source` (127.0.0.N) : la page est alors soumise aux limites de nginx par adresse, dont la
+// configuration de test exempte 127.0.0.1. Il ne va que vers le site testé (le navigateur
+// demande aussi d'autres hôtes : 403 sans sortir). requetes : { methode, chemin, statut } de
+// chaque requête vers le site.
+export async function mandataire(source) {
+  const requetes = [];
+  const serveur = http.createServer((req, res) => {
+    const cible = new URL(req.url);
+    if (cible.host !== new URL(BASE).host) {
+      res.writeHead(403).end();
+      return;
+    }
+    const amont = http.request({
+      host: cible.hostname, port: cible.port, path: cible.pathname + cible.search,
+      method: req.method, headers: sansSautParSaut(req.headers), localAddress: source, agent: false,
+    }, (r) => {
+      requetes.push({ methode: req.method, chemin: cible.pathname, statut: r.statusCode });
+      res.writeHead(r.statusCode, sansSautParSaut(r.headers));
+      r.pipe(res);
+    });
+    amont.on('error', (e) => {
+      requetes.push({ methode: req.method, chemin: cible.pathname, statut: 0, erreur: String(e) });
+      res.destroy();
+    });
+    req.pipe(amont);
+  });
+  await new Promise((ok) => { serveur.listen(0, '127.0.0.1', ok); });
+  return {
+    port: serveur.address().port,
+    requetes,
+    fermer: () => new Promise((ok) => { serveur.closeAllConnections(); serveur.close(ok); }),
+  };
 }
 
 export async function arreter() {

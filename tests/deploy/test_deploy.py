@@ -453,6 +453,15 @@ class Deploy(unittest.TestCase):
                 self.assertEqual(body, f.read(), path + " is not the installed file")
         status, _ = http(self.url + "/admin/")
         self.assertEqual(status, 401)
+        # A wrong password reaches the installed fiable-metrics (counted) through nginx's
+        # internal location; the file nginx checks is in bcrypt.
+        status, body = http(self.url + "/api/admin/metrics", auth="admin:faux")
+        self.assertEqual(status, 401)
+        self.assertIn(b'"code":"admin_auth_failed"', body)
+        self.assertEqual(self.psql("SELECT count(*) FROM request_metrics WHERE "
+                                   "endpoint = '/admin/authentification' AND status = 401"), "1")
+        with open(os.path.join(self.etc, "fiable", "htpasswd"), encoding="ascii") as f:
+            self.assertRegex(f.read(), r"^admin:\$2y\$08\$")
 
     def restart_without_loss(self):
         """systemctl restart fiable-form.service while requests flow: the socket stays open

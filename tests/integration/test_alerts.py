@@ -8,7 +8,8 @@ GET /api/admin/metrics.
 The failure rate is global, so the tests do not rely on the traffic of the other tests: they
 add rows to request_metrics (on their own endpoint, removed afterwards) sized from what the
 window already holds, to push the rate well above 5 %; the recovery removes those failures
-(as time would) and adds successes."""
+(as time would) and adds successes. The rule on refused administration logins is driven the
+same way, with 401 rows of their pseudo-endpoint."""
 
 import json
 import os
@@ -30,6 +31,9 @@ RULE = "taux_echec"
 FIRING_SUBJECT = "[Fiable] ALERTE : Taux d'échec élevé"
 RESOLVED_SUBJECT = "[Fiable] Résolu : Taux d'échec élevé"
 WINDOW = "15 minutes"   # the window of the default rule
+AUTH_RULE = "authentification_admin"
+AUTH_ENDPOINT = "/admin/authentification"   # METRICS_ADMIN_AUTH_ENDPOINT (lib/metrics.h)
+AUTH_TITLE = "Rafale de mots de passe d'administration refusés"
 
 
 def setUpModule():
@@ -76,6 +80,32 @@ def make_healthy():
     sql("DELETE FROM request_metrics WHERE endpoint = :'p1' AND status >= 500", ENDPOINT)
     _, failures = window_counts()
     add_requests(30 * failures + 100, 200)
+
+
+def add_refused_logins(count):
+    """count refused administration logins, dated now."""
+    sql("INSERT INTO request_metrics (endpoint, method, status, duration_us) "
+        "SELECT :'p1', 'GET', 401, 1000 FROM generate_series(1, :'p2'::integer)",
+        AUTH_ENDPOINT, count)
+
+
+def clear_refused_logins():
+    """The refused logins of the last hour leave the window (as time would; other tests make
+    real ones); the hours they were in are aggregated again."""
+    sql("WITH gone AS (DELETE FROM request_metrics WHERE endpoint = :'p1' "
+        "  AND created_at > now() - interval '1 hour' RETURNING date_trunc('hour', created_at) AS h),"
+        " b AS (SELECT DISTINCT h FROM gone),"
+        " d1 AS (DELETE FROM request_metrics_hours_done WHERE bucket IN (SELECT h FROM b)),"
+        " d2 AS (DELETE FROM request_metrics_hourly WHERE bucket IN (SELECT h FROM b)),"
+        " d3 AS (DELETE FROM request_metrics_hourly_errors WHERE bucket IN (SELECT h FROM b))"
+        " DELETE FROM request_metrics_hourly_hist WHERE bucket IN (SELECT h FROM b)",
+        AUTH_ENDPOINT)
+
+
+def shipped_rule(name):
+    with open(os.environ["FIABLE_TEST_ALERT_RULES"], encoding="utf-8") as f:
+        rules = {r["nom"]: r for r in json.load(f)["regles"]}
+    return rules[name]
 
 
 def make_failing():
@@ -161,6 +191,47 @@ class AlertTest(ft.FiableTestCase):
         self.assertFalse(states[RULE]["declenchee"])
         kinds = [e["type"] for e in alertes["evenements"] if e["regle"] == RULE][:2]
         self.assertEqual(kinds, ["resolved", "firing"])
+
+    def test_burst_of_refused_admin_logins_fires_one_mail_then_one_resolved(self):
+        rule = shipped_rule(AUTH_RULE)
+        self.assertEqual((rule["indicateur"], rule["comparaison"]),
+                         ("echecs_authentification_admin", ">"))
+        threshold = int(rule["seuil"])
+        self.addCleanup(clear_refused_logins)
+        clear_refused_logins()
+        # Settle: an earlier burst (test_admin_auth) may have left the rule firing; its
+        # "resolved" mail goes to this address, the rest of the test uses another.
+        self.assertIn(check_alerts(self.address).returncode, (0, 3))
+        self.assertEqual(self.state(AUTH_RULE), "f")
+        address = "alertes-%s@example.org" % uuid.uuid4().hex
+
+        def about_logins(count, timeout):
+            mails = ft.wait_for_mail(address, timeout=timeout, count=count)
+            return [m for m in mails if AUTH_TITLE in str(m["Subject"])]
+
+        # At the threshold: quiet (the rule is "more than").
+        add_refused_logins(threshold)
+        self.assertEqual(check_alerts(address).returncode, 0)
+        self.assertEqual(self.state(AUTH_RULE), "f")
+        self.assertEqual(about_logins(1, 1), [])
+
+        add_refused_logins(1)
+        self.assertEqual(check_alerts(address).returncode, 0)
+        self.assertEqual(self.state(AUTH_RULE), "t")
+        mails = about_logins(1, 10)
+        self.assertEqual(subjects(mails), ["[Fiable] ALERTE : " + AUTH_TITLE])
+        self.assertIn("Seuil : > %d refus" % threshold, ft.mail_text(mails[0]))
+        self.assertEqual(sql("SELECT value FROM alert_states WHERE rule = :'p1'", AUTH_RULE),
+                         [[str(threshold + 1)]])
+
+        # Still firing: no other mail. Then the burst leaves the window: one resolved mail.
+        self.assertEqual(check_alerts(address).returncode, 0)
+        self.assertEqual(len(about_logins(2, 2)), 1, "the rule mailed again while still firing")
+        clear_refused_logins()
+        self.assertEqual(check_alerts(address).returncode, 0)
+        self.assertEqual(self.state(AUTH_RULE), "f")
+        self.assertEqual(subjects(about_logins(2, 10)), ["[Fiable] ALERTE : " + AUTH_TITLE,
+                                                         "[Fiable] Résolu : " + AUTH_TITLE])
 
     def test_a_rule_under_its_minimum_of_requests_stays_quiet(self):
         with open(os.environ["FIABLE_TEST_ALERT_RULES"], encoding="utf-8") as f:

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """nginx limits writes per address (10 r/s, burst 20). The test configuration exempts
-127.0.0.1, so the limit is checked from 127.0.0.2."""
+127.0.0.1, so the limit is checked from 127.0.0.2. Refusals are logged below error level:
+they would bury the real errors of nginx's error log."""
 
 import concurrent.futures
 import os
@@ -24,6 +25,8 @@ class RateLimitTest(ft.FiableTestCase):
     def test_quick_writes_from_one_address_get_429(self):
         # Requests without Idempotency-Key: those let through are refused by the program
         # (400) and store nothing, so the test leaves no rows behind.
+        error_log = os.path.join(os.environ["FIABLE_VAR"], "log", "nginx-error.log")
+        log_offset = os.path.getsize(error_log)
         payload = ft.valid_payload()
         raw = ft.encode_json(payload)
         before = ft.max_submission_id()
@@ -51,6 +54,11 @@ class RateLimitTest(ft.FiableTestCase):
         for resp in passed:
             self.assertProblem(resp, 400, "idempotency_key_missing")
         self.assertEqual(ft.max_submission_id(), before)
+        with open(error_log, "rb") as f:
+            f.seek(log_offset)
+            log = f.read().decode("utf-8", "replace")
+        self.assertNotRegex(log, r"\[error\][^\n]*limiting requests",
+                            "limit_req refusals logged at error level")
 
     def test_exempt_address_is_not_limited(self):
         # 127.0.0.1 is exempt in the test configuration (the other tests rely on it).

@@ -1,5 +1,8 @@
-/* The Fiable-Client parser: bounded, unknown keys ignored, out-of-range values dropped. */
+/* The Fiable-Client parser: bounded, unknown keys ignored, out-of-range values dropped; the
+ * count of refused administration logins read from a summary's errors. */
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "metrics.h"
 #include "unit.h"
@@ -11,6 +14,30 @@ struct expect {
 	long queue_length;
 	long attempt;
 	double autosave_ms;
+};
+
+/* A summary (the JSON of metriques_resume()) and the refused logins it holds. */
+static const struct {
+	const char *summary;
+	double failures;
+} auth_cases[] = {
+	{ "{\"erreurs\": []}", 0 },
+	{ "{\"erreurs\": [{\"statut\": 401, \"adresse\": \"" METRICS_ADMIN_AUTH_ENDPOINT
+	  "\", \"nombre\": 7}]}", 7 },
+	/* other statuses and endpoints are not logins: a 401 of /api/modify is a bad edit link */
+	{ "{\"erreurs\": [{\"statut\": 401, \"adresse\": \"/api/modify\", \"nombre\": 5},"
+	  " {\"statut\": 429, \"adresse\": \"" METRICS_ADMIN_AUTH_ENDPOINT "\", \"nombre\": 3},"
+	  " {\"statut\": 401, \"adresse\": \"" METRICS_ADMIN_AUTH_ENDPOINT "\", \"nombre\": 2},"
+	  " {\"statut\": 401, \"adresse\": \"" METRICS_ADMIN_AUTH_ENDPOINT "\", \"nombre\": 1}]}",
+	  3 },
+	/* malformed entries are skipped, never counted */
+	{ "{\"erreurs\": [{\"statut\": \"401\", \"adresse\": \"" METRICS_ADMIN_AUTH_ENDPOINT
+	  "\", \"nombre\": 4}, {\"statut\": 401, \"nombre\": 4}, 17,"
+	  " {\"statut\": 401, \"adresse\": \"" METRICS_ADMIN_AUTH_ENDPOINT "\", \"nombre\": -2}]}",
+	  0 },
+	{ "{\"erreurs\": {\"statut\": 401}}", 0 },
+	{ "{}", 0 },
+	{ "[]", 0 },
 };
 
 int
@@ -66,6 +93,15 @@ main(void)
 	big[CLIENT_HEADER_MAX] = '\0';
 	metrics_parse_client(big, &f);
 	CHECK(f.from_queue == 1, "a header of exactly CLIENT_HEADER_MAX bytes is read");
+
+	for (i = 0; i < sizeof(auth_cases) / sizeof(auth_cases[0]); i++) {
+		cJSON *o = cJSON_Parse(auth_cases[i].summary);
+		double n = metrics_admin_auth_failures(o);
+		CHECK(o != NULL, "%s : JSON de test invalide", auth_cases[i].summary);
+		CHECK(n == auth_cases[i].failures, "%s : %g refus", auth_cases[i].summary, n);
+		cJSON_Delete(o);
+	}
+	CHECK(metrics_admin_auth_failures(NULL) == 0, "NULL gives 0");
 
 	return UNIT_END();
 }
