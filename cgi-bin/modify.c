@@ -50,7 +50,8 @@ apply_update(struct db *db, const struct locked_submission *row, struct change *
 	cJSON *slots = submission_creneaux_json(s);
 	char *json = slots ? cJSON_PrintUnformatted(slots) : NULL;
 	const char *params[5] = { row->id, s->email, s->nom, json, s->commentaire };
-	enum store_result r = json ? submission_write(db, STMT_SUBMISSION_UPDATE, params) :
+	enum store_result r = json ?
+	    submission_write_active(db, STMT_SUBMISSION_UPDATE, s->email, params) :
 	    STORE_FAILED;
 
 	(void)details;

@@ -69,7 +69,7 @@ apply_version(struct db *db, const struct locked_submission *row, struct change 
 	params[2] = nom->valuestring;
 	params[3] = slots;
 	params[4] = commentaire->valuestring;
-	r = submission_write(db, STMT_SUBMISSION_UPDATE, params);
+	r = submission_write_active(db, STMT_SUBMISSION_UPDATE, email->valuestring, params);
 	cJSON_AddNumberToObject(details, "version_restauree", (double)rr->version);
 	cJSON_free(slots);
 	cJSON_Delete(content);
@@ -89,7 +89,7 @@ apply_undelete(struct db *db, const struct locked_submission *row, struct change
 	(void)details;
 	if (!row->withdrawn)
 		return ERR_NOT_WITHDRAWN;
-	r = submission_write(db, STMT_SUBMISSION_UNDELETE, params);
+	r = submission_write_active(db, STMT_SUBMISSION_UNDELETE, row->email, params);
 	if (r == STORE_DUPLICATE_EMAIL)
 		return ERR_ALREADY_SUBMITTED;
 	return r == STORE_OK ? ERR__MAX : ERR_INTERNAL;
