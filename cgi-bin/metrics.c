@@ -24,6 +24,7 @@
 #include "db.h"
 #include "flags.h"
 #include "http.h"
+#include "json.h"
 #include "log.h"
 #include "metrics.h"
 #include "respond.h"
@@ -722,10 +723,19 @@ flag_request(FCGX_Request *r, struct app *app, const struct http_request *req, c
 {
 	const cJSON *nom = cJSON_GetObjectItemCaseSensitive(root, "nom");
 	const cJSON *active = cJSON_GetObjectItemCaseSensitive(root, "active");
+	static const char *const members[] = { "nom", "active" };
 	const struct flag_def *d = cJSON_IsString(nom) ? flag_find(nom->valuestring) : NULL;
 	cJSON *errors = cJSON_CreateObject();
 	struct text t = { 0 };
 	size_t i;
+	int unknown;
+
+	if (errors == NULL || (unknown = json_unknown_members(root, members,
+	    sizeof(members) / sizeof(members[0]), errors)) < 0) {
+		cJSON_Delete(errors);
+		respond_error(r, app->db, req, EP_FLAGS, ERR_INTERNAL, NULL, NULL);
+		return NULL;
+	}
 
 	if (d == NULL) {
 		text_printf(&t, "%s", "Fonctionnalité inconnue. Choisissez l'une de celles-ci :");
@@ -740,7 +750,7 @@ flag_request(FCGX_Request *r, struct app *app, const struct http_request *req, c
 		    "Indiquez true pour activer la fonctionnalité ou false pour la désactiver.");
 	else
 		*enabled = cJSON_IsTrue(active);
-	if (d == NULL || !cJSON_IsBool(active)) {
+	if (d == NULL || !cJSON_IsBool(active) || unknown > 0) {
 		respond_error(r, app->db, req, EP_FLAGS, ERR_VALIDATION, errors, NULL);
 		d = NULL;
 	}

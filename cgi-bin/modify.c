@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "http.h"
+#include "json.h"
 #include "link_request.h"
 #include "log.h"
 #include "metrics.h"
@@ -32,6 +33,9 @@ struct app {
 	struct db *db;
 };
 
+/* The one member of a link request. */
+static const char *const link_members[] = { "email" };
+
 /* Same words whether or not the e-mail has an answer. */
 static const char link_accepted[] =
     "{\"detail\":\"Si une réponse est enregistrée pour cette adresse, un lien de modification "
@@ -45,7 +49,8 @@ apply_update(struct db *db, const struct locked_submission *row, struct change *
 	cJSON *slots = submission_creneaux_json(s);
 	char *json = slots ? cJSON_PrintUnformatted(slots) : NULL;
 	const char *params[5] = { row->id, s->email, s->nom, json, s->commentaire };
-	enum store_result r = json ? submission_write(db, STMT_SUBMISSION_UPDATE, params) :
+	enum store_result r = json ?
+	    submission_write_active(db, STMT_SUBMISSION_UPDATE, s->email, params) :
 	    STORE_FAILED;
 
 	(void)details;
@@ -193,16 +198,25 @@ handle_link(FCGX_Request *r, struct app *app, struct http_request *req)
 	item = cJSON_GetObjectItemCaseSensitive(root, "email");
 	if (cJSON_IsString(item))
 		trimmed = trim_dup(item->valuestring);
+	if ((errors = cJSON_CreateObject()) == NULL ||
+	    json_unknown_members(root, link_members, 1, errors) < 0) {
+		cJSON_Delete(root);
+		cJSON_Delete(errors);
+		free(trimmed);
+		respond_error(r, app->db, req, EP_LINK, ERR_INTERNAL, NULL, NULL);
+		return;
+	}
 	cJSON_Delete(root);
-	if (trimmed == NULL || strlen(trimmed) > EMAIL_MAX_LEN || !valid_email(trimmed)) {
-		errors = cJSON_CreateObject();
+	if (trimmed == NULL || strlen(trimmed) > EMAIL_MAX_LEN || !valid_email(trimmed))
 		cJSON_AddStringToObject(errors, "email",
 		    "L'adresse e-mail n'est pas valide (exemple : prenom.nom@institution.be).");
+	if (cJSON_GetArraySize(errors) > 0) {
 		respond_error(r, app->db, req, EP_LINK, ERR_VALIDATION, errors, NULL);
 		cJSON_Delete(errors);
 		free(trimmed);
 		return;
 	}
+	cJSON_Delete(errors);
 	/* Addresses are ASCII once valid; the limit counts them case-insensitively. */
 	for (i = 0; trimmed[i] != '\0'; i++)
 		email[i] = (char)tolower((unsigned char)trimmed[i]);

@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "http.h"
+#include "json.h"
 #include "log.h"
 #include "metrics.h"
 #include "respond.h"
@@ -69,7 +70,7 @@ apply_version(struct db *db, const struct locked_submission *row, struct change 
 	params[2] = nom->valuestring;
 	params[3] = slots;
 	params[4] = commentaire->valuestring;
-	r = submission_write(db, STMT_SUBMISSION_UPDATE, params);
+	r = submission_write_active(db, STMT_SUBMISSION_UPDATE, email->valuestring, params);
 	cJSON_AddNumberToObject(details, "version_restauree", (double)rr->version);
 	cJSON_free(slots);
 	cJSON_Delete(content);
@@ -89,7 +90,7 @@ apply_undelete(struct db *db, const struct locked_submission *row, struct change
 	(void)details;
 	if (!row->withdrawn)
 		return ERR_NOT_WITHDRAWN;
-	r = submission_write(db, STMT_SUBMISSION_UNDELETE, params);
+	r = submission_write_active(db, STMT_SUBMISSION_UNDELETE, row->email, params);
 	if (r == STORE_DUPLICATE_EMAIL)
 		return ERR_ALREADY_SUBMITTED;
 	return r == STORE_OK ? ERR__MAX : ERR_INTERNAL;
@@ -109,6 +110,11 @@ whole_number(const cJSON *item, long *out)
 	*out = (long)v;
 	return true;
 }
+
+/* The members of a body: {"version": N} or {"undelete": true}, and for the administration
+ * the submission's "id". */
+static const char *const members[] = { "version", "undelete", "id" };
+#define MEMBERS (sizeof(members) / sizeof(members[0]))
 
 static void
 handle_restore(FCGX_Request *r, struct http_request *req, void *ctx)
@@ -156,6 +162,14 @@ handle_restore(FCGX_Request *r, struct http_request *req, void *ctx)
 	version = cJSON_GetObjectItemCaseSensitive(root, "version");
 	undelete = cJSON_GetObjectItemCaseSensitive(root, "undelete");
 	errors = cJSON_CreateObject();
+	/* The administration names the submission too ("id", last of the list). */
+	if (errors == NULL || json_unknown_members(root, members,
+	    admin ? MEMBERS : MEMBERS - 1, errors) < 0) {
+		cJSON_Delete(root);
+		cJSON_Delete(errors);
+		respond_error(r, app->db, req, endpoint, ERR_INTERNAL, NULL, NULL);
+		return;
+	}
 	if (cJSON_IsTrue(undelete) && version == NULL) {
 		rr.version = 0;
 	} else if (undelete == NULL && version != NULL) {

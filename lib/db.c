@@ -69,6 +69,10 @@ db_ensure(struct db *db)
 		db->lost = true;
 		return false;
 	}
+	/* Error messages without DETAIL, HINT or CONTEXT: those quote values (a duplicate key,
+	 * a failing row) that may be personal data, and every message ends up in a log. The
+	 * SQLSTATE, logged with them, says the rest. */
+	PQsetErrorVerbosity(db->conn, PQERRORS_TERSE);
 	db->lost = false;
 	db->connections++;
 	return true;
@@ -124,15 +128,19 @@ db_session_gone(const PGresult *res)
 	    strcmp(state, "57P03") == 0;
 }
 
-/* Notes a failure: connection loss or an SQL error, logged either way. A lost connection is
- * closed at once, so the next db_ensure opens a fresh one. */
+/* Notes a failure: connection loss or an SQL error, logged either way (its first line and
+ * its SQLSTATE). A lost connection is closed at once, so the next db_ensure opens a fresh one. */
 static void
 db_note_failure(struct db *db, const char *what, const PGresult *res)
 {
+	const char *msg = res ? PQresultErrorMessage(res) : db_error(db);
+	const char *state = db_sqlstate(res);
+
 	db->lost = db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK ||
 	    db_session_gone(res);
-	log_warn("db: %s : %s%s", what, db->lost ? "connexion perdue : " : "",
-	    res ? PQresultErrorMessage(res) : db_error(db));
+	log_warn("db: %s : %s%.*s%s%s%s", what, db->lost ? "connexion perdue : " : "",
+	    (int)strcspn(msg, "\n"), msg, state[0] ? " (SQLSTATE " : "", state,
+	    state[0] ? ")" : "");
 	if (db->lost && db->conn != NULL) {
 		PQfinish(db->conn);
 		db->conn = NULL;

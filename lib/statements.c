@@ -9,6 +9,10 @@
 	"historique_modifications::text"
 /* What a writer needs of the row it locks. */
 #define LOCK_COLUMNS "id, version, deleted_at IS NOT NULL, encode(edit_token_hash, 'hex'), email, nom"
+/* True when a submission other than s is active with this e-mail (an SQL expression). */
+#define ACTIVE_ELSEWHERE(email) \
+	"EXISTS (SELECT 1 FROM soumissions_disponibilites AS o WHERE o.id <> s.id " \
+	"AND o.deleted_at IS NULL AND lower(o.email) = lower(" email "))"
 
 /* All parameters are passed separately (text format); nothing is ever spliced into SQL. */
 static const struct stmt_def stmts[STMT__MAX] = {
@@ -32,10 +36,19 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "UPDATE idempotency_keys SET status_code = $2::smallint, response_body = $3, "
 	    "submission_id = $4::bigint WHERE key = $1::uuid", 4 },
 
-	/* $1 email, $2 nom, $3 creneaux (jsonb), $4 commentaire, $5 sha256 of the edit token (hex). */
+	/* $1 an e-mail. Taken until the end of the transaction by every writer that makes a
+	 * submission active with it, before it checks that no other active submission has it:
+	 * the check cannot be overtaken, so the unique index never raises an error (whose
+	 * detail, in the server's log, would name the address). Two-int4 key space: class 7310,
+	 * then the address's hash (a collision only makes two writers queue). */
+	[STMT_SUBMISSION_EMAIL_LOCK] = { "submission_email_lock",
+	    "SELECT pg_advisory_xact_lock(7310, hashtext(lower($1)))", 1 },
+	/* $1 email, $2 nom, $3 creneaux (jsonb), $4 commentaire, $5 sha256 of the edit token (hex).
+	 * No row when an active submission already has the e-mail. */
 	[STMT_SUBMISSION_INSERT] = { "submission_insert",
 	    "INSERT INTO soumissions_disponibilites (email, nom, creneaux, commentaire, edit_token_hash) "
 	    "VALUES ($1, $2, $3::jsonb, $4, decode($5, 'hex')) "
+	    "ON CONFLICT (lower(email)) WHERE deleted_at IS NULL DO NOTHING "
 	    "RETURNING id, version, "
 	    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", 5 },
 
@@ -66,16 +79,20 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_SUBMISSION_LOCK_BY_ID] = { "submission_lock_by_id",
 	    "SELECT " LOCK_COLUMNS " FROM soumissions_disponibilites "
 	    "WHERE id = $1::bigint FOR UPDATE", 1 },
-	/* The triggers bump the version and record the history. */
+	/* The triggers bump the version and record the history. Under the e-mail's lock
+	 * (STMT_SUBMISSION_EMAIL_LOCK): no row when another active submission has the e-mail. */
 	[STMT_SUBMISSION_UPDATE] = { "submission_update",
-	    "UPDATE soumissions_disponibilites SET email = $2, nom = $3, creneaux = $4::jsonb, "
-	    "commentaire = $5 WHERE id = $1::bigint RETURNING version", 5 },
+	    "UPDATE soumissions_disponibilites AS s SET email = $2, nom = $3, creneaux = $4::jsonb, "
+	    "commentaire = $5 WHERE s.id = $1::bigint AND (s.deleted_at IS NOT NULL OR NOT "
+	    ACTIVE_ELSEWHERE("$2") ") RETURNING s.version", 5 },
 	[STMT_SUBMISSION_WITHDRAW] = { "submission_withdraw",
 	    "UPDATE soumissions_disponibilites SET deleted_at = now() "
 	    "WHERE id = $1::bigint AND deleted_at IS NULL RETURNING version", 1 },
+	/* Under the e-mail's lock, like the update. */
 	[STMT_SUBMISSION_UNDELETE] = { "submission_undelete",
-	    "UPDATE soumissions_disponibilites SET deleted_at = NULL "
-	    "WHERE id = $1::bigint AND deleted_at IS NOT NULL RETURNING version", 1 },
+	    "UPDATE soumissions_disponibilites AS s SET deleted_at = NULL "
+	    "WHERE s.id = $1::bigint AND s.deleted_at IS NOT NULL AND NOT "
+	    ACTIVE_ELSEWHERE("s.email") " RETURNING s.version", 1 },
 	[STMT_SUBMISSION_CONTENT_AT] = { "submission_content_at",
 	    "SELECT soumission_contenu_a_la_version($1::bigint, $2::integer)::text", 2 },
 	[STMT_SUBMISSION_ACTIVE_BY_EMAIL] = { "submission_active_by_email",

@@ -35,6 +35,18 @@ submission_check_slots(struct db *db, struct submission *s)
 	return rc;
 }
 
+/* The e-mail's transaction lock (STMT_SUBMISSION_EMAIL_LOCK). */
+static bool
+email_lock(struct db *db, const char *email)
+{
+	const char *params[1] = { email };
+	PGresult *res = db_exec(db, STMT_SUBMISSION_EMAIL_LOCK, params);
+	bool ok = db_ok(res);
+
+	PQclear(res);
+	return ok;
+}
+
 enum store_result
 submission_insert(struct db *db, const struct submission *s,
     const unsigned char token_hash[SHA256_LEN], struct stored_submission *out)
@@ -52,6 +64,10 @@ submission_insert(struct db *db, const struct submission *s,
 	if (slots == NULL)
 		return STORE_FAILED;
 	hex_encode(token_hash, SHA256_LEN, hash_hex);
+	if (!email_lock(db, s->email)) {
+		cJSON_free(slots);
+		return STORE_FAILED;
+	}
 	params[0] = s->email;
 	params[1] = s->nom;
 	params[2] = slots;
@@ -63,7 +79,8 @@ submission_insert(struct db *db, const struct submission *s,
 		out->version = strtol(PQgetvalue(res, 0, 1), NULL, 10);
 		snprintf(out->created_at, sizeof(out->created_at), "%s", PQgetvalue(res, 0, 2));
 		r = STORE_OK;
-	} else if (strcmp(db_sqlstate(res), "23505") == 0) {
+	} else if (db_ok(res) || strcmp(db_sqlstate(res), "23505") == 0) {
+		/* ON CONFLICT ... DO NOTHING: no row means the e-mail is taken. */
 		r = STORE_DUPLICATE_EMAIL;
 	} else {
 		r = STORE_FAILED;
@@ -81,6 +98,26 @@ submission_write(struct db *db, enum stmt s, const char *const *params)
 
 	if (db_ok(res))
 		r = STORE_OK;
+	else if (strcmp(db_sqlstate(res), "23505") == 0)
+		r = STORE_DUPLICATE_EMAIL;
+	else
+		r = STORE_FAILED;
+	PQclear(res);
+	return r;
+}
+
+enum store_result
+submission_write_active(struct db *db, enum stmt s, const char *email,
+    const char *const *params)
+{
+	PGresult *res;
+	enum store_result r;
+
+	if (!email_lock(db, email))
+		return STORE_FAILED;
+	res = db_exec(db, s, params);
+	if (db_ok(res))
+		r = PQntuples(res) == 1 ? STORE_OK : STORE_DUPLICATE_EMAIL;
 	else if (strcmp(db_sqlstate(res), "23505") == 0)
 		r = STORE_DUPLICATE_EMAIL;
 	else

@@ -27,14 +27,22 @@ enum store_result {
  * Returns 0, or -1 when the database could not answer. */
 int submission_check_slots(struct db *db, struct submission *s);
 
-/* Inserts s with the hash of its edit token, in the current transaction. */
+/* Inserts s with the hash of its edit token, in the current transaction, under the lock
+ * of its e-mail: STORE_DUPLICATE_EMAIL when an active submission has it (no error raised). */
 enum store_result submission_insert(struct db *db, const struct submission *s,
     const unsigned char token_hash[SHA256_LEN], struct stored_submission *out);
 
-/* Runs a statement that writes one submission (update, withdraw, undelete) in the current
- * transaction: STORE_OK, STORE_DUPLICATE_EMAIL when the e-mail would then be active twice,
- * or STORE_FAILED. */
+/* Runs a statement that writes one submission (withdraw, new token) in the current
+ * transaction: STORE_OK, STORE_DUPLICATE_EMAIL when the e-mail would then be active twice
+ * (a unique violation), or STORE_FAILED. */
 enum store_result submission_write(struct db *db, enum stmt s, const char *const *params);
+
+/* Runs a statement that leaves one submission active with email (STMT_SUBMISSION_UPDATE,
+ * STMT_SUBMISSION_UNDELETE) after taking the e-mail's lock: STORE_DUPLICATE_EMAIL when it
+ * wrote no row because another active submission has the e-mail. The unique index is then
+ * never what refuses, so no error naming the address reaches the server's log. */
+enum store_result submission_write_active(struct db *db, enum stmt s, const char *email,
+    const char *const *params);
 
 /* The public description of a stored submission (no token). */
 cJSON *submission_to_json(const struct submission *s, const struct stored_submission *st);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
+
 typedef void (*field_validator)(const cJSON *item, struct submission *s);
 
 static void check_email(const cJSON *item, struct submission *s);
@@ -268,6 +270,25 @@ check_creneaux(const cJSON *item, struct submission *s)
 	}
 }
 
+/* Members of root that are no field of the table go to s->unknown. -1 when out of memory. */
+static int
+submission_check_members(const cJSON *root, struct submission *s)
+{
+	const char *names[FIELD__MAX];
+	int f, n;
+
+	for (f = 0; f < FIELD__MAX; f++)
+		names[f] = fields[f].name;
+	if ((s->unknown = cJSON_CreateObject()) == NULL)
+		return -1;
+	n = json_unknown_members(root, names, FIELD__MAX, s->unknown);
+	if (n <= 0) {
+		cJSON_Delete(s->unknown);
+		s->unknown = NULL;
+	}
+	return n;
+}
+
 int
 submission_parse(const cJSON *root, struct submission *s)
 {
@@ -284,6 +305,8 @@ submission_parse(const cJSON *root, struct submission *s)
 		}
 		fields[f].check(item, s);
 	}
+	if (submission_check_members(root, s) < 0)
+		submission_set_error(s, FIELD_NOM, "Erreur interne de validation.");
 	/* An allocation failure leaves a required value NULL: refuse rather than store less. */
 	if (s->commentaire == NULL || (s->errors[FIELD_EMAIL][0] == '\0' && s->email == NULL) ||
 	    (s->errors[FIELD_NOM][0] == '\0' && s->nom == NULL) ||
@@ -300,12 +323,13 @@ submission_error_count(const struct submission *s)
 	for (f = 0; f < FIELD__MAX; f++)
 		if (s->errors[f][0] != '\0')
 			n++;
-	return n;
+	return n + (s->unknown != NULL ? cJSON_GetArraySize(s->unknown) : 0);
 }
 
 cJSON *
 submission_errors_json(const struct submission *s)
 {
+	const cJSON *m;
 	cJSON *o;
 	int f;
 
@@ -314,6 +338,8 @@ submission_errors_json(const struct submission *s)
 	for (f = 0; f < FIELD__MAX; f++)
 		if (s->errors[f][0] != '\0')
 			cJSON_AddStringToObject(o, fields[f].name, s->errors[f]);
+	for (m = s->unknown != NULL ? s->unknown->child : NULL; m != NULL; m = m->next)
+		cJSON_AddStringToObject(o, m->string, m->valuestring);
 	return o;
 }
 
@@ -334,5 +360,6 @@ submission_free(struct submission *s)
 	for (i = 0; i < s->ncreneaux; i++)
 		free(s->creneaux[i]);
 	free(s->creneaux);
+	cJSON_Delete(s->unknown);
 	memset(s, 0, sizeof(*s));
 }

@@ -34,20 +34,21 @@ struct submission {
 	char **creneaux;
 	size_t ncreneaux;
 	char errors[FIELD__MAX][FIELD_ERROR_LEN]; /* "" when the field is valid */
+	cJSON *unknown;             /* {"member": message} of members no field has, or NULL */
 };
 
 /* JSON name of a field ("email", "nom", ...). */
 const char *submission_field_name(enum submission_field f);
 
-/* Validates every field of a parsed body into s; returns the number of faulty fields.
- * Always call submission_free afterwards. */
+/* Validates every field of a parsed body into s; returns the number of faulty fields, a
+ * member that is no field counting as one. Always call submission_free afterwards. */
 int submission_parse(const cJSON *root, struct submission *s);
 void submission_free(struct submission *s);
 
 /* Records a fault found later (an unknown slot, checked against the database). */
 void submission_set_error(struct submission *s, enum submission_field f, const char *msg);
 int submission_error_count(const struct submission *s);
-/* {"field": "message", ...} of the faulty fields, or NULL when none. */
+/* {"field": "message", ...} of the faulty fields and unknown members, or NULL when none. */
 cJSON *submission_errors_json(const struct submission *s);
 /* The slots as a JSON array (for the jsonb column and the response). */
 cJSON *submission_creneaux_json(const struct submission *s);

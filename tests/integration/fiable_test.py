@@ -297,13 +297,13 @@ def _psql():
     return _psql_path[0]
 
 
-def sql(query, *params, timeout=30):
-    """Runs query as the superuser and returns its rows as lists of strings (None for NULL).
-    Parameters are psql variables referenced as :'p1', :'p2', ... (quoted by psql, never
-    spliced by Python). Raises SqlError when psql fails."""
+def sql(query, *params, timeout=30, conninfo=None):
+    """Runs query as the superuser (or on conninfo) and returns its rows as lists of strings
+    (None for NULL). Parameters are psql variables referenced as :'p1', :'p2', ... (quoted by
+    psql, never spliced by Python). Raises SqlError when psql fails."""
     require_env()
     cmd = [_psql(), "-X", "-t", "-q", "--csv", "-v", "ON_ERROR_STOP=1", "-P", "null=" + _NULL,
-           "-d", os.environ["FIABLE_TEST_PG"]]
+           "-d", conninfo or os.environ["FIABLE_TEST_PG"]]
     for i, value in enumerate(params, 1):
         if value is None:
             raise ValueError("sql(): pass NULL in the query itself, not as a parameter")
@@ -324,6 +324,14 @@ def sql(query, *params, timeout=30):
     # A blank line is one empty string (csv reads it as a row without fields).
     return [[None if f == _NULL else f for f in (row or [""])]
             for row in csv.reader(io.StringIO(out, newline=""))]
+
+
+def app_sql(query, *params):
+    """sql() on a connection of the application role itself (FIABLE_TEST_APP_PG), not a
+    superuser that SET ROLE: what a compromised FastCGI program could run."""
+    if not os.environ.get("FIABLE_TEST_APP_PG"):
+        raise EnvironmentMissing("FIABLE_TEST_APP_PG is not set. " + _ENV_HELP)
+    return sql(query, *params, conninfo=os.environ["FIABLE_TEST_APP_PG"])
 
 
 def sql_one(query, *params):

@@ -22,6 +22,16 @@ import fiable_test as ft  # noqa: E402
 
 CHAIN_LOCK = 7310012348
 
+# Runs one statement as a role created for it, holding the whole table's INSERT right on
+# audit_logs (unlike fiable_app, which names the content columns only), in a transaction
+# rolled back afterwards: role and row leave nothing behind.
+WITH_TABLE_WRITER = """BEGIN;
+CREATE ROLE fiable_itest_writer NOLOGIN;
+GRANT SELECT, INSERT ON audit_logs TO fiable_itest_writer;
+SET LOCAL ROLE fiable_itest_writer;
+%s;
+ROLLBACK;"""
+
 
 def setUpModule():
     bh.require_backup_env()
@@ -111,17 +121,59 @@ class AuditChainTest(bh.BackupTestCase):
 
     def test_the_application_cannot_choose_its_links(self):
         forged = "f" * 64
-        ft.sql("SET ROLE fiable_app; INSERT INTO audit_logs (action, entity, chain_seq, "
-               "prev_hash, hash) VALUES ('test.forge', 'test', 1, :'p1', :'p1')", forged)
-        row = ft.sql("SELECT chain_seq, prev_hash, hash FROM audit_logs "
-                     "WHERE action = 'test.forge' ORDER BY id DESC LIMIT 1")[0]
+        # fiable_app may not even name them (sql/0013: it names the content only)...
+        for column, value in (("chain_seq", "1"), ("prev_hash", ":'p1'"), ("hash", ":'p1'")):
+            with self.subTest(column=column):
+                with self.assertRaises(ft.SqlError) as cm:
+                    ft.app_sql("INSERT INTO audit_logs (action, entity, %s) "
+                               "VALUES ('test.forge', 'test', %s)" % (column, value), forged)
+                self.assertIn("permission denied", cm.exception.stderr)
+        # ...and a writer that may name them still gets the links the trigger computes.
+        row = ft.sql(WITH_TABLE_WRITER % (
+            "INSERT INTO audit_logs (action, entity, chain_seq, prev_hash, hash) "
+            "VALUES ('test.forge', 'test', 1, :'p1', :'p1') "
+            "RETURNING chain_seq, prev_hash, hash"), forged)[0]
         self.assertNotEqual(int(row[0]), 1)
         self.assertNotEqual(row[1], forged)
         self.assertNotEqual(row[2], forged)
+        ft.app_sql("INSERT INTO audit_logs (action, entity) VALUES ('test.forge', 'test')")
         with self.assertRaises(ft.SqlError) as cm:
-            ft.sql("SET ROLE fiable_app; UPDATE audit_logs SET hash = :'p1' "
-                   "WHERE action = 'test.forge'", forged)
+            ft.app_sql("UPDATE audit_logs SET hash = :'p1' WHERE action = 'test.forge'", forged)
         self.assertIn("permission denied", cm.exception.stderr)
+        self.assertIntact(verify())
+
+    def test_the_time_of_a_row_is_the_databases(self):
+        """An audit row dated 2001 by its writer: refused to the application role, dated
+        now() by the trigger for any other writer, before its hash is computed; only the
+        restoration (fiable_restore, putting back a backup's rows) keeps the time it gives."""
+        past = "2001-01-01T00:00:00Z"
+        before = ft.sql_int("SELECT max(id) FROM audit_logs")
+        for columns, values in (("created_at", ":'p1'::timestamptz"),
+                                ("id", "1"), ("id, created_at", "1, :'p1'::timestamptz")):
+            with self.subTest(columns=columns):
+                with self.assertRaises(ft.SqlError) as cm:
+                    ft.app_sql("INSERT INTO audit_logs (action, entity, %s) "
+                               "OVERRIDING SYSTEM VALUE VALUES ('test.past', 'test', %s)"
+                               % (columns, values), past)
+                self.assertIn("permission denied", cm.exception.stderr)
+        self.assertEqual(ft.sql_int("SELECT count(*) FROM audit_logs WHERE action = "
+                                    "'test.past'"), 0)
+        # A writer with the whole table's INSERT right (not the application's): forced.
+        row = ft.sql(WITH_TABLE_WRITER % (
+            "INSERT INTO audit_logs (action, entity, created_at) "
+            "VALUES ('test.past', 'test', :'p1'::timestamptz) "
+            "RETURNING created_at = now(), hash = encode(sha256(convert_to(prev_hash || "
+            "E'\\n' || audit_logs_canonical(audit_logs), 'UTF8')), 'hex')"), past)[0]
+        self.assertEqual(row, ["t", "t"], "the writer's time was kept, or hashed before "
+                                          "being replaced")
+        # The restoration keeps it (the row is rolled back: the log is shared by the suite).
+        kept = ft.sql("BEGIN;\nSET LOCAL ROLE fiable_restore;\n"
+                      "INSERT INTO audit_logs (action, entity, created_at) VALUES "
+                      "('test.past', 'test', :'p1'::timestamptz) RETURNING "
+                      "created_at = :'p1'::timestamptz;\nROLLBACK;", past)
+        self.assertEqual(kept, [["t"]], "fiable_restore could not put a row back at its time")
+        self.assertEqual(ft.sql_int("SELECT count(*) FROM audit_logs WHERE id > :'p1' AND "
+                                    "created_at < now() - interval '1 day'", before), 0)
         self.assertIntact(verify())
 
     def test_a_modified_row_is_named(self):

@@ -167,6 +167,11 @@ class AdminEndpoint(FlagsCase):
         self.assertValidationErrors(flags_put({"nom": "autosave", "active": "non"}), ["active"])
         self.assertValidationErrors(flags_put({"active": False}), ["nom"])
         self.assertValidationErrors(flags_put({}), ["nom", "active"])
+        p = self.assertValidationErrors(flags_put({"nom": "autosave", "active": False,
+                                                   "actif": False}), ["actif"])
+        self.assertIn("inconnu", p["errors"]["actif"])
+        self.assertValidationErrors(flags_put({"name": "autosave", "active": False}),
+                                    ["nom", "name"])
         self.assertProblem(flags_put(None, raw=b'{"nom": "autosave", '), 400, "invalid_json")
         self.assertProblem(flags_put(None, raw=b'[]'), 400, "invalid_json")
         self.assertProblem(flags_put({"nom": "autosave", "active": False},

@@ -260,18 +260,24 @@ class LinkTest(LinkCase):
 
     def test_invalid_email_is_400(self):
         source = ft.link_source()
+        known = ft.unique_email("lien")
         cases = {
-            "no at sign": ft.encode_json({"email": "pas-une-adresse.example.org"}),
-            "spaces": ft.encode_json({"email": "jean dupont@example.org"}),
-            "empty": ft.encode_json({"email": ""}),
-            "not a string": ft.encode_json({"email": 42}),
-            "missing": b"{}",
+            "no at sign": ({"email"}, {"email": "pas-une-adresse.example.org"}),
+            "spaces": ({"email"}, {"email": "jean dupont@example.org"}),
+            "empty": ({"email"}, {"email": ""}),
+            "not a string": ({"email"}, {"email": 42}),
+            "missing": ({"email"}, {}),
+            # Unknown members are named (and nothing is sent), with the other faults.
+            "misspelled": ({"email", "e-mail"}, {"e-mail": known}),
+            "one more": ({"nom"}, {"email": known, "nom": "Camille"}),
         }
-        for name, raw in cases.items():
+        for name, (fields, body) in cases.items():
             with self.subTest(case=name):
-                resp = modify_link(None, raw=raw, source_address=source)
-                self.assertValidationErrors(resp, {"email"})
+                resp = modify_link(None, raw=ft.encode_json(body), source_address=source)
+                self.assertValidationErrors(resp, fields)
                 time.sleep(PACE)
+        self.assertEqual(ft.sql_int("SELECT count(*) FROM modify_link_requests "
+                                    "WHERE email_lower = :'p1'", known), 0)
 
     def test_more_than_3_requests_for_one_email_is_429(self):
         payload, created = ft.create_submission()

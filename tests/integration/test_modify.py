@@ -233,6 +233,18 @@ class UpdateTest(ft.ModifyTestCase):
                 resp = modify_put(token, body, if_match=etag(1))
                 self.assertValidationErrors(resp, {missing})
                 self.assertUnchanged(created["id"], before, resp)
+        # A member PUT does not know is named, never dropped: the misspelled comment would
+        # otherwise be lost while the rest is saved.
+        for fields, extra in (({"commentair"}, {"commentair": "Je préfère le matin."}),
+                              ({"version", "historique"}, {"version": 9, "historique": []})):
+            with self.subTest(extra=sorted(extra)):
+                body = changed(payload, nom="Nom Changé")
+                body.update(extra)
+                resp = modify_put(token, body, if_match=etag(1))
+                p = self.assertValidationErrors(resp, fields)
+                for field in fields:
+                    self.assertIn("inconnu", p["errors"][field], resp.describe())
+                self.assertUnchanged(created["id"], before, resp)
         self.assertEqual(ft.audit_count(created["id"]), 1)
 
     def test_unparseable_json_is_400(self):

@@ -126,6 +126,15 @@ class RestoreVersionTest(RestoreCase):
                 resp = restore(token, {"version": version})
                 self.assertValidationErrors(resp, {"version"})
                 self.assertUnchanged(sid, before, resp)
+        # Unknown members are named, with the other faults; "id" is the administration's.
+        for fields, body in (({"force"}, {"version": 1, "force": True}),
+                             ({"id"}, {"version": 1, "id": sid}),
+                             ({"Version", "version"}, {"Version": 1}),
+                             ({"undelet"}, {"undelete": True, "undelet": True})):
+            with self.subTest(body=json.dumps(body)):
+                resp = restore(token, body)
+                self.assertValidationErrors(resp, fields)
+                self.assertUnchanged(sid, before, resp)
         self.assertEqual(ft.audit_entries(sid, "submission.restore"), [])
 
     def test_if_match(self):
@@ -257,6 +266,9 @@ class AdminRestoreTest(RestoreCase):
         self.assertValidationErrors(resp, {"version"})
         resp = ft.admin_restore({"id": sid, "undelete": True})
         self.assertProblem(resp, 409, "not_withdrawn")
+        self.assertUnchanged(sid, before, resp)
+        resp = ft.admin_restore({"id": sid, "undelete": True, "motif": "erreur de saisie"})
+        self.assertValidationErrors(resp, {"motif"})
         self.assertUnchanged(sid, before, resp)
 
         unknown = ft.max_submission_id() + 1000000

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Schema checks of the deployment plan, run as the superuser on the test database."""
+"""Schema checks of the deployment plan, run as the superuser on the test database, and what
+the application role may write, tried on its own connection."""
 
+import json
 import os
 import sys
 import unittest
@@ -15,6 +17,19 @@ from fiable_test import sql, sql_int, sql_json, sql_one, SqlError  # noqa: E402
 
 def setUpModule():
     ft.require_env()
+
+
+# The content columns of an audit row (what its writers may name).
+AUDIT_CONTENT = {"action", "entity", "entity_id", "actor", "client_addr", "user_agent",
+                 "request_id", "details"}
+
+
+def column_privileges(role, table, privilege):
+    """The columns of table on which role holds privilege (by a table or a column grant)."""
+    return {r[0] for r in sql(
+        "SELECT attname FROM pg_attribute WHERE attrelid = :'p2'::regclass AND attnum > 0 "
+        "AND NOT attisdropped AND has_column_privilege(:'p1', :'p2'::regclass, attnum, :'p3')",
+        role, table, privilege)}
 
 
 def insert_submission(creneaux='["itest-a"]'):
@@ -98,10 +113,35 @@ class SchemaTest(ft.FiableTestCase):
             self.assertEqual(
                 sql_one("SELECT has_table_privilege('fiable_app', 'audit_logs', :'p1')",
                         privilege), "f", "fiable_app has %s on audit_logs" % privilege)
-        for privilege in ("SELECT", "INSERT"):
-            self.assertEqual(
-                sql_one("SELECT has_table_privilege('fiable_app', 'audit_logs', :'p1')",
-                        privilege), "t", "fiable_app lacks %s on audit_logs" % privilege)
+        self.assertEqual(sql_one("SELECT has_table_privilege('fiable_app', 'audit_logs', "
+                                 "'SELECT')"), "t", "fiable_app cannot read audit_logs")
+        # Adding rows, naming their content only: never their id, time or links.
+        for role in ("fiable_app", "fiable_backup"):
+            self.assertEqual(column_privileges(role, "audit_logs", "INSERT"), AUDIT_CONTENT,
+                             "the columns %s may name in an audit row" % role)
+
+    def test_app_role_writes_submission_content_only(self):
+        """fiable_app names what a person sends, the withdrawal and the token; version,
+        history and dates are the triggers' (sql/0013). fiable_restore puts a vanished row
+        back whole but changes an existing one through its content only."""
+        self.assertEqual(column_privileges("fiable_app", "soumissions_disponibilites", "INSERT"),
+                         {"email", "nom", "creneaux", "commentaire", "edit_token_hash"})
+        self.assertEqual(column_privileges("fiable_app", "soumissions_disponibilites", "UPDATE"),
+                         {"email", "nom", "creneaux", "commentaire", "deleted_at",
+                          "edit_token_hash"})
+        self.assertEqual(column_privileges("fiable_restore", "soumissions_disponibilites",
+                                           "UPDATE"),
+                         {"email", "nom", "creneaux", "commentaire", "deleted_at"})
+        self.assertIn("historique_modifications",
+                      column_privileges("fiable_restore", "soumissions_disponibilites", "INSERT"))
+        for privilege in ("DELETE", "TRUNCATE"):
+            self.assertEqual(sql_one("SELECT has_table_privilege('fiable_app', "
+                                     "'soumissions_disponibilites', :'p1')", privilege), "f",
+                             "fiable_app has %s on soumissions_disponibilites" % privilege)
+        for privilege in ("INSERT", "UPDATE"):
+            self.assertEqual(column_privileges("fiable_backup", "soumissions_disponibilites",
+                                               privilege), set(),
+                             "fiable_backup has %s on soumissions_disponibilites" % privilege)
 
     def test_app_role_is_not_superuser(self):
         rows = sql("SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles "
@@ -124,6 +164,80 @@ class SchemaTest(ft.FiableTestCase):
         tricky = "Robert'); DROP TABLE soumissions_disponibilites;--\n\"&<>,é\\"
         self.assertEqual(sql_one("SELECT :'p1'", tricky), tricky)
         self.assertEqual(sql_json("SELECT to_json(:'p1'::text)::text", tricky), tricky)
+
+
+class AppRoleCannotRewriteTest(ft.FiableTestCase):
+    """What a compromised FastCGI program could try, on its own connection (fiable_app, as in
+    FIABLE_DATABASE_URL): rewrite a submission's history, version or dates, or insert one
+    with a made-up past. Every attempt is refused and changes nothing; the writes the
+    application does make still go through the triggers."""
+
+    def setUp(self):
+        # A submission with one modification: version 2, one history entry.
+        self.payload, created = ft.create_submission()
+        self.sid = created["id"]
+        resp = ft.modify_put(created["edit_token"], dict(self.payload, nom="Deuxième Version"),
+                             if_match=ft.etag(1))
+        self.assertStatus(resp, 200)
+        self.before = ft.submission_row(self.sid)
+        self.assertEqual(self.before["version"], 2)
+        self.assertEqual(len(self.before["historique"]), 1)
+
+    def assertRefused(self, query, *params):
+        with self.assertRaises(SqlError, msg="fiable_app could run: %s" % query) as cm:
+            ft.app_sql(query, *params)
+        self.assertIn("permission denied", cm.exception.stderr, query)
+
+    def test_history_version_and_dates_cannot_be_updated(self):
+        for assignment in ("historique_modifications = '[]'::jsonb",
+                           "historique_modifications = historique_modifications || "
+                           "'[{\"version\": 9}]'::jsonb",
+                           "version = 1", "version = version + 10",
+                           "created_at = '2001-01-01T00:00:00Z'",
+                           "updated_at = '2001-01-01T00:00:00Z'",
+                           "nom = 'Autre', historique_modifications = '[]'::jsonb"):
+            with self.subTest(assignment=assignment):
+                self.assertRefused("UPDATE soumissions_disponibilites SET %s "
+                                   "WHERE id = :'p1'::bigint" % assignment, self.sid)
+        after = ft.submission_row(self.sid)
+        self.assertEqual(after, self.before, "a refused statement changed the row")
+
+    def test_a_submission_cannot_be_inserted_with_a_past(self):
+        email = ft.unique_email("forge")
+        for columns, values in (("version", "7"),
+                                ("historique_modifications", "'[{\"version\": 1}]'::jsonb"),
+                                ("created_at", "'2001-01-01T00:00:00Z'"),
+                                ("updated_at", "'2001-01-01T00:00:00Z'"),
+                                ("deleted_at", "'2001-01-01T00:00:00Z'")):
+            with self.subTest(column=columns):
+                self.assertRefused(
+                    "INSERT INTO soumissions_disponibilites (email, nom, edit_token_hash, %s) "
+                    "VALUES (:'p1', 'Faussaire', sha256(convert_to(:'p2', 'UTF8')), %s)"
+                    % (columns, values), email, uuid.uuid4().hex)
+        self.assertRefused(
+            "INSERT INTO soumissions_disponibilites (id, email, nom, edit_token_hash) "
+            "OVERRIDING SYSTEM VALUE VALUES (:'p3'::bigint, :'p1', 'Faussaire', "
+            "sha256(convert_to(:'p2', 'UTF8')))", email, uuid.uuid4().hex,
+            ft.max_submission_id() + 1000)
+        self.assertEqual(ft.count_by_email(email), 0)
+
+    def test_the_application_writes_still_keep_their_history(self):
+        ft.app_sql("UPDATE soumissions_disponibilites SET nom = 'Troisième Version' "
+                   "WHERE id = :'p1'::bigint", self.sid)
+        # A withdrawal dated in the past is dated by the database instead.
+        rows = ft.app_sql("UPDATE soumissions_disponibilites SET deleted_at = "
+                          "'2001-01-01T00:00:00Z' WHERE id = :'p1'::bigint "
+                          "RETURNING extract(epoch FROM now() - deleted_at) < 60", self.sid)
+        self.assertEqual(rows, [["t"]], "the withdrawal kept the date chosen by the caller")
+        after = ft.submission_row(self.sid)
+        self.assertEqual(after["version"], 4)
+        self.assertEqual(after["historique"][:1], self.before["historique"],
+                         "an earlier history entry changed")
+        self.assertEqual([e["nouvelle_version"] for e in after["historique"]], [2, 3, 4])
+        self.assertEqual(after["historique"][1]["champs"]["nom"],
+                         {"avant": "Deuxième Version", "apres": "Troisième Version"})
+        self.assertNotIn("2001", json.dumps(after["historique"][2]))
+        self.assertEqual(after["created_epoch"], self.before["created_epoch"])
 
 
 if __name__ == "__main__":

@@ -34,10 +34,10 @@ class SecurityTest(ft.FiableTestCase):
         ft.require_dev()
         cls.var = os.environ["FIABLE_VAR"]
 
-    def log_text(self):
+    def log_text(self, exclude=()):
         text = []
         for path in glob.glob(os.path.join(self.var, "log", "*")):
-            if os.path.isfile(path):
+            if os.path.isfile(path) and os.path.basename(path) not in exclude:
                 with open(path, "rb") as f:
                     text.append(f.read().decode("utf-8", "replace"))
         return "\n".join(text)
@@ -73,6 +73,52 @@ class SecurityTest(ft.FiableTestCase):
         for name, value in [("secret", secret), ("admin password", password)] + \
                 [("edit token", t) for t in tokens]:
             self.assertNotIn(value, logs, "%s found in the logs" % name)
+
+    def test_email_addresses_never_reach_the_logs(self):
+        """Every way an e-mail can be refused because another active answer holds it
+        (submit, undelete, modification, restored version) answers 409 without the unique
+        index raising an error: PostgreSQL would log the address in its DETAIL, and the
+        program would echo it. Read in every log the stack writes (the database's, nginx's
+        and the programs'), the test SMTP server's aside (it receives the receipts)."""
+        addresses = []
+
+        def address(prefix):
+            addresses.append(ft.unique_email(prefix))
+            return addresses[-1]
+
+        # A second answer for an address already active (any case).
+        taken = address("doublon")
+        ft.create_submission(email=taken)
+        self.assertEqual(ft.submit(ft.valid_payload(email=taken.upper())).status, 409)
+        # Undelete while another answer took the address.
+        withdrawn_email = address("retrait")
+        _, withdrawn = ft.create_submission(email=withdrawn_email)
+        self.assertEqual(ft.modify_delete(withdrawn["edit_token"], if_match=ft.etag(1)).status,
+                         200)
+        ft.create_submission(email=withdrawn_email)
+        resp = ft.restore(withdrawn["edit_token"], {"undelete": True}, if_match=ft.etag(2))
+        self.assertProblem(resp, 409, "already_submitted")
+        # A modification to an address another answer holds.
+        other_payload, other = ft.create_submission(email=address("autre"))
+        resp = ft.modify_put(other["edit_token"], dict(other_payload, email=taken),
+                             if_match=ft.etag(1))
+        self.assertProblem(resp, 409, "already_submitted")
+        # A restored version whose address is now someone else's.
+        first = address("premiere")
+        moved_payload, moved = ft.create_submission(email=first)
+        self.assertEqual(ft.modify_put(moved["edit_token"],
+                                       dict(moved_payload, email=address("nouvelle")),
+                                       if_match=ft.etag(1)).status, 200)
+        ft.create_submission(email=first)
+        resp = ft.restore(moved["edit_token"], {"version": 1}, if_match=ft.etag(2))
+        self.assertProblem(resp, 409, "already_submitted")
+
+        logs = self.log_text(exclude=("smtp.log",))
+        self.assertIn("database system is ready", logs, "postgresql.log was not read")
+        self.assertIn("POST /api/restore", logs, "nginx's access log was not read")
+        for found in sorted({a for a in addresses if a.lower() in logs.lower()}):
+            lines = [line for line in logs.splitlines() if found.lower() in line.lower()]
+            self.fail("%s found in the logs:\n%s" % (found, "\n".join(lines[:5])))
 
     def test_wrong_token_gives_nothing_away(self):
         _, created = ft.create_submission()

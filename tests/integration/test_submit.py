@@ -136,17 +136,40 @@ class CreateTest(ft.FiableTestCase):
         self.assertEqual(row["email"], email)
         self.assertEqual(row["nom"], "Jean Dupont")
 
-    def test_unknown_fields_are_ignored(self):
+    def test_unknown_fields_are_refused_and_named(self):
+        """A member the endpoint does not know is refused, never dropped in silence: a
+        misspelled "commentair" would lose what the person typed."""
         payload = ft.valid_payload(admin=True, version=99, id=1, deleted_at="2020-01-01",
                                    extra={"a": [1, 2]})
+        before = ft.max_submission_id()
         resp = submit(payload)
-        body = self.assertCreated(resp)
-        self.assertEqual(body["version"], 1, resp.describe())
-        self.assertNotIn("admin", body)
-        self.assertNotIn("extra", body)
-        row = ft.submission_row(body["id"])
-        self.assertEqual(row["version"], 1)
-        self.assertIsNone(row["deleted_at"])
+        p = self.assertValidationErrors(resp, {"admin", "version", "id", "deleted_at", "extra"})
+        self.assertIn("inconnu", p["errors"]["extra"], resp.describe())
+        self.assertNothingStored(resp, before)
+        # The misspelling of the issue, beside a faulty field: both named at once.
+        payload = ft.valid_payload(email="pas-une-adresse")
+        payload["commentair"] = payload.pop("commentaire")
+        resp = submit(payload)
+        self.assertValidationErrors(resp, {"email", "commentair"})
+        self.assertNothingStored(resp, before)
+        # Fixed, the same content goes through.
+        payload["commentaire"] = payload.pop("commentair")
+        payload["email"] = ft.unique_email()
+        body = self.assertCreated(submit(payload))
+        self.assertEqual(body["commentaire"], payload["commentaire"])
+
+    def test_member_names_must_be_utf8(self):
+        payload = ft.valid_payload()
+        good = ft.encode_json(payload)
+        for name, raw in (("invalid byte", good[:-1] + b',"comm\xffntaire":"x"}'),
+                          ("overlong", good[:-1] + b',"\xc0\xaf":1}'),
+                          ("surrogate", good[:-1] + b',"\xed\xa0\x80":1}'),
+                          ("in a known member's place", good.replace(b'"nom"', b'"n\xffm"'))):
+            with self.subTest(name=name):
+                before = ft.max_submission_id()
+                resp = submit(payload, raw=raw)
+                self.assertProblem(resp, 400, "invalid_json")
+                self.assertNothingStored(resp, before)
 
     def test_json_with_charset_is_accepted(self):
         resp = submit(ft.valid_payload(), content_type="application/json; charset=utf-8")

@@ -158,12 +158,11 @@ class FieldValidationTest(ft.FiableTestCase):
 class RequestRefusalTest(ft.FiableTestCase):
 
     def padded_body(self, size):
-        """A valid submission padded with an ignored field to exactly size bytes."""
+        """A valid submission padded with white space (between its last member and the
+        closing brace) to exactly size bytes."""
         payload = ft.valid_payload()
-        payload["padding"] = ""
-        base = len(ft.encode_json(payload))
-        payload["padding"] = "x" * (size - base)
-        raw = ft.encode_json(payload)
+        base = ft.encode_json(payload)
+        raw = base[:-1] + b" " * (size - len(base)) + b"}"
         self.assertEqual(len(raw), size)
         return payload, raw
 

@@ -1,4 +1,5 @@
 /* Validation of a submission: every rule, valid and invalid cases. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,22 +87,32 @@ parse(const char *body, unsigned *mask, struct submission *s)
 
 #define M(f) (1u << (f))
 
-static const struct { const char *body; unsigned mask; } bodies[] = {
-	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\"]}", 0 },
+/* Each body, its faulty fields and the unknown members named with them (comma-separated). */
+static const struct { const char *body; unsigned mask; const char *unknown; } bodies[] = {
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\"]}", 0, "" },
 	{ "{\"email\":\"  a@b.be \",\"nom\":\"  A  \",\"creneaux\":[\"x\",\"y\"],"
-	  "\"commentaire\":\"ok\",\"inconnu\":1}", 0 },
-	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\"],\"commentaire\":null}", 0 },
-	{ "{}", M(FIELD_EMAIL) | M(FIELD_NOM) | M(FIELD_CRENEAUX) },
+	  "\"commentaire\":\"ok\"}", 0, "" },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\"],\"commentaire\":null}", 0, "" },
+	{ "{}", M(FIELD_EMAIL) | M(FIELD_NOM) | M(FIELD_CRENEAUX), "" },
 	{ "{\"email\":\"pas-un-email\",\"nom\":\"\",\"creneaux\":[]}",
-	  M(FIELD_EMAIL) | M(FIELD_NOM) | M(FIELD_CRENEAUX) },
+	  M(FIELD_EMAIL) | M(FIELD_NOM) | M(FIELD_CRENEAUX), "" },
 	{ "{\"email\":1,\"nom\":[],\"creneaux\":\"x\",\"commentaire\":2}",
-	  M(FIELD_EMAIL) | M(FIELD_NOM) | M(FIELD_CRENEAUX) | M(FIELD_COMMENTAIRE) },
-	{ "{\"email\":\"a@b.be\",\"nom\":\"   \",\"creneaux\":[\"x\"]}", M(FIELD_NOM) },
-	{ "{\"email\":\"a@b.be\",\"nom\":\"A\\u0001B\",\"creneaux\":[\"x\"]}", M(FIELD_NOM) },
-	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\",\"x\"]}", M(FIELD_CRENEAUX) },
-	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[1]}", M(FIELD_CRENEAUX) },
-	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"X Y\"]}", M(FIELD_CRENEAUX) },
-	{ "{\"email\":null,\"nom\":\"A\",\"creneaux\":[\"x\"]}", M(FIELD_EMAIL) },
+	  M(FIELD_EMAIL) | M(FIELD_NOM) | M(FIELD_CRENEAUX) | M(FIELD_COMMENTAIRE), "" },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"   \",\"creneaux\":[\"x\"]}", M(FIELD_NOM), "" },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\\u0001B\",\"creneaux\":[\"x\"]}", M(FIELD_NOM), "" },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\",\"x\"]}", M(FIELD_CRENEAUX), "" },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[1]}", M(FIELD_CRENEAUX), "" },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"X Y\"]}", M(FIELD_CRENEAUX), "" },
+	{ "{\"email\":null,\"nom\":\"A\",\"creneaux\":[\"x\"]}", M(FIELD_EMAIL), "" },
+	/* A member no field has is refused and named: a misspelled comment is not dropped. */
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\"],\"commentair\":\"texte\"}",
+	  0, "commentair" },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\"],\"Commentaire\":\"t\"}",
+	  0, "Commentaire" },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\"],\"version\":9,\"id\":1,"
+	  "\"deleted_at\":null}", 0, "version,id,deleted_at" },
+	/* Every fault at once: the fields' and the unknown members'. */
+	{ "{\"mail\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\"]}", M(FIELD_EMAIL), "mail" },
 };
 
 static char *
@@ -162,11 +173,32 @@ main(void)
 		    utf8_text_length(texts[i].text, texts[i].multiline), texts[i].len);
 
 	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
-		int n = parse(bodies[i].body, &mask, &s);
+		int n = parse(bodies[i].body, &mask, &s), expected = 0, f;
+		char unknown[200] = "";
+		const cJSON *m;
+		size_t o = 0;
+
 		CHECK(n >= 0 && mask == bodies[i].mask, "corps %s : masque %#x au lieu de %#x",
 		    bodies[i].body, mask, bodies[i].mask);
 		errs = submission_errors_json(&s);
-		CHECK((errs == NULL) == (bodies[i].mask == 0), "erreurs JSON pour %s", bodies[i].body);
+		CHECK((errs == NULL) == (bodies[i].mask == 0 && bodies[i].unknown[0] == '\0'),
+		    "erreurs JSON pour %s", bodies[i].body);
+		/* The unknown members follow the fields, in the body's order, each with the
+		 * message of json.h. */
+		for (f = 0; f < FIELD__MAX; f++)
+			expected += (mask & M(f)) != 0;
+		for (m = errs != NULL ? errs->child : NULL; m != NULL; m = m->next) {
+			if (expected-- > 0)
+				continue;
+			CHECK(strcmp(m->valuestring, json_unknown_member_message) == 0,
+			    "message de « %s »", m->string);
+			o += (size_t)snprintf(unknown + o, sizeof(unknown) - o, "%s%s", o ? "," : "",
+			    m->string);
+		}
+		CHECK(strcmp(unknown, bodies[i].unknown) == 0, "corps %s : inconnus « %s » au lieu "
+		    "de « %s »", bodies[i].body, unknown, bodies[i].unknown);
+		CHECK(n == submission_error_count(&s) && n == (errs ? cJSON_GetArraySize(errs) : 0),
+		    "compte pour %s", bodies[i].body);
 		cJSON_Delete(errs);
 		submission_free(&s);
 	}
