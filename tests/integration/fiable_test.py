@@ -356,8 +356,14 @@ def max_submission_id():
     return sql_int("SELECT coalesce(max(id), 0) FROM soumissions_disponibilites")
 
 
+def key_sha256(key):
+    """The hex SHA-256 under which an Idempotency-Key is stored (the key itself never is)."""
+    return sha256_hex(key.lower())
+
+
 def idempotency_rows(key):
-    return sql_int("SELECT count(*) FROM idempotency_keys WHERE key::text = lower(:'p1')", key)
+    return sql_int("SELECT count(*) FROM idempotency_keys WHERE key_sha256 = decode(:'p1', 'hex')",
+                   key_sha256(key))
 
 
 def audit_rows_for_agent(user_agent):
@@ -368,7 +374,7 @@ def stored_once_problems(created):
     """For 201 answers (Response objects), those whose submission is not stored exactly once
     (one row for the e-mail, one submission.create audit row, one idempotency row), with the
     counts found. One query for all."""
-    entries = [{"email": r.payload["email"], "key": r.key, "id": str(r.json()["id"])}
+    entries = [{"email": r.payload["email"], "key": key_sha256(r.key), "id": str(r.json()["id"])}
                for r in created]
     if not entries:
         return []
@@ -379,7 +385,8 @@ def stored_once_problems(created):
         "    WHERE lower(s.email) = lower(trim(e.email))) AS rows,"
         "  (SELECT count(*) FROM audit_logs a WHERE a.entity_id = e.id"
         "    AND a.action = 'submission.create') AS audit,"
-        "  (SELECT count(*) FROM idempotency_keys k WHERE k.key::text = lower(e.key)) AS idem"
+        "  (SELECT count(*) FROM idempotency_keys k WHERE k.key_sha256 = decode(e.key, 'hex'))"
+        "   AS idem"
         " FROM json_to_recordset(:'p1'::json) AS e(email text, key text, id text)) AS x"
         " WHERE x.rows <> 1 OR x.audit <> 1 OR x.idem <> 1",
         json.dumps(entries))
@@ -656,11 +663,11 @@ class FiableTestCase(unittest.TestCase):
             email = resp.payload["email"].strip()
         row = sql(
             "SELECT (SELECT coalesce(max(id), 0) FROM soumissions_disponibilites), "
-            "(SELECT count(*) FROM idempotency_keys WHERE key::text = lower(:'p1')), "
+            "(SELECT count(*) FROM idempotency_keys WHERE key_sha256 = decode(:'p1', 'hex')), "
             "(SELECT count(*) FROM audit_logs WHERE user_agent = :'p2'), "
             "(SELECT count(*) FROM soumissions_disponibilites "
             " WHERE :'p3' <> '' AND lower(email) = lower(:'p3'))",
-            resp.key or "", resp.user_agent or "", email)[0]
+            key_sha256(resp.key or ""), resp.user_agent or "", email)[0]
         self.assertEqual(int(row[0]), max_id_before,
                          "a submission row was stored\n" + resp.describe())
         self.assertEqual(int(row[1]), 0, "an idempotency_keys row was stored\n" + resp.describe())
