@@ -159,6 +159,9 @@ def request(method, path, body=None, headers=None, *, source_address=None, timeo
             all_headers[name] = value
     if isinstance(body, str):
         body = body.encode("utf-8")
+    for name, value in all_headers.items():
+        if name.lower() == "idempotency-key":
+            record_key(value)
     conn = http.client.HTTPConnection(host, port, timeout=timeout,
                                       source_address=source_address)
     try:
@@ -270,13 +273,14 @@ def _psql():
     return _psql_path[0]
 
 
-def sql(query, *params, timeout=30):
+def sql(query, *params, timeout=30, conninfo=None):
     """Runs query as the superuser and returns its rows as lists of strings (None for NULL).
     Parameters are psql variables referenced as :'p1', :'p2', ... (quoted by psql, never
-    spliced by Python). Raises SqlError when psql fails."""
+    spliced by Python). conninfo: another database than the test database (see
+    database_conninfo). Raises SqlError when psql fails."""
     require_env()
     cmd = [_psql(), "-X", "-t", "-q", "--csv", "-v", "ON_ERROR_STOP=1", "-P", "null=" + _NULL,
-           "-d", os.environ["FIABLE_TEST_PG"]]
+           "-d", conninfo or os.environ["FIABLE_TEST_PG"]]
     for i, value in enumerate(params, 1):
         if value is None:
             raise ValueError("sql(): pass NULL in the query itself, not as a parameter")
@@ -297,6 +301,15 @@ def sql(query, *params, timeout=30):
     # A blank line is one empty string (csv reads it as a row without fields).
     return [[None if f == _NULL else f for f in (row or [""])]
             for row in csv.reader(io.StringIO(out, newline=""))]
+
+
+def database_conninfo(dbname, app=False):
+    """The conninfo of the superuser (app: of fiable_app) on another database of the cluster."""
+    require_env()
+    base = os.environ["FIABLE_TEST_APP_PG" if app else "FIABLE_TEST_PG"]
+    if not re.search(r"\bdbname=\S+", base):
+        raise EnvironmentMissing("no dbname= in %r" % base)
+    return re.sub(r"\bdbname=\S+", "dbname=" + dbname, base)
 
 
 def sql_one(query, *params):
@@ -359,6 +372,20 @@ def max_submission_id():
 def key_sha256(key):
     """The hex SHA-256 under which an Idempotency-Key is stored (the key itself never is)."""
     return sha256_hex(key.lower())
+
+
+# Where the tests note the hash of every key they send: at the end of a run, `scripts/dev
+# test` looks for each of them in clear in the database, the logs and the backups
+# (clear_keys.py). Only hashes: the list itself holds no key.
+KEY_HASHES_FILE = "test-key-hashes"
+
+
+def record_key(key):
+    """Notes the hash of a key a test sends (request() does it for its requests)."""
+    var = os.environ.get("FIABLE_VAR")
+    if var and key:
+        with open(os.path.join(var, KEY_HASHES_FILE), "a", encoding="ascii") as f:
+            f.write(key_sha256(key.strip()) + "\n")
 
 
 def idempotency_rows(key):
