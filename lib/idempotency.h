@@ -2,8 +2,9 @@
  * writing transaction, so the stored response commits or vanishes with the data.
  *
  * A key is a secret, like an edit token: whoever holds it and the body gets the submission's
- * token back on a replay. So it is never stored, logged or measured in clear: every function
- * here takes its SHA-256 (idempotency_key_hash), under which the database finds it. */
+ * token back on a replay. So it is never stored, logged or measured in clear: past
+ * idempotency_key_hash, the functions here take its SHA-256, under which the database finds
+ * it. */
 #ifndef FIABLE_IDEMPOTENCY_H
 #define FIABLE_IDEMPOTENCY_H
 
