@@ -17,7 +17,8 @@
 -- après la disparition de sa ligne.
 --
 -- Les deux tables sont réécrites (ALTER COLUMN ... TYPE, verrou exclusif le temps de la
--- réécriture) : les clés ne restent pas dans leurs fichiers, comme après un DROP COLUMN.
+-- réécriture) : les clés ne restent pas dans leurs fichiers (après un simple DROP COLUMN, elles
+-- y resteraient jusqu'à la réécriture de chaque ligne).
 
 -- 1. idempotency_keys : l'empreinte à la place de la clé --------------------------------------
 
