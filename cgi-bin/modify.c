@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "http.h"
+#include "idempotency.h"
 #include "json.h"
 #include "link_request.h"
 #include "log.h"
@@ -139,7 +140,7 @@ handle_write(FCGX_Request *r, struct app *app, struct http_request *req,
 {
 	struct change c = { 0 };
 	struct submission s = { 0 };
-	char key[37], fingerprint[2 * SHA256_LEN + 1];
+	char key[37], key_hash[IDEM_KEY_HASH_LEN], fingerprint[2 * SHA256_LEN + 1];
 	enum api_error e;
 	cJSON *root;
 	int m;
@@ -159,7 +160,8 @@ handle_write(FCGX_Request *r, struct app *app, struct http_request *req,
 			    NULL, NULL);
 			return;
 		}
-		c.idem_key = key;
+		idempotency_key_hash(key, key_hash);
+		c.idem_key_hash = key_hash;
 	}
 	if (!withdraw) {
 		if ((root = respond_read_json(r, app->db, req, EP_MODIFY, &app->cfg)) == NULL)

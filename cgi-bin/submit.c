@@ -3,7 +3,10 @@
  * Recipe: check method, origin, media type and Idempotency-Key; read the bounded body;
  * validate every field (slots against the catalogue); then in ONE transaction claim the
  * key, insert the submission, append the audit row, record the metric and store the
- * response. A replay of the key with the same body gets the stored response again. */
+ * response. A replay of the key with the same body gets the stored response again, with the
+ * edit token recomputed from the key (HMAC), unless the key was once written in clear.
+ * The key is a secret like the token: past this recipe's first step only its SHA-256 is
+ * used (lookups, audit row, metrics). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,11 +52,14 @@ fail_request(FCGX_Request *r, struct app *app, const struct http_request *req,
 	respond_error(r, app->db, req, ENDPOINT, e, NULL, "POST");
 }
 
-/* After a lost claim: the key's committed response, or 422 when the payload differs. */
+/* After a lost claim: the key's committed response, or 422 when the payload differs.
+ * *exposed: the key was written in clear before sql/0010, its replay carries no token. */
 static enum outcome
-replay(struct app *app, const char *key, const char *payload_hex, char **body, int *status)
+replay(struct app *app, const char *key_hash, const char *payload_hex, char **body,
+    int *status, bool *exposed)
 {
-	switch (idempotency_replay(app->db, key, "POST " ENDPOINT, payload_hex, body, status)) {
+	switch (idempotency_replay(app->db, key_hash, "POST " ENDPOINT, payload_hex, body, status,
+	    exposed)) {
 	case IDEM_REPLAY:
 		return OUT_REPLAY;
 	case IDEM_REUSED:
@@ -90,8 +96,8 @@ queue_receipt(struct app *app, const struct submission *s, const char *id, const
 
 static enum outcome
 store(struct app *app, const struct http_request *req, const struct submission *s,
-    const char *key, const char *payload_hex, const char *token,
-    const unsigned char token_hash[SHA256_LEN], char **body, int *status)
+    const char *key_hash, const char *payload_hex, const char *token,
+    const unsigned char token_hash[SHA256_LEN], char **body, int *status, bool *exposed)
 {
 	struct db *db = app->db;
 	struct stored_submission st;
@@ -103,12 +109,12 @@ store(struct app *app, const struct http_request *req, const struct submission *
 	if (!db_begin(db))
 		return db_lost(db) ? OUT_UNAVAILABLE : OUT_FAILED;
 
-	switch (idempotency_claim(db, key, "POST " ENDPOINT, payload_hex)) {
+	switch (idempotency_claim(db, key_hash, "POST " ENDPOINT, payload_hex)) {
 	case IDEM_CLAIMED:
 		break;
 	case IDEM_TAKEN:
 		db_rollback(db);
-		return replay(app, key, payload_hex, body, status);
+		return replay(app, key_hash, payload_hex, body, status, exposed);
 	case IDEM_FAILED:
 		goto fail;
 	}
@@ -129,7 +135,7 @@ store(struct app *app, const struct http_request *req, const struct submission *
 
 	details = cJSON_CreateObject();
 	cJSON_AddNumberToObject(details, "version", (double)st.version);
-	cJSON_AddStringToObject(details, "idempotency_key", key);
+	cJSON_AddStringToObject(details, "idempotency_key_sha256", key_hash);
 	cJSON_AddNumberToObject(details, "creneaux", (double)s->ncreneaux);
 	entry.action = "submission.create";
 	entry.entity = "soumissions_disponibilites";
@@ -139,7 +145,7 @@ store(struct app *app, const struct http_request *req, const struct submission *
 
 	if (!queue_receipt(app, s, st.id, token) ||
 	    !metrics_record(db, req, ENDPOINT, 201) ||
-	    !idempotency_store(db, key, 201, *body, st.id) ||
+	    !idempotency_store(db, key_hash, 201, *body, st.id) ||
 	    !audit_append_commit(db, req, &entry))
 		goto fail;
 
@@ -166,10 +172,12 @@ handle_submit(FCGX_Request *r, struct http_request *req, void *ctx)
 	struct app *app = ctx;
 	struct submission s;
 	unsigned char payload_hash[SHA256_LEN], token_hash[SHA256_LEN];
-	char key[37], payload_hex[2 * SHA256_LEN + 1], token[TOKEN_STR_LEN];
+	char key[37], key_hash[IDEM_KEY_HASH_LEN], payload_hex[2 * SHA256_LEN + 1];
+	char token[TOKEN_STR_LEN];
 	char *body = NULL;
 	cJSON *root;
 	int status = 0;
+	bool exposed = false;
 
 	if (strcmp(req->method, "POST") != 0) {
 		fail_request(r, app, req, ERR_METHOD_NOT_ALLOWED);
@@ -192,16 +200,20 @@ handle_submit(FCGX_Request *r, struct http_request *req, void *ctx)
 
 	sha256(req->body, req->body_len, payload_hash);
 	hex_encode(payload_hash, SHA256_LEN, payload_hex);
+	idempotency_key_hash(key, key_hash);
 	edit_token_for_key(app->cfg.secret, sizeof(app->cfg.secret), key, token, token_hash);
 
-	switch (store(app, req, &s, key, payload_hex, token, token_hash, &body, &status)) {
+	switch (store(app, req, &s, key_hash, payload_hex, token, token_hash, &body, &status,
+	    &exposed)) {
 	case OUT_CREATED:
 		/* The first answer and every replay go through the same printing of the stored
 		 * text, so they are byte-identical. */
 		respond_representation(r, status, body, token);
 		break;
 	case OUT_REPLAY:
-		respond_representation(r, status, body, token);
+		/* A key written in clear before sql/0010 may be anyone's: its stored answer, but
+		 * no token (the person keeps the link of the receipt, or asks for a new one). */
+		respond_representation(r, status, body, exposed ? NULL : token);
 		metrics_record_outside(app->db, req, ENDPOINT, status);
 		break;
 	case OUT_KEY_REUSED:

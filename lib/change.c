@@ -37,7 +37,8 @@ change_fingerprint(const char *token_hash, const struct http_request *req,
 static enum api_error
 change_replay(struct db *db, const char *scope, struct change *c)
 {
-	switch (idempotency_replay(db, c->idem_key, scope, c->fingerprint, &c->body, &c->status)) {
+	switch (idempotency_replay(db, c->idem_key_hash, scope, c->fingerprint, &c->body,
+	    &c->status, NULL)) {
 	case IDEM_REPLAY:
 		c->replayed = true;
 		return ERR__MAX;
@@ -67,8 +68,8 @@ change_run(struct db *db, const struct http_request *req, struct change *c)
 	if (!db_begin(db))
 		return db_lost(db) ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL;
 
-	if (c->idem_key != NULL) {
-		switch (idempotency_claim(db, c->idem_key, scope, c->fingerprint)) {
+	if (c->idem_key_hash != NULL) {
+		switch (idempotency_claim(db, c->idem_key_hash, scope, c->fingerprint)) {
 		case IDEM_CLAIMED:
 			break;
 		case IDEM_TAKEN:
@@ -111,8 +112,8 @@ change_run(struct db *db, const struct http_request *req, struct change *c)
 		goto fail;
 	version = cJSON_GetObjectItemCaseSensitive(rep, "version");
 	cJSON_AddNumberToObject(details, "version", cJSON_IsNumber(version) ? version->valuedouble : 0);
-	if (c->idem_key != NULL)
-		cJSON_AddStringToObject(details, "idempotency_key", c->idem_key);
+	if (c->idem_key_hash != NULL)
+		cJSON_AddStringToObject(details, "idempotency_key_sha256", c->idem_key_hash);
 	entry.action = c->action;
 	entry.entity = "soumissions_disponibilites";
 	entry.entity_id = row.id;
@@ -120,7 +121,8 @@ change_run(struct db *db, const struct http_request *req, struct change *c)
 	entry.details = details;
 	if ((c->body = cJSON_PrintUnformatted(rep)) == NULL ||
 	    !metrics_record(db, req, c->endpoint, 200) ||
-	    (c->idem_key != NULL && !idempotency_store(db, c->idem_key, 200, c->body, row.id)) ||
+	    (c->idem_key_hash != NULL &&
+	    !idempotency_store(db, c->idem_key_hash, 200, c->body, row.id)) ||
 	    !audit_append_commit(db, req, &entry))
 		goto fail;
 	cJSON_Delete(details);

@@ -30,8 +30,8 @@ struct change {
 	const char *id;              /* administration: the submission id */
 	const char *actor;           /* audit actor; NULL = the submission's e-mail */
 	long if_match;               /* version named by If-Match, 0 when not given */
-	const char *idem_key;        /* normalised Idempotency-Key, or NULL */
-	const char *fingerprint;     /* hex SHA-256 identifying the request, with idem_key */
+	const char *idem_key_hash;   /* hex SHA-256 of the Idempotency-Key (idempotency.h), or NULL */
+	const char *fingerprint;     /* hex SHA-256 identifying the request, with idem_key_hash */
 	bool on_withdrawn;           /* the change applies to a withdrawn submission */
 	change_apply apply;
 	void *arg;

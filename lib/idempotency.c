@@ -4,11 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+void
+idempotency_key_hash(const char *key, char hex[IDEM_KEY_HASH_LEN])
+{
+	unsigned char digest[SHA256_LEN];
+
+	sha256(key, strlen(key), digest);
+	hex_encode(digest, SHA256_LEN, hex);
+}
+
 enum idem_claim
-idempotency_claim(struct db *db, const char *key, const char *endpoint,
+idempotency_claim(struct db *db, const char *key_hash, const char *endpoint,
     const char *payload_sha256_hex)
 {
-	const char *params[3] = { key, endpoint, payload_sha256_hex };
+	const char *params[3] = { key_hash, endpoint, payload_sha256_hex };
 	PGresult *res = db_exec(db, STMT_IDEMPOTENCY_CLAIM, params);
 	enum idem_claim r;
 
@@ -21,9 +30,9 @@ idempotency_claim(struct db *db, const char *key, const char *endpoint,
 }
 
 int
-idempotency_lookup(struct db *db, const char *key, struct idem_record *rec)
+idempotency_lookup(struct db *db, const char *key_hash, struct idem_record *rec)
 {
-	const char *params[1] = { key };
+	const char *params[1] = { key_hash };
 	PGresult *res = db_query(db, STMT_IDEMPOTENCY_LOOKUP, params);
 	int found;
 
@@ -39,6 +48,7 @@ idempotency_lookup(struct db *db, const char *key, struct idem_record *rec)
 		    PQgetvalue(res, 0, 1));
 		rec->status = PQgetisnull(res, 0, 2) ? 0 :
 		    (int)strtol(PQgetvalue(res, 0, 2), NULL, 10);
+		rec->exposed = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
 		if (!PQgetisnull(res, 0, 3) && (rec->body = strdup(PQgetvalue(res, 0, 3))) == NULL)
 			found = -1;
 	}
@@ -47,11 +57,11 @@ idempotency_lookup(struct db *db, const char *key, struct idem_record *rec)
 }
 
 enum idem_replay
-idempotency_replay(struct db *db, const char *key, const char *scope, const char *fingerprint,
-    char **body, int *status)
+idempotency_replay(struct db *db, const char *key_hash, const char *scope,
+    const char *fingerprint, char **body, int *status, bool *exposed)
 {
 	struct idem_record rec;
-	int found = idempotency_lookup(db, key, &rec);
+	int found = idempotency_lookup(db, key_hash, &rec);
 
 	if (found < 0)
 		return IDEM_ERROR;
@@ -64,15 +74,17 @@ idempotency_replay(struct db *db, const char *key, const char *scope, const char
 	}
 	*body = rec.body;
 	*status = rec.status;
+	if (exposed != NULL)
+		*exposed = rec.exposed;
 	return IDEM_REPLAY;
 }
 
 bool
-idempotency_store(struct db *db, const char *key, int status, const char *body,
+idempotency_store(struct db *db, const char *key_hash, int status, const char *body,
     const char *submission_id)
 {
 	char st[8];
-	const char *params[4] = { key, st, body, submission_id };
+	const char *params[4] = { key_hash, st, body, submission_id };
 	PGresult *res;
 	bool ok;
 

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "crypto.h"
+#include "idempotency.h"
 #include "log.h"
 
 /* The spool: metrics.spool receives appends (one JSON object a line, each written with one
@@ -157,7 +158,7 @@ metrics_parse_client(const char *value, struct client_facts *out)
 
 /* The text parameters of one metric; NULL members are SQL NULLs. */
 struct metric_params {
-	char status[8], duration[24], method[16], key[37];
+	char status[8], duration[24], method[16], key[37], key_hash[IDEM_KEY_HASH_LEN];
 	char queued_ms[24], queue_length[24], attempt[24], autosave_ms[32];
 	const char *v[10];
 };
@@ -199,7 +200,12 @@ metric_params_fill(struct metric_params *m, const struct http_request *req,
 		snprintf(m->autosave_ms, sizeof(m->autosave_ms), "%.3f", f.autosave_ms);
 		m->v[8] = m->autosave_ms;
 	}
-	m->v[9] = http_parse_uuid(req->idempotency_key, m->key) ? m->key : NULL;
+	/* The key is a secret: only its hash, which idempotency_keys is found by, is kept. */
+	m->v[9] = NULL;
+	if (http_parse_uuid(req->idempotency_key, m->key)) {
+		idempotency_key_hash(m->key, m->key_hash);
+		m->v[9] = m->key_hash;
+	}
 }
 
 bool
@@ -313,7 +319,7 @@ metrics_spool_append(const struct http_request *req, const char *endpoint, int s
 	size_t len;
 	int fd = -1, rc = -1;
 	static const char *const names[] = { NULL, NULL, NULL, NULL, "from_queue", "queued_ms",
-	    "queue_length", "attempt", "autosave_ms", "idempotency_key" };
+	    "queue_length", "attempt", "autosave_ms", "idempotency_key_sha256" };
 	size_t i;
 
 	if (spool_dir[0] == '\0')
@@ -422,7 +428,7 @@ spool_line_checked(const char *line, size_t len, double now)
 	};
 	cJSON *in = cJSON_ParseWithLength(line, len), *out = NULL;
 	const cJSON *v;
-	char key[37];
+	char key[37], key_hash[IDEM_KEY_HASH_LEN];
 	size_t i;
 
 	if (!cJSON_IsObject(in) || (out = cJSON_CreateObject()) == NULL)
@@ -465,11 +471,18 @@ spool_line_checked(const char *line, size_t len, double now)
 			goto bad;
 		cJSON_AddBoolToObject(out, "from_queue", cJSON_IsTrue(v));
 	}
-	v = cJSON_GetObjectItemCaseSensitive(in, "idempotency_key");
+	v = cJSON_GetObjectItemCaseSensitive(in, "idempotency_key_sha256");
 	if (v != NULL) {
+		if (!cJSON_IsString(v) || strlen(v->valuestring) != 2 * SHA256_LEN ||
+		    strspn(v->valuestring, "0123456789abcdef") != 2 * SHA256_LEN)
+			goto bad;
+		cJSON_AddStringToObject(out, "idempotency_key_sha256", v->valuestring);
+	} else if ((v = cJSON_GetObjectItemCaseSensitive(in, "idempotency_key")) != NULL) {
+		/* A line spooled before sql/0010 holds the key in clear: only its hash goes in. */
 		if (!cJSON_IsString(v) || !http_parse_uuid(v->valuestring, key))
 			goto bad;
-		cJSON_AddStringToObject(out, "idempotency_key", key);
+		idempotency_key_hash(key, key_hash);
+		cJSON_AddStringToObject(out, "idempotency_key_sha256", key_hash);
 	}
 	cJSON_Delete(in);
 	return out;

@@ -23,18 +23,22 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "SELECT x FROM jsonb_array_elements_text($1::jsonb) AS x "
 	    "WHERE NOT EXISTS (SELECT 1 FROM creneaux c WHERE c.id = x)", 1 },
 
-	/* Claims a key for this transaction; waits for a concurrent holder, then returns
-	 * no row if the key is taken. $1 key, $2 endpoint, $3 payload sha256 (hex bytea). */
+	/* Idempotency keys are found by their SHA-256 only (sql/0010): $1 is always the hex
+	 * SHA-256 of the normalised key, never the key. Claims a key for this transaction; waits
+	 * for a concurrent holder, then returns no row if the key is taken. $2 endpoint, $3
+	 * payload sha256 (hex). */
 	[STMT_IDEMPOTENCY_CLAIM] = { "idempotency_claim",
-	    "INSERT INTO idempotency_keys (key, endpoint, payload_sha256) "
-	    "VALUES ($1::uuid, $2, decode($3, 'hex')) ON CONFLICT (key) DO NOTHING RETURNING key", 3 },
+	    "INSERT INTO idempotency_keys (key_sha256, endpoint, payload_sha256) "
+	    "VALUES (decode($1, 'hex'), $2, decode($3, 'hex')) "
+	    "ON CONFLICT (key_sha256) DO NOTHING RETURNING 1", 3 },
+	/* key_exposed: the key was written in clear before sql/0010 (no token on replay). */
 	[STMT_IDEMPOTENCY_LOOKUP] = { "idempotency_lookup",
-	    "SELECT endpoint, encode(payload_sha256, 'hex'), status_code, response_body "
-	    "FROM idempotency_keys WHERE key = $1::uuid", 1 },
-	/* $1 key, $2 status, $3 response body (never holding a secret), $4 submission id. */
+	    "SELECT endpoint, encode(payload_sha256, 'hex'), status_code, response_body, key_exposed "
+	    "FROM idempotency_keys WHERE key_sha256 = decode($1, 'hex')", 1 },
+	/* $2 status, $3 response body (never holding a secret), $4 submission id. */
 	[STMT_IDEMPOTENCY_STORE] = { "idempotency_store",
 	    "UPDATE idempotency_keys SET status_code = $2::smallint, response_body = $3, "
-	    "submission_id = $4::bigint WHERE key = $1::uuid", 4 },
+	    "submission_id = $4::bigint WHERE key_sha256 = decode($1, 'hex')", 4 },
 
 	/* $1 an e-mail. Taken until the end of the transaction by every writer that makes a
 	 * submission active with it, before it checks that no other active submission has it:
@@ -385,12 +389,13 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	/* metrics and alerts (section of issue 5) */
 	/* $1 endpoint, $2 method, $3 status, $4 duration in microseconds, then what the form
 	 * reports (NULL when unknown): $5 from_queue, $6 queued_ms, $7 queue_length, $8 attempt,
-	 * $9 autosave_ms; $10 the Idempotency-Key of a write (to see the failures never retried). */
+	 * $9 autosave_ms; $10 the hex SHA-256 of the Idempotency-Key of a write (to see the
+	 * failures never retried; the key itself is a secret). */
 	[STMT_METRIC_RECORD_CLIENT] = { "metric_record_client",
 	    "INSERT INTO request_metrics (endpoint, method, status, duration_us, from_queue, "
-	    "queued_ms, queue_length, attempt, autosave_ms, idempotency_key) "
+	    "queued_ms, queue_length, attempt, autosave_ms, idempotency_key_sha256) "
 	    "VALUES ($1, $2, $3::smallint, $4::integer, $5::boolean, $6::integer, $7::integer, "
-	    "$8::integer, $9::real, $10::uuid)", 10 },
+	    "$8::integer, $9::real, decode($10, 'hex'))", 10 },
 	/* $1: JSON array of checked spool lines. Returns how many were new. */
 	[STMT_METRICS_INGEST] = { "metrics_ingest", "SELECT metriques_ingerer($1::jsonb)", 1 },
 	/* $1 window (interval back from now), $2 step of the series, $3 time zone of the days. */

@@ -148,7 +148,9 @@ void
 edit_token_for_key(const unsigned char *secret, size_t secretlen, const char *idem_key,
     char token[TOKEN_STR_LEN], unsigned char hash[SHA256_LEN])
 {
-	static const char label[] = "fiable edit token v1 ";
+	/* v2 since sql/0010: a key written in clear before (v1) no longer derives the token of
+	 * its submission, even claimed afresh once its row is gone. */
+	static const char label[] = "fiable edit token v2 ";
 	unsigned char mac[SHA256_LEN];
 	char msg[sizeof(label) + 40];
 

@@ -48,7 +48,8 @@ enum store_result submission_write_active(struct db *db, enum stmt s, const char
 cJSON *submission_to_json(const struct submission *s, const struct stored_submission *st);
 
 /* The edit token of the submission created with an idempotency key: HMAC(secret, key), so a
- * replayed response can carry it again while the database only ever holds its SHA-256. */
+ * replayed response can carry it again while the database only ever holds its SHA-256. The
+ * key must therefore stay as secret as the token (idempotency.h). */
 void edit_token_for_key(const unsigned char *secret, size_t secretlen, const char *idem_key,
     char token[TOKEN_STR_LEN], unsigned char hash[SHA256_LEN]);
 

@@ -74,7 +74,7 @@ def main():
         t0 = time.monotonic()
         ft.sql(
             "INSERT INTO request_metrics (created_at, endpoint, method, status, duration_us, "
-            "from_queue, queued_ms, queue_length, attempt, autosave_ms, idempotency_key) "
+            "from_queue, queued_ms, queue_length, attempt, autosave_ms, idempotency_key_sha256) "
             "SELECT now() - (g / :'p1'::float8) * interval '30 days', "
             "(ARRAY['/api/form','/api/form','/api/submit','/api/modify','/api/modify',"
             "'/api/form','/api/restore','/api/modify/link'])[1 + g % 8], "
@@ -87,7 +87,7 @@ def main():
             "CASE WHEN g % 8 IN (2, 4) THEN g % 6 END, "
             "CASE WHEN g % 8 IN (2, 4) THEN 1 + (g % 13 = 0)::int END, "
             "CASE WHEN g % 8 IN (2, 4) THEN ((g % 2000) / 100.0)::real END, "
-            "CASE WHEN g % 8 IN (2, 4) THEN md5(g::text || 'bench')::uuid END "
+            "CASE WHEN g % 8 IN (2, 4) THEN sha256(convert_to(md5(g::text || 'bench')::uuid::text, 'UTF8')) END "
             "FROM generate_series(1, :'p1'::integer) AS g", ROWS, timeout=1800)
         insert_s = time.monotonic() - t0
         ft.sql("DELETE FROM request_metrics_hours_done; DELETE FROM request_metrics_hourly; "

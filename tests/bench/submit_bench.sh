@@ -31,12 +31,12 @@ cat >"$tmp/submit.sql" <<SQL
 \set n random(1, 1000000000000)
 SELECT x FROM jsonb_array_elements_text('["$s1","$s2"]'::jsonb) AS x WHERE NOT EXISTS (SELECT 1 FROM creneaux c WHERE c.id = x);
 BEGIN;
-INSERT INTO idempotency_keys (key, endpoint, payload_sha256) VALUES (md5(:client_id || '-' || :n)::uuid, 'POST /api/submit', sha256((:n)::text::bytea)) ON CONFLICT (key) DO NOTHING RETURNING key \gset
+INSERT INTO idempotency_keys (key_sha256, endpoint, payload_sha256) VALUES (sha256(convert_to(md5(:client_id || '-' || :n), 'UTF8')), 'POST /api/submit', sha256((:n)::text::bytea)) ON CONFLICT (key_sha256) DO NOTHING RETURNING 1 AS claimed \gset
 INSERT INTO soumissions_disponibilites (email, nom, creneaux, commentaire, edit_token_hash) VALUES ('pgb-' || :client_id || '-' || :n || '@example.org', 'Banc d''essai', '["$s1","$s2"]'::jsonb, 'pgbench', sha256((:n)::text::bytea)) RETURNING id, version, created_at::text AS created \gset
 SELECT enabled FROM feature_flags WHERE name = 'email_links';
 INSERT INTO mail_outbox (kind, recipient, subject, body, submission_id) VALUES ('receipt', 'pgb@example.org', 'Sujet', 'Corps', :id) RETURNING id AS mail_id \gset
 INSERT INTO request_metrics (endpoint, method, status, duration_us) VALUES ('/api/submit', 'POST', 201, 1000);
-UPDATE idempotency_keys SET status_code = 201, response_body = '{"id":1}', submission_id = :id WHERE key = md5(:client_id || '-' || :n)::uuid;
+UPDATE idempotency_keys SET status_code = 201, response_body = '{"id":1}', submission_id = :id WHERE key_sha256 = sha256(convert_to(md5(:client_id || '-' || :n), 'UTF8'));
 \startpipeline
 INSERT INTO audit_logs (action, entity, entity_id, actor, client_addr, user_agent, request_id, details) VALUES ('submission.create', 'soumissions_disponibilites', :id, 'pgb@example.org', '127.0.0.1', 'pgbench', 'x', '{"version":1}'::jsonb);
 COMMIT;

@@ -188,16 +188,18 @@ export function auditPour(id) {
 }
 
 // Les faits du client (en-tête Fiable-Client) enregistrés avec l'écriture faite sous cette clé
-// d'idempotence : { from_queue, queued_ms, queue_length, attempt, autosave_ms }. null si la base
-// n'a pas (encore) ces colonnes ; attend la ligne, écrite parfois juste après la réponse.
+// d'idempotence (retrouvée par son empreinte : la base ne garde pas la clé) : { from_queue,
+// queued_ms, queue_length, attempt, autosave_ms }. null si la base n'a pas (encore) ces
+// colonnes ; attend la ligne, écrite parfois juste après la réponse.
 export async function metriqueClient(cle) {
   const colonnes = sql(`SELECT count(*) FROM information_schema.columns
-    WHERE table_name = 'request_metrics' AND column_name IN ('from_queue', 'idempotency_key')`);
+    WHERE table_name = 'request_metrics' AND column_name IN ('from_queue', 'idempotency_key_sha256')`);
   if (colonnes !== '2') return null;
   const fin = Date.now() + plafond(5000);
   for (;;) {
     const ligne = sqlJson(`SELECT row_to_json(m) FROM (SELECT from_queue, queued_ms, queue_length, attempt, autosave_ms
-      FROM request_metrics WHERE idempotency_key = :'cle'::uuid AND status < 300 ORDER BY id LIMIT 1) AS m`, { cle });
+      FROM request_metrics WHERE idempotency_key_sha256 = sha256(convert_to(lower(:'cle'), 'UTF8'))
+      AND status < 300 ORDER BY id LIMIT 1) AS m`, { cle });
     if (ligne) return ligne;
     if (Date.now() > fin) break;
     await new Promise((ok) => { setTimeout(ok, 100); });

@@ -186,6 +186,9 @@ def request(method, path, body=None, headers=None, *, source_address=None, timeo
             all_headers[name] = value
     if isinstance(body, str):
         body = body.encode("utf-8")
+    for name, value in all_headers.items():
+        if name.lower() == "idempotency-key":
+            record_key(value)
     conn = http.client.HTTPConnection(host, port, timeout=ceiling(timeout),
                                       source_address=source_address)
     try:
@@ -298,9 +301,10 @@ def _psql():
 
 
 def sql(query, *params, timeout=30, conninfo=None):
-    """Runs query as the superuser (or on conninfo) and returns its rows as lists of strings
-    (None for NULL). Parameters are psql variables referenced as :'p1', :'p2', ... (quoted by
-    psql, never spliced by Python). Raises SqlError when psql fails."""
+    """Runs query as the superuser and returns its rows as lists of strings (None for NULL).
+    Parameters are psql variables referenced as :'p1', :'p2', ... (quoted by psql, never
+    spliced by Python). conninfo: another database than the test database (see
+    database_conninfo). Raises SqlError when psql fails."""
     require_env()
     cmd = [_psql(), "-X", "-t", "-q", "--csv", "-v", "ON_ERROR_STOP=1", "-P", "null=" + _NULL,
            "-d", conninfo or os.environ["FIABLE_TEST_PG"]]
@@ -332,6 +336,15 @@ def app_sql(query, *params):
     if not os.environ.get("FIABLE_TEST_APP_PG"):
         raise EnvironmentMissing("FIABLE_TEST_APP_PG is not set. " + _ENV_HELP)
     return sql(query, *params, conninfo=os.environ["FIABLE_TEST_APP_PG"])
+
+
+def database_conninfo(dbname, app=False):
+    """The conninfo of the superuser (app: of fiable_app) on another database of the cluster."""
+    require_env()
+    base = os.environ["FIABLE_TEST_APP_PG" if app else "FIABLE_TEST_PG"]
+    if not re.search(r"\bdbname=\S+", base):
+        raise EnvironmentMissing("no dbname= in %r" % base)
+    return re.sub(r"\bdbname=\S+", "dbname=" + dbname, base)
 
 
 def sql_one(query, *params):
@@ -391,8 +404,28 @@ def max_submission_id():
     return sql_int("SELECT coalesce(max(id), 0) FROM soumissions_disponibilites")
 
 
+def key_sha256(key):
+    """The hex SHA-256 under which an Idempotency-Key is stored (the key itself never is)."""
+    return sha256_hex(key.lower())
+
+
+# Where the tests note the hash of every key they send: at the end of a run, `scripts/dev
+# test` looks for each of them in clear in the database, the logs and the backups
+# (clear_keys.py). Only hashes: the list itself holds no key.
+KEY_HASHES_FILE = "test-key-hashes"
+
+
+def record_key(key):
+    """Notes the hash of a key a test sends (request() does it for its requests)."""
+    var = os.environ.get("FIABLE_VAR")
+    if var and key:
+        with open(os.path.join(var, KEY_HASHES_FILE), "a", encoding="ascii") as f:
+            f.write(key_sha256(key.strip()) + "\n")
+
+
 def idempotency_rows(key):
-    return sql_int("SELECT count(*) FROM idempotency_keys WHERE key::text = lower(:'p1')", key)
+    return sql_int("SELECT count(*) FROM idempotency_keys WHERE key_sha256 = decode(:'p1', 'hex')",
+                   key_sha256(key))
 
 
 def audit_rows_for_agent(user_agent):
@@ -403,7 +436,7 @@ def stored_once_problems(created):
     """For 201 answers (Response objects), those whose submission is not stored exactly once
     (one row for the e-mail, one submission.create audit row, one idempotency row), with the
     counts found. One query for all."""
-    entries = [{"email": r.payload["email"], "key": r.key, "id": str(r.json()["id"])}
+    entries = [{"email": r.payload["email"], "key": key_sha256(r.key), "id": str(r.json()["id"])}
                for r in created]
     if not entries:
         return []
@@ -414,7 +447,8 @@ def stored_once_problems(created):
         "    WHERE lower(s.email) = lower(trim(e.email))) AS rows,"
         "  (SELECT count(*) FROM audit_logs a WHERE a.entity_id = e.id"
         "    AND a.action = 'submission.create') AS audit,"
-        "  (SELECT count(*) FROM idempotency_keys k WHERE k.key::text = lower(e.key)) AS idem"
+        "  (SELECT count(*) FROM idempotency_keys k WHERE k.key_sha256 = decode(e.key, 'hex'))"
+        "   AS idem"
         " FROM json_to_recordset(:'p1'::json) AS e(email text, key text, id text)) AS x"
         " WHERE x.rows <> 1 OR x.audit <> 1 OR x.idem <> 1",
         json.dumps(entries))
@@ -741,11 +775,11 @@ class FiableTestCase(unittest.TestCase):
             email = resp.payload["email"].strip()
         row = sql(
             "SELECT (SELECT coalesce(max(id), 0) FROM soumissions_disponibilites), "
-            "(SELECT count(*) FROM idempotency_keys WHERE key::text = lower(:'p1')), "
+            "(SELECT count(*) FROM idempotency_keys WHERE key_sha256 = decode(:'p1', 'hex')), "
             "(SELECT count(*) FROM audit_logs WHERE user_agent = :'p2'), "
             "(SELECT count(*) FROM soumissions_disponibilites "
             " WHERE :'p3' <> '' AND lower(email) = lower(:'p3'))",
-            resp.key or "", resp.user_agent or "", email)[0]
+            key_sha256(resp.key or ""), resp.user_agent or "", email)[0]
         self.assertEqual(int(row[0]), max_id_before,
                          "a submission row was stored\n" + resp.describe())
         self.assertEqual(int(row[1]), 0, "an idempotency_keys row was stored\n" + resp.describe())

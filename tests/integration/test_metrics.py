@@ -51,10 +51,11 @@ def client_header(**facts):
 
 
 def metric_row(key):
-    """The request_metrics row of the write made with this Idempotency-Key."""
+    """The request_metrics row of the write made with this Idempotency-Key (found by its
+    SHA-256: the key itself is not stored)."""
     rows = sql("SELECT endpoint, method, status, from_queue, queued_ms, queue_length, attempt, "
-               "autosave_ms, spool_id FROM request_metrics WHERE idempotency_key = :'p1'::uuid "
-               "ORDER BY id", key)
+               "autosave_ms, spool_id FROM request_metrics "
+               "WHERE idempotency_key_sha256 = decode(:'p1', 'hex') ORDER BY id", ft.key_sha256(key))
     if len(rows) != 1:
         raise AssertionError("expected one metric for key %s, got %r" % (key, rows))
     return dict(zip(("endpoint", "method", "status", "from_queue", "queued_ms", "queue_length",
@@ -500,7 +501,8 @@ class SpoolTest(ft.FiableTestCase):
             "SELECT json_build_object('id', spool_id, 't', extract(epoch FROM created_at), "
             "'endpoint', endpoint, 'method', method, 'status', status, "
             "'duration_us', duration_us)::text FROM request_metrics "
-            "WHERE idempotency_key = :'p1'::uuid", key) for key in keys]
+            "WHERE idempotency_key_sha256 = decode(:'p1', 'hex')", ft.key_sha256(key))
+            for key in keys]
         replay = os.path.join(self.spool, "metrics-0-%s.ingest" % uuid.uuid4().hex[:16])
         with open(replay, "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\npas du json\n")

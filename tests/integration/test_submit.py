@@ -87,7 +87,8 @@ class CreateTest(ft.FiableTestCase):
 
         # The idempotency record.
         rows = sql("SELECT status_code, submission_id, strpos(coalesce(response_body, ''), "
-                   ":'p2') FROM idempotency_keys WHERE key = :'p1'::uuid", resp.key, token)
+                   ":'p2') FROM idempotency_keys WHERE key_sha256 = decode(:'p1', 'hex')",
+                   ft.key_sha256(resp.key), token)
         self.assertEqual(len(rows), 1, "no idempotency_keys row for the key")
         self.assertEqual(rows[0][0], "201")
         self.assertEqual(rows[0][1], str(body["id"]))

@@ -1,7 +1,8 @@
-/* Encodings and the derivation of edit tokens. */
+/* Encodings, the derivation of edit tokens and the hash of idempotency keys. */
 #include <string.h>
 
 #include "crypto.h"
+#include "idempotency.h"
 #include "submission.h"
 #include "unit.h"
 
@@ -37,9 +38,20 @@ main(void)
 	CHECK(equal_ct(h, h2, SHA256_LEN), "empreinte du jeton");
 	edit_token_for_key(secret, sizeof(secret), "6f1c2d0e-0000-4000-8000-000000000002", token2, h2);
 	CHECK(strcmp(token, token2) != 0, "une clé, un jeton");
+	/* HMAC(secret, "fiable edit token v2 " + key), computed elsewhere (Python's hmac): the
+	 * label is no longer v1's, so a key written in clear before sql/0010 no longer derives
+	 * the token of its submission. */
+	CHECK(strcmp(token, "5SHlSTpiOxJ21Fim_t0s-vKenoKYGxtiQwy-NmqLOwA") == 0, "jeton v2 : %s", token);
+	CHECK(strcmp(token, "AbKgpQN5PhNLY41C89Otm5yRpeQvYL3a1XVjBar76WQ") != 0, "plus le jeton v1");
 	secret[0] = 9;
 	edit_token_for_key(secret, sizeof(secret), "6f1c2d0e-0000-4000-8000-000000000001", token2, h2);
 	CHECK(strcmp(token, token2) != 0, "un secret, un jeton");
+
+	/* A key is stored, measured and audited as the hex SHA-256 of its normalised text, the
+	 * value sql/0010 computes with sha256(convert_to(key::text, 'UTF8')). */
+	idempotency_key_hash("6f1c2d0e-0000-4000-8000-000000000001", out);
+	CHECK(strcmp(out, "b5ae2755a33870fdfd049b99af8b826bb5719e0643c42f495aba89c6816e5a21") == 0,
+	    "empreinte de la clé : %s", out);
 	CHECK(random_bytes(bytes, sizeof(bytes)) == 0, "aléa");
 
 	/* A presented token is looked up by the hex SHA-256 of exactly 43 base64url characters. */
