@@ -156,6 +156,11 @@ watch(struct db *db, const struct config *cfg)
 		/* A SIGTERM that came during the pass must not wait for the next one. */
 		if (stopping)
 			break;
+		/* The pass reconnected (the database restarted): the new connection does not
+		 * listen, and a wait on it would miss every notification until the period ends.
+		 * LISTEN on it, then pass again. */
+		if (listening != db_connections(db))
+			continue;
 		woke = db_wait_notify(db, WATCH_PERIOD_S * 1000);
 		if (woke < 0)
 			listening = 0;

@@ -144,7 +144,7 @@ test('adresse déjà utilisée : 409, puis « Recevoir un lien de modification p
   assert.match(lien.entetes['fiable-client'] || '', /from_queue=0; queued_ms=\d+; queue_length=\d+; attempt=\d+; autosave_ms=[\d.]+/);
   // L'envoi des courriels traite la demande après la réponse : le lien arrive en file d'envoi.
   let genres = sqlGenres(corps.email);
-  for (let fin = Date.now() + 15000; !genres.includes('edit_link') && Date.now() < fin;) {
+  for (let fin = Date.now() + plafond(15000); !genres.includes('edit_link') && Date.now() < fin;) {
     await new Promise((ok) => { setTimeout(ok, 100); });
     genres = sqlGenres(corps.email);
   }
