@@ -14,12 +14,12 @@
  * Before reading, it ingests what the spool kept during a database outage. */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "config.h"
 #include "db.h"
 #include "flags.h"
@@ -74,55 +74,6 @@ static const struct kpi {
 	{ "file_attente", "file.longueur_moyenne", "File d'attente (moyenne)", "éléments", '<', 5 },
 	{ "aucune_perte", "envois_jamais_aboutis", "Envois jamais aboutis", "", '=', 0 },
 };
-
-/* --- A growing text buffer ----------------------------------------------------------------- */
-
-struct text {
-	char *s;
-	size_t len, cap;
-	bool failed;
-};
-
-static void
-text_add(struct text *t, const char *s, size_t n)
-{
-	if (t->failed)
-		return;
-	if (t->len + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap : 4096;
-		char *p;
-		while (cap < t->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(t->s, cap)) == NULL) {
-			t->failed = true;
-			return;
-		}
-		t->s = p;
-		t->cap = cap;
-	}
-	memcpy(t->s + t->len, s, n);
-	t->len += n;
-	t->s[t->len] = '\0';
-}
-
-static void text_printf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-text_printf(struct text *t, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf)) {
-		t->failed = true;
-		return;
-	}
-	text_add(t, buf, (size_t)n);
-}
 
 /* --- Requests ------------------------------------------------------------------------------ */
 
@@ -366,33 +317,33 @@ static const size_t prom_windows[] = { 0, DEFAULT_WINDOW };
 
 /* A Prometheus label value: backslash, quote and newline escaped. */
 static void
-prom_label(struct text *t, const char *v)
+prom_label(struct buf *t, const char *v)
 {
 	for (; *v != '\0'; v++) {
 		if (*v == '\\' || *v == '"')
-			text_printf(t, "\\%c", *v);
+			buf_printf(t, "\\%c", *v);
 		else if (*v == '\n')
-			text_add(t, "\\n", 2);
+			buf_add(t, "\\n", 2);
 		else
-			text_add(t, v, 1);
+			buf_add(t, v, 1);
 	}
 }
 
 static void
-prom_header(struct text *t, const char *name, const char *help)
+prom_header(struct buf *t, const char *name, const char *help)
 {
-	text_printf(t, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+	buf_printf(t, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 }
 
 static void
-prom_sample(struct text *t, const char *name, const char *labels, double v)
+prom_sample(struct buf *t, const char *name, const char *labels, double v)
 {
-	text_printf(t, "%s%s%s%s %.10g\n", name, labels[0] ? "{" : "", labels, labels[0] ? "}" : "",
+	buf_printf(t, "%s%s%s%s %.10g\n", name, labels[0] ? "{" : "", labels, labels[0] ? "}" : "",
 	    v);
 }
 
 static bool
-prometheus_text(struct app *app, struct text *t)
+prometheus_text(struct app *app, struct buf *t)
 {
 	cJSON *summary[sizeof(prom_windows) / sizeof(prom_windows[0])] = { NULL };
 	cJSON *backups = NULL, *states = NULL;
@@ -434,42 +385,42 @@ prometheus_text(struct app *app, struct text *t)
 			const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "nombre");
 			if (!cJSON_IsNumber(st) || !cJSON_IsString(ad) || !cJSON_IsNumber(n))
 				continue;
-			text_printf(t, "fiable_errors{window=\"%s\",status=\"%d\",endpoint=\"",
+			buf_printf(t, "fiable_errors{window=\"%s\",status=\"%d\",endpoint=\"",
 			    windows[prom_windows[i]].name, (int)st->valuedouble);
 			prom_label(t, ad->valuestring);
-			text_printf(t, "\"} %.10g\n", n->valuedouble);
+			buf_printf(t, "\"} %.10g\n", n->valuedouble);
 		}
 	}
 	prom_header(t, "fiable_kpi_target", "Objectif du plan pour chaque indicateur.");
 	for (i = 0; i < sizeof(kpis) / sizeof(kpis[0]); i++)
-		text_printf(t, "fiable_kpi_target{kpi=\"%s\"} %.10g\n", kpis[i].id, kpis[i].target);
+		buf_printf(t, "fiable_kpi_target{kpi=\"%s\"} %.10g\n", kpis[i].id, kpis[i].target);
 	prom_header(t, "fiable_kpi_met", "1 si l'indicateur atteint son objectif sur 24 h, 0 sinon.");
 	for (i = 0; i < sizeof(kpis) / sizeof(kpis[0]); i++) {
 		int met = kpi_met(&kpis[i], metrics_json_path(summary[1], kpis[i].path));
 		if (met >= 0)
-			text_printf(t, "fiable_kpi_met{kpi=\"%s\"} %d\n", kpis[i].id, met);
+			buf_printf(t, "fiable_kpi_met{kpi=\"%s\"} %d\n", kpis[i].id, met);
 	}
 	v = metrics_json_path(backups, "derniere_reussie.age_heures");
 	prom_header(t, "fiable_backup_age_seconds", "Âge de la dernière sauvegarde réussie.");
 	if (cJSON_IsNumber(v))
-		text_printf(t, "fiable_backup_age_seconds %.10g\n", v->valuedouble * 3600);
+		buf_printf(t, "fiable_backup_age_seconds %.10g\n", v->valuedouble * 3600);
 	v = metrics_json_path(backups, "derniere_reussie.taille_octets");
 	prom_header(t, "fiable_backup_size_bytes", "Taille de la dernière sauvegarde réussie.");
 	if (cJSON_IsNumber(v))
-		text_printf(t, "fiable_backup_size_bytes %.15g\n", v->valuedouble);
+		buf_printf(t, "fiable_backup_size_bytes %.15g\n", v->valuedouble);
 	prom_header(t, "fiable_alert_firing", "1 si la règle d'alerte est déclenchée (fiable-check-alerts).");
 	cJSON_ArrayForEach(e, states) {
 		const cJSON *rule = cJSON_GetObjectItemCaseSensitive(e, "regle");
 		if (!cJSON_IsString(rule))
 			continue;
-		text_add(t, "fiable_alert_firing{rule=\"", 26);
+		buf_add(t, "fiable_alert_firing{rule=\"", 26);
 		prom_label(t, rule->valuestring);
-		text_printf(t, "\"} %d\n",
+		buf_printf(t, "\"} %d\n",
 		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "declenchee")) ? 1 : 0);
 	}
 	prom_header(t, "fiable_spool_lines", "Métriques en attente dans la file durable.");
 	if (metrics_spool_backlog(&lines, &bytes) == 0)
-		text_printf(t, "fiable_spool_lines %lld\n", lines);
+		buf_printf(t, "fiable_spool_lines %lld\n", lines);
 	ok = !t->failed;
 out:
 	for (i = 0; i < sizeof(summary) / sizeof(summary[0]); i++)
@@ -482,15 +433,15 @@ out:
 static void
 handle_prometheus(FCGX_Request *r, struct app *app, const struct http_request *req)
 {
-	struct text t = { 0 };
+	struct buf t = BUF_INIT;
 
 	if (!prometheus_text(app, &t)) {
-		free(t.s);
+		buf_free(&t);
 		fail_read(r, app, req, EP_PROMETHEUS);
 		return;
 	}
-	http_send(r->out, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, t.s, t.len);
-	free(t.s);
+	http_send(r->out, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, t.p, t.len);
+	buf_free(&t);
 	metrics_record_outside(app->db, req, EP_PROMETHEUS, 200);
 }
 
@@ -567,20 +518,20 @@ roster_json(const struct roster *ro)
 /* One CSV field, always quoted (quotes doubled). A cell a spreadsheet would take for a
  * formula (first character = + - @, tab or CR) starts with an apostrophe instead. */
 static void
-csv_field(struct text *t, const char *v, bool first)
+csv_field(struct buf *t, const char *v, bool first)
 {
 	if (!first)
-		text_add(t, ";", 1);
-	text_add(t, "\"", 1);
+		buf_add(t, ";", 1);
+	buf_add(t, "\"", 1);
 	if (strchr("=+-@\t\r", v[0]) != NULL && v[0] != '\0')
-		text_add(t, "'", 1);
+		buf_add(t, "'", 1);
 	for (; *v != '\0'; v++) {
 		if (*v == '"')
-			text_add(t, "\"\"", 2);
+			buf_add(t, "\"\"", 2);
 		else
-			text_add(t, v, 1);
+			buf_add(t, v, 1);
 	}
-	text_add(t, "\"", 1);
+	buf_add(t, "\"", 1);
 }
 
 /* True when the JSON array text `slots` holds the string id (the list is short). */
@@ -598,17 +549,17 @@ has_slot(const cJSON *slots, const char *id)
 /* UTF-8 with BOM, ";" between fields (what a French spreadsheet expects), CRLF line ends:
  * a row per active person, a column per slot, the count of people per slot at the end. */
 static void
-roster_csv(const struct roster *ro, struct text *t)
+roster_csv(const struct roster *ro, struct buf *t)
 {
 	int i, j;
 
-	text_add(t, "\xEF\xBB\xBF", 3);
+	buf_add(t, "\xEF\xBB\xBF", 3);
 	csv_field(t, "Nom", true);
 	csv_field(t, "E-mail", false);
 	for (j = 0; j < PQntuples(ro->slots); j++)
 		csv_field(t, PQgetvalue(ro->slots, j, 5), false);
 	csv_field(t, "Commentaire", false);
-	text_add(t, "\r\n", 2);
+	buf_add(t, "\r\n", 2);
 	for (i = 0; i < PQntuples(ro->people); i++) {
 		cJSON *slots;
 		if (!PQgetisnull(ro->people, i, 8))
@@ -619,7 +570,7 @@ roster_csv(const struct roster *ro, struct text *t)
 		for (j = 0; j < PQntuples(ro->slots); j++)
 			csv_field(t, has_slot(slots, PQgetvalue(ro->slots, j, 0)) ? "oui" : "", false);
 		csv_field(t, PQgetvalue(ro->people, i, 4), false);
-		text_add(t, "\r\n", 2);
+		buf_add(t, "\r\n", 2);
 		cJSON_Delete(slots);
 	}
 	csv_field(t, "Personnes disponibles", true);
@@ -627,7 +578,7 @@ roster_csv(const struct roster *ro, struct text *t)
 	for (j = 0; j < PQntuples(ro->slots); j++)
 		csv_field(t, PQgetvalue(ro->slots, j, 6), false);
 	csv_field(t, "", false);
-	text_add(t, "\r\n", 2);
+	buf_add(t, "\r\n", 2);
 }
 
 static void
@@ -642,7 +593,7 @@ handle_submissions(FCGX_Request *r, struct app *app, const struct http_request *
 		return;
 	}
 	if (csv) {
-		struct text t = { 0 };
+		struct buf t = BUF_INIT;
 		char name[64], headers[160];
 		time_t now = time(NULL);
 		struct tm tm;
@@ -655,8 +606,8 @@ handle_submissions(FCGX_Request *r, struct app *app, const struct http_request *
 		if (t.failed)
 			http_send_error(r->out, ERR_INTERNAL, NULL, NULL, NULL);
 		else
-			http_send(r->out, 200, "text/csv; charset=utf-8", headers, t.s, t.len);
-		free(t.s);
+			http_send(r->out, 200, "text/csv; charset=utf-8", headers, t.p, t.len);
+		buf_free(&t);
 	} else {
 		cJSON *o = roster_json(&ro);
 		http_send_json(r->out, 200, NULL, o);
@@ -726,7 +677,7 @@ flag_request(FCGX_Request *r, struct app *app, const struct http_request *req, c
 	static const char *const members[] = { "nom", "active" };
 	const struct flag_def *d = cJSON_IsString(nom) ? flag_find(nom->valuestring) : NULL;
 	cJSON *errors = cJSON_CreateObject();
-	struct text t = { 0 };
+	struct buf t = BUF_INIT;
 	size_t i;
 	int unknown;
 
@@ -738,12 +689,12 @@ flag_request(FCGX_Request *r, struct app *app, const struct http_request *req, c
 	}
 
 	if (d == NULL) {
-		text_printf(&t, "%s", "Fonctionnalité inconnue. Choisissez l'une de celles-ci :");
+		buf_printf(&t, "%s", "Fonctionnalité inconnue. Choisissez l'une de celles-ci :");
 		for (i = 0; flag_at(i) != NULL; i++)
-			text_printf(&t, "%s %s", i ? "," : "", flag_at(i)->name);
-		text_add(&t, ".", 1);
-		cJSON_AddStringToObject(errors, "nom", t.failed ? "Fonctionnalité inconnue." : t.s);
-		free(t.s);
+			buf_printf(&t, "%s %s", i ? "," : "", flag_at(i)->name);
+		buf_add(&t, ".", 1);
+		cJSON_AddStringToObject(errors, "nom", t.failed ? "Fonctionnalité inconnue." : t.p);
+		buf_free(&t);
 	}
 	if (!cJSON_IsBool(active))
 		cJSON_AddStringToObject(errors, "active",

@@ -59,7 +59,7 @@ apply_update(struct db *db, const struct locked_submission *row, struct change *
 	cJSON_free(json);
 	if (r == STORE_DUPLICATE_EMAIL)
 		return ERR_ALREADY_SUBMITTED;
-	return r == STORE_OK ? ERR__MAX : ERR_INTERNAL;
+	return r == STORE_OK ? ERR_NONE : ERR_INTERNAL;
 }
 
 static enum api_error
@@ -71,7 +71,7 @@ apply_withdraw(struct db *db, const struct locked_submission *row, struct change
 	(void)c;
 	(void)details;
 	return submission_write(db, STMT_SUBMISSION_WITHDRAW, params) == STORE_OK ?
-	    ERR__MAX : ERR_INTERNAL;
+	    ERR_NONE : ERR_INTERNAL;
 }
 
 /* Sends the outcome of a change (success, replay or refusal). */
@@ -79,7 +79,7 @@ static void
 answer_change(FCGX_Request *r, struct app *app, const struct http_request *req,
     struct change *c, enum api_error e)
 {
-	if (e == ERR__MAX) {
+	if (e == ERR_NONE) {
 		respond_representation(r, c->status, c->body, NULL);
 		if (c->replayed)
 			metrics_record_outside(app->db, req, EP_MODIFY, c->status);

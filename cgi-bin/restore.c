@@ -76,7 +76,7 @@ apply_version(struct db *db, const struct locked_submission *row, struct change 
 	cJSON_Delete(content);
 	if (r == STORE_DUPLICATE_EMAIL)
 		return ERR_ALREADY_SUBMITTED;
-	return r == STORE_OK ? ERR__MAX : ERR_INTERNAL;
+	return r == STORE_OK ? ERR_NONE : ERR_INTERNAL;
 }
 
 static enum api_error
@@ -93,7 +93,7 @@ apply_undelete(struct db *db, const struct locked_submission *row, struct change
 	r = submission_write_active(db, STMT_SUBMISSION_UNDELETE, row->email, params);
 	if (r == STORE_DUPLICATE_EMAIL)
 		return ERR_ALREADY_SUBMITTED;
-	return r == STORE_OK ? ERR__MAX : ERR_INTERNAL;
+	return r == STORE_OK ? ERR_NONE : ERR_INTERNAL;
 }
 
 /* Reads a positive integer member; false when absent or not a whole number in range. */
@@ -210,7 +210,7 @@ handle_restore(FCGX_Request *r, struct http_request *req, void *ctx)
 		c.token_hash = token_hash;
 	}
 	e = change_run(app->db, req, &c);
-	if (e == ERR__MAX) {
+	if (e == ERR_NONE) {
 		respond_representation(r, c.status, c.body, NULL);
 		if (c.replayed)
 			metrics_record_outside(app->db, req, endpoint, c.status);

@@ -65,15 +65,6 @@ usage(FILE *out)
 	config_usage(out);
 }
 
-static double
-seconds_since(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
-}
-
 /* Reads an object back and compares it with what was sent. */
 static int
 read_back(struct run *r, const char *key, int fd, long long size, const char *sha,
@@ -368,13 +359,13 @@ main(int argc, char **argv)
 		snprintf(err, sizeof(err), "%s", st_err);
 	} else if (do_backup(&r, err, sizeof(err)) == 0 &&
 	    record_success(&r, err, sizeof(err)) == 0) {
-		print_summary(&r, seconds_since(&start));
+		print_summary(&r, backup_seconds_since(&start));
 		rc = 0;
 		goto done;
 	}
 	record_failure(&r, err);
 	fprintf(stderr, "%s : sauvegarde %s ÉCHOUÉE après %.2f s : %s\n", PROGRAM, r.id,
-	    seconds_since(&start), err);
+	    backup_seconds_since(&start), err);
 done:
 	db_close(r.db);
 	storage_close(r.st);

@@ -13,16 +13,13 @@
  * --dry-run prints what would be sent and changes nothing.
  * Exit status: 0 done; 1 configuration, rules or database error; 3 an alert mail could not
  * be sent (it will be retried); 64 bad usage. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "alert_rules.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -30,30 +27,8 @@
 #include "metrics.h"
 
 #define PROGRAM "fiable-check-alerts"
-#define RULES_MAX_BYTES 65536
-#define RULES_MAX 32
 /* A mail is tried on this many runs (5 minutes apart) before it is given up. */
 #define MAIL_MAX_ATTEMPTS 12
-
-enum source { SRC_REQUESTS, SRC_BACKUPS };
-
-struct rule {
-	char name[65];
-	char title[161];
-	char indicator[65];
-	char unit[17];
-	enum source source;
-	char op;                 /* '>' or '<' */
-	double threshold;
-	long window_minutes;     /* requests only */
-	long min_requests;       /* requests only */
-	bool fire_when_missing;
-	/* evaluation */
-	bool has_value;
-	double value;
-	double requests;
-	bool firing;
-};
 
 static void
 usage(FILE *out)
@@ -69,152 +44,21 @@ usage(FILE *out)
 	config_usage(out);
 }
 
-/* --- Rules ----------------------------------------------------------------------------------- */
-
-static bool
-copy_string(const cJSON *o, const char *name, char *out, size_t cap, bool required)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	if (v == NULL && !required) {
-		out[0] = '\0';
-		return true;
-	}
-	if (!cJSON_IsString(v) || v->valuestring[0] == '\0' || strlen(v->valuestring) >= cap)
-		return false;
-	memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
-	return true;
-}
-
-static bool
-read_number(const cJSON *o, const char *name, double min, double max, double *out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= min && v->valuedouble <= max))
-		return false;
-	*out = v->valuedouble;
-	return true;
-}
-
-/* Reads and checks the rules file; 0, or -1 with a French message in err. */
-static int
-load_rules(const char *path, struct rule *rules, size_t *nrules, char *err, size_t errlen)
-{
-	char *text = NULL;
-	cJSON *root = NULL;
-	const cJSON *list, *o;
-	struct stat st;
-	size_t n = 0, got = 0;
-	int fd, rc = -1;
-
-	*nrules = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "règles illisibles (%s) : %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) != 0 || st.st_size > RULES_MAX_BYTES ||
-	    (text = malloc((size_t)st.st_size + 1)) == NULL) {
-		snprintf(err, errlen, "%s : fichier trop grand (64 Kio au plus)", path);
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, text + got, (size_t)st.st_size - got);
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	text[got] = '\0';
-	root = cJSON_ParseWithLength(text, got);
-	list = cJSON_GetObjectItemCaseSensitive(root, "regles");
-	if (!cJSON_IsArray(list)) {
-		snprintf(err, errlen, "%s : JSON invalide ou sans tableau « regles »", path);
-		goto out;
-	}
-	cJSON_ArrayForEach(o, list) {
-		struct rule *ru = &rules[n];
-		char source[16], op[4];
-		double d;
-
-		if (n == RULES_MAX) {
-			snprintf(err, errlen, "%s : %d règles au plus", path, RULES_MAX);
-			goto out;
-		}
-		memset(ru, 0, sizeof(*ru));
-		if (!copy_string(o, "nom", ru->name, sizeof(ru->name), true) ||
-		    strspn(ru->name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(ru->name)) {
-			snprintf(err, errlen, "%s : règle %zu : « nom » en minuscules, chiffres et _", path,
-			    n + 1);
-			goto out;
-		}
-		if (!copy_string(o, "titre", ru->title, sizeof(ru->title), true) ||
-		    !copy_string(o, "indicateur", ru->indicator, sizeof(ru->indicator), true) ||
-		    !copy_string(o, "unite", ru->unit, sizeof(ru->unit), false) ||
-		    !copy_string(o, "source", source, sizeof(source), false) ||
-		    !copy_string(o, "comparaison", op, sizeof(op), true) ||
-		    !read_number(o, "seuil", -1e12, 1e12, &ru->threshold)) {
-			snprintf(err, errlen, "%s : règle « %s » : titre, indicateur, comparaison et seuil "
-			    "sont obligatoires", path, ru->name);
-			goto out;
-		}
-		if (strcmp(op, ">") != 0 && strcmp(op, "<") != 0) {
-			snprintf(err, errlen, "%s : règle « %s » : comparaison « > » ou « < »", path,
-			    ru->name);
-			goto out;
-		}
-		ru->op = op[0];
-		if (source[0] == '\0' || strcmp(source, "requetes") == 0) {
-			ru->source = SRC_REQUESTS;
-			if (!read_number(o, "fenetre_minutes", 1, 1440, &d)) {
-				snprintf(err, errlen, "%s : règle « %s » : fenetre_minutes entre 1 et 1440",
-				    path, ru->name);
-				goto out;
-			}
-			ru->window_minutes = (long)d;
-			ru->min_requests = 0;
-			if (cJSON_GetObjectItemCaseSensitive(o, "requetes_min") != NULL) {
-				if (!read_number(o, "requetes_min", 0, 1e9, &d)) {
-					snprintf(err, errlen, "%s : règle « %s » : requetes_min invalide", path,
-					    ru->name);
-					goto out;
-				}
-				ru->min_requests = (long)d;
-			}
-		} else if (strcmp(source, "sauvegardes") == 0) {
-			ru->source = SRC_BACKUPS;
-		} else {
-			snprintf(err, errlen, "%s : règle « %s » : source « requetes » ou « sauvegardes »",
-			    path, ru->name);
-			goto out;
-		}
-		ru->fire_when_missing = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o,
-		    "absente_declenche"));
-		n++;
-	}
-	*nrules = n;
-	rc = 0;
-out:
-	cJSON_Delete(root);
-	free(text);
-	close(fd);
-	return rc;
-}
-
 /* --- Evaluation -------------------------------------------------------------------------------- */
 
-/* Fills value and firing of every rule. 0, or -1 on a database error. */
+/* Reads the figures of every rule (alert_rule_evaluate fills value and firing): one summary
+ * per window, the backups once. 0, or -1 on a database error. */
 static int
-evaluate(struct db *db, const struct config *cfg, struct rule *rules, size_t n)
+evaluate(struct db *db, const struct config *cfg, struct alert_rule *rules, size_t n)
 {
-	cJSON *backups = NULL, *summaries[RULES_MAX] = { NULL };
+	cJSON *backups = NULL, *summaries[ALERT_RULES_MAX] = { NULL };
 	size_t i, j;
 	int rc = -1;
 
 	for (i = 0; i < n; i++) {
-		struct rule *ru = &rules[i];
-		const cJSON *v;
+		struct alert_rule *ru = &rules[i];
 
-		if (ru->source == SRC_BACKUPS) {
+		if (ru->source == ALERT_SRC_BACKUPS) {
 			if (backups == NULL) {
 				PGresult *res = db_query(db, STMT_METRICS_BACKUPS, NULL);
 				if (db_ok(res) && PQntuples(res) == 1)
@@ -223,8 +67,7 @@ evaluate(struct db *db, const struct config *cfg, struct rule *rules, size_t n)
 				if (backups == NULL)
 					goto out;
 			}
-			v = metrics_json_path(backups, ru->indicator);
-			ru->requests = -1;
+			alert_rule_evaluate(ru, backups);
 		} else {
 			char window[32];
 			/* Rules sharing a window share one summary. */
@@ -239,19 +82,8 @@ evaluate(struct db *db, const struct config *cfg, struct rule *rules, size_t n)
 			}
 			if (summaries[i] == NULL)
 				goto out;
-			v = metrics_json_path(summaries[i], "requetes");
-			ru->requests = cJSON_IsNumber(v) ? v->valuedouble : 0;
-			v = metrics_json_path(summaries[i], ru->indicator);
+			alert_rule_evaluate(ru, summaries[i]);
 		}
-		ru->has_value = cJSON_IsNumber(v);
-		ru->value = ru->has_value ? v->valuedouble : 0;
-		if (!ru->has_value)
-			ru->firing = ru->fire_when_missing;
-		else if (ru->source == SRC_REQUESTS && ru->requests < (double)ru->min_requests)
-			ru->firing = false;
-		else
-			ru->firing = ru->op == '>' ? ru->value > ru->threshold :
-			    ru->value < ru->threshold;
 	}
 	rc = 0;
 out:
@@ -282,7 +114,7 @@ french_number(double v, char *out, size_t cap)
 
 /* The text of the e-mail of a transition; malloc'd. */
 static char *
-event_message(const struct config *cfg, const struct rule *ru)
+event_message(const struct config *cfg, const struct alert_rule *ru)
 {
 	char value[48], threshold[48], measured[256], where[96], *text;
 	size_t cap = 2048;
@@ -291,10 +123,10 @@ event_message(const struct config *cfg, const struct rule *ru)
 	french_number(ru->threshold, threshold, sizeof(threshold));
 	if (!ru->has_value)
 		snprintf(measured, sizeof(measured), "aucune valeur (%s)",
-		    ru->source == SRC_BACKUPS ? "aucune sauvegarde réussie" : "pas de requête");
+		    ru->source == ALERT_SRC_BACKUPS ? "aucune sauvegarde réussie" : "pas de requête");
 	else
 		snprintf(measured, sizeof(measured), "%s%s%s", value, ru->unit[0] ? " " : "", ru->unit);
-	if (ru->source == SRC_REQUESTS)
+	if (ru->source == ALERT_SRC_REQUESTS)
 		snprintf(where, sizeof(where), " sur les %ld dernières minutes (%.0f requêtes)",
 		    ru->window_minutes, ru->requests);
 	else
@@ -334,7 +166,7 @@ event_subject(const char *kind, const char *title, char *out, size_t cap)
 /* Stores every rule's state and, for each transition, an event to mail. Returns the number
  * of transitions, or -1 on a database error (nothing stored). */
 static int
-record_states(struct db *db, const struct config *cfg, const struct rule *rules, size_t n)
+record_states(struct db *db, const struct config *cfg, const struct alert_rule *rules, size_t n)
 {
 	char value[32], threshold[32];
 	const char *params[7];
@@ -344,9 +176,10 @@ record_states(struct db *db, const struct config *cfg, const struct rule *rules,
 	if (!db_begin(db))
 		return -1;
 	for (i = 0; i < n; i++) {
-		const struct rule *ru = &rules[i];
+		const struct alert_rule *ru = &rules[i];
 		PGresult *res;
-		bool known, was_firing;
+		enum alert_transition t;
+		bool was_firing;
 		char *message;
 
 		params[0] = ru->name;
@@ -355,8 +188,7 @@ record_states(struct db *db, const struct config *cfg, const struct rule *rules,
 			PQclear(res);
 			goto fail;
 		}
-		known = PQntuples(res) == 1;
-		was_firing = known && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		was_firing = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 		PQclear(res);
 
 		snprintf(value, sizeof(value), "%.17g", ru->value);
@@ -371,12 +203,11 @@ record_states(struct db *db, const struct config *cfg, const struct rule *rules,
 			goto fail;
 		}
 		PQclear(res);
-		/* A transition; a rule seen for the first time only counts if it fires. */
-		if (ru->firing == was_firing)
+		if ((t = alert_transition(was_firing, ru->firing)) == ALERT_UNCHANGED)
 			continue;
 		if ((message = event_message(cfg, ru)) == NULL)
 			goto fail;
-		params[1] = ru->firing ? "firing" : "resolved";
+		params[1] = alert_transition_kind(t);
 		params[2] = ru->title;
 		params[3] = ru->has_value ? value : NULL;
 		params[4] = threshold;
@@ -390,7 +221,7 @@ record_states(struct db *db, const struct config *cfg, const struct rule *rules,
 		}
 		PQclear(res);
 		log_info("%s : alerte « %s » %s", PROGRAM, ru->name,
-		    ru->firing ? "déclenchée" : "résolue");
+		    t == ALERT_FIRED ? "déclenchée" : "résolue");
 		changes++;
 	}
 	if (!db_commit(db))
@@ -447,15 +278,16 @@ send_pending(struct db *db, const struct config *cfg, int *sent)
 }
 
 static void
-print_dry_run(const struct config *cfg, const struct rule *rules, size_t n, struct db *db)
+print_dry_run(const struct config *cfg, const struct alert_rule *rules, size_t n, struct db *db)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		const struct rule *ru = &rules[i];
+		const struct alert_rule *ru = &rules[i];
 		const char *params[1] = { ru->name };
 		PGresult *res = db_query(db, STMT_ALERT_STATE_GET, params);
 		bool was = db_ok(res) && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		enum alert_transition t = alert_transition(was, ru->firing);
 		char subject[256], *message;
 
 		PQclear(res);
@@ -465,9 +297,9 @@ print_dry_run(const struct config *cfg, const struct rule *rules, size_t n, stru
 		else
 			printf("%-16s %s (valeur absente, seuil : %c %.6g)\n", ru->name,
 			    ru->firing ? "DÉCLENCHÉE" : "normale", ru->op, ru->threshold);
-		if (ru->firing == was)
+		if (t == ALERT_UNCHANGED)
 			continue;
-		event_subject(ru->firing ? "firing" : "resolved", ru->title, subject, sizeof(subject));
+		event_subject(alert_transition_kind(t), ru->title, subject, sizeof(subject));
 		printf("  enverrait à %s : %s\n", cfg->alert_email[0] ? cfg->alert_email :
 		    "(ALERT_EMAIL vide : aucun courriel)", subject);
 		if ((message = event_message(cfg, ru)) != NULL) {
@@ -483,7 +315,7 @@ print_dry_run(const struct config *cfg, const struct rule *rules, size_t n, stru
 int
 main(int argc, char **argv)
 {
-	static struct rule rules[RULES_MAX];
+	static struct alert_rule rules[ALERT_RULES_MAX];
 	struct config cfg;
 	struct db *db = NULL;
 	const char *rules_path = NULL;
@@ -513,7 +345,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	metrics_configure(cfg.spool_dir);
-	if (load_rules(rules_path ? rules_path : cfg.alert_rules, rules, &nrules, err,
+	if (alert_rules_load(rules_path ? rules_path : cfg.alert_rules, rules, &nrules, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "%s : %s\n", PROGRAM, err);
 		return 1;

@@ -84,15 +84,6 @@ usage(FILE *out)
 	config_usage(out);
 }
 
-static double
-seconds_since(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
-}
-
 /* A decimal number in [min, max] (bounded parse). */
 static bool
 parse_long(const char *s, long long min, long long max, long long *out)
@@ -494,7 +485,7 @@ cmd_verify(const struct config *cfg, struct db *db, const char *what,
 	record_verification(db, &t, NULL);
 	fprintf(stderr, "%s : sauvegarde %s vérifiée : restaurée dans des tables temporaires, "
 	    "%lld lignes identiques au manifeste (SHA-256 %.12s…), %.2f s\n", PROGRAM,
-	    t.id_text, total_rows(&t.m), t.m.sha256, seconds_since(start));
+	    t.id_text, total_rows(&t.m), t.m.sha256, backup_seconds_since(start));
 	rc = 0;
 fail:
 	if (rc != 0)
@@ -599,7 +590,7 @@ cmd_apply(const struct config *cfg, struct db *db, const struct options *o,
 	    "--confirm pour appliquer) avec la", t.id_text, o->email ? " pour " : "",
 	    o->email ? o->email : "", r.considered, r.inserted, r.updated,
 	    r.considered - r.inserted - r.updated - r.conflicts, r.conflicts, r.slots_added,
-	    r.audit_added, seconds_since(start));
+	    r.audit_added, backup_seconds_since(start));
 	rc = 0;
 fail:
 	if (in_tx)

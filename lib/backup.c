@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "storage.h"
@@ -126,4 +127,13 @@ backup_hash_line(EVP_MD_CTX *md, const char *line, size_t len)
 {
 	EVP_DigestUpdate(md, line, len);
 	EVP_DigestUpdate(md, "\n", 1);
+}
+
+double
+backup_seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "db.h"
 
@@ -126,5 +127,8 @@ struct retention_item {
  * month count as the first of the last N. */
 void backup_retention(const struct retention_policy *p, long long now,
     struct retention_item *items, size_t n);
+
+/* Seconds elapsed on CLOCK_MONOTONIC since start: the duration a job prints in its summary. */
+double backup_seconds_since(const struct timespec *start);
 
 #endif

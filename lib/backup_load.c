@@ -12,6 +12,7 @@
 #define ZLIB_CONST
 #include <zlib.h>
 
+#include "buf.h"
 #include "crypto.h"
 #include "json.h"
 #include "log.h"
@@ -79,29 +80,18 @@ struct load_ctx {
 	int current;                     /* table of the rows read, -1 before any header */
 	bool seen[BACKUP__TABLES];
 	long long rows[BACKUP__TABLES];
-	char *batch;                     /* "[row,row,...": a JSON array being built */
-	size_t batch_len, batch_cap;
+	struct buf batch;                /* "[row,row,...": a JSON array being built */
 	int batch_rows;
 };
 
 static int
 batch_append(struct load_ctx *c, const char *s, size_t len, char *err, size_t errlen)
 {
-	if (c->batch_len + len + 2 > c->batch_cap) {
-		size_t cap = c->batch_cap ? c->batch_cap : 65536;
-		char *p;
-		while (cap < c->batch_len + len + 2)
-			cap *= 2;
-		if ((p = realloc(c->batch, cap)) == NULL) {
-			snprintf(err, errlen, "mémoire insuffisante");
-			return -1;
-		}
-		c->batch = p;
-		c->batch_cap = cap;
+	buf_add(&c->batch, s, len);
+	if (c->batch.failed) {
+		snprintf(err, errlen, "mémoire insuffisante");
+		return -1;
 	}
-	memcpy(c->batch + c->batch_len, s, len);
-	c->batch_len += len;
-	c->batch[c->batch_len] = '\0';
 	return 0;
 }
 
@@ -114,11 +104,11 @@ batch_flush(struct load_ctx *c, char *err, size_t errlen)
 		return 0;
 	if (batch_append(c, "]", 1, err, errlen) != 0)
 		return -1;
-	params[0] = c->batch;
+	params[0] = c->batch.p;
 	if (!db_run(c->db, backup_tables[c->current].load, params, "le chargement des lignes", err,
 	    errlen))
 		return -1;
-	c->batch_len = 0;
+	buf_clear(&c->batch);
 	c->batch_rows = 0;
 	return 0;
 }
@@ -172,7 +162,7 @@ load_line(struct load_ctx *c, const char *line, size_t len, char *err, size_t er
 		return -1;
 	c->batch_rows++;
 	c->rows[c->current]++;
-	if (c->batch_rows >= BATCH_ROWS || c->batch_len >= BATCH_BYTES)
+	if (c->batch_rows >= BATCH_ROWS || c->batch.len >= BATCH_BYTES)
 		return batch_flush(c, err, errlen);
 	return 0;
 }
@@ -183,8 +173,8 @@ load_payload(struct load_ctx *c, int fd, char *err, size_t errlen)
 {
 	struct gz_in *g = NULL;
 	unsigned char *out = NULL;
-	char *line = NULL, extra;
-	size_t line_len = 0, line_cap = 0;
+	struct buf line = BUF_INIT;
+	char extra;
 	long n;
 	int ret = -1;
 
@@ -208,36 +198,27 @@ load_payload(struct load_ctx *c, int fd, char *err, size_t errlen)
 		while (p < end) {
 			const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
 			size_t piece = (size_t)((nl ? nl : end) - p);
-			if (line_len + piece + 1 > line_cap) {
-				size_t cap = line_cap ? line_cap : 65536;
-				char *q;
-				while (cap < line_len + piece + 1)
-					cap *= 2;
-				if (cap > LINE_MAX_BYTES) {
-					snprintf(err, errlen, "ligne trop longue dans la sauvegarde");
-					goto fail;
-				}
-				if ((q = realloc(line, cap)) == NULL) {
-					snprintf(err, errlen, "mémoire insuffisante");
-					goto fail;
-				}
-				line = q;
-				line_cap = cap;
+			if (line.len + piece + 1 > LINE_MAX_BYTES) {
+				snprintf(err, errlen, "ligne trop longue dans la sauvegarde");
+				goto fail;
 			}
-			memcpy(line + line_len, p, piece);
-			line_len += piece;
+			buf_add(&line, p, piece);
+			if (line.failed) {
+				snprintf(err, errlen, "mémoire insuffisante");
+				goto fail;
+			}
 			if (nl == NULL)
 				break;
-			if (load_line(c, line, line_len, err, errlen) != 0)
+			if (load_line(c, line.p, line.len, err, errlen) != 0)
 				goto fail;
-			line_len = 0;
+			buf_clear(&line);
 			p = nl + 1;
 		}
 	}
 	if (n < 0)
 		goto fail;
 	/* Nothing may follow: no partial line, no second gzip member, no trailing bytes. */
-	if (line_len != 0 || g->z.avail_in != 0 || read(fd, &extra, 1) != 0) {
+	if (line.len != 0 || g->z.avail_in != 0 || read(fd, &extra, 1) != 0) {
 		snprintf(err, errlen, "données inattendues à la fin de la sauvegarde");
 		goto fail;
 	}
@@ -249,7 +230,7 @@ fail:
 		inflateEnd(&g->z);
 	free(g);
 	free(out);
-	free(line);
+	buf_free(&line);
 	return ret;
 }
 
@@ -329,6 +310,6 @@ backup_load(struct db *db, int fd, const struct backup_manifest *m, char *err, s
 	ret = 0;
 fail:
 	EVP_MD_CTX_free(md);
-	free(c.batch);
+	buf_free(&c.batch);
 	return ret;
 }

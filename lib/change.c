@@ -41,7 +41,7 @@ change_replay(struct db *db, const char *scope, struct change *c)
 	    &c->status, NULL)) {
 	case IDEM_REPLAY:
 		c->replayed = true;
-		return ERR__MAX;
+		return ERR_NONE;
 	case IDEM_REUSED:
 		return ERR_IDEMPOTENCY_KEY_REUSED;
 	case IDEM_GONE:
@@ -105,7 +105,7 @@ change_run(struct db *db, const struct http_request *req, struct change *c)
 	e = c->apply(db, &row, c, details);
 	if (e == ERR_INTERNAL)
 		goto fail;
-	if (e != ERR__MAX)
+	if (e != ERR_NONE)
 		goto refuse;
 
 	if ((rep = submission_load(db, row.id)) == NULL)
@@ -128,7 +128,7 @@ change_run(struct db *db, const struct http_request *req, struct change *c)
 	cJSON_Delete(details);
 	cJSON_Delete(rep);
 	c->status = 200;
-	return ERR__MAX;
+	return ERR_NONE;
 
 refuse:
 	/* An answer that changes nothing: the whole transaction goes, key claim included. */

@@ -16,7 +16,7 @@
 
 struct change;
 
-/* Applies the change to the locked row. Returns ERR__MAX on success, ERR_INTERNAL on a
+/* Applies the change to the locked row. Returns ERR_NONE on success, ERR_INTERNAL on a
  * database failure, or the error to answer (with c->errors for ERR_VALIDATION). details is
  * the audit row's details, to complete. */
 typedef enum api_error (*change_apply)(struct db *db, const struct locked_submission *row,
@@ -43,7 +43,7 @@ struct change {
 	cJSON *current;              /* ERR_VERSION_MISMATCH: the current representation */
 };
 
-/* Runs the change; ERR__MAX on success (c->status, c->body), else the error to answer.
+/* Runs the change; ERR_NONE on success (c->status, c->body), else the error to answer.
  * Always call change_free. */
 enum api_error change_run(struct db *db, const struct http_request *req, struct change *c);
 void change_free(struct change *c);

@@ -10,7 +10,8 @@
 
 #include "log.h"
 
-/* The one table of API errors: status, stable code, French title and default detail. */
+/* The one table of API errors: status, stable code, French title and default detail.
+ * ERR_NONE has no entry: success is answered by the endpoint, never from this table. */
 static const struct {
 	int status;
 	const char *code;

@@ -10,8 +10,10 @@
 #include <cjson/cJSON.h>
 #include <fcgiapp.h>
 
-/* Every error the API answers, with its stable code; French texts live in http.c only. */
+/* Every error the API answers, with its stable code; French texts live in http.c only.
+ * ERR_NONE (0) is no error: what a step returns when it succeeded; it is never answered. */
 enum api_error {
+	ERR_NONE = 0,
 	ERR_INVALID_JSON,
 	ERR_VALIDATION,
 	ERR_PAYLOAD_TOO_LARGE,

@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "buf.h"
 #include "crypto.h"
 #include "log.h"
 
@@ -23,43 +24,6 @@
  * so "Subject: " and one word still fit in 78 characters. */
 #define WORD_BYTES 39
 #define ADDR_MAX_LEN MAIL_ADDR_MAX
-
-/* A growing string; after a failed allocation every append is a no-op and failed is set. */
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool failed;
-};
-
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-	char *p;
-	size_t cap;
-
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->failed = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-buf_adds(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
 
 /* Copy of s in which every run of control characters (CR and LF first: they would start a
  * new header line) becomes one space, without leading or trailing spaces. */
@@ -318,7 +282,7 @@ mail_format(const char *from, const char *to, const char *subject, const char *b
 	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct buf b = { NULL, 0, 0, false };
+	struct buf b = BUF_INIT;
 	unsigned char rnd[16];
 	char line[160], hex[2 * sizeof(rnd) + 1];
 	time_t t = (time_t)now_epoch;
@@ -357,7 +321,7 @@ mail_format(const char *from, const char *to, const char *subject, const char *b
 	}
 	return b.p;
 fail:
-	free(b.p);
+	buf_free(&b);
 	return NULL;
 }
 

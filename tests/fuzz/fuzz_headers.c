@@ -105,7 +105,7 @@ check_uuid(const char *s)
 static void
 check_content_length(const char *s, size_t max)
 {
-	enum api_error err = ERR__MAX, expect_err = ERR__MAX;
+	enum api_error err = ERR_NONE, expect_err = ERR_NONE;
 	unsigned long long want = 0;
 	bool overflow = false;
 	size_t len = 0, i;
@@ -113,7 +113,7 @@ check_content_length(const char *s, size_t max)
 
 	if (s[0] == '\0')
 		expect_err = ERR_LENGTH_REQUIRED;
-	for (i = 0; expect_err == ERR__MAX && s[i] != '\0'; i++) {
+	for (i = 0; expect_err == ERR_NONE && s[i] != '\0'; i++) {
 		if (!is_digit(s[i]))
 			expect_err = ERR_BAD_LENGTH;
 		else if (want > (ULLONG_MAX - (unsigned)(s[i] - '0')) / 10)
@@ -121,10 +121,10 @@ check_content_length(const char *s, size_t max)
 		else
 			want = want * 10 + (unsigned)(s[i] - '0');
 	}
-	if (expect_err == ERR__MAX && (overflow || want > max))
+	if (expect_err == ERR_NONE && (overflow || want > max))
 		expect_err = ERR_PAYLOAD_TOO_LARGE;
 	rc = http_parse_content_length(s, max, &len, &err);
-	if (expect_err == ERR__MAX) {
+	if (expect_err == ERR_NONE) {
 		if (rc != 0 || len != want)
 			abort();
 	} else if (rc != -1 || err != expect_err) {

@@ -1,5 +1,6 @@
 /* The retention policy, the manifest, object names and destinations of the backups. */
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -229,6 +230,26 @@ test_destinations(void)
 	CHECK(st == NULL, "région invalide refusée");
 }
 
+/* A job's duration: from a start two and a half seconds ago, on the monotonic clock. */
+static void
+test_seconds_since(void)
+{
+	struct timespec start;
+	double d;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	d = backup_seconds_since(&start);
+	CHECK(d >= 0 && d < 1, "durée depuis maintenant : %g s", d);
+	start.tv_sec -= 3;
+	start.tv_nsec += 500000000L;
+	if (start.tv_nsec >= 1000000000L) {
+		start.tv_sec++;
+		start.tv_nsec -= 1000000000L;
+	}
+	d = backup_seconds_since(&start);
+	CHECK(d >= 2.5 && d < 3.5, "durée depuis 2,5 s : %g s", d);
+}
+
 int
 main(void)
 {
@@ -236,5 +257,6 @@ main(void)
 	test_manifest();
 	test_keys();
 	test_destinations();
+	test_seconds_since();
 	return UNIT_END();
 }

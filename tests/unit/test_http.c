@@ -150,7 +150,7 @@ main(void)
 	CHECK(body != NULL && strstr(body, "\"code\":\"already_submitted\"") != NULL &&
 	    strstr(body, "\"status\":409") != NULL, "problème : %s", body ? body : "(null)");
 	cJSON_free(body);
-	for (i = 0; i < ERR__MAX; i++)
+	for (i = ERR_NONE + 1; i < ERR__MAX; i++)
 		CHECK(api_error_status((enum api_error)i) >= 400 &&
 		    api_error_code((enum api_error)i) != NULL, "erreur %zu décrite", i);
 	return UNIT_END();
