@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "num.h"
 
 struct db {
 	char *conninfo;
@@ -94,6 +95,59 @@ const char *
 db_error(const struct db *db)
 {
 	return db->conn ? PQerrorMessage(db->conn) : "pas de connexion";
+}
+
+static int
+db_column(const PGresult *res, int row, const char *column)
+{
+	int c = PQfnumber(res, column);
+
+	if (c < 0 || row < 0 || row >= PQntuples(res)) {
+		log_error("résultat : pas de colonne « %s » à la ligne %d", column, row);
+		return -1;
+	}
+	return c;
+}
+
+const char *
+db_text(const PGresult *res, int row, const char *column)
+{
+	int c = db_column(res, row, column);
+
+	if (c < 0 || PQgetisnull(res, row, c))
+		return NULL;
+	return PQgetvalue(res, row, c);
+}
+
+bool
+db_is_null(const PGresult *res, int row, const char *column)
+{
+	return db_text(res, row, column) == NULL;
+}
+
+bool
+db_int(const PGresult *res, int row, const char *column, long long min, long long max,
+    long long *out)
+{
+	const char *v = db_text(res, row, column);
+
+	if (v == NULL || !num_parse(v, min, max, out)) {
+		log_error("résultat : « %s » n'est pas un entier entre %lld et %lld", column, min,
+		    max);
+		return false;
+	}
+	return true;
+}
+
+double
+db_number(const PGresult *res, int row, const char *column)
+{
+	long long n = 0;
+
+	/* 2^53: beyond it a JSON number no longer holds every integer. */
+	if (!db_int(res, row, column, -9007199254740992LL, 9007199254740992LL, &n))
+		return 0;
+	return (double)n;
 }
 
 bool

@@ -65,6 +65,21 @@ long long db_run_count(struct db *db, enum stmt s, const char *const *params,
 long long db_run_rows(struct db *db, enum stmt s, const char *const *params,
     const char *what, char *err, size_t errlen);
 
+/* Reading a result by column name (PQfnumber), never by position, so that a statement's
+ * SELECT list can change without its readers silently reading another column. */
+/* The text of column `column` in row `row`, or NULL when the value is SQL NULL or the column
+ * does not exist (a programming error, logged once per call). */
+const char *db_text(const PGresult *res, int row, const char *column);
+/* True when the value is SQL NULL (or the column does not exist). */
+bool db_is_null(const PGresult *res, int row, const char *column);
+/* The integer in that column, through num_parse: false (and a log line) when it is NULL,
+ * missing, not an integer or outside [min, max]. */
+bool db_int(const PGresult *res, int row, const char *column, long long min, long long max,
+    long long *out);
+/* The value as a JSON number for a representation: ids and versions are integers well
+ * below 2^53; 0 when the value is not an integer (and a log line). */
+double db_number(const PGresult *res, int row, const char *column);
+
 /* True when res is a success (command or tuples). */
 bool db_ok(const PGresult *res);
 /* SQLSTATE of a failed result, or "" */
