@@ -8,6 +8,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
+#include "validate.h"
 
 #define ENDPOINT "/api/form"
 
@@ -33,6 +34,7 @@ load_form(struct app *app)
 
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "fuseau", app->cfg.timezone);
+	cJSON_AddItemToObject(o, "regles", validate_rules_json());
 	list = cJSON_AddArrayToObject(o, "creneaux");
 	for (i = 0; i < PQntuples(slots); i++) {
 		cJSON *c = cJSON_CreateObject();

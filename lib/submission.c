@@ -13,7 +13,7 @@ submission_check_slots(struct db *db, struct submission *s)
 	PGresult *res;
 	int rc = 0;
 
-	if (s->errors[FIELD_CRENEAUX][0] != '\0' || s->ncreneaux == 0)
+	if (s->errors[FIELD_SLOTS][0] != '\0' || s->ncreneaux == 0)
 		return 0;
 	if ((ids = submission_creneaux_json(s)) == NULL)
 		return -1;
@@ -28,7 +28,7 @@ submission_check_slots(struct db *db, struct submission *s)
 	} else if (PQntuples(res) > 0) {
 		snprintf(msg, sizeof(msg), "Ce créneau n'existe pas (ou plus) : %s.",
 		    PQgetvalue(res, 0, 0));
-		submission_set_error(s, FIELD_CRENEAUX, msg);
+		submission_set_error(s, FIELD_SLOTS, msg);
 	}
 	PQclear(res);
 	cJSON_free(json);

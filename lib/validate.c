@@ -10,28 +10,112 @@
 typedef void (*field_validator)(const cJSON *item, struct submission *s);
 
 static void check_email(const cJSON *item, struct submission *s);
-static void check_nom(const cJSON *item, struct submission *s);
-static void check_creneaux(const cJSON *item, struct submission *s);
-static void check_commentaire(const cJSON *item, struct submission *s);
+static void check_name(const cJSON *item, struct submission *s);
+static void check_slots(const cJSON *item, struct submission *s);
+static void check_comment(const cJSON *item, struct submission *s);
 
-/* Indexed by enum submission_field. */
+#define S VALIDATE_STR
+
+/* Indexed by enum submission_field. A message that names a limit spells its macro, so the
+ * limit and its message cannot drift apart; the browser receives both (validate_rules_json). */
 static const struct {
 	const char *name;
 	bool required;
 	field_validator check;
-	const char *missing;
+	const char *limit_name;     /* JSON name of the limit for the browser */
+	long limit;
+	const char *messages[FAULT__MAX];
 } fields[FIELD__MAX] = {
-	[FIELD_EMAIL] = { "email", true, check_email, "L'adresse e-mail est obligatoire." },
-	[FIELD_NOM] = { "nom", true, check_nom, "Le nom est obligatoire." },
-	[FIELD_CRENEAUX] = { "creneaux", true, check_creneaux,
-	    "Choisissez au moins un créneau." },
-	[FIELD_COMMENTAIRE] = { "commentaire", false, check_commentaire, NULL },
+	[FIELD_EMAIL] = { "email", true, check_email, "longueur_max", EMAIL_MAX_LEN, {
+		[FAULT_MISSING] = "Indiquez votre adresse e-mail.",
+		[FAULT_TYPE] = "L'adresse e-mail doit être un texte.",
+		[FAULT_TOO_LONG] = "L'adresse e-mail est trop longue ("
+		    S(EMAIL_MAX_LEN) " caractères au plus).",
+		[FAULT_INVALID] = "Cette adresse e-mail n’est pas valide "
+		    "(exemple : prenom.nom@exemple.be).",
+	} },
+	[FIELD_NAME] = { "nom", true, check_name, "longueur_max", NAME_MAX_CHARS, {
+		[FAULT_MISSING] = "Indiquez votre nom.",
+		[FAULT_TYPE] = "Le nom doit être un texte.",
+		[FAULT_CHARS] = "Le nom contient des caractères non autorisés.",
+		[FAULT_TOO_LONG] = "Le nom est trop long (" S(NAME_MAX_CHARS) " caractères au plus).",
+	} },
+	[FIELD_SLOTS] = { "creneaux", true, check_slots, "nombre_max", SLOTS_MAX, {
+		[FAULT_MISSING] = "Cochez au moins un créneau.",
+		[FAULT_TYPE] = "Les créneaux doivent être une liste.",
+		[FAULT_TOO_MANY] = "Trop de créneaux choisis (" S(SLOTS_MAX) " au plus).",
+		[FAULT_INVALID] = "Un créneau choisi n'est pas valide.",
+		[FAULT_DUPLICATE] = "Un même créneau est choisi deux fois.",
+	} },
+	[FIELD_COMMENT] = { "commentaire", false, check_comment, "longueur_max", COMMENT_MAX_CHARS, {
+		[FAULT_TYPE] = "Le commentaire doit être un texte.",
+		[FAULT_CHARS] = "Le commentaire contient des caractères non autorisés.",
+		[FAULT_TOO_LONG] = "Le commentaire est trop long ("
+		    S(COMMENT_MAX_CHARS) " caractères au plus).",
+	} },
 };
+
+#undef S
+
+/* JSON names of the faults, indexed by enum field_fault. */
+static const char *const fault_names[FAULT__MAX] = {
+	[FAULT_MISSING] = "manquant",
+	[FAULT_TYPE] = "type",
+	[FAULT_CHARS] = "caracteres",
+	[FAULT_TOO_LONG] = "trop_long",
+	[FAULT_INVALID] = "invalide",
+	[FAULT_TOO_MANY] = "trop_nombreux",
+	[FAULT_DUPLICATE] = "doublon",
+};
+
+static const char internal_error[] = "Erreur interne de validation.";
 
 const char *
 submission_field_name(enum submission_field f)
 {
 	return fields[f].name;
+}
+
+const char *
+field_message(enum submission_field f, enum field_fault k)
+{
+	if ((unsigned)f >= FIELD__MAX || (unsigned)k >= FAULT__MAX)
+		return NULL;
+	return fields[f].messages[k];
+}
+
+cJSON *
+validate_rules_json(void)
+{
+	cJSON *o, *rule, *msgs;
+	int f, k;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return NULL;
+	for (f = 0; f < FIELD__MAX; f++) {
+		if ((rule = cJSON_AddObjectToObject(o, fields[f].name)) == NULL ||
+		    cJSON_AddBoolToObject(rule, "obligatoire", fields[f].required) == NULL ||
+		    cJSON_AddNumberToObject(rule, fields[f].limit_name,
+		    (double)fields[f].limit) == NULL ||
+		    (msgs = cJSON_AddObjectToObject(rule, "messages")) == NULL)
+			goto fail;
+		for (k = 0; k < FAULT__MAX; k++)
+			if (fields[f].messages[k] != NULL &&
+			    cJSON_AddStringToObject(msgs, fault_names[k],
+			    fields[f].messages[k]) == NULL)
+				goto fail;
+	}
+	return o;
+fail:
+	cJSON_Delete(o);
+	return NULL;
+}
+
+/* Records the table's message of fault k of field f. */
+static void
+set_fault(struct submission *s, enum submission_field f, enum field_fault k)
+{
+	submission_set_error(s, f, fields[f].messages[k]);
 }
 
 void
@@ -172,50 +256,48 @@ static void
 check_email(const cJSON *item, struct submission *s)
 {
 	if (!cJSON_IsString(item)) {
-		submission_set_error(s, FIELD_EMAIL, "L'adresse e-mail doit être un texte.");
+		set_fault(s, FIELD_EMAIL, FAULT_TYPE);
 		return;
 	}
 	if ((s->email = trim_dup(item->valuestring)) == NULL)
 		return;
 	if (s->email[0] == '\0')
-		submission_set_error(s, FIELD_EMAIL, fields[FIELD_EMAIL].missing);
+		set_fault(s, FIELD_EMAIL, FAULT_MISSING);
 	else if (strlen(s->email) > EMAIL_MAX_LEN)
-		submission_set_error(s, FIELD_EMAIL,
-		    "L'adresse e-mail est trop longue (254 caractères au plus).");
+		set_fault(s, FIELD_EMAIL, FAULT_TOO_LONG);
 	else if (!valid_email(s->email))
-		submission_set_error(s, FIELD_EMAIL,
-		    "L'adresse e-mail n'est pas valide (exemple : prenom.nom@institution.be).");
+		set_fault(s, FIELD_EMAIL, FAULT_INVALID);
 }
 
 static void
-check_nom(const cJSON *item, struct submission *s)
+check_name(const cJSON *item, struct submission *s)
 {
 	long n;
 
 	if (!cJSON_IsString(item)) {
-		submission_set_error(s, FIELD_NOM, "Le nom doit être un texte.");
+		set_fault(s, FIELD_NAME, FAULT_TYPE);
 		return;
 	}
 	if ((s->nom = trim_dup(item->valuestring)) == NULL)
 		return;
 	n = utf8_text_length(s->nom, false);
 	if (n < 0)
-		submission_set_error(s, FIELD_NOM, "Le nom contient des caractères non autorisés.");
+		set_fault(s, FIELD_NAME, FAULT_CHARS);
 	else if (n == 0)
-		submission_set_error(s, FIELD_NOM, fields[FIELD_NOM].missing);
-	else if (n > NOM_MAX_CHARS)
-		submission_set_error(s, FIELD_NOM, "Le nom est trop long (100 caractères au plus).");
+		set_fault(s, FIELD_NAME, FAULT_MISSING);
+	else if (n > NAME_MAX_CHARS)
+		set_fault(s, FIELD_NAME, FAULT_TOO_LONG);
 }
 
 static void
-check_commentaire(const cJSON *item, struct submission *s)
+check_comment(const cJSON *item, struct submission *s)
 {
 	long n;
 
 	if (cJSON_IsNull(item))
 		return;
 	if (!cJSON_IsString(item)) {
-		submission_set_error(s, FIELD_COMMENTAIRE, "Le commentaire doit être un texte.");
+		set_fault(s, FIELD_COMMENT, FAULT_TYPE);
 		return;
 	}
 	free(s->commentaire);
@@ -223,31 +305,29 @@ check_commentaire(const cJSON *item, struct submission *s)
 		return;
 	n = utf8_text_length(s->commentaire, true);
 	if (n < 0)
-		submission_set_error(s, FIELD_COMMENTAIRE,
-		    "Le commentaire contient des caractères non autorisés.");
-	else if (n > COMMENTAIRE_MAX_CHARS)
-		submission_set_error(s, FIELD_COMMENTAIRE,
-		    "Le commentaire est trop long (2000 caractères au plus).");
+		set_fault(s, FIELD_COMMENT, FAULT_CHARS);
+	else if (n > COMMENT_MAX_CHARS)
+		set_fault(s, FIELD_COMMENT, FAULT_TOO_LONG);
 }
 
 static void
-check_creneaux(const cJSON *item, struct submission *s)
+check_slots(const cJSON *item, struct submission *s)
 {
 	const cJSON *it;
 	int n, i;
 	size_t j;
 
 	if (!cJSON_IsArray(item)) {
-		submission_set_error(s, FIELD_CRENEAUX, "Les créneaux doivent être une liste.");
+		set_fault(s, FIELD_SLOTS, FAULT_TYPE);
 		return;
 	}
 	n = cJSON_GetArraySize(item);
 	if (n == 0) {
-		submission_set_error(s, FIELD_CRENEAUX, fields[FIELD_CRENEAUX].missing);
+		set_fault(s, FIELD_SLOTS, FAULT_MISSING);
 		return;
 	}
-	if (n > CRENEAUX_MAX) {
-		submission_set_error(s, FIELD_CRENEAUX, "Trop de créneaux choisis.");
+	if (n > SLOTS_MAX) {
+		set_fault(s, FIELD_SLOTS, FAULT_TOO_MANY);
 		return;
 	}
 	if ((s->creneaux = calloc((size_t)n, sizeof(*s->creneaux))) == NULL)
@@ -255,13 +335,12 @@ check_creneaux(const cJSON *item, struct submission *s)
 	i = 0;
 	cJSON_ArrayForEach(it, item) {
 		if (!cJSON_IsString(it) || !valid_slot_id(it->valuestring)) {
-			submission_set_error(s, FIELD_CRENEAUX, "Un créneau choisi n'est pas valide.");
+			set_fault(s, FIELD_SLOTS, FAULT_INVALID);
 			return;
 		}
 		for (j = 0; j < s->ncreneaux; j++)
 			if (strcmp(s->creneaux[j], it->valuestring) == 0) {
-				submission_set_error(s, FIELD_CRENEAUX,
-				    "Un même créneau est choisi deux fois.");
+				set_fault(s, FIELD_SLOTS, FAULT_DUPLICATE);
 				return;
 			}
 		if ((s->creneaux[i] = strdup(it->valuestring)) == NULL)
@@ -300,18 +379,18 @@ submission_parse(const cJSON *root, struct submission *s)
 		const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, fields[f].name);
 		if (item == NULL || (cJSON_IsNull(item) && fields[f].required)) {
 			if (fields[f].required)
-				submission_set_error(s, (enum submission_field)f, fields[f].missing);
+				set_fault(s, (enum submission_field)f, FAULT_MISSING);
 			continue;
 		}
 		fields[f].check(item, s);
 	}
 	if (submission_check_members(root, s) < 0)
-		submission_set_error(s, FIELD_NOM, "Erreur interne de validation.");
+		submission_set_error(s, FIELD_NAME, internal_error);
 	/* An allocation failure leaves a required value NULL: refuse rather than store less. */
 	if (s->commentaire == NULL || (s->errors[FIELD_EMAIL][0] == '\0' && s->email == NULL) ||
-	    (s->errors[FIELD_NOM][0] == '\0' && s->nom == NULL) ||
-	    (s->errors[FIELD_CRENEAUX][0] == '\0' && s->ncreneaux == 0))
-		submission_set_error(s, FIELD_NOM, "Erreur interne de validation.");
+	    (s->errors[FIELD_NAME][0] == '\0' && s->nom == NULL) ||
+	    (s->errors[FIELD_SLOTS][0] == '\0' && s->ncreneaux == 0))
+		submission_set_error(s, FIELD_NAME, internal_error);
 	return submission_error_count(s);
 }
 

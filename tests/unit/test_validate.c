@@ -93,16 +93,16 @@ static const struct { const char *body; unsigned mask; const char *unknown; } bo
 	{ "{\"email\":\"  a@b.be \",\"nom\":\"  A  \",\"creneaux\":[\"x\",\"y\"],"
 	  "\"commentaire\":\"ok\"}", 0, "" },
 	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\"],\"commentaire\":null}", 0, "" },
-	{ "{}", M(FIELD_EMAIL) | M(FIELD_NOM) | M(FIELD_CRENEAUX), "" },
+	{ "{}", M(FIELD_EMAIL) | M(FIELD_NAME) | M(FIELD_SLOTS), "" },
 	{ "{\"email\":\"pas-un-email\",\"nom\":\"\",\"creneaux\":[]}",
-	  M(FIELD_EMAIL) | M(FIELD_NOM) | M(FIELD_CRENEAUX), "" },
+	  M(FIELD_EMAIL) | M(FIELD_NAME) | M(FIELD_SLOTS), "" },
 	{ "{\"email\":1,\"nom\":[],\"creneaux\":\"x\",\"commentaire\":2}",
-	  M(FIELD_EMAIL) | M(FIELD_NOM) | M(FIELD_CRENEAUX) | M(FIELD_COMMENTAIRE), "" },
-	{ "{\"email\":\"a@b.be\",\"nom\":\"   \",\"creneaux\":[\"x\"]}", M(FIELD_NOM), "" },
-	{ "{\"email\":\"a@b.be\",\"nom\":\"A\\u0001B\",\"creneaux\":[\"x\"]}", M(FIELD_NOM), "" },
-	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\",\"x\"]}", M(FIELD_CRENEAUX), "" },
-	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[1]}", M(FIELD_CRENEAUX), "" },
-	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"X Y\"]}", M(FIELD_CRENEAUX), "" },
+	  M(FIELD_EMAIL) | M(FIELD_NAME) | M(FIELD_SLOTS) | M(FIELD_COMMENT), "" },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"   \",\"creneaux\":[\"x\"]}", M(FIELD_NAME), "" },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\\u0001B\",\"creneaux\":[\"x\"]}", M(FIELD_NAME), "" },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\",\"x\"]}", M(FIELD_SLOTS), "" },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[1]}", M(FIELD_SLOTS), "" },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"X Y\"]}", M(FIELD_SLOTS), "" },
 	{ "{\"email\":null,\"nom\":\"A\",\"creneaux\":[\"x\"]}", M(FIELD_EMAIL), "" },
 	/* A member no field has is refused and named: a misspelled comment is not dropped. */
 	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\"],\"commentair\":\"texte\"}",
@@ -113,6 +113,47 @@ static const struct { const char *body; unsigned mask; const char *unknown; } bo
 	  "\"deleted_at\":null}", 0, "version,id,deleted_at" },
 	/* Every fault at once: the fields' and the unknown members'. */
 	{ "{\"mail\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\"]}", M(FIELD_EMAIL), "mail" },
+};
+
+/* Each fault of the table: a body that has it, and the field that reports it with the
+ * table's message (the one the browser receives too). */
+static const struct {
+	const char *body;
+	enum submission_field field;
+	enum field_fault fault;
+} faults[] = {
+	{ "{\"nom\":\"A\",\"creneaux\":[\"x\"]}", FIELD_EMAIL, FAULT_MISSING },
+	{ "{\"email\":\" \",\"nom\":\"A\",\"creneaux\":[\"x\"]}", FIELD_EMAIL, FAULT_MISSING },
+	{ "{\"email\":1,\"nom\":\"A\",\"creneaux\":[\"x\"]}", FIELD_EMAIL, FAULT_TYPE },
+	{ "{\"email\":\"a@b\",\"nom\":\"A\",\"creneaux\":[\"x\"]}", FIELD_EMAIL, FAULT_INVALID },
+	{ "{\"email\":\"a@b.be\",\"nom\":null,\"creneaux\":[\"x\"]}", FIELD_NAME, FAULT_MISSING },
+	{ "{\"email\":\"a@b.be\",\"nom\":true,\"creneaux\":[\"x\"]}", FIELD_NAME, FAULT_TYPE },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\\tB\",\"creneaux\":[\"x\"]}", FIELD_NAME, FAULT_CHARS },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\"}", FIELD_SLOTS, FAULT_MISSING },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[]}", FIELD_SLOTS, FAULT_MISSING },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":{}}", FIELD_SLOTS, FAULT_TYPE },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"-x\"]}", FIELD_SLOTS, FAULT_INVALID },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\",\"y\",\"x\"]}",
+	  FIELD_SLOTS, FAULT_DUPLICATE },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\"],\"commentaire\":[]}",
+	  FIELD_COMMENT, FAULT_TYPE },
+	{ "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\"],\"commentaire\":\"\\u0007\"}",
+	  FIELD_COMMENT, FAULT_CHARS },
+};
+
+/* The limit of each field as the browser receives it, and the text its message must name. */
+static const struct {
+	enum submission_field field;
+	const char *limit_name;
+	long limit;
+	enum field_fault fault;
+	const char *text;
+} limits[] = {
+	{ FIELD_EMAIL, "longueur_max", EMAIL_MAX_LEN, FAULT_TOO_LONG, "(254 caractères au plus)" },
+	{ FIELD_NAME, "longueur_max", NAME_MAX_CHARS, FAULT_TOO_LONG, "(100 caractères au plus)" },
+	{ FIELD_SLOTS, "nombre_max", SLOTS_MAX, FAULT_TOO_MANY, "(200 au plus)" },
+	{ FIELD_COMMENT, "longueur_max", COMMENT_MAX_CHARS, FAULT_TOO_LONG,
+	  "(2000 caractères au plus)" },
 };
 
 static char *
@@ -213,8 +254,87 @@ main(void)
 
 	/* Lengths are counted in characters: 100 × "é" is 200 bytes but valid. */
 	CHECK(nom_mask("é", 100) == 0, "100 caractères accentués");
-	CHECK(nom_mask("é", 101) == M(FIELD_NOM), "101 caractères");
+	CHECK(nom_mask("é", 101) == M(FIELD_NAME), "101 caractères");
 	CHECK(nom_mask("a", 100) == 0, "100 caractères");
+
+	/* Each fault gives the table's message under its field, and only that field. */
+	for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		const char *want = field_message(faults[i].field, faults[i].fault);
+		int n = parse(faults[i].body, &mask, &s);
+
+		CHECK(want != NULL && n == 1 && mask == M(faults[i].field) &&
+		    strcmp(s.errors[faults[i].field], want) == 0, "faute n°%zu (%s) : « %s »", i,
+		    faults[i].body, s.errors[faults[i].field]);
+		submission_free(&s);
+	}
+
+	/* Past each limit, the message that spells it; the rules for the browser carry both. */
+	{
+		char *nom = repeat("a", NAME_MAX_CHARS + 1), *comment = repeat("a", COMMENT_MAX_CHARS + 1);
+		char *ids = repeat("\"x\",", SLOTS_MAX + 1);
+		char *body = malloc(strlen(comment) + strlen(ids) + 256);
+		cJSON *rules = validate_rules_json(), *r;
+
+		sprintf(body, "{\"email\":\"a@b.be\",\"nom\":\"%s\",\"creneaux\":[\"x\"]}", nom);
+		parse(body, &mask, &s);
+		CHECK(strcmp(s.errors[FIELD_NAME], field_message(FIELD_NAME, FAULT_TOO_LONG)) == 0,
+		    "nom trop long : « %s »", s.errors[FIELD_NAME]);
+		submission_free(&s);
+		sprintf(body, "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[\"x\"],"
+		    "\"commentaire\":\"%s\"}", comment);
+		parse(body, &mask, &s);
+		CHECK(strcmp(s.errors[FIELD_COMMENT], field_message(FIELD_COMMENT, FAULT_TOO_LONG)) == 0,
+		    "commentaire trop long : « %s »", s.errors[FIELD_COMMENT]);
+		submission_free(&s);
+		ids[strlen(ids) - 1] = '\0';	/* the last comma */
+		sprintf(body, "{\"email\":\"a@b.be\",\"nom\":\"A\",\"creneaux\":[%s]}", ids);
+		parse(body, &mask, &s);
+		CHECK(strcmp(s.errors[FIELD_SLOTS], field_message(FIELD_SLOTS, FAULT_TOO_MANY)) == 0,
+		    "trop de créneaux : « %s »", s.errors[FIELD_SLOTS]);
+		submission_free(&s);
+		free(nom);
+		free(comment);
+		free(ids);
+		free(body);
+
+		CHECK(rules != NULL && cJSON_GetArraySize(rules) == FIELD__MAX, "une règle par champ");
+		for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+			const char *msg = field_message(limits[i].field, limits[i].fault);
+			const cJSON *lim, *m;
+
+			r = cJSON_GetObjectItemCaseSensitive(rules, submission_field_name(limits[i].field));
+			lim = cJSON_GetObjectItemCaseSensitive(r, limits[i].limit_name);
+			CHECK(cJSON_IsNumber(lim) && lim->valuedouble == (double)limits[i].limit,
+			    "limite de %s", submission_field_name(limits[i].field));
+			CHECK(msg != NULL && strstr(msg, limits[i].text) != NULL, "message « %s »", msg);
+			m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r,
+			    "messages"), limits[i].fault == FAULT_TOO_MANY ? "trop_nombreux" : "trop_long");
+			CHECK(cJSON_IsString(m) && msg != NULL && strcmp(m->valuestring, msg) == 0,
+			    "message servi pour %s", submission_field_name(limits[i].field));
+		}
+		/* Every message of the table is served, and nothing else. */
+		for (i = 0; i < FIELD__MAX; i++) {
+			const cJSON *msgs;
+			int k, count = 0;
+
+			r = cJSON_GetObjectItemCaseSensitive(rules,
+			    submission_field_name((enum submission_field)i));
+			msgs = cJSON_GetObjectItemCaseSensitive(r, "messages");
+			for (k = 0; k < FAULT__MAX; k++)
+				count += field_message((enum submission_field)i,
+				    (enum field_fault)k) != NULL;
+			CHECK(cJSON_IsObject(msgs) && cJSON_GetArraySize(msgs) == count,
+			    "%d messages pour %s", count, submission_field_name((enum submission_field)i));
+			CHECK(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(r, "obligatoire")),
+			    "obligatoire pour %s", submission_field_name((enum submission_field)i));
+		}
+		CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+		    rules, "commentaire"), "obligatoire")), "commentaire facultatif");
+		CHECK(field_message(FIELD_COMMENT, FAULT_MISSING) == NULL &&
+		    field_message(FIELD__MAX, FAULT_TYPE) == NULL &&
+		    field_message(FIELD_NAME, FAULT__MAX) == NULL, "pas de message hors table");
+		cJSON_Delete(rules);
+	}
 
 	/* Every message is French and named after its field. */
 	parse("{}", &mask, &s);
