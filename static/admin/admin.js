@@ -1,8 +1,11 @@
 // Vue d'ensemble : disponibilités par créneau (les meilleurs d'abord), réponses avec recherche,
 // historique de chaque réponse, restauration d'une version (POST /api/admin/restore),
 // téléchargement du tableau (CSV) et fonctionnalités activables (PUT /api/admin/fonctionnalites).
-// Les adresses sont derrière l'authentification de nginx.
-import { api, dateHeure, el, verifierService } from './commun.js';
+// Les adresses sont derrière l'authentification de nginx. Les dates sont à l'heure de
+// l'institution, lue dans GET /api/form (« fuseau »).
+import { el } from '../commun/dom.js';
+import { dateHeure as dateHeureDans } from '../commun/dates.js';
+import { api, verifierService } from './commun.js';
 
 const etat = document.getElementById('etat');
 const message = document.getElementById('message');
@@ -16,6 +19,10 @@ const corpsTable = document.querySelector('#reponses tbody');
 const compteResultats = document.getElementById('compte-resultats');
 
 let donnees = { creneaux: [], soumissions: [], actives: 0, retirees: 0 };
+// Sans réponse de /api/form, les dates sont à l'heure de l'appareil.
+let fuseau;
+const fuseauLu = api('/api/form').then((f) => { fuseau = f.fuseau; }, () => {});
+const dateHeure = (iso) => dateHeureDans(iso, fuseau);
 let tri = 'disponibles';
 const ouverts = new Set(); // réponses dont l'historique est déplié
 
@@ -266,7 +273,7 @@ function afficherFonctionnalites(liste) {
 
 async function chargerFonctionnalites() {
   try {
-    const donneesFonctionnalites = await api('/api/admin/fonctionnalites');
+    const [donneesFonctionnalites] = await Promise.all([api('/api/admin/fonctionnalites'), fuseauLu]);
     afficherFonctionnalites(donneesFonctionnalites.fonctionnalites);
   } catch (e) {
     annoncerFonctionnalite(e.message, 'erreur');
@@ -304,7 +311,7 @@ async function basculerFonctionnalite(f) {
 
 async function charger() {
   try {
-    donnees = await api('/api/admin/submissions');
+    [donnees] = await Promise.all([api('/api/admin/submissions'), fuseauLu]);
     resume.textContent = `${donnees.actives} réponse(s) active(s), ${donnees.retirees} retirée(s), `
       + `${donnees.creneaux.length} créneau(x) au catalogue.`;
   } catch (e) {

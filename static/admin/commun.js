@@ -1,7 +1,6 @@
 // Outils communs des pages d'administration : appels à l'API (derrière la même
-// authentification que les pages), état du service, dates et nombres en français.
-
-export const FUSEAU = 'Europe/Brussels';
+// authentification que les pages), état du service, nombres en français. Les dates et el()
+// sont dans /commun/, partagés avec le formulaire.
 
 // Une erreur d'API avec le texte à montrer (le « detail » français du problème).
 export class ErreurApi extends Error {
@@ -50,34 +49,6 @@ export async function verifierService(element) {
   }
 }
 
-const formatDate = new Intl.DateTimeFormat('fr-BE', {
-  timeZone: FUSEAU, day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit',
-});
-const formatHeure = new Intl.DateTimeFormat('fr-BE', {
-  timeZone: FUSEAU, hour: '2-digit', minute: '2-digit', second: '2-digit',
-});
-
-export function dateHeure(iso) {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '—' : formatDate.format(d);
-}
-
-const formatCourt = new Intl.DateTimeFormat('fr-BE', {
-  timeZone: FUSEAU, day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit',
-});
-
-// 24/11/2026 00:57 : pour les tableaux.
-export function dateCourte(iso) {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '—' : formatCourt.format(d).replace(',', '');
-}
-
-export function heure(d) {
-  return formatHeure.format(d);
-}
-
 // 1234,5 — avec au plus `decimales` chiffres après la virgule ; « — » sans valeur.
 export function nombre(valeur, decimales = 1) {
   if (valeur === null || valeur === undefined || Number.isNaN(Number(valeur))) return '—';
@@ -102,20 +73,4 @@ export function octets(n) {
   let i = 0;
   while (v >= 1024 && i < unites.length - 1) { v /= 1024; i += 1; }
   return `${nombre(v, i === 0 ? 0 : 1)} ${unites[i]}`;
-}
-
-// Crée un élément : el('td', { class: 'nombre' }, 'texte', autreElement).
-export function el(nom, attributs = {}, ...enfants) {
-  const e = document.createElement(nom);
-  for (const [cle, valeur] of Object.entries(attributs)) {
-    if (valeur === null || valeur === undefined || valeur === false) continue;
-    if (cle === 'class') e.className = valeur;
-    else if (cle.startsWith('on')) e.addEventListener(cle.slice(2), valeur);
-    else e.setAttribute(cle, valeur === true ? '' : String(valeur));
-  }
-  for (const enfant of enfants.flat()) {
-    if (enfant === null || enfant === undefined || enfant === false) continue;
-    e.append(enfant instanceof Node ? enfant : String(enfant));
-  }
-  return e;
 }

@@ -2,7 +2,11 @@
 // manqué), l'activité, trois graphiques SVG dessinés ici (requêtes et échecs, temps de
 // réponse, file d'attente), les erreurs, les alertes et les sauvegardes. Données :
 // GET /api/admin/metrics?window=24h|7d|30d ; actualisation automatique toutes les 60 s.
-import { api, dateCourte, dateHeure, duree, el, FUSEAU, heure, nombre, octets, verifierService } from './commun.js';
+// Les objectifs (et leurs lignes sur les graphiques) et le fuseau de l'institution viennent de
+// cette réponse (« objectifs », « fuseau »).
+import { el } from '../commun/dom.js';
+import * as dates from '../commun/dates.js';
+import { api, duree, nombre, octets, verifierService } from './commun.js';
 
 const ACTUALISATION_MS = 60000;
 const COULEURS = {
@@ -17,6 +21,10 @@ const boutonsFenetre = [...document.querySelectorAll('#fenetres button')];
 let fenetre = new URLSearchParams(window.location.search).get('fenetre') || '24h';
 if (!['24h', '7d', '30d'].includes(fenetre)) fenetre = '24h';
 let minuterie = null;
+// Celui de la dernière réponse ; avant la première, celui de l'appareil.
+let fuseau;
+const dateHeure = (iso) => dates.dateHeure(iso, fuseau);
+const dateCourte = (iso) => dates.dateCourte(iso, fuseau);
 
 // --- Tuiles des objectifs ---------------------------------------------------------------------
 
@@ -102,13 +110,10 @@ function plafond(v) {
   return 10 * p;
 }
 
-const formatJour = new Intl.DateTimeFormat('fr-BE', { timeZone: FUSEAU, day: '2-digit', month: '2-digit' });
-const formatHeureCourte = new Intl.DateTimeFormat('fr-BE', { timeZone: FUSEAU, hour: '2-digit', minute: '2-digit' });
-
 function etiquetteTemps(date, pas) {
-  if (pas === '24h') return formatHeureCourte.format(date);
-  if (pas === '7d') return `${formatJour.format(date)} ${formatHeureCourte.format(date)}`;
-  return formatJour.format(date);
+  if (pas === '24h') return dates.heureMinute(date, fuseau);
+  if (pas === '7d') return `${dates.jourMois(date, fuseau)} ${dates.heureMinute(date, fuseau)}`;
+  return dates.jourMois(date, fuseau);
 }
 
 // Dessine un graphique : séries en barres (superposées, la suivante devant) ou en lignes,
@@ -187,7 +192,7 @@ function graphique(conteneur, { instants, series, cible, format, titre, etiquett
   }));
   if (cible) {
     const li = el('li', { class: 'pointilles' }, cible.texte);
-    li.style.setProperty('--couleur', '#b00020');
+    li.style.setProperty('--couleur', 'var(--erreur)');
     legende.append(li);
   }
   conteneur.replaceChildren(racine, legende);
@@ -196,24 +201,30 @@ function graphique(conteneur, { instants, series, cible, format, titre, etiquett
 // Un point par jour de la période (jours du fuseau de l'institution), même sans soumission.
 function graphiqueJours(indicateurs) {
   const parJour = new Map((indicateurs.soumissions_par_jour || []).map((j) => [j.jour, j.nombre]));
-  const jourDe = new Intl.DateTimeFormat('en-CA', { timeZone: FUSEAU, year: 'numeric', month: '2-digit', day: '2-digit' });
+  const jourDe = (t) => dates.jourIso(t, fuseau);
   const jours = [];
   for (let t = new Date(indicateurs.debut); t <= new Date(indicateurs.fin); t = new Date(t.getTime() + 86400000)) {
-    const jour = jourDe.format(t);
+    const jour = jourDe(t);
     if (!jours.includes(jour)) jours.push(jour);
   }
-  const dernier = jourDe.format(new Date(indicateurs.fin));
+  const dernier = jourDe(new Date(indicateurs.fin));
   if (!jours.includes(dernier)) jours.push(dernier);
   graphique(document.getElementById('g-jours'), {
     instants: jours.map((j) => new Date(`${j}T12:00:00Z`)),
     titre: 'Premières réponses enregistrées par jour',
     format: (v) => nombre(v, 0),
-    etiquette: (t) => formatJour.format(t),
+    etiquette: (t) => dates.jourMois(t, fuseau),
     series: [{ nom: 'Soumissions', type: 'barres', couleur: COULEURS.soumissions, valeurs: jours.map((j) => parJour.get(j) || 0) }],
   });
 }
 
-function afficherGraphiques(serie) {
+// La ligne d'objectif d'un graphique : la cible de l'indicateur id, avec son texte.
+function ligneObjectif(objectifs, id, texte) {
+  const o = objectifs.find((x) => x.id === id);
+  return o && typeof o.cible === 'number' ? { valeur: o.cible, texte: texte(o) } : null;
+}
+
+function afficherGraphiques(serie, objectifs) {
   const instants = serie.map((p) => new Date(p.t));
   const champ = (nom) => serie.map((p) => (p[nom] === undefined ? null : p[nom]));
   graphique(document.getElementById('g-requetes'), {
@@ -227,7 +238,7 @@ function afficherGraphiques(serie) {
   graphique(document.getElementById('g-temps'), {
     instants, titre: 'Temps de réponse moyen et 95e centile',
     format: (v) => duree(v),
-    cible: { valeur: 2000, texte: 'Objectif : 2 s' },
+    cible: ligneObjectif(objectifs, 'temps_reponse', (o) => `Objectif : ${duree(o.cible)}`),
     series: [
       { nom: 'Moyenne', type: 'ligne', couleur: COULEURS.moyenne, valeurs: champ('temps_moyen_ms') },
       { nom: '95 % des requêtes (p95)', type: 'ligne', couleur: COULEURS.p95, valeurs: champ('temps_p95_ms') },
@@ -236,7 +247,7 @@ function afficherGraphiques(serie) {
   graphique(document.getElementById('g-file'), {
     instants, titre: 'Longueur de la file d\'attente rapportée par les navigateurs',
     format: (v) => nombre(v, 1),
-    cible: { valeur: 5, texte: 'Objectif : moyenne < 5' },
+    cible: ligneObjectif(objectifs, 'file_attente', (o) => `Objectif : moyenne ${o.comparaison} ${nombre(o.cible, 2)}`),
     series: [
       { nom: 'Moyenne', type: 'ligne', couleur: COULEURS.moyenne, valeurs: champ('file_moyenne') },
       { nom: 'Maximum', type: 'ligne', couleur: COULEURS.max, valeurs: champ('file_max'), pointilles: true },
@@ -350,19 +361,20 @@ async function charger() {
   actualise.textContent = 'Actualisation…';
   try {
     const d = await api(`/api/admin/metrics?window=${encodeURIComponent(fenetre)}`);
+    fuseau = d.fuseau;
     afficherObjectifs(d.objectifs);
     afficherChiffres(d.indicateurs);
-    afficherGraphiques(d.indicateurs.serie || []);
+    afficherGraphiques(d.indicateurs.serie || [], d.objectifs || []);
     graphiqueJours(d.indicateurs);
     afficherErreurs(d.indicateurs.erreurs || []);
     afficherAlertes(d.alertes);
     afficherSauvegardes(d.sauvegardes, d.file_durable);
     message.textContent = '';
-    actualise.textContent = `Actualisé à ${heure(new Date())} — ${d.indicateurs.requetes} requête(s) sur la période.`;
+    actualise.textContent = `Actualisé à ${dates.heureSeconde(new Date(), fuseau)} — ${d.indicateurs.requetes} requête(s) sur la période.`;
   } catch (e) {
     message.textContent = e.message;
     message.dataset.type = 'erreur';
-    actualise.textContent = `Échec de l'actualisation à ${heure(new Date())}.`;
+    actualise.textContent = `Échec de l'actualisation à ${dates.heureSeconde(new Date(), fuseau)}.`;
   }
 }
 
