@@ -2,8 +2,23 @@
 // le formulaire s'ouvre sans réseau. Réseau d'abord (la version en ligne est toujours la plus
 // récente), la copie gardée si le réseau manque ou tarde. L'API (/api/) et l'administration ne
 // passent jamais par ici : les envois sont gardés par la page (file.js, IndexedDB).
-const CACHE = 'fiable-coquille-1';
-const COQUILLE = ['/', '/app.js', '/file.js', '/style.css', '/icone.svg', '/manifest.webmanifest'];
+const CACHE = 'fiable-coquille-2';
+// Chaque module du formulaire (et de commun/) en fait partie : sans lui, la page ne démarre pas
+// hors ligne. Le test browser.coquille vérifie que rien de ce que la page charge ne manque.
+const COQUILLE = ['/', '/app.js', '/file.js', '/style.css', '/commun/commun.css', '/icone.svg', '/manifest.webmanifest',
+  '/formulaire/affichage.js',
+  '/formulaire/brouillon.js',
+  '/formulaire/catalogue.js',
+  '/formulaire/champs.js',
+  '/formulaire/envoi.js',
+  '/formulaire/etat.js',
+  '/formulaire/evenements.js',
+  '/formulaire/historique.js',
+  '/formulaire/modification.js',
+  '/formulaire/vue-file.js',
+  '/commun/dates.js',
+  '/commun/dom.js',
+];
 const DELAI_RESEAU = 4000;
 
 self.addEventListener('install', (e) => {

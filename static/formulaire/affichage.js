@@ -1,0 +1,81 @@
+// Ce que la page montre selon l'état : formulaire, remerciement, réponse enregistrée ou retirée,
+// alertes (adresse déjà utilisée, conflit de versions).
+import { dateLongue } from '../commun/dates.js';
+import { el } from '../commun/dom.js';
+import { nomCreneau } from './catalogue.js';
+import { $, bouton, CHAMPS, etat, formulaire, modeModification } from './etat.js';
+import { afficherHistorique } from './historique.js';
+import { afficherFile } from './vue-file.js';
+
+export function afficher() {
+  const f = etat.flags;
+  const rep = modeModification() ? etat.compte.reponse : null;
+  const retiree = Boolean(rep?.deleted_at);
+  const enFile = etat.envois.length > 0;
+  const merci = etat.merci || Boolean(etat.compte && !f.modification && !enFile);
+  $('merci').hidden = !merci;
+  $('bloc-lien').hidden = $('voir-reponse').hidden = !f.modification;
+  $('compte').hidden = merci || !rep || retiree;
+  $('retiree').hidden = merci || !retiree;
+  formulaire.hidden = merci || retiree || etat.attente;
+  $('champs').disabled = enFile;
+  bouton.disabled = enFile || !etat.catalogue;
+  bouton.textContent = rep ? 'Enregistrer les modifications' : 'Envoyer';
+  $('aide-envoi').textContent = enFile ? 'Le formulaire redeviendra modifiable après l’envoi (ou si vous retirez l’envoi de la file).' : '';
+  $('etat-brouillon').hidden = !f.autosave;
+  $('compteur-file').hidden = !f.offline_queue && !enFile;
+  $('bloc-demande-lien').hidden = !f.email_links;
+  $('intro').hidden = Boolean(rep) || merci;
+  if (rep) {
+    $('compte-texte').textContent = `Envoyée le ${dateLongue(rep.created_at)}${rep.version > 1 ? `, modifiée le ${dateLongue(rep.updated_at)}` : ''} (version ${rep.version}). Vous pouvez la modifier ci-dessous.`;
+    $('retiree-texte').textContent = retiree ? `Vous avez retiré votre réponse le ${dateLongue(rep.deleted_at)} : elle n’est plus prise en compte.` : '';
+    afficherHistorique(rep);
+  }
+  afficherFile();
+}
+
+export function contenu(c) {
+  const dl = el('dl', { className: 'contenu' });
+  const creneaux = c.creneaux?.length ? el('ul', {}, ...c.creneaux.map((id) => el('li', { texte: nomCreneau(id) }))) : '—';
+  for (const [titre, valeur] of [['Nom', c.nom], ['E-mail', c.email], ['Créneaux', creneaux], ['Commentaire', c.commentaire]]) {
+    dl.append(el('dt', { texte: titre }), el('dd', {}, valeur || '—'));
+  }
+  return dl;
+}
+
+export function montrerMerci() {
+  etat.merci = true;
+  $('lien-modification').value = etat.compte ? `${location.origin}/#edit=${etat.compte.jeton}` : '';
+  afficher();
+  $('merci').focus();
+}
+
+export function montrerDeja(titre, texte, email) {
+  $('titre-deja').textContent = titre;
+  $('deja-texte').textContent = texte + (etat.flags.email_links ? ' Vous ne l’avez plus ? Recevez-en un nouveau par e-mail :' : '');
+  $('email-lien').value = email || '';
+  $('deja-resultat').textContent = '';
+  $('deja').hidden = false;
+}
+
+export function montrerConflit(mienne, serveur) {
+  etat.conflit = serveur;
+  const a = contenu(mienne);
+  const b = contenu(serveur);
+  CHAMPS.forEach((champ, i) => {
+    if (JSON.stringify(mienne[champ] || '') === JSON.stringify(serveur[champ] || '')) return;
+    for (const dl of [a, b]) for (const n of [2 * i, 2 * i + 1]) dl.children[n].classList.add('different');
+  });
+  a.id = 'conflit-mienne';
+  b.id = 'conflit-serveur';
+  $('conflit-mienne').replaceWith(a);
+  $('conflit-serveur').replaceWith(b);
+  $('titre-conflit-serveur').textContent = `Version enregistrée (version ${serveur.version}, ${dateLongue(serveur.updated_at)})`;
+  $('conflit').hidden = false;
+  $('conflit').focus();
+}
+
+export function masquerAlertes() {
+  $('deja').hidden = $('conflit').hidden = true;
+  etat.conflit = null;
+}

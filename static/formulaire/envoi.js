@@ -1,0 +1,106 @@
+// L'envoi : vérification, mise en file (file.js) puis premier essai, et ce que font une réponse
+// acceptée (succes) et un refus qui demande la personne (refus).
+import * as file from '../file.js';
+import { afficher, masquerAlertes, montrerConflit, montrerDeja, montrerMerci } from './affichage.js';
+import { effacerBrouillonEnvoye, sauverBrouillon } from './brouillon.js';
+import { afficherErreurs, corpsDe, ecrireChamps, effacerErreur, focaliser, lireChamps, verifier } from './champs.js';
+import { annoncer, bouton, CHAMPS, demanderPersistance, etat, etiquette, modeModification, versionDe } from './etat.js';
+import { chargerReponse, garderCompte, jetonInvalide, majReponse } from './modification.js';
+import { rafraichirFile } from './vue-file.js';
+
+async function envoyerSansFile(envoi) {
+  bouton.disabled = true;
+  const r = await file.envoyerSansFile(envoi);
+  if (r.issue === 'reseau' || r.issue === 'reessai') {
+    annoncer(`Votre réponse n’a pas été envoyée : ${r.message} Elle reste dans le formulaire : réessayez dans un instant.`, 'erreur');
+  }
+  afficher();
+}
+
+export async function envoyer(evenement) {
+  evenement.preventDefault();
+  if (etat.envois.length || bouton.disabled) return;
+  for (const c of CHAMPS) effacerErreur(c);
+  masquerAlertes();
+  const saisie = lireChamps();
+  const erreurs = verifier(saisie);
+  if (Object.keys(erreurs).length) {
+    focaliser(afficherErreurs(erreurs));
+    annoncer('Certains champs sont à compléter : voyez les messages sous les champs.', 'erreur');
+    return;
+  }
+  sauverBrouillon();
+  const corps = corpsDe(saisie);
+  const rep = modeModification() && etat.compte.reponse;
+  if (rep && etat.base.version === rep.version && JSON.stringify(corpsDe(rep)) === JSON.stringify(corps)) {
+    annoncer('Aucune modification à enregistrer.');
+    return;
+  }
+  const envoi = file.nouvelEnvoi(rep
+    ? { type: 'modification', methode: 'PUT', url: '/api/modify', corps, jeton: etat.compte.jeton, ifMatch: etiquette(etat.base.version), autosaveMs: etat.dureeBrouillon }
+    : { type: 'creation', methode: 'POST', url: '/api/submit', corps, autosaveMs: etat.dureeBrouillon });
+  demanderPersistance();
+  annoncer('Envoi en cours…');
+  if (!etat.flags.offline_queue) return envoyerSansFile(envoi);
+  try {
+    await file.ajouter(envoi);
+  } catch (e) {
+    annoncer(`Votre envoi n’a pas pu être gardé dans ce navigateur (${e?.name === 'QuotaExceededError' ? 'espace de stockage plein' : 'stockage indisponible'}) : il part directement ; gardez cette page ouverte.`, 'erreur');
+    return envoyerSansFile(envoi);
+  }
+  await file.traiter({ cle: envoi.cle, force: true, direct: true }).catch(() => {});
+  await rafraichirFile();
+  const reste = etat.envois.find((e) => e.cle === envoi.cle);
+  if (reste) annoncer(`Mise en file d’attente : votre réponse est gardée dans ce navigateur et sera envoyée automatiquement dès que possible.${reste.derniere_erreur ? ` Raison : ${reste.derniere_erreur}` : ''}`, 'attente');
+}
+
+// Réponse 2xx, appelée avant que l'envoi ne quitte la file.
+export async function succes(envoi, r) {
+  const d = r.donnees || {};
+  effacerBrouillonEnvoye(envoi.corps);
+  if (envoi.type === 'creation') {
+    etat.compte = { jeton: d.edit_token, reponse: { ...corpsDe({ ...envoi.corps, ...d }), id: d.id, version: d.version, created_at: d.created_at, updated_at: d.created_at, deleted_at: null, historique: [] } };
+    garderCompte();
+    etat.base = { id: d.id, version: d.version };
+    montrerMerci();
+    annoncer('Merci, votre réponse est enregistrée.', 'succes', true);
+  } else {
+    majReponse(d, true);
+    annoncer(`Vos modifications sont enregistrées (version ${d.version}).`, 'succes');
+  }
+  // Le compte voyage dans le message : l'autre onglet qui relirait localStorage à l'arrivée
+  // du message peut encore y trouver l'ancienne valeur (écriture propagée plus tard).
+  file.diffuser({ type: 'compte', compte: etat.compte });
+}
+
+// Refus 4xx qui demande la personne : la saisie reste dans le formulaire, modifiable.
+export async function refus(envoi, r) {
+  const d = r.donnees || {};
+  ecrireChamps(envoi.corps);
+  const rep = envoi.type === 'modification' && etat.compte?.reponse;
+  if (rep) {
+    etat.base = { id: rep.id, version: versionDe(envoi.if_match) };
+    etat.modifie = true;
+  }
+  if (r.status === 412 && d.current && rep) {
+    // La personne voit la version du serveur : enregistrer le formulaire la remplacera.
+    etat.compte.reponse = d.current;
+    garderCompte();
+    etat.base = { id: d.current.id, version: d.current.version };
+    sauverBrouillon();
+    afficher();
+    annoncer(d.detail, 'erreur', true);
+    montrerConflit(envoi.corps, d.current);
+    return;
+  }
+  sauverBrouillon();
+  if (r.status === 401) return jetonInvalide(d.detail);
+  annoncer(r.message, 'erreur');
+  if (d.code === 'submission_withdrawn') return chargerReponse();
+  if (d.code === 'already_submitted') {
+    afficherErreurs({ email: 'Une réponse existe déjà pour cette adresse e-mail.' });
+    if (!rep) montrerDeja('Vous avez déjà répondu avec cette adresse', 'Pour modifier votre réponse, utilisez le lien personnel de modification reçu par e-mail.', envoi.corps.email);
+    return;
+  }
+  focaliser(afficherErreurs(d.errors));
+}

@@ -1,0 +1,148 @@
+// Les écouteurs : saisie, envoi, réseau, autres onglets, boutons des cartes.
+import * as file from '../file.js';
+import { afficher, masquerAlertes, montrerMerci } from './affichage.js';
+import { effacerBrouillon, sauverBrouillon } from './brouillon.js';
+import { chargerFormulaire } from './catalogue.js';
+import { ecrireChamps, effacerErreur } from './champs.js';
+import { envoyer } from './envoi.js';
+import { $, annoncer, CHAMPS, CLE_COMPTE, client, emailValide, etat, formulaire, lireLocal } from './etat.js';
+import { action, chargerReponse, garderCompte, majReponse } from './modification.js';
+import { afficherReseau, rafraichirFile } from './vue-file.js';
+
+const clic = (id, fn) => $(id).addEventListener('click', fn);
+
+export function brancher() {
+  formulaire.addEventListener('submit', envoyer);
+  formulaire.addEventListener('input', (e) => {
+    etat.modifie = true;
+    if (CHAMPS.includes(e.target.name)) effacerErreur(e.target.name);
+    sauverBrouillon();
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden) file.traiter().catch(() => {});
+  });
+  const reseau = () => {
+    afficherReseau();
+    if (!navigator.onLine) {
+      annoncer('Hors ligne : vous pouvez continuer ; votre réponse sera gardée dans ce navigateur et envoyée au retour de la connexion.', 'attente');
+      return;
+    }
+    annoncer(etat.envois.length ? 'Connexion rétablie : envoi de la file d’attente…' : 'Connexion rétablie.');
+    if (!etat.catalogue) chargerFormulaire();
+    chargerReponse();
+  };
+  addEventListener('online', reseau);
+  addEventListener('offline', reseau);
+
+  // Les autres onglets : la file a changé, ou une réponse vient d'être enregistrée.
+  file.evenements.addEventListener('change', rafraichirFile);
+  file.evenements.addEventListener('message', ({ detail }) => {
+    if (detail?.type === 'file') rafraichirFile();
+    if (detail?.type !== 'compte') return;
+    const avant = etat.compte?.reponse?.id;
+    etat.compte = detail.compte !== undefined ? detail.compte : lireLocal(CLE_COMPTE);
+    if (!etat.compte?.reponse) return;
+    if (avant === etat.compte.reponse.id) return majReponse(etat.compte.reponse, false);
+    if (etat.modifie && !etat.envois.length) {
+      annoncer('Une réponse vient d’être enregistrée depuis un autre onglet de ce navigateur.');
+      return;
+    }
+    ecrireChamps({});
+    etat.base = { id: etat.compte.reponse.id, version: etat.compte.reponse.version };
+    montrerMerci();
+  });
+
+  $('file-liste').addEventListener('click', async (e) => {
+    const b = e.target.closest('button[data-action]');
+    const cle = b?.closest('li').dataset.cle;
+    if (!cle) return;
+    if (b.dataset.action === 'reessayer') {
+      annoncer('Nouvel essai en cours…');
+      await file.traiter({ cle, force: true }).catch(() => {});
+      await rafraichirFile();
+      if (etat.envois.some((x) => x.cle === cle)) annoncer('L’envoi a de nouveau échoué ; il reste dans la file d’attente et sera réessayé automatiquement.', 'attente');
+      return;
+    }
+    const envoi = etat.envois.find((x) => x.cle === cle);
+    await file.retirer(cle);
+    if (envoi) ecrireChamps(envoi.corps);
+    await rafraichirFile();
+    annoncer('Envoi retiré de la file d’attente. Votre saisie reste dans le formulaire : vous pouvez la modifier et l’envoyer de nouveau.');
+    $('nom').focus();
+  });
+
+  clic('copier', async () => {
+    try {
+      await navigator.clipboard.writeText($('lien-modification').value);
+      annoncer('Lien copié.', 'succes');
+    } catch {
+      $('lien-modification').select();
+      annoncer('Le lien est sélectionné : copiez-le (Ctrl+C, ou appui long sur téléphone).');
+    }
+  });
+  clic('voir-reponse', () => {
+    etat.merci = false;
+    annoncer('');
+    if (etat.compte?.reponse) ecrireChamps(etat.compte.reponse);
+    afficher();
+    $('nom').focus();
+    chargerReponse();
+  });
+  clic('demander-lien', async () => {
+    const email = $('email-lien').value.trim();
+    const sortie = $('deja-resultat');
+    if (!emailValide(email)) {
+      sortie.textContent = 'Indiquez une adresse e-mail valide.';
+      return;
+    }
+    sortie.textContent = 'Demande en cours…';
+    const r = await file.requete('POST', '/api/modify/link', { corps: { email }, client: client() });
+    sortie.textContent = r.issue === 'succes' ? r.donnees?.detail || 'Demande enregistrée.'
+      : r.issue === 'reseau' ? `Demande impossible : ${r.message} Réessayez quand la connexion sera revenue.`
+        : r.donnees?.errors?.email || r.message;
+  });
+  // Le formulaire contient la version de la personne (peut-être retouchée) : l'envoyer.
+  clic('garder-mienne', () => formulaire.requestSubmit());
+  clic('prendre-serveur', () => {
+    const serveur = etat.conflit;
+    if (!serveur) return;
+    masquerAlertes();
+    effacerBrouillon();
+    majReponse(serveur, true);
+    annoncer(`La version enregistrée (version ${serveur.version}) est reprise dans le formulaire.`, 'succes');
+    $('nom').focus();
+  });
+  clic('bouton-historique', () => {
+    const h = $('historique');
+    h.hidden = !h.hidden;
+    $('bouton-historique').setAttribute('aria-expanded', String(!h.hidden));
+    if (!h.hidden) chargerReponse();
+  });
+  $('historique-liste').addEventListener('click', (e) => {
+    const v = Number(e.target.closest('button[data-restaurer]')?.dataset.restaurer);
+    if (v) action('POST', '/api/restore', { version: v }, (d) => `La version ${v} est restaurée : elle devient la version ${d.version}.`);
+  });
+  clic('bouton-retirer', () => {
+    $('confirmer-retrait').hidden = false;
+    $('retrait-non').focus();
+  });
+  clic('retrait-non', () => {
+    $('confirmer-retrait').hidden = true;
+    $('bouton-retirer').focus();
+  });
+  clic('retrait-oui', () => {
+    $('confirmer-retrait').hidden = true;
+    action('DELETE', '/api/modify', undefined, () => 'Votre réponse est retirée.');
+  });
+  clic('annuler-retrait', () => action('POST', '/api/restore', { undelete: true }, (d) => `Le retrait est annulé : votre réponse compte de nouveau (version ${d.version}).`));
+  clic('bouton-oublier', () => {
+    // eslint-disable-next-line no-alert
+    if (!confirm('Oublier votre réponse dans ce navigateur ? Elle reste enregistrée ; pour la modifier ensuite, il faudra votre lien de modification.')) return;
+    etat.compte = etat.base = null;
+    garderCompte();
+    effacerBrouillon();
+    ecrireChamps({});
+    afficher();
+    annoncer('Ce navigateur ne garde plus votre réponse ni votre lien de modification.');
+  });
+}
