@@ -218,12 +218,19 @@ digits(const char *s, int n, int *out)
 }
 
 bool
+slot_year_ok(int year)
+{
+	return year >= SLOT_YEAR_MIN && year <= SLOT_YEAR_MAX;
+}
+
+bool
 local_date_parse(const char *s, struct local_time *out)
 {
 	int y, m, d;
 
 	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4, &y) ||
-	    !digits(s + 5, 2, &m) || !digits(s + 8, 2, &d) || !civil_valid(y, m, d))
+	    !digits(s + 5, 2, &m) || !digits(s + 8, 2, &d) || !civil_valid(y, m, d) ||
+	    !slot_year_ok(y))
 		return false;
 	memset(out, 0, sizeof(*out));
 	out->year = y;

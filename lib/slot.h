@@ -25,6 +25,10 @@ struct db;
 #define SLOTS_MAX            500   /* slots one generation or import may give */
 #define SLOT_ERRORS_MAX      50    /* errors listed; one more entry says there were more */
 #define SLOT_TZ_MAX_LEN      64    /* an IANA zone name ("America/Argentina/Buenos_Aires") */
+/* Years a slot may be in: a campaign is about now, and a far year would make libical expand
+ * a file's VTIMEZONE over millennia (a cheap way to load the server). */
+#define SLOT_YEAR_MIN        2000
+#define SLOT_YEAR_MAX        2100
 
 /* A slot in UTC: seconds since the epoch. besoin is -1 when not given. */
 struct slot {
@@ -86,7 +90,10 @@ bool civil_valid(int year, int month, int day);
 /* Minutes between two local times (b - a), wall clock. */
 long long local_minutes_between(const struct local_time *a, const struct local_time *b);
 
-/* Strict readers: "2026-03-30" (ISO) ; "09:00" (00:00–23:59, two digits each). */
+/* True when year is within SLOT_YEAR_MIN..SLOT_YEAR_MAX. */
+bool slot_year_ok(int year);
+
+/* Strict readers (years SLOT_YEAR_MIN..SLOT_YEAR_MAX): "2026-03-30" (ISO) ; "09:00" (00:00–23:59, two digits each). */
 bool local_date_parse(const char *s, struct local_time *out);
 bool local_hm_parse(const char *s, int *hour, int *minute);
 /* "2026-03-30 09:00" for PostgreSQL (out holds at least 17 bytes). */

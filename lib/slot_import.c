@@ -17,6 +17,8 @@
 
 static const char msg_too_big[] = "Le fichier dépasse 1 Mio : découpez-le.";
 static const char msg_nul[] = "Le fichier contient un octet nul : ce n'est pas un fichier texte.";
+static const char msg_not_ics[] = "Le fichier n'est pas un calendrier iCalendar (.ics) : il "
+    "doit commencer par BEGIN:VCALENDAR.";
 static const char msg_too_many[] = "Le fichier donne plus de 500 créneaux : découpez-le.";
 
 /* Moves every item of from to the end of to (from is emptied). */
@@ -140,7 +142,7 @@ csv_datetime(const char *s, struct local_time *t)
 		return false;
 	}
 	if (s[13] != ':' || !digits_n(s + 11, 2, &h) || !digits_n(s + 14, 2, &mi) || h > 23 ||
-	    mi > 59 || !civil_valid(y, mo, d))
+	    mi > 59 || !civil_valid(y, mo, d) || !slot_year_ok(y))
 		return false;
 	t->year = y;
 	t->month = mo;
@@ -613,10 +615,16 @@ ics_prop_time(struct ics *ics, icalcomponent *calendar, icalproperty *prop,
 		return false;
 	}
 	*t = icalvalue_get_datetime(v);
-	if (icaltime_is_null_time(*t) || !icaltime_is_valid_time(*t) || t->year < 1 ||
-	    t->year > 9999 || !civil_valid(t->year, t->month, t->day)) {
+	if (icaltime_is_null_time(*t) || !icaltime_is_valid_time(*t) ||
+	    !civil_valid(t->year, t->month, t->day)) {
 		snprintf(msg, msglen, "La date de %s n'est pas valide.",
 		    icalproperty_kind_to_string(icalproperty_isa(prop)));
+		return false;
+	}
+	if (!slot_year_ok(t->year)) {
+		snprintf(msg, msglen, "La date de %s n'est pas entre %d et %d.",
+		    icalproperty_kind_to_string(icalproperty_isa(prop)), SLOT_YEAR_MIN,
+		    SLOT_YEAR_MAX);
 		return false;
 	}
 	if (t->is_date) {
@@ -941,6 +949,12 @@ ics_event(struct ics *ics, icalcomponent *calendar, icalcomponent *ev, size_t k)
 				ics_error(ics, k, ev, "La répétition (RRULE) donne trop d'occurrences.");
 				break;
 			}
+			if (!slot_year_ok(occ.year)) {
+				snprintf(msg, sizeof(msg), "La répétition (RRULE) va au-delà de %d.",
+				    SLOT_YEAR_MAX);
+				ics_error(ics, k, ev, msg);
+				break;
+			}
 			e = wall_time(wall_seconds(occ) + duration, zone == NULL);
 			if (!ics_to_utc(occ, zone, &ou) || !ics_to_utc(e, zone, &oe)) {
 				ics_gap_message(!ics_to_utc(occ, zone, &ou) ? occ : e, msg, sizeof(msg));
@@ -1038,6 +1052,19 @@ slot_ics_parse(const char *data, size_t len, const char *tz, struct slot_list *o
 		data += 3;
 		len -= 3;
 	}
+	/* Anything else is refused before libical, which writes its parser's complaints to
+	 * stderr (the program's log). */
+	{
+		size_t lead = 0;
+
+		while (lead < len && (data[lead] == ' ' || data[lead] == '\t' ||
+		    data[lead] == '\r' || data[lead] == '\n'))
+			lead++;
+		if (len - lead < 15 || strncasecmp(data + lead, "BEGIN:VCALENDAR", 15) != 0) {
+			slot_errors_add(errors, 0, NULL, msg_not_ics);
+			return 1;
+		}
+	}
 	if ((text = malloc(len + 1)) == NULL)
 		return -1;
 	memcpy(text, data, len);
@@ -1047,8 +1074,7 @@ slot_ics_parse(const char *data, size_t len, const char *tz, struct slot_list *o
 	ics.root = icalparser_parse_string(text);
 	icalerror_clear_errno();
 	if (ics.root == NULL || ics_next_calendar(ics.root, NULL) == NULL) {
-		slot_errors_add(errors, 0, NULL, "Le fichier n'est pas un calendrier iCalendar "
-		    "(.ics) : il doit commencer par BEGIN:VCALENDAR.");
+		slot_errors_add(errors, 0, NULL, msg_not_ics);
 		rc = 1;
 		goto done;
 	}

@@ -156,6 +156,8 @@ test_series_plan(void)
 		  "\"plages\":[{\"debut\":\"09:00\",\"fin\":\"10:00\"}]}", -1, "au", NULL },
 		{ "{\"du\":\"2026-02-30\",\"au\":\"2026-03-23\",\"jours\":[1],"
 		  "\"plages\":[{\"debut\":\"09:00\",\"fin\":\"10:00\"}]}", -1, "du", NULL },
+		{ "{\"du\":\"2100-12-31\",\"au\":\"2101-01-01\",\"jours\":[1],"
+		  "\"plages\":[{\"debut\":\"09:00\",\"fin\":\"10:00\"}]}", -1, "au", NULL },
 		{ "{\"au\":\"2026-03-23\",\"jours\":[1],"
 		  "\"plages\":[{\"debut\":\"09:00\",\"fin\":\"10:00\"}]}", -1, "du", NULL },
 		/* 2 × 5 days × 52 weeks = 520 > 500 */
@@ -291,6 +293,7 @@ test_csv(void)
 		{ "2026-03-30 09:00;2026-03-30 12:00;\xC3\x28\n", -1, 1, "UTF-8", { 0 }, NULL, 0 },
 		{ "2026-03-30 09:00;2026-03-30 12:00;a\tb\n", -1, 1, "UTF-8", { 0 }, NULL, 0 },
 		{ "2026-03-30 09:00:30;2026-03-30 12:00\n", -1, 1, "Le début", { 0 }, NULL, 0 },
+		{ "1999-12-31 09:00;1999-12-31 12:00\n", -1, 1, "Le début", { 0 }, NULL, 0 },
 	};
 	size_t i;
 
@@ -518,6 +521,10 @@ test_ics_cases(void)
 		  "DESCRIPTION:\r\nLOCATION:\r\n")), 1, 0, NULL, "2026-03-30T09:00:00Z" },
 		{ CAL(EV("STATUS:CANCELLED\r\nDTSTART:20260330T090000Z\r\nDTEND:20260330T100000Z\r\n")),
 		  -1, 0, "aucun événement", NULL },
+		{ CAL(EV("SUMMARY:x\r\nDTSTART:21500330T090000Z\r\nDTEND:21500330T100000Z\r\n")),
+		  -1, 4, "2100", NULL },
+		{ CAL(EV("SUMMARY:x\r\nDTSTART:20260330T090000Z\r\nDTEND:20260330T100000Z\r\n"
+		  "RRULE:FREQ=YEARLY;COUNT=200\r\n")), -1, 4, "au-delà de 2100", NULL },
 		{ "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jean\r\nEND:VCARD\r\n", -1, 0, "iCalendar", NULL },
 		{ "", -1, 0, "iCalendar", NULL },
 		{ "2026-03-30 09:00;2026-03-30 12:00\n", -1, 0, "iCalendar", NULL },
