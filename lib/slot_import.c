@@ -11,9 +11,13 @@
 #include "validate.h"
 
 #define CSV_MAX_FIELDS 4
-/* Occurrences of one RRULE looked at (excluded ones included): bounds the work of a rule
- * whose occurrences are all removed. */
-#define ICS_MAX_ITERATIONS 10000
+/* Occurrences of the file's RRULEs looked at (excluded ones included): bounds the work of
+ * rules whose occurrences are all removed. */
+#define ICS_MAX_ITERATIONS 20000
+/* VTIMEZONEs of a file, and the first year of their observances: libical expands each from
+ * that year to the slot's on first use (measured: 40 ms for Outlook's 1601). */
+#define ICS_MAX_ZONES      10
+#define ICS_ZONE_YEAR_MIN  1600
 
 static const char msg_too_big[] = "Le fichier dépasse 1 Mio : découpez-le.";
 static const char msg_nul[] = "Le fichier contient un octet nul : ce n'est pas un fichier texte.";
@@ -394,6 +398,7 @@ struct ics {
 	struct slot_errors *errors;
 	int start_count;
 	size_t occurrences;
+	int iterations;
 	bool too_many;
 };
 
@@ -917,8 +922,6 @@ ics_event(struct ics *ics, icalcomponent *calendar, icalcomponent *ev, size_t k)
 		struct icaltimetype occ;
 		long long until = 0;
 		bool has_until = !icaltime_is_null_time(rule.until);
-		int iterations = 0;
-
 		if (rule.freq == ICAL_NO_RECURRENCE) {
 			ics_error(ics, k, ev, "La règle de répétition (RRULE) n'est pas lisible.");
 			goto done;
@@ -945,7 +948,7 @@ ics_event(struct ics *ics, icalcomponent *calendar, icalcomponent *ev, size_t k)
 			struct icaltimetype e;
 			long long ou, oe;
 
-			if (++iterations > ICS_MAX_ITERATIONS) {
+			if (++ics->iterations > ICS_MAX_ITERATIONS) {
 				ics_error(ics, k, ev, "La répétition (RRULE) donne trop d'occurrences.");
 				break;
 			}
@@ -990,6 +993,42 @@ ics_next_calendar(icalcomponent *root, icalcomponent *prev)
 		return NULL;
 	return prev == NULL ? icalcomponent_get_first_component(root, ICAL_VCALENDAR_COMPONENT) :
 	    icalcomponent_get_next_component(root, ICAL_VCALENDAR_COMPONENT);
+}
+
+/* The file's own zones, bounded in number and in their first year; false with a message. */
+static bool
+ics_zones_bounded(struct ics *ics, char *msg, size_t msglen)
+{
+	icalcomponent *cal = NULL, *z, *o;
+	int n = 0;
+
+	while ((cal = ics_next_calendar(ics->root, cal)) != NULL) {
+		for (z = icalcomponent_get_first_component(cal, ICAL_VTIMEZONE_COMPONENT); z != NULL;
+		    z = icalcomponent_get_next_component(cal, ICAL_VTIMEZONE_COMPONENT)) {
+			if (++n > ICS_MAX_ZONES) {
+				snprintf(msg, msglen, "Le fichier décrit plus de %d fuseaux horaires "
+				    "(VTIMEZONE).", ICS_MAX_ZONES);
+				return false;
+			}
+			for (o = icalcomponent_get_first_component(z, ICAL_ANY_COMPONENT); o != NULL;
+			    o = icalcomponent_get_next_component(z, ICAL_ANY_COMPONENT)) {
+				icalproperty *p = icalcomponent_get_first_property(o,
+				    ICAL_DTSTART_PROPERTY);
+				struct icaltimetype t;
+
+				if (p == NULL)
+					continue;
+				t = icalproperty_get_dtstart(p);
+				if (t.year < ICS_ZONE_YEAR_MIN || t.year > SLOT_YEAR_MAX) {
+					snprintf(msg, msglen, "Un fuseau horaire du fichier (VTIMEZONE) "
+					    "commence en %d : l'année doit être entre %d et %d.", t.year,
+					    ICS_ZONE_YEAR_MIN, SLOT_YEAR_MAX);
+					return false;
+				}
+			}
+		}
+	}
+	return true;
 }
 
 /* First pass: the occurrences that a VEVENT with RECURRENCE-ID replaces. */
@@ -1084,6 +1123,15 @@ slot_ics_parse(const char *data, size_t len, const char *tz, struct slot_list *o
 	if (nevents != ics.nevent_lines) {
 		free(ics.event_lines);
 		ics.event_lines = NULL;
+	}
+	{
+		char msg[256];
+
+		if (!ics_zones_bounded(&ics, msg, sizeof(msg))) {
+			slot_errors_add(errors, 0, NULL, msg);
+			rc = 1;
+			goto done;
+		}
 	}
 	if (ics_collect_overrides(&ics) < 0)
 		goto done;

@@ -525,6 +525,10 @@ test_ics_cases(void)
 		  -1, 4, "2100", NULL },
 		{ CAL(EV("SUMMARY:x\r\nDTSTART:20260330T090000Z\r\nDTEND:20260330T100000Z\r\n"
 		  "RRULE:FREQ=YEARLY;COUNT=200\r\n")), -1, 4, "au-delà de 2100", NULL },
+		{ CAL("BEGIN:VTIMEZONE\r\nTZID:Vieux\r\nBEGIN:STANDARD\r\nDTSTART:00010101T000000\r\n"
+		  "TZOFFSETFROM:+0100\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n"
+		  EV("SUMMARY:x\r\nDTSTART;TZID=Vieux:20260330T090000\r\nDURATION:PT1H\r\n")),
+		  -1, 0, "VTIMEZONE", NULL },
 		{ "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jean\r\nEND:VCARD\r\n", -1, 0, "iCalendar", NULL },
 		{ "", -1, 0, "iCalendar", NULL },
 		{ "2026-03-30 09:00;2026-03-30 12:00\n", -1, 0, "iCalendar", NULL },
