@@ -390,7 +390,6 @@ struct ics_instants {
 struct ics {
 	icalcomponent *root;
 	icaltimezone *campaign;
-	const char *tz;
 	int *event_lines;      /* line of the k-th BEGIN:VEVENT, or NULL when they disagree */
 	size_t nevent_lines;
 	struct ics_instants overrides;
@@ -796,13 +795,14 @@ ics_event(struct ics *ics, icalcomponent *calendar, icalcomponent *ev, size_t k)
 	const char *uid = icalcomponent_get_uid(ev), *bad;
 	int rc = 0;
 
+	/* A cancelled event is skipped whatever else it holds. */
+	if (icalcomponent_get_status(ev) == ICAL_STATUS_CANCELLED)
+		return 0;
 	if ((bad = ics_unreadable_property(ev)) != NULL) {
 		snprintf(msg, sizeof(msg), "La propriété %s de l'événement est illisible.", bad);
 		ics_error(ics, k, ev, msg);
 		return 0;
 	}
-	if (icalcomponent_get_status(ev) == ICAL_STATUS_CANCELLED)
-		return 0;
 	if ((pstart = icalcomponent_get_first_property(ev, ICAL_DTSTART_PROPERTY)) == NULL) {
 		ics_error(ics, k, ev, "L'événement n'a pas de début (DTSTART).");
 		return 0;
@@ -1072,7 +1072,6 @@ slot_ics_parse(const char *data, size_t len, const char *tz, struct slot_list *o
 
 	ics.errors = errors;
 	ics.start_count = errors->count;
-	ics.tz = tz;
 	if (len > SLOT_IMPORT_MAX_BYTES) {
 		slot_errors_add(errors, 0, NULL, msg_too_big);
 		return 1;

@@ -125,6 +125,26 @@ test_calendar(void)
 	CHECK(!slot_utc_format(253402300800LL, utc), "an 10000 refusé");
 	for (i = 0; i < sizeof(zones) / sizeof(zones[0]); i++)
 		CHECK(slot_tz_name_valid(zones[i].tz) == zones[i].ok, "fuseau « %s »", zones[i].tz);
+
+	/* The JSON shape of a list, sorted. */
+	{
+		struct slot_list l = { 0 };
+		cJSON *j;
+		char *s;
+
+		slot_list_add(&l, 1774864800LL, 1774875600LL, "Après-midi", 2);
+		slot_list_add(&l, 1774854000LL, 1774864800LL, "Matin", -1);
+		slot_list_sort(&l);
+		j = slot_list_json(&l);
+		s = cJSON_PrintUnformatted(j);
+		CHECK(s != NULL && strcmp(s, "[{\"debut\":\"2026-03-30T07:00:00Z\","
+		    "\"fin\":\"2026-03-30T10:00:00Z\",\"libelle\":\"Matin\",\"besoin\":null},"
+		    "{\"debut\":\"2026-03-30T10:00:00Z\",\"fin\":\"2026-03-30T13:00:00Z\","
+		    "\"libelle\":\"Après-midi\",\"besoin\":2}]") == 0, "JSON %s", s ? s : "NULL");
+		cJSON_free(s);
+		cJSON_Delete(j);
+		slot_list_free(&l);
+	}
 }
 
 /* The series without the database: what is laid out, and what is refused (on which member). */
