@@ -483,6 +483,25 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	/* $1 name, $2 new state. */
 	[STMT_FLAG_UPDATE] = { "flag_update",
 	    "UPDATE feature_flags SET enabled = $2::boolean, updated_at = now() WHERE name = $1", 2 },
+	/* slots of campaigns (issue 15) */
+	/* $1 jsonb array of local times "YYYY-MM-DD HH:MM", $2 an IANA time zone. For each, in
+	 * order (n from 1), its UTC instant in seconds since the epoch, or NULL when the local
+	 * time does not exist there (spring-forward gap). A local time that exists twice
+	 * (fall-back) is its first occurrence: of the offsets in force a day before and a day
+	 * after, the candidates that read back as the same local time, the earliest (slot.h).
+	 * An unknown zone fails with 22023. */
+	[STMT_SLOT_LOCAL_TO_UTC] = { "slot_local_to_utc",
+	    "SELECT x.n, extract(epoch FROM r.u)::bigint AS utc "
+	    "FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS x(l, n) "
+	    "CROSS JOIN LATERAL (SELECT x.l::timestamp AS l, "
+	    "(x.l::timestamp AT TIME ZONE 'UTC') AS lu) AS p "
+	    "CROSS JOIN LATERAL (SELECT min(c.u) AS u FROM (VALUES "
+	    "(p.lu - (((p.lu - interval '1 day') AT TIME ZONE $2) - "
+	    "((p.lu - interval '1 day') AT TIME ZONE 'UTC'))), "
+	    "(p.lu - (((p.lu + interval '1 day') AT TIME ZONE $2) - "
+	    "((p.lu + interval '1 day') AT TIME ZONE 'UTC')))) AS c(u) "
+	    "WHERE (c.u AT TIME ZONE $2) = p.l) AS r "
+	    "ORDER BY x.n", 2 },
 };
 
 const struct stmt_def *

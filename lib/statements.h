@@ -107,6 +107,8 @@ enum stmt {
 	STMT_FLAGS_LIST,
 	STMT_FLAG_LOCK,
 	STMT_FLAG_UPDATE,
+	/* slots of campaigns (issue 15): local times to UTC */
+	STMT_SLOT_LOCAL_TO_UTC,
 	STMT__MAX
 };
 
