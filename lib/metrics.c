@@ -335,7 +335,9 @@ metrics_spool_append(const struct http_request *req, const char *endpoint, int s
 	cJSON_AddStringToObject(o, "endpoint", endpoint);
 	cJSON_AddStringToObject(o, "method", m.method);
 	cJSON_AddNumberToObject(o, "status", status);
-	cJSON_AddNumberToObject(o, "duration_us", strtod(m.duration, NULL));
+	/* The numbers were printed here by metric_params_fill (digits, a point): they go into
+	 * the line as they are, never parsed back. */
+	cJSON_AddRawToObject(o, "duration_us", m.duration);
 	for (i = 4; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (m.v[i] == NULL)
 			continue;
@@ -344,7 +346,7 @@ metrics_spool_append(const struct http_request *req, const char *endpoint, int s
 		else if (i == 9)
 			cJSON_AddStringToObject(o, names[i], m.v[i]);
 		else
-			cJSON_AddNumberToObject(o, names[i], strtod(m.v[i], NULL));
+			cJSON_AddRawToObject(o, names[i], m.v[i]);
 	}
 	if ((line = cJSON_PrintUnformatted(o)) == NULL)
 		goto fail;

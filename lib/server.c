@@ -139,9 +139,8 @@ serve(const struct program *p, struct call *call)
 
 	route = server_route(p->routes, p->nroutes, call->req->uri, call->req->method, &address,
 	    call->allow, sizeof(call->allow), call->id);
-	/* The label is the route's pattern, an address of the table, never the raw URI (whose
-	 * variety would have no bound). */
-	call->endpoint = p->unmeasured ? NULL : address != NULL ? address : "*";
+	/* The label is the route's pattern, an address of the table, never the raw URI. */
+	call->endpoint = p->unmeasured ? NULL : address != NULL ? address : SERVER_UNROUTED;
 	if (p->admit != NULL && !p->admit(call, route))
 		return;
 	if (route != NULL)

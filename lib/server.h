@@ -29,6 +29,10 @@ struct call {
 
 typedef void (*route_handler)(struct call *call);
 
+/* The metrics label of an address no route has (a 404): one label for them all, never the
+ * URI itself, whose variety has no bound. */
+#define SERVER_UNROUTED "/api/*"
+
 /* A path with the methods it accepts and its handler. path is exact, or ends in "{id}" (the
  * rest is a positive integer of 1 to 18 digits without leading zero, copied to call->id) or
  * in "*" (any rest). Several routes may share a path, one per method family: a 405's Allow
@@ -48,8 +52,9 @@ struct program {
 	void *app;                   /* passed as call->app */
 	/* Optional: after the database is opened, before serving: 0, or the exit status. */
 	int (*start)(struct db *db, const struct config *cfg);
-	/* Optional: runs once the address is known (call->endpoint, call->allow; no route:
-	 * endpoint "*"), before the method is checked; false when it answered the request. */
+	/* Optional: runs once the address is known (call->endpoint, call->allow; an address of
+	 * no route is labelled SERVER_UNROUTED), before the method is checked; false when it
+	 * answered the request. */
 	bool (*admit)(struct call *call, const struct route *route);
 };
 
