@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "num.h"
 
 /* The one table of API errors: status, stable code, French title and default detail, and the
  * header each needs (http.h, struct api_error_info). ERR_NONE has no entry: success is
@@ -284,9 +285,10 @@ http_bearer_token(const struct http_request *req)
 int
 http_if_match_version(const struct http_request *req, long *version)
 {
-	const char *v = req->if_match;
-	char *end;
-	long n;
+	const char *v = req->if_match, *end;
+	char digits[11];
+	long long n;
+	size_t len;
 
 	if (v == NULL || v[0] == '\0')
 		return 0;
@@ -295,16 +297,20 @@ http_if_match_version(const struct http_request *req, long *version)
 	/* Strong comparison is byte for byte: "v07" is not our ETag "v7". */
 	if (strncmp(v, "\"v", 2) != 0 || v[2] < '1' || v[2] > '9')
 		return -1;
-	errno = 0;
-	n = strtol(v + 2, &end, 10);
-	if (errno != 0 || n < 1 || n > 2147483647L || *end != '"')
+	len = strspn(v + 2, "0123456789");
+	end = v + 2 + len;
+	if (len >= sizeof(digits) || *end != '"')
+		return -1;
+	memcpy(digits, v + 2, len);
+	digits[len] = '\0';
+	if (!num_parse(digits, 1, 2147483647LL, &n))
 		return -1;
 	end++;
 	while (*end == ' ')
 		end++;
 	if (*end != '\0')
 		return -1;
-	*version = n;
+	*version = (long)n;
 	return 1;
 }
 
