@@ -8,14 +8,15 @@
  *
  * It ingests the spool when the database is back, and does not count in the request
  * metrics (polled every few seconds, it would drown them). */
+#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "db.h"
 #include "http.h"
 #include "metrics.h"
+#include "respond.h"
 #include "server.h"
 
 #ifndef FIABLE_MIGRATIONS
@@ -25,11 +26,6 @@
 /* Same threshold as the default alert rule "sauvegarde" (cron/alert-rules.json). */
 #define BACKUP_MAX_AGE_HOURS 26.0
 
-struct app {
-	struct config cfg;
-	struct db *db;
-};
-
 static void
 add_text(cJSON *list, const char *text)
 {
@@ -37,11 +33,11 @@ add_text(cJSON *list, const char *text)
 }
 
 /* How many names FIABLE_MIGRATIONS holds. */
-static long
+static long long
 known_migrations(void)
 {
 	const char *p = FIABLE_MIGRATIONS;
-	long n = p[0] != '\0';
+	long long n = p[0] != '\0';
 
 	for (; *p != '\0'; p++)
 		n += *p == ',';
@@ -50,33 +46,33 @@ known_migrations(void)
 
 /* Adds the migrations' state to o; false (with a reason) when some are not applied. */
 static bool
-check_migrations(struct app *app, cJSON *o, cJSON *reasons, cJSON *warnings)
+check_migrations(struct db *db, cJSON *o, cJSON *reasons, cJSON *warnings)
 {
 	const char *params[1] = { FIABLE_MIGRATIONS };
-	PGresult *res = db_query(app->db, STMT_HEALTH_MIGRATIONS, params);
+	PGresult *res = db_query(db, STMT_HEALTH_MIGRATIONS, params);
 	cJSON *m = cJSON_AddObjectToObject(o, "migrations");
-	long applied, unknown, expected = known_migrations();
+	long long applied, unknown, expected = known_migrations();
 	bool ok;
 
 	cJSON_AddNumberToObject(m, "attendues", (double)expected);
-	if (!db_ok(res) || PQntuples(res) != 1) {
+	if (!db_ok(res) || PQntuples(res) != 1 ||
+	    !db_int(res, 0, "appliquees", 0, LLONG_MAX, &applied) ||
+	    !db_int(res, 0, "inconnues", 0, LLONG_MAX, &unknown)) {
 		PQclear(res);
 		add_text(reasons, "État des migrations illisible (table "
 		    "schema_migrations absente ou droits manquants).");
 		cJSON_AddFalseToObject(m, "a_jour");
 		return false;
 	}
-	applied = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-	unknown = strtol(PQgetvalue(res, 0, 1), NULL, 10);
 	cJSON_AddNumberToObject(m, "appliquees", (double)applied);
 	cJSON_AddNumberToObject(m, "inconnues", (double)unknown);
-	cJSON_AddStringToObject(m, "derniere", PQgetvalue(res, 0, 2));
+	cJSON_AddStringToObject(m, "derniere", db_text(res, 0, "derniere"));
 	PQclear(res);
 	ok = applied == expected;
 	cJSON_AddBoolToObject(m, "a_jour", ok);
 	if (!ok) {
 		char text[160];
-		snprintf(text, sizeof(text), "%ld migration(s) en attente : lancez scripts/migrate.",
+		snprintf(text, sizeof(text), "%lld migration(s) en attente : lancez scripts/migrate.",
 		    expected - applied);
 		add_text(reasons, text);
 	}
@@ -87,14 +83,14 @@ check_migrations(struct app *app, cJSON *o, cJSON *reasons, cJSON *warnings)
 }
 
 static void
-check_backup(struct app *app, cJSON *o, cJSON *warnings)
+check_backup(struct db *db, cJSON *o, cJSON *warnings)
 {
-	PGresult *res = db_query(app->db, STMT_METRICS_BACKUPS, NULL);
+	PGresult *res = db_query(db, STMT_METRICS_BACKUPS, NULL);
 	cJSON *all = NULL, *b = cJSON_AddObjectToObject(o, "sauvegarde");
 	const cJSON *age, *last;
 
-	if (db_ok(res) && PQntuples(res) == 1)
-		all = cJSON_Parse(PQgetvalue(res, 0, 0));
+	if (db_ok(res) && PQntuples(res) == 1 && !db_is_null(res, 0, "sauvegardes"))
+		all = cJSON_Parse(db_text(res, 0, "sauvegardes"));
 	PQclear(res);
 	age = metrics_json_path(all, "derniere_reussie.age_heures");
 	last = metrics_json_path(all, "recentes");
@@ -134,40 +130,29 @@ check_spool(cJSON *o, cJSON *warnings)
 		    "Des métriques attendent dans la file durable (base injoignable ou refus).");
 }
 
-/* True when the query string is exactly strict=1 (the one parameter understood). */
-static bool
-strict_asked(FCGX_Request *r)
-{
-	const char *q = FCGX_GetParam("QUERY_STRING", r->envp);
-
-	return q != NULL && strcmp(q, "strict=1") == 0;
-}
-
 static void
-handle_health(FCGX_Request *r, struct http_request *req, void *ctx)
+handle_health(struct call *call)
 {
-	struct app *app = ctx;
+	const char *q = call->req->query_string;
+	/* strict=1, exactly, is the one parameter understood. */
+	bool ok, strict = q != NULL && strcmp(q, "strict=1") == 0;
 	cJSON *o, *reasons, *warnings;
+	char headers[64];
 	PGresult *res;
-	bool ok, strict = strict_asked(r);
 	int status;
 
-	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-		http_send_error(r->out, ERR_METHOD_NOT_ALLOWED, NULL, NULL, "Allow: GET, HEAD\r\n");
-		return;
-	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "status", "ok");
 	reasons = cJSON_CreateArray();
 	warnings = cJSON_CreateArray();
-	res = db_query(app->db, STMT_PING, NULL);
+	res = db_query(call->db, STMT_PING, NULL);
 	ok = db_ok(res);
 	PQclear(res);
 	cJSON_AddStringToObject(o, "database", ok ? "ok" : "injoignable");
 	if (ok) {
-		(void)metrics_spool_ingest(app->db);
-		ok = check_migrations(app, o, reasons, warnings);
-		check_backup(app, o, warnings);
+		(void)metrics_spool_ingest(call->db);
+		ok = check_migrations(call->db, o, reasons, warnings);
+		check_backup(call->db, o, warnings);
 	} else {
 		add_text(reasons, "La base de données ne répond pas.");
 	}
@@ -183,22 +168,27 @@ handle_health(FCGX_Request *r, struct http_request *req, void *ctx)
 		    cJSON_CreateString(ok ? "degrade" : "indisponible"));
 	cJSON_AddItemToObject(o, "raisons", reasons);
 	cJSON_AddItemToObject(o, "avertissements", warnings);
-	http_send_json(r->out, status, status == 200 ? NULL : "Retry-After: 2\r\n", o);
+	/* A 503 says when to ask again, as the API's own 503 does (api_errors). */
+	api_error_headers(ERR_DATABASE_UNAVAILABLE, NULL, headers, sizeof(headers));
+	respond_json(call, status, status == 200 ? NULL : headers, o);
 	cJSON_Delete(o);
 }
+
+static const struct route routes[] = {
+	{ "/api/health", "GET, HEAD", handle_health },
+};
 
 int
 main(int argc, char **argv)
 {
-	struct app app;
-	int rc;
+	/* Not measured: polled every few seconds, it would drown the request metrics. */
+	static const struct program p = {
+		.name = "fiable-health",
+		.summary = "état du service (GET /api/health)",
+		.routes = routes,
+		.nroutes = sizeof(routes) / sizeof(routes[0]),
+		.unmeasured = true,
+	};
 
-	if ((rc = server_setup(argc, argv, "fiable-health",
-	    "état du service (GET /api/health)", &app.cfg)) != 0)
-		return rc == 2 ? 0 : rc;
-	if ((app.db = db_open(app.cfg.database_url)) == NULL)
-		return 1;
-	rc = server_run(handle_health, &app);
-	db_close(app.db);
-	return rc;
+	return server_main(argc, argv, &p);
 }

@@ -26,14 +26,6 @@
 #include "submission.h"
 #include "validate.h"
 
-#define EP_MODIFY "/api/modify"
-#define EP_LINK "/api/modify/link"
-
-struct app {
-	struct config cfg;
-	struct db *db;
-};
-
 /* The one member of a link request. */
 static const char *const link_members[] = { "email" };
 
@@ -76,126 +68,154 @@ apply_withdraw(struct db *db, const struct locked_submission *row, struct change
 
 /* Sends the outcome of a change (success, replay or refusal). */
 static void
-answer_change(FCGX_Request *r, struct app *app, const struct http_request *req,
-    struct change *c, enum api_error e)
+answer_change(struct call *call, struct change *c, enum api_error e)
 {
 	if (e == ERR_NONE) {
-		respond_representation(r, c->status, c->body, NULL);
+		respond_representation(call, c->status, c->body, NULL);
 		if (c->replayed)
-			metrics_record_outside(app->db, req, EP_MODIFY, c->status);
+			respond_record(call, c->status);
 	} else if (e == ERR_VERSION_MISMATCH) {
-		http_send_error_member(r->out, e, NULL, "current", c->current, NULL);
-		metrics_record_outside(app->db, req, EP_MODIFY, api_error_status(e));
+		respond_problem(call, e, "current", c->current);
 	} else {
 		if (e == ERR_INTERNAL)
-			log_error("modification non enregistrée : %s", db_error(app->db));
-		respond_error(r, app->db, req, EP_MODIFY, e, c->errors, NULL);
+			log_error("modification non enregistrée : %s", db_error(call->db));
+		respond_problem(call, e, "errors", c->errors);
 	}
 }
 
-static void
-handle_get(FCGX_Request *r, struct app *app, const struct http_request *req,
-    const char *token_hash)
+/* What GET, PUT and DELETE check first: the feature is on and the token well formed (a
+ * malformed token is answered exactly like an unknown one). False after answering. */
+static bool
+modify_admitted(struct call *call, char token_hash[2 * SHA256_LEN + 1])
 {
+	if (!respond_feature_allowed(call, "modification", ERR_MODIFICATION_DISABLED))
+		return false;
+	if (!edit_token_lookup_hash(http_bearer_token(call->req), token_hash)) {
+		respond_error(call, ERR_INVALID_TOKEN);
+		return false;
+	}
+	return true;
+}
+
+static void
+handle_get(struct call *call)
+{
+	char token_hash[2 * SHA256_LEN + 1];
 	struct locked_submission row;
 	enum lock_result lr;
 	cJSON *rep = NULL;
 	char *body;
 
+	if (!modify_admitted(call, token_hash))
+		return;
 	/* A short read-only transaction: a dead idle connection is replaced at BEGIN. */
-	if (!db_begin(app->db)) {
-		respond_error(r, app->db, req, EP_MODIFY, ERR_DATABASE_UNAVAILABLE, NULL, NULL);
+	if (!db_begin(call->db)) {
+		respond_error(call, ERR_DATABASE_UNAVAILABLE);
 		return;
 	}
-	lr = submission_lock_by_token(app->db, token_hash, &row);
+	lr = submission_lock_by_token(call->db, token_hash, &row);
 	if (lr == LOCK_OK)
-		rep = submission_load(app->db, row.id);
-	if (lr == LOCK_FAILED || (lr == LOCK_OK && rep == NULL) || !db_commit(app->db)) {
-		bool lost = db_lost(app->db);
-		db_rollback(app->db);
+		rep = submission_load(call->db, row.id);
+	if (lr == LOCK_FAILED || (lr == LOCK_OK && rep == NULL) || !db_commit(call->db)) {
+		bool lost = db_lost(call->db);
+		db_rollback(call->db);
 		cJSON_Delete(rep);
-		respond_error(r, app->db, req, EP_MODIFY,
-		    lost ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL, NULL, NULL);
+		respond_error(call, lost ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL);
 		return;
 	}
 	if (lr == LOCK_NOT_FOUND) {
-		respond_error(r, app->db, req, EP_MODIFY, ERR_INVALID_TOKEN, NULL, NULL);
+		respond_error(call, ERR_INVALID_TOKEN);
 		return;
 	}
 	body = cJSON_PrintUnformatted(rep);
 	cJSON_Delete(rep);
 	if (body == NULL) {
-		respond_error(r, app->db, req, EP_MODIFY, ERR_INTERNAL, NULL, NULL);
+		respond_error(call, ERR_INTERNAL);
 		return;
 	}
-	respond_representation(r, 200, body, NULL);
+	respond_representation(call, 200, body, NULL);
 	cJSON_free(body);
-	metrics_record_outside(app->db, req, EP_MODIFY, 200);
+	respond_record(call, 200);
 }
 
 /* PUT and DELETE: If-Match, then the change; PUT also validates a body like submit's. */
 static void
-handle_write(FCGX_Request *r, struct app *app, struct http_request *req,
-    const char *token_hash, bool withdraw)
+handle_write(struct call *call, bool withdraw)
 {
+	struct http_request *req = call->req;
 	struct change c = { 0 };
 	struct submission s = { 0 };
+	char token_hash[2 * SHA256_LEN + 1];
 	char key[37], key_hash[IDEM_KEY_HASH_LEN], fingerprint[2 * SHA256_LEN + 1];
-	enum api_error e;
 	cJSON *root;
 	int m;
 
+	if (!modify_admitted(call, token_hash))
+		return;
 	if ((m = http_if_match_version(req, &c.if_match)) <= 0) {
-		respond_error(r, app->db, req, EP_MODIFY,
-		    m == 0 ? ERR_IF_MATCH_REQUIRED : ERR_VERSION_MISMATCH, NULL, NULL);
+		respond_error(call, m == 0 ? ERR_IF_MATCH_REQUIRED : ERR_VERSION_MISMATCH);
 		return;
 	}
-	if (!http_origin_allowed(req, app->cfg.origins, app->cfg.norigins)) {
-		respond_error(r, app->db, req, EP_MODIFY, ERR_FORBIDDEN_ORIGIN, NULL, NULL);
+	if (!http_origin_allowed(req, call->cfg->origins, call->cfg->norigins)) {
+		respond_error(call, ERR_FORBIDDEN_ORIGIN);
 		return;
 	}
 	if (req->idempotency_key != NULL && req->idempotency_key[0] != '\0') {
 		if (!http_parse_uuid(req->idempotency_key, key)) {
-			respond_error(r, app->db, req, EP_MODIFY, ERR_IDEMPOTENCY_KEY_INVALID,
-			    NULL, NULL);
+			respond_error(call, ERR_IDEMPOTENCY_KEY_INVALID);
 			return;
 		}
 		idempotency_key_hash(key, key_hash);
 		c.idem_key_hash = key_hash;
 	}
 	if (!withdraw) {
-		if ((root = respond_read_json(r, app->db, req, EP_MODIFY, &app->cfg)) == NULL)
+		if ((root = respond_read_json(call)) == NULL)
 			return;
-		if (!respond_validate_submission(r, app->db, req, EP_MODIFY, root, &s))
+		if (!respond_validate_submission(call, root, &s))
 			goto done;
 	}
-	change_fingerprint(token_hash, req, fingerprint);
-	c.endpoint = EP_MODIFY;
+	if (!change_fingerprint(token_hash, req, fingerprint)) {
+		respond_error(call, ERR_INTERNAL);
+		goto done;
+	}
+	c.endpoint = call->endpoint;
 	c.action = withdraw ? "submission.withdraw" : "submission.update";
 	c.token_hash = token_hash;
 	c.fingerprint = fingerprint;
 	c.apply = withdraw ? apply_withdraw : apply_update;
 	c.arg = &s;
-	e = change_run(app->db, req, &c);
-	answer_change(r, app, req, &c, e);
+	answer_change(call, &c, change_run(call->db, req, &c));
 	change_free(&c);
 done:
 	submission_free(&s);
+}
+
+static void
+handle_put(struct call *call)
+{
+	handle_write(call, false);
+}
+
+static void
+handle_delete(struct call *call)
+{
+	handle_write(call, true);
 }
 
 /* The same work whatever the address, so that neither the answer nor its time tells whether
  * it has an answer: the request is recorded under its limits and the mail sender decides,
  * later, whether a link is sent (lib/link_request.c). */
 static void
-handle_link(FCGX_Request *r, struct app *app, struct http_request *req)
+handle_link(struct call *call)
 {
 	char email[EMAIL_MAX_LEN + 1], *trimmed = NULL;
 	const cJSON *item;
 	cJSON *root, *errors;
 	size_t i;
-	bool lost;
 
-	if ((root = respond_read_json(r, app->db, req, EP_LINK, &app->cfg)) == NULL)
+	if (!respond_feature_allowed(call, "email_links", ERR_EMAIL_LINKS_DISABLED))
+		return;
+	if ((root = respond_read_json(call)) == NULL)
 		return;
 	item = cJSON_GetObjectItemCaseSensitive(root, "email");
 	if (cJSON_IsString(item))
@@ -205,7 +225,7 @@ handle_link(FCGX_Request *r, struct app *app, struct http_request *req)
 		cJSON_Delete(root);
 		cJSON_Delete(errors);
 		free(trimmed);
-		respond_error(r, app->db, req, EP_LINK, ERR_INTERNAL, NULL, NULL);
+		respond_error(call, ERR_INTERNAL);
 		return;
 	}
 	cJSON_Delete(root);
@@ -213,7 +233,7 @@ handle_link(FCGX_Request *r, struct app *app, struct http_request *req)
 		cJSON_AddStringToObject(errors, "email",
 		    "L'adresse e-mail n'est pas valide (exemple : prenom.nom@institution.be).");
 	if (cJSON_GetArraySize(errors) > 0) {
-		respond_error(r, app->db, req, EP_LINK, ERR_VALIDATION, errors, NULL);
+		respond_problem(call, ERR_VALIDATION, "errors", errors);
 		cJSON_Delete(errors);
 		free(trimmed);
 		return;
@@ -225,76 +245,47 @@ handle_link(FCGX_Request *r, struct app *app, struct http_request *req)
 	email[i] = '\0';
 	free(trimmed);
 
-	if (!db_begin(app->db))
+	if (!db_begin(call->db))
 		goto fail;
-	switch (link_request_record(app->db, &app->cfg, req, email)) {
+	switch (link_request_record(call->db, call->cfg, call->req, email)) {
 	case LINK_RECORDED:
 		break;
 	case LINK_RATE_LIMITED:
-		db_rollback(app->db);
-		respond_error(r, app->db, req, EP_LINK, ERR_RATE_LIMITED, NULL, NULL);
+		db_rollback(call->db);
+		respond_error(call, ERR_RATE_LIMITED);
 		return;
 	case LINK_FAILED:
 		goto fail;
 	}
-	if (!metrics_record(app->db, req, EP_LINK, 202) || !db_commit(app->db))
+	if (!metrics_record(call->db, call->req, call->endpoint, 202) || !db_commit(call->db))
 		goto fail;
-	http_send(r->out, 202, "application/json; charset=utf-8", NULL, link_accepted,
+	http_send(call->fcgi->out, 202, "application/json; charset=utf-8", NULL, link_accepted,
 	    sizeof(link_accepted) - 1);
 	return;
 fail:
-	lost = db_lost(app->db);
-	db_rollback(app->db);
-	respond_error(r, app->db, req, EP_LINK, lost ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL,
-	    NULL, NULL);
+	{
+		bool lost = db_lost(call->db);
+		db_rollback(call->db);
+		respond_error(call, lost ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL);
+	}
 }
 
-static void
-handle_modify(FCGX_Request *r, struct http_request *req, void *ctx)
-{
-	struct app *app = ctx;
-	char token_hash[2 * SHA256_LEN + 1];
-
-	if (strcmp(req->uri, EP_LINK) == 0) {
-		if (strcmp(req->method, "POST") != 0)
-			respond_error(r, app->db, req, EP_LINK, ERR_METHOD_NOT_ALLOWED, NULL, "POST");
-		else if (respond_feature_allowed(r, app->db, req, EP_LINK, "email_links",
-		    ERR_EMAIL_LINKS_DISABLED))
-			handle_link(r, app, req);
-		return;
-	}
-	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "PUT") != 0 &&
-	    strcmp(req->method, "DELETE") != 0) {
-		respond_error(r, app->db, req, EP_MODIFY, ERR_METHOD_NOT_ALLOWED, NULL,
-		    "GET, PUT, DELETE");
-		return;
-	}
-	if (!respond_feature_allowed(r, app->db, req, EP_MODIFY, "modification",
-	    ERR_MODIFICATION_DISABLED))
-		return;
-	/* A malformed token is answered exactly like an unknown one. */
-	if (!edit_token_lookup_hash(http_bearer_token(req), token_hash)) {
-		respond_error(r, app->db, req, EP_MODIFY, ERR_INVALID_TOKEN, NULL, NULL);
-		return;
-	}
-	if (strcmp(req->method, "GET") == 0)
-		handle_get(r, app, req, token_hash);
-	else
-		handle_write(r, app, req, token_hash, strcmp(req->method, "DELETE") == 0);
-}
+static const struct route routes[] = {
+	{ "/api/modify", "GET", handle_get },
+	{ "/api/modify", "PUT", handle_put },
+	{ "/api/modify", "DELETE", handle_delete },
+	{ "/api/modify/link", "POST", handle_link },
+};
 
 int
 main(int argc, char **argv)
 {
-	struct app app = { 0 };
-	int rc;
+	static const struct program p = {
+		.name = "fiable-modify",
+		.summary = "modification, retrait et liens de modification (/api/modify)",
+		.routes = routes,
+		.nroutes = sizeof(routes) / sizeof(routes[0]),
+	};
 
-	if ((rc = server_setup(argc, argv, "fiable-modify",
-	    "modification, retrait et liens de modification (/api/modify)", &app.cfg)) != 0)
-		return rc == 2 ? 0 : rc;
-	if ((app.db = db_open(app.cfg.database_url)) == NULL)
-		return 1;
-	rc = server_run(handle_modify, &app);
-	db_close(app.db);
-	return rc;
+	return server_main(argc, argv, &p);
 }

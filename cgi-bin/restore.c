@@ -20,13 +20,7 @@
 #include "server.h"
 #include "submission.h"
 
-#define EP_RESTORE "/api/restore"
 #define EP_ADMIN_RESTORE "/api/admin/restore"
-
-struct app {
-	struct config cfg;
-	struct db *db;
-};
 
 struct restore_request {
 	long version;       /* 0 for undelete */
@@ -54,8 +48,8 @@ apply_version(struct db *db, const struct locked_submission *row, struct change 
 	params[0] = row->id;
 	params[1] = version;
 	res = db_exec(db, STMT_SUBMISSION_CONTENT_AT, params);
-	if (db_ok(res) && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-		content = cJSON_Parse(PQgetvalue(res, 0, 0));
+	if (db_ok(res) && PQntuples(res) == 1 && !db_is_null(res, 0, "contenu"))
+		content = cJSON_Parse(db_text(res, 0, "contenu"));
 	PQclear(res);
 	email = cJSON_GetObjectItemCaseSensitive(content, "email");
 	nom = cJSON_GetObjectItemCaseSensitive(content, "nom");
@@ -117,46 +111,39 @@ static const char *const members[] = { "version", "undelete", "id" };
 #define MEMBERS (sizeof(members) / sizeof(members[0]))
 
 static void
-handle_restore(FCGX_Request *r, struct http_request *req, void *ctx)
+handle_restore(struct call *call)
 {
-	struct app *app = ctx;
+	struct http_request *req = call->req;
 	struct change c = { 0 };
 	struct restore_request rr = { 0 };
 	char token_hash[2 * SHA256_LEN + 1], fingerprint[2 * SHA256_LEN + 1];
 	char id[24], actor[96], user[64];
-	const char *endpoint;
 	const cJSON *version, *undelete;
 	cJSON *root, *errors;
 	enum api_error e;
-	bool admin = strcmp(req->uri, EP_ADMIN_RESTORE) == 0;
+	/* The administration is decided by the address, never by REMOTE_USER (README). */
+	bool admin = strcmp(call->endpoint, EP_ADMIN_RESTORE) == 0;
 	long n;
-	int m;
 
-	endpoint = admin ? EP_ADMIN_RESTORE : EP_RESTORE;
-	if (strcmp(req->method, "POST") != 0) {
-		respond_error(r, app->db, req, endpoint, ERR_METHOD_NOT_ALLOWED, NULL, "POST");
-		return;
-	}
 	/* Defence in depth: nginx asks for the password; a request that did not pass it has
 	 * no REMOTE_USER and is refused here too. */
 	if (admin && (req->remote_user == NULL || req->remote_user[0] == '\0')) {
-		respond_error(r, app->db, req, endpoint, ERR_ADMIN_REQUIRED, NULL, NULL);
+		respond_error(call, ERR_ADMIN_REQUIRED);
 		return;
 	}
 	/* The person's own restoration belongs to the feature "modification" (rollback
 	 * scenario 2); the administration's does not. */
-	if (!admin && !respond_feature_allowed(r, app->db, req, endpoint, "modification",
-	    ERR_MODIFICATION_DISABLED))
+	if (!admin && !respond_feature_allowed(call, "modification", ERR_MODIFICATION_DISABLED))
 		return;
 	if (!admin && !edit_token_lookup_hash(http_bearer_token(req), token_hash)) {
-		respond_error(r, app->db, req, endpoint, ERR_INVALID_TOKEN, NULL, NULL);
+		respond_error(call, ERR_INVALID_TOKEN);
 		return;
 	}
-	if ((m = http_if_match_version(req, &c.if_match)) < 0) {
-		respond_error(r, app->db, req, endpoint, ERR_VERSION_MISMATCH, NULL, NULL);
+	if (http_if_match_version(req, &c.if_match) < 0) {
+		respond_error(call, ERR_VERSION_MISMATCH);
 		return;
 	}
-	if ((root = respond_read_json(r, app->db, req, endpoint, &app->cfg)) == NULL)
+	if ((root = respond_read_json(call)) == NULL)
 		return;
 
 	version = cJSON_GetObjectItemCaseSensitive(root, "version");
@@ -167,7 +154,7 @@ handle_restore(FCGX_Request *r, struct http_request *req, void *ctx)
 	    admin ? MEMBERS : MEMBERS - 1, errors) < 0) {
 		cJSON_Delete(root);
 		cJSON_Delete(errors);
-		respond_error(r, app->db, req, endpoint, ERR_INTERNAL, NULL, NULL);
+		respond_error(call, ERR_INTERNAL);
 		return;
 	}
 	if (cJSON_IsTrue(undelete) && version == NULL) {
@@ -188,14 +175,17 @@ handle_restore(FCGX_Request *r, struct http_request *req, void *ctx)
 	}
 	cJSON_Delete(root);
 	if (cJSON_GetArraySize(errors) > 0) {
-		respond_error(r, app->db, req, endpoint, ERR_VALIDATION, errors, NULL);
+		respond_problem(call, ERR_VALIDATION, "errors", errors);
 		cJSON_Delete(errors);
 		return;
 	}
 	cJSON_Delete(errors);
 
-	change_fingerprint(admin ? NULL : token_hash, req, fingerprint);
-	c.endpoint = endpoint;
+	if (!change_fingerprint(admin ? NULL : token_hash, req, fingerprint)) {
+		respond_error(call, ERR_INTERNAL);
+		return;
+	}
+	c.endpoint = call->endpoint;
 	c.action = rr.version > 0 ? "submission.restore" : "submission.undelete";
 	c.fingerprint = fingerprint;
 	c.on_withdrawn = rr.version == 0;
@@ -209,34 +199,35 @@ handle_restore(FCGX_Request *r, struct http_request *req, void *ctx)
 	} else {
 		c.token_hash = token_hash;
 	}
-	e = change_run(app->db, req, &c);
+	e = change_run(call->db, req, &c);
 	if (e == ERR_NONE) {
-		respond_representation(r, c.status, c.body, NULL);
+		respond_representation(call, c.status, c.body, NULL);
 		if (c.replayed)
-			metrics_record_outside(app->db, req, endpoint, c.status);
+			respond_record(call, c.status);
 	} else if (e == ERR_VERSION_MISMATCH) {
-		http_send_error_member(r->out, e, NULL, "current", c.current, NULL);
-		metrics_record_outside(app->db, req, endpoint, api_error_status(e));
+		respond_problem(call, e, "current", c.current);
 	} else {
 		if (e == ERR_INTERNAL)
-			log_error("restauration non enregistrée : %s", db_error(app->db));
-		respond_error(r, app->db, req, endpoint, e, c.errors, NULL);
+			log_error("restauration non enregistrée : %s", db_error(call->db));
+		respond_problem(call, e, "errors", c.errors);
 	}
 	change_free(&c);
 }
 
+static const struct route routes[] = {
+	{ "/api/restore", "POST", handle_restore },
+	{ EP_ADMIN_RESTORE, "POST", handle_restore },
+};
+
 int
 main(int argc, char **argv)
 {
-	struct app app = { 0 };
-	int rc;
+	static const struct program p = {
+		.name = "fiable-restore",
+		.summary = "restauration d'une version ou d'une réponse retirée (/api/restore)",
+		.routes = routes,
+		.nroutes = sizeof(routes) / sizeof(routes[0]),
+	};
 
-	if ((rc = server_setup(argc, argv, "fiable-restore",
-	    "restauration d'une version ou d'une réponse retirée (/api/restore)", &app.cfg)) != 0)
-		return rc == 2 ? 0 : rc;
-	if ((app.db = db_open(app.cfg.database_url)) == NULL)
-		return 1;
-	rc = server_run(handle_restore, &app);
-	db_close(app.db);
-	return rc;
+	return server_main(argc, argv, &p);
 }

@@ -1,83 +1,52 @@
 #include "change.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
-#include "idempotency.h"
-#include "metrics.h"
+#include "write_tx.h"
 
-void
+bool
 change_fingerprint(const char *token_hash, const struct http_request *req,
     char hex[2 * SHA256_LEN + 1])
 {
-	unsigned char digest[SHA256_LEN];
-	size_t tlen = token_hash ? strlen(token_hash) : 0;
-	size_t mlen = req->if_match ? strlen(req->if_match) : 0;
-	size_t len = tlen + 1 + mlen + 1 + req->body_len;
-	char *buf = malloc(len + 1);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	bool ok;
 
-	if (buf == NULL) {
-		memset(hex, '0', 2 * SHA256_LEN);
-		hex[2 * SHA256_LEN] = '\0';
-		return;
-	}
-	/* Separators keep "ab"+"c" and "a"+"bc" apart. */
-	snprintf(buf, len + 1, "%s\n%s\n", token_hash ? token_hash : "",
-	    req->if_match ? req->if_match : "");
-	if (req->body_len > 0)
-		memcpy(buf + tlen + 1 + mlen + 1, req->body, req->body_len);
-	sha256(buf, len, digest);
-	hex_encode(digest, SHA256_LEN, hex);
-	free(buf);
-}
-
-/* A key already used: its stored response if the request is the same, else 422. */
-static enum api_error
-change_replay(struct db *db, const char *scope, struct change *c)
-{
-	switch (idempotency_replay(db, c->idem_key_hash, scope, c->fingerprint, &c->body,
-	    &c->status, NULL)) {
-	case IDEM_REPLAY:
-		c->replayed = true;
-		return ERR_NONE;
-	case IDEM_REUSED:
-		return ERR_IDEMPOTENCY_KEY_REUSED;
-	case IDEM_GONE:
-		return ERR_DATABASE_UNAVAILABLE;
-	case IDEM_ERROR:
-		break;
-	}
-	return db_lost(db) ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL;
+	/* Separators keep "ab"+"c" and "a"+"bc" apart. The same bytes as always: token hash,
+	 * '\n', If-Match, '\n', body; fed in pieces, so no copy of the body is made. */
+	ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(md, token_hash ? token_hash : "", token_hash ? strlen(token_hash) : 0)
+	    == 1 && EVP_DigestUpdate(md, "\n", 1) == 1 &&
+	    EVP_DigestUpdate(md, req->if_match ? req->if_match : "",
+	    req->if_match ? strlen(req->if_match) : 0) == 1 &&
+	    EVP_DigestUpdate(md, "\n", 1) == 1 &&
+	    (req->body_len == 0 || EVP_DigestUpdate(md, req->body, req->body_len) == 1);
+	if (ok)
+		digest_final_hex(md, hex);
+	EVP_MD_CTX_free(md);
+	return ok;
 }
 
 enum api_error
 change_run(struct db *db, const struct http_request *req, struct change *c)
 {
+	struct write_tx tx = { .db = db, .req = req, .endpoint = c->endpoint,
+	    .key_hash = c->idem_key_hash, .fingerprint = c->fingerprint };
 	struct locked_submission row;
 	struct audit_entry entry;
 	enum lock_result lr;
 	enum api_error e;
 	cJSON *details = NULL, *rep = NULL;
 	const cJSON *version;
-	char scope[64];
-	bool lost;
 
-	snprintf(scope, sizeof(scope), "%s %s", req->method, c->endpoint);
-	if (!db_begin(db))
-		return db_lost(db) ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL;
-
-	if (c->idem_key_hash != NULL) {
-		switch (idempotency_claim(db, c->idem_key_hash, scope, c->fingerprint)) {
-		case IDEM_CLAIMED:
-			break;
-		case IDEM_TAKEN:
-			db_rollback(db);
-			return change_replay(db, scope, c);
-		case IDEM_FAILED:
-			goto fail;
-		}
+	if ((e = write_tx_begin(&tx)) != ERR_NONE)
+		return e;
+	if (tx.replayed) {
+		c->replayed = true;
+		c->status = tx.status;
+		c->body = tx.body;
+		return ERR_NONE;
 	}
 
 	lr = c->token_hash != NULL ? submission_lock_by_token(db, c->token_hash, &row) :
@@ -119,12 +88,10 @@ change_run(struct db *db, const struct http_request *req, struct change *c)
 	entry.entity_id = row.id;
 	entry.actor = c->actor != NULL ? c->actor : row.email;
 	entry.details = details;
-	if ((c->body = cJSON_PrintUnformatted(rep)) == NULL ||
-	    !metrics_record(db, req, c->endpoint, 200) ||
-	    (c->idem_key_hash != NULL &&
-	    !idempotency_store(db, c->idem_key_hash, 200, c->body, row.id)) ||
-	    !audit_append_commit(db, req, &entry))
+	if ((c->body = cJSON_PrintUnformatted(rep)) == NULL)
 		goto fail;
+	if ((e = write_tx_commit(&tx, 200, c->body, &entry)) != ERR_NONE)
+		goto failed;
 	cJSON_Delete(details);
 	cJSON_Delete(rep);
 	c->status = 200;
@@ -132,18 +99,18 @@ change_run(struct db *db, const struct http_request *req, struct change *c)
 
 refuse:
 	/* An answer that changes nothing: the whole transaction goes, key claim included. */
-	db_rollback(db);
+	write_tx_abort(&tx);
 	cJSON_Delete(details);
 	return e;
 
 fail:
-	lost = db_lost(db);
-	db_rollback(db);
+	e = write_tx_fail(&tx);
+failed:
 	cJSON_Delete(details);
 	cJSON_Delete(rep);
 	cJSON_free(c->body);
 	c->body = NULL;
-	return lost ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL;
+	return e;
 }
 
 void

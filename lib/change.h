@@ -1,5 +1,5 @@
 /* change.h — one change to an existing submission (modify, withdraw, restore, undelete), in
- * ONE transaction: claim the optional Idempotency-Key, lock the row (by edit token or, for
+ * ONE transaction (write_tx.h): claim the optional Idempotency-Key, lock the row (by edit token or, for
  * the administration, by id), check it is not withdrawn and that If-Match names its version,
  * apply the change (the triggers bump the version and record the history), append the audit
  * row, record the metric and store the response for replays. */
@@ -48,8 +48,10 @@ struct change {
 enum api_error change_run(struct db *db, const struct http_request *req, struct change *c);
 void change_free(struct change *c);
 
-/* The fingerprint of a change request: SHA-256 over the token hash, If-Match and body. */
-void change_fingerprint(const char *token_hash, const struct http_request *req,
+/* The fingerprint of a change request: SHA-256 over the token hash, If-Match and body.
+ * False when it could not be computed (no memory): the request must fail, never go on with
+ * a made-up fingerprint that another body could share. */
+bool change_fingerprint(const char *token_hash, const struct http_request *req,
     char hex[2 * SHA256_LEN + 1]);
 
 #endif

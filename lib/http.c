@@ -9,15 +9,12 @@
 #include <time.h>
 
 #include "log.h"
+#include "num.h"
 
-/* The one table of API errors: status, stable code, French title and default detail.
- * ERR_NONE has no entry: success is answered by the endpoint, never from this table. */
-static const struct {
-	int status;
-	const char *code;
-	const char *title;
-	const char *detail;
-} api_errors[ERR__MAX] = {
+/* The one table of API errors: status, stable code, French title and default detail, and the
+ * header each needs (http.h, struct api_error_info). ERR_NONE has no entry: success is
+ * answered by the endpoint, never from this table. */
+static const struct api_error_info api_errors[ERR__MAX] = {
 	[ERR_INVALID_JSON] = { 400, "invalid_json", "JSON invalide",
 	    "Le corps de la requête n'est pas un objet JSON valide." },
 	[ERR_VALIDATION] = { 400, "validation_failed", "Champs invalides",
@@ -31,7 +28,7 @@ static const struct {
 	[ERR_UNSUPPORTED_MEDIA_TYPE] = { 415, "unsupported_media_type", "Type de contenu non pris en charge",
 	    "Le corps doit être envoyé en JSON (Content-Type: application/json)." },
 	[ERR_METHOD_NOT_ALLOWED] = { 405, "method_not_allowed", "Méthode non autorisée",
-	    "Cette méthode n'est pas acceptée à cette adresse." },
+	    "Cette méthode n'est pas acceptée à cette adresse.", .allow = true },
 	[ERR_FORBIDDEN_ORIGIN] = { 403, "forbidden_origin", "Origine refusée",
 	    "Cette requête provient d'un autre site et a été refusée." },
 	[ERR_IDEMPOTENCY_KEY_MISSING] = { 400, "idempotency_key_missing", "Clé d'idempotence manquante",
@@ -44,11 +41,12 @@ static const struct {
 	    "Une réponse existe déjà pour cette adresse e-mail. Utilisez votre lien de modification "
 	    "ou demandez-en un nouveau." },
 	[ERR_DATABASE_UNAVAILABLE] = { 503, "database_unavailable", "Service indisponible",
-	    "La base de données est momentanément indisponible. Votre envoi sera réessayé." },
+	    "La base de données est momentanément indisponible. Votre envoi sera réessayé.",
+	    .retry_after = 2 },
 	[ERR_NOT_FOUND] = { 404, "not_found", "Introuvable", "Cette ressource n'existe pas." },
 	[ERR_INVALID_TOKEN] = { 401, "invalid_token", "Lien de modification non valable",
 	    "Ce lien de modification n'est pas (ou plus) valable. Demandez un nouveau lien "
-	    "avec votre adresse e-mail." },
+	    "avec votre adresse e-mail.", .www_authenticate = "Bearer realm=\"fiable\"" },
 	[ERR_IF_MATCH_REQUIRED] = { 428, "if_match_required", "Version requise",
 	    "L'en-tête If-Match (la version modifiée, par exemple \"v2\") est obligatoire." },
 	[ERR_VERSION_MISMATCH] = { 412, "version_mismatch", "Réponse modifiée entre-temps",
@@ -59,10 +57,12 @@ static const struct {
 	[ERR_NOT_WITHDRAWN] = { 409, "not_withdrawn", "Réponse non retirée",
 	    "Cette réponse n'est pas retirée : il n'y a rien à restaurer." },
 	[ERR_RATE_LIMITED] = { 429, "rate_limited", "Trop de demandes",
-	    "Trop de demandes en peu de temps. Réessayez dans une heure." },
+	    "Trop de demandes en peu de temps. Réessayez dans une heure.", .retry_after = 3600 },
 	[ERR_ADMIN_REQUIRED] = { 403, "admin_required", "Accès réservé",
 	    "Cette adresse est réservée à l'administration." },
-	/* Same text as nginx's fallback @authentification_refusee_nginx (nginx.conf.example). */
+	/* Same text as nginx's fallback @authentification_refusee_nginx (nginx.conf.example).
+	 * No WWW-Authenticate: nginx's auth_basic already put its Basic challenge on this
+	 * response before handing it over; a second one would be a duplicate. */
 	[ERR_ADMIN_AUTH_FAILED] = { 401, "admin_auth_failed", "Identification requise",
 	    "L'administration demande son identifiant et son mot de passe : ils sont absents ou "
 	    "incorrects." },
@@ -86,6 +86,50 @@ int
 api_error_status(enum api_error e)
 {
 	return api_errors[e].status;
+}
+
+const struct api_error_info *
+api_error_info(enum api_error e)
+{
+	return &api_errors[e];
+}
+
+void
+api_error_headers(enum api_error e, const char *allow, char *buf, size_t cap)
+{
+	const struct api_error_info *info = &api_errors[e];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (info->allow)
+		n += (size_t)snprintf(buf + n, cap - n, "Allow: %s\r\n", allow ? allow : "");
+	if (info->www_authenticate != NULL && n < cap)
+		n += (size_t)snprintf(buf + n, cap - n, "WWW-Authenticate: %s\r\n",
+		    info->www_authenticate);
+	if (info->retry_after > 0 && n < cap)
+		snprintf(buf + n, cap - n, "Retry-After: %d\r\n", info->retry_after);
+}
+
+bool
+http_query_value(const char *query, const char *name, char *out, size_t cap)
+{
+	const char *q = query;
+	size_t n = strlen(name);
+
+	while (q != NULL && *q != '\0') {
+		size_t len = strcspn(q, "&");
+		if (len > n && strncmp(q, name, n) == 0 && q[n] == '=') {
+			if (len - n - 1 >= cap)
+				return false;
+			memcpy(out, q + n + 1, len - n - 1);
+			out[len - n - 1] = '\0';
+			return true;
+		}
+		q += len;
+		if (*q == '&')
+			q++;
+	}
+	return false;
 }
 
 uint64_t
@@ -119,6 +163,7 @@ http_request_init(struct http_request *req, http_param_fn param, void *ctx)
 	req->user_agent = param("HTTP_USER_AGENT", ctx);
 	req->request_id = param("REQUEST_ID", ctx);
 	req->fiable_client = param("HTTP_FIABLE_CLIENT", ctx);
+	req->query_string = param("QUERY_STRING", ctx);
 	https = param("HTTPS", ctx);
 	req->scheme = (https != NULL && strcasecmp(https, "on") == 0) ? "https" : "http";
 	if (req->method == NULL)
@@ -240,9 +285,10 @@ http_bearer_token(const struct http_request *req)
 int
 http_if_match_version(const struct http_request *req, long *version)
 {
-	const char *v = req->if_match;
-	char *end;
-	long n;
+	const char *v = req->if_match, *end;
+	char digits[11];
+	long long n;
+	size_t len;
 
 	if (v == NULL || v[0] == '\0')
 		return 0;
@@ -251,16 +297,20 @@ http_if_match_version(const struct http_request *req, long *version)
 	/* Strong comparison is byte for byte: "v07" is not our ETag "v7". */
 	if (strncmp(v, "\"v", 2) != 0 || v[2] < '1' || v[2] > '9')
 		return -1;
-	errno = 0;
-	n = strtol(v + 2, &end, 10);
-	if (errno != 0 || n < 1 || n > 2147483647L || *end != '"')
+	len = strspn(v + 2, "0123456789");
+	end = v + 2 + len;
+	if (len >= sizeof(digits) || *end != '"')
+		return -1;
+	memcpy(digits, v + 2, len);
+	digits[len] = '\0';
+	if (!num_parse(digits, 1, 2147483647LL, &n))
 		return -1;
 	end++;
 	while (*end == ' ')
 		end++;
 	if (*end != '\0')
 		return -1;
-	*version = n;
+	*version = (long)n;
 	return 1;
 }
 

@@ -42,9 +42,26 @@ enum api_error {
 	ERR__MAX
 };
 
+/* What the API answers for an error: status, stable code, French title and default detail,
+ * and the header it needs (all of it in the one table api_errors of http.c). */
+struct api_error_info {
+	int status;
+	const char *code;
+	const char *title;
+	const char *detail;
+	bool allow;                    /* 405: Allow, the methods of the address */
+	const char *www_authenticate;  /* the challenge of a 401, or NULL */
+	int retry_after;               /* seconds for Retry-After, 0 = none */
+};
+
 /* Stable code ("validation_failed", ...) and HTTP status of an error. */
 const char *api_error_code(enum api_error e);
 int api_error_status(enum api_error e);
+const struct api_error_info *api_error_info(enum api_error e);
+/* The header lines error e needs ("Allow: ...\r\n", "Retry-After: 2\r\n"...), from its
+ * entry in the table, into buf (cap bytes; "" when none). allow is the method list of the
+ * address, used by a 405. */
+void api_error_headers(enum api_error e, const char *allow, char *buf, size_t cap);
 
 /* Looks a CGI parameter up by name (FCGX_GetParam, or a table in the tests). */
 typedef const char *(*http_param_fn)(const char *name, void *ctx);
@@ -67,6 +84,7 @@ struct http_request {
 	const char *user_agent;
 	const char *request_id;
 	const char *fiable_client;       /* Fiable-Client: what the form reports (metrics.h) */
+	const char *query_string;      /* QUERY_STRING, or NULL */
 	char *body;                    /* NUL-terminated copy, owned; NULL before reading */
 	size_t body_len;
 	uint64_t start_us;             /* monotonic time when the request arrived */
@@ -101,6 +119,10 @@ const char *http_bearer_token(const struct http_request *req);
 /* Parses If-Match: "vN" (a strong ETag made from the version). Returns 1 and sets *version,
  * 0 when the header is absent, -1 when it is present but not one of our ETags. */
 int http_if_match_version(const struct http_request *req, long *version);
+
+/* The value of parameter `name` in a query string ("a=1&b=2"), copied as is (no decoding)
+ * into out (at most cap-1 bytes): true, or false when absent or too long. */
+bool http_query_value(const char *query, const char *name, char *out, size_t cap);
 
 /* Checks and lowercases a UUID (8-4-4-4-12 hex) into out[37]. */
 bool http_parse_uuid(const char *value, char out[37]);

@@ -43,13 +43,20 @@ idempotency_lookup(struct db *db, const char *key_hash, struct idem_record *rec)
 	}
 	found = PQntuples(res) == 1;
 	if (found) {
-		snprintf(rec->endpoint, sizeof(rec->endpoint), "%s", PQgetvalue(res, 0, 0));
+		long long status = 0;
+		const char *exposed = db_text(res, 0, "key_exposed");
+
+		snprintf(rec->endpoint, sizeof(rec->endpoint), "%s", db_text(res, 0, "endpoint"));
 		snprintf(rec->payload_sha256, sizeof(rec->payload_sha256), "%s",
-		    PQgetvalue(res, 0, 1));
-		rec->status = PQgetisnull(res, 0, 2) ? 0 :
-		    (int)strtol(PQgetvalue(res, 0, 2), NULL, 10);
-		rec->exposed = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
-		if (!PQgetisnull(res, 0, 3) && (rec->body = strdup(PQgetvalue(res, 0, 3))) == NULL)
+		    db_text(res, 0, "payload_sha256"));
+		/* No status yet: a claim whose transaction is still open (never committed). */
+		if (!db_is_null(res, 0, "status_code") &&
+		    !db_int(res, 0, "status_code", 100, 599, &status))
+			found = -1;
+		rec->status = (int)status;
+		rec->exposed = exposed != NULL && strcmp(exposed, "t") == 0;
+		if (found == 1 && !db_is_null(res, 0, "response_body") &&
+		    (rec->body = strdup(db_text(res, 0, "response_body"))) == NULL)
 			found = -1;
 	}
 	PQclear(res);

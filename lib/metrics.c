@@ -335,7 +335,9 @@ metrics_spool_append(const struct http_request *req, const char *endpoint, int s
 	cJSON_AddStringToObject(o, "endpoint", endpoint);
 	cJSON_AddStringToObject(o, "method", m.method);
 	cJSON_AddNumberToObject(o, "status", status);
-	cJSON_AddNumberToObject(o, "duration_us", strtod(m.duration, NULL));
+	/* The numbers were printed here by metric_params_fill (digits, a point): they go into
+	 * the line as they are, never parsed back. */
+	cJSON_AddRawToObject(o, "duration_us", m.duration);
 	for (i = 4; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (m.v[i] == NULL)
 			continue;
@@ -344,7 +346,7 @@ metrics_spool_append(const struct http_request *req, const char *endpoint, int s
 		else if (i == 9)
 			cJSON_AddStringToObject(o, names[i], m.v[i]);
 		else
-			cJSON_AddNumberToObject(o, names[i], strtod(m.v[i], NULL));
+			cJSON_AddRawToObject(o, names[i], m.v[i]);
 	}
 	if ((line = cJSON_PrintUnformatted(o)) == NULL)
 		goto fail;
@@ -499,13 +501,14 @@ spool_send_batch(struct db *db, const cJSON *batch)
 	char *text = cJSON_PrintUnformatted(batch);
 	const char *params[1] = { text };
 	PGresult *res;
+	long long added;
 	long n = -1;
 
 	if (text == NULL)
 		return -1;
 	res = db_query(db, STMT_METRICS_INGEST, params);
-	if (db_ok(res) && PQntuples(res) == 1)
-		n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	if (db_ok(res) && PQntuples(res) == 1 && db_int(res, 0, "ajoutees", 0, LONG_MAX, &added))
+		n = (long)added;
 	PQclear(res);
 	cJSON_free(text);
 	return n;
@@ -652,8 +655,8 @@ metrics_summary(struct db *db, const char *window, const char *step, const char 
 	PGresult *res = db_query(db, STMT_METRICS_SUMMARY, params);
 	cJSON *o = NULL;
 
-	if (db_ok(res) && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-		o = cJSON_Parse(PQgetvalue(res, 0, 0));
+	if (db_ok(res) && PQntuples(res) == 1 && !db_is_null(res, 0, "resume"))
+		o = cJSON_Parse(db_text(res, 0, "resume"));
 	PQclear(res);
 	if (o != NULL)
 		cJSON_AddNumberToObject(o, "echecs_authentification_admin",

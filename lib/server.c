@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "respond.h"
 
 /* Stopping (SIGTERM, SIGINT; multiwatch sends SIGQUIT when told to stop, SIGUSR1 is its
  * "graceful" signal): the request in progress, if any, is served to the end, then the loop
@@ -36,7 +37,9 @@ fcgi_param(const char *name, void *ctx)
 	return FCGX_GetParam(name, r->envp);
 }
 
-int
+/* Names the logs, answers --help, loads the configuration. 0, or the exit status to leave
+ * with (2 after --help, which main turns into 0). */
+static int
 server_setup(int argc, char **argv, const char *program, const char *summary,
     struct config *cfg)
 {
@@ -57,11 +60,113 @@ server_setup(int argc, char **argv, const char *program, const char *summary,
 	return 0;
 }
 
+/* True when method is one of the list "GET, HEAD" (names separated by ", "). */
+static bool
+method_listed(const char *methods, const char *method)
+{
+	size_t n = strlen(method);
+	const char *p = methods;
+
+	if (n == 0)
+		return false;
+	while ((p = strstr(p, method)) != NULL) {
+		if ((p == methods || p[-1] == ' ') && (p[n] == '\0' || p[n] == ','))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* Whether path is the address of route pattern, and its {id} if it has one. */
+static bool
+path_matches(const char *pattern, const char *path, char id[24])
+{
+	static const char id_mark[] = "{id}";
+	size_t plen = strlen(pattern), mlen = sizeof(id_mark) - 1, n;
+	const char *rest;
+
+	if (plen > 0 && pattern[plen - 1] == '*')
+		return strncmp(path, pattern, plen - 1) == 0;
+	if (plen < mlen || strcmp(pattern + plen - mlen, id_mark) != 0)
+		return strcmp(path, pattern) == 0;
+	if (strncmp(path, pattern, plen - mlen) != 0)
+		return false;
+	rest = path + plen - mlen;
+	n = strspn(rest, "0123456789");
+	if (n == 0 || n > 18 || rest[n] != '\0' || rest[0] == '0')
+		return false;
+	memcpy(id, rest, n + 1);
+	return true;
+}
+
+const struct route *
+server_route(const struct route *routes, size_t nroutes, const char *path, const char *method,
+    const char **address, char *allow, size_t cap, char id[24])
+{
+	const struct route *found = NULL;
+	const char *first = NULL;
+	size_t i, len = 0;
+
+	allow[0] = '\0';
+	id[0] = '\0';
+	for (i = 0; i < nroutes; i++) {
+		char rid[24] = "";
+
+		/* The address is the first pattern that matches; its siblings share that path. */
+		if (first != NULL ? strcmp(routes[i].path, first) != 0 :
+		    !path_matches(routes[i].path, path, rid))
+			continue;
+		if (first == NULL) {
+			first = routes[i].path;
+			memcpy(id, rid, sizeof(rid));
+		}
+		if (len < cap)
+			len += (size_t)snprintf(allow + len, cap - len, "%s%s", len ? ", " : "",
+			    routes[i].methods);
+		if (found == NULL && method_listed(routes[i].methods, method))
+			found = &routes[i];
+	}
+	*address = first;
+	return found;
+}
+
+/* One request: its route, the program's admission, then the handler, a 405 or a 404. */
+static void
+serve(const struct program *p, struct call *call)
+{
+	const struct route *route;
+	const char *address;
+
+	route = server_route(p->routes, p->nroutes, call->req->uri, call->req->method, &address,
+	    call->allow, sizeof(call->allow), call->id);
+	/* The label is the route's pattern, an address of the table, never the raw URI. */
+	call->endpoint = p->unmeasured ? NULL : address != NULL ? address : SERVER_UNROUTED;
+	if (p->admit != NULL && !p->admit(call, route))
+		return;
+	if (route != NULL)
+		route->handler(call);
+	else
+		respond_error(call, address != NULL ? ERR_METHOD_NOT_ALLOWED : ERR_NOT_FOUND);
+}
+
 int
-server_run(server_handler handler, void *ctx)
+server_main(int argc, char **argv, const struct program *p)
 {
 	struct sigaction sa;
+	struct config cfg;
+	struct db *db;
 	FCGX_Request r;
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if ((rc = server_setup(argc, argv, p->name, p->summary, &cfg)) != 0)
+		return rc == 2 ? 0 : rc;
+	if ((db = db_open(cfg.database_url)) == NULL)
+		return 1;
+	if (p->start != NULL && (rc = p->start(db, &cfg)) != 0) {
+		db_close(db);
+		return rc;
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_terminate;
@@ -78,20 +183,29 @@ server_run(server_handler handler, void *ctx)
 
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, 0, 0) != 0) {
 		log_error("%s: initialisation FastCGI impossible", __func__);
+		db_close(db);
 		return 1;
 	}
 	log_info("prêt");
 	while (!stopping && FCGX_Accept_r(&r) >= 0) {
 		struct http_request req;
+		struct call call;
 
 		http_request_init(&req, fcgi_param, &r);
 		log_set_request_id(req.request_id);
-		handler(&r, &req, ctx);
+		memset(&call, 0, sizeof(call));
+		call.fcgi = &r;
+		call.req = &req;
+		call.db = db;
+		call.cfg = &cfg;
+		call.app = p->app;
+		serve(p, &call);
 		http_request_free(&req);
 		log_set_request_id(NULL);
 		FCGX_Finish_r(&r);
 	}
 	FCGX_Free(&r, 1);
 	log_info("arrêt");
+	db_close(db);
 	return 0;
 }

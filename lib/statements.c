@@ -1,14 +1,16 @@
 #include "statements.h"
 
-/* The public description of a submission, in the order submission_row_json() reads it. */
+/* The public description of a submission, read by column name by submission_load(). Every
+ * computed column is named: results are read by name (db_text), never by position. */
 #define SUBMISSION_COLUMNS \
-	"id, email, nom, creneaux::text, commentaire, version, " \
-	"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), " \
-	"to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), " \
-	"to_char(deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), " \
-	"historique_modifications::text"
+	"id, email, nom, creneaux::text AS creneaux, commentaire, version, " \
+	"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at, " \
+	"to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS updated_at, " \
+	"to_char(deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS deleted_at, " \
+	"historique_modifications::text AS historique"
 /* What a writer needs of the row it locks. */
-#define LOCK_COLUMNS "id, version, deleted_at IS NOT NULL, encode(edit_token_hash, 'hex'), email, nom"
+#define LOCK_COLUMNS "id, version, deleted_at IS NOT NULL AS withdrawn, " \
+	"encode(edit_token_hash, 'hex') AS token_hash, email, nom"
 /* True when a submission other than s is active with this e-mail (an SQL expression). */
 #define ACTIVE_ELSEWHERE(email) \
 	"EXISTS (SELECT 1 FROM soumissions_disponibilites AS o WHERE o.id <> s.id " \
@@ -33,7 +35,8 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "ON CONFLICT (key_sha256) DO NOTHING RETURNING 1", 3 },
 	/* key_exposed: the key was written in clear before sql/0010 (no token on replay). */
 	[STMT_IDEMPOTENCY_LOOKUP] = { "idempotency_lookup",
-	    "SELECT endpoint, encode(payload_sha256, 'hex'), status_code, response_body, key_exposed "
+	    "SELECT endpoint, encode(payload_sha256, 'hex') AS payload_sha256, status_code, "
+	    "response_body, key_exposed "
 	    "FROM idempotency_keys WHERE key_sha256 = decode($1, 'hex')", 1 },
 	/* $2 status, $3 response body (never holding a secret), $4 submission id. */
 	[STMT_IDEMPOTENCY_STORE] = { "idempotency_store",
@@ -54,7 +57,8 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "VALUES ($1, $2, $3::jsonb, $4, decode($5, 'hex')) "
 	    "ON CONFLICT (lower(email)) WHERE deleted_at IS NULL DO NOTHING "
 	    "RETURNING id, version, "
-	    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", 5 },
+	    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at",
+	    5 },
 
 	/* $1 action, $2 entity, $3 entity id, $4 actor, $5 client address, $6 user agent,
 	 * $7 request id, $8 details (jsonb). */
@@ -64,9 +68,9 @@ static const struct stmt_def stmts[STMT__MAX] = {
 
 	/* $1 time zone. Slots in order, with their day in the institution's zone. */
 	[STMT_FORM_SLOTS] = { "form_slots",
-	    "SELECT id, to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	    "to_char(ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), label, "
-	    "to_char(starts_at AT TIME ZONE $1, 'YYYY-MM-DD') "
+	    "SELECT id, to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS debut, "
+	    "to_char(ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS fin, "
+	    "label AS libelle, to_char(starts_at AT TIME ZONE $1, 'YYYY-MM-DD') AS jour "
 	    "FROM creneaux ORDER BY starts_at, id", 1 },
 	[STMT_FORM_FLAGS] = { "form_flags",
 	    "SELECT name, enabled FROM feature_flags ORDER BY name", 0 },
@@ -98,7 +102,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "WHERE s.id = $1::bigint AND s.deleted_at IS NOT NULL AND NOT "
 	    ACTIVE_ELSEWHERE("s.email") " RETURNING s.version", 1 },
 	[STMT_SUBMISSION_CONTENT_AT] = { "submission_content_at",
-	    "SELECT soumission_contenu_a_la_version($1::bigint, $2::integer)::text", 2 },
+	    "SELECT soumission_contenu_a_la_version($1::bigint, $2::integer)::text AS contenu", 2 },
 	[STMT_SUBMISSION_ACTIVE_BY_EMAIL] = { "submission_active_by_email",
 	    "SELECT id, nom FROM soumissions_disponibilites "
 	    "WHERE lower(email) = lower($1) AND deleted_at IS NULL FOR UPDATE", 1 },
@@ -397,20 +401,23 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "VALUES ($1, $2, $3::smallint, $4::integer, $5::boolean, $6::integer, $7::integer, "
 	    "$8::integer, $9::real, decode($10, 'hex'))", 10 },
 	/* $1: JSON array of checked spool lines. Returns how many were new. */
-	[STMT_METRICS_INGEST] = { "metrics_ingest", "SELECT metriques_ingerer($1::jsonb)", 1 },
+	[STMT_METRICS_INGEST] = { "metrics_ingest",
+	    "SELECT metriques_ingerer($1::jsonb) AS ajoutees", 1 },
 	/* $1 window (interval back from now), $2 step of the series, $3 time zone of the days. */
 	[STMT_METRICS_SUMMARY] = { "metrics_summary",
-	    "SELECT metriques_resume(now() - $1::interval, now(), $2::interval, $3)::text", 3 },
-	[STMT_METRICS_BACKUPS] = { "metrics_backups", "SELECT metriques_sauvegardes()::text", 0 },
+	    "SELECT metriques_resume(now() - $1::interval, now(), $2::interval, $3)::text AS resume",
+	    3 },
+	[STMT_METRICS_BACKUPS] = { "metrics_backups", "SELECT metriques_sauvegardes()::text AS sauvegardes", 0 },
 	[STMT_ALERT_STATES_JSON] = { "alert_states_json",
 	    "SELECT coalesce(jsonb_agg(jsonb_build_object('regle', rule, 'titre', title, "
 	    "'declenchee', firing, 'depuis', since, 'valeur', value, 'seuil', threshold, "
-	    "'verifiee_le', checked_at) ORDER BY firing DESC, rule), '[]')::text FROM alert_states", 0 },
+	    "'verifiee_le', checked_at) ORDER BY firing DESC, rule), '[]')::text AS etats "
+	    "FROM alert_states", 0 },
 	/* $1 how many, newest first. */
 	[STMT_ALERT_EVENTS_JSON] = { "alert_events_json",
 	    "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'le', created_at, "
 	    "'regle', rule, 'type', kind, 'titre', title, 'valeur', value, 'seuil', threshold, "
-	    "'courriel', mail_status) ORDER BY id DESC), '[]')::text "
+	    "'courriel', mail_status) ORDER BY id DESC), '[]')::text AS evenements "
 	    "FROM (SELECT * FROM alert_events ORDER BY id DESC LIMIT $1::integer) AS e", 1 },
 	/* One fiable-check-alerts at a time (a session lock, released by the unlock or the end
 	 * of the connection). */
@@ -443,29 +450,30 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	/* $1 time zone. Every slot with its people available (active submissions only), and a
 	 * column title for spreadsheets: "lundi 24/11/2026 — Matin (9 h – 12 h)". */
 	[STMT_ADMIN_SLOTS] = { "admin_slots",
-	    "SELECT c.id, c.label, "
-	    "to_char(c.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	    "to_char(c.ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	    "to_char(c.starts_at AT TIME ZONE $1, 'YYYY-MM-DD'), "
+	    "SELECT c.id, c.label AS libelle, "
+	    "to_char(c.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS debut, "
+	    "to_char(c.ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS fin, "
+	    "to_char(c.starts_at AT TIME ZONE $1, 'YYYY-MM-DD') AS jour, "
 	    "(ARRAY['lundi','mardi','mercredi','jeudi','vendredi','samedi','dimanche'])"
 	    "[extract(isodow FROM c.starts_at AT TIME ZONE $1)::integer] || ' ' || "
-	    "to_char(c.starts_at AT TIME ZONE $1, 'DD/MM/YYYY') || ' — ' || c.label, "
+	    "to_char(c.starts_at AT TIME ZONE $1, 'DD/MM/YYYY') || ' — ' || c.label AS titre, "
 	    "(SELECT count(*) FROM soumissions_disponibilites s "
-	    "WHERE s.deleted_at IS NULL AND s.creneaux ? c.id) "
+	    "WHERE s.deleted_at IS NULL AND s.creneaux ? c.id) AS disponibles "
 	    "FROM creneaux c ORDER BY c.starts_at, c.id", 1 },
 	/* Every submission (withdrawn ones too), by name. */
 	[STMT_ADMIN_SUBMISSIONS] = { "admin_submissions",
-	    "SELECT id, email, nom, creneaux::text, commentaire, version, "
-	    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	    "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	    "to_char(deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-	    "FROM soumissions_disponibilites ORDER BY deleted_at IS NOT NULL, lower(nom), id", 0 },
+	    "SELECT id, email, nom, creneaux::text AS creneaux, commentaire, version, "
+	    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, "
+	    "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS updated_at, "
+	    "to_char(deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS deleted_at "
+	    "FROM soumissions_disponibilites AS s "
+	    "ORDER BY s.deleted_at IS NOT NULL, lower(s.nom), s.id", 0 },
 	/* $1 the migrations this code knows, comma-separated: how many are applied, how many
 	 * applied ones it does not know, and the latest applied. */
 	[STMT_HEALTH_MIGRATIONS] = { "health_migrations",
-	    "SELECT count(*) FILTER (WHERE version = ANY (string_to_array($1, ','))), "
-	    "count(*) FILTER (WHERE NOT version = ANY (string_to_array($1, ','))), "
-	    "coalesce(max(version), '') FROM schema_migrations", 1 },
+	    "SELECT count(*) FILTER (WHERE version = ANY (string_to_array($1, ','))) AS appliquees, "
+	    "count(*) FILTER (WHERE NOT version = ANY (string_to_array($1, ','))) AS inconnues, "
+	    "coalesce(max(version), '') AS derniere FROM schema_migrations", 1 },
 	/* feature flags (section of issue 8) */
 	/* $1 a flag name: no row means on (flags.h). */
 	[STMT_FLAG_ENABLED] = { "flag_enabled",

@@ -1,8 +1,10 @@
 #include "submission.h"
 
+#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "num.h"
 
 int
 submission_check_slots(struct db *db, struct submission *s)
@@ -27,7 +29,7 @@ submission_check_slots(struct db *db, struct submission *s)
 		rc = -1;
 	} else if (PQntuples(res) > 0) {
 		snprintf(msg, sizeof(msg), "Ce créneau n'existe pas (ou plus) : %s.",
-		    PQgetvalue(res, 0, 0));
+		    db_text(res, 0, "x"));
 		submission_set_error(s, FIELD_SLOTS, msg);
 	}
 	PQclear(res);
@@ -75,10 +77,13 @@ submission_insert(struct db *db, const struct submission *s,
 	params[4] = hash_hex;
 	res = db_exec(db, STMT_SUBMISSION_INSERT, params);
 	if (db_ok(res) && PQntuples(res) == 1) {
-		snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(res, 0, 0));
-		out->version = strtol(PQgetvalue(res, 0, 1), NULL, 10);
-		snprintf(out->created_at, sizeof(out->created_at), "%s", PQgetvalue(res, 0, 2));
-		r = STORE_OK;
+		long long version;
+
+		snprintf(out->id, sizeof(out->id), "%s", db_text(res, 0, "id"));
+		snprintf(out->created_at, sizeof(out->created_at), "%s",
+		    db_text(res, 0, "created_at"));
+		r = db_int(res, 0, "version", 1, INT_MAX, &version) ? STORE_OK : STORE_FAILED;
+		out->version = (long)version;
 	} else if (db_ok(res) || strcmp(db_sqlstate(res), "23505") == 0) {
 		/* ON CONFLICT ... DO NOTHING: no row means the e-mail is taken. */
 		r = STORE_DUPLICATE_EMAIL;
@@ -130,11 +135,16 @@ cJSON *
 submission_to_json(const struct submission *s, const struct stored_submission *st)
 {
 	cJSON *o = cJSON_CreateObject();
+	long long id;
 
 	if (o == NULL)
 		return NULL;
 	/* ids are bigint: stay exact in JavaScript only below 2^53, which is ample. */
-	cJSON_AddNumberToObject(o, "id", strtod(st->id, NULL));
+	if (!num_parse(st->id, 1, 9007199254740992LL, &id)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	cJSON_AddNumberToObject(o, "id", (double)id);
 	cJSON_AddStringToObject(o, "email", s->email);
 	cJSON_AddStringToObject(o, "nom", s->nom);
 	cJSON_AddItemToObject(o, "creneaux", submission_creneaux_json(s));
@@ -203,13 +213,17 @@ lock_row(struct db *db, enum stmt s, const char *param, struct locked_submission
 	} else if (PQntuples(res) != 1) {
 		r = LOCK_NOT_FOUND;
 	} else {
-		snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(res, 0, 0));
-		out->version = strtol(PQgetvalue(res, 0, 1), NULL, 10);
-		out->withdrawn = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
-		snprintf(out->token_hash, sizeof(out->token_hash), "%s", PQgetvalue(res, 0, 3));
-		snprintf(out->email, sizeof(out->email), "%s", PQgetvalue(res, 0, 4));
-		snprintf(out->nom, sizeof(out->nom), "%s", PQgetvalue(res, 0, 5));
-		r = LOCK_OK;
+		const char *withdrawn = db_text(res, 0, "withdrawn");
+		long long version;
+
+		snprintf(out->id, sizeof(out->id), "%s", db_text(res, 0, "id"));
+		out->withdrawn = withdrawn != NULL && strcmp(withdrawn, "t") == 0;
+		snprintf(out->token_hash, sizeof(out->token_hash), "%s",
+		    db_text(res, 0, "token_hash"));
+		snprintf(out->email, sizeof(out->email), "%s", db_text(res, 0, "email"));
+		snprintf(out->nom, sizeof(out->nom), "%s", db_text(res, 0, "nom"));
+		r = db_int(res, 0, "version", 1, INT_MAX, &version) ? LOCK_OK : LOCK_FAILED;
+		out->version = (long)version;
 	}
 	PQclear(res);
 	return r;
@@ -242,19 +256,19 @@ submission_load(struct db *db, const char *id)
 	cJSON *o = NULL;
 
 	if (db_ok(res) && PQntuples(res) == 1 && (o = cJSON_CreateObject()) != NULL) {
-		cJSON_AddNumberToObject(o, "id", strtod(PQgetvalue(res, 0, 0), NULL));
-		cJSON_AddStringToObject(o, "email", PQgetvalue(res, 0, 1));
-		cJSON_AddStringToObject(o, "nom", PQgetvalue(res, 0, 2));
-		cJSON_AddItemToObject(o, "creneaux", cJSON_Parse(PQgetvalue(res, 0, 3)));
-		cJSON_AddStringToObject(o, "commentaire", PQgetvalue(res, 0, 4));
-		cJSON_AddNumberToObject(o, "version", strtod(PQgetvalue(res, 0, 5), NULL));
-		cJSON_AddStringToObject(o, "created_at", PQgetvalue(res, 0, 6));
-		cJSON_AddStringToObject(o, "updated_at", PQgetvalue(res, 0, 7));
-		if (PQgetisnull(res, 0, 8))
+		cJSON_AddNumberToObject(o, "id", db_number(res, 0, "id"));
+		cJSON_AddStringToObject(o, "email", db_text(res, 0, "email"));
+		cJSON_AddStringToObject(o, "nom", db_text(res, 0, "nom"));
+		cJSON_AddItemToObject(o, "creneaux", cJSON_Parse(db_text(res, 0, "creneaux")));
+		cJSON_AddStringToObject(o, "commentaire", db_text(res, 0, "commentaire"));
+		cJSON_AddNumberToObject(o, "version", db_number(res, 0, "version"));
+		cJSON_AddStringToObject(o, "created_at", db_text(res, 0, "created_at"));
+		cJSON_AddStringToObject(o, "updated_at", db_text(res, 0, "updated_at"));
+		if (db_is_null(res, 0, "deleted_at"))
 			cJSON_AddNullToObject(o, "deleted_at");
 		else
-			cJSON_AddStringToObject(o, "deleted_at", PQgetvalue(res, 0, 8));
-		cJSON_AddItemToObject(o, "historique", cJSON_Parse(PQgetvalue(res, 0, 9)));
+			cJSON_AddStringToObject(o, "deleted_at", db_text(res, 0, "deleted_at"));
+		cJSON_AddItemToObject(o, "historique", cJSON_Parse(db_text(res, 0, "historique")));
 	}
 	PQclear(res);
 	return o;
