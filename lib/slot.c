@@ -369,7 +369,7 @@ slot_local_resolve(struct db *db, const char *tz, const struct slot_local_list *
 	int faults = 0, rc = -1;
 	size_t i;
 
-	if (in->n > SLOTS_MAX || (times = cJSON_CreateArray()) == NULL)
+	if (in->n > SLOT_BATCH_MAX || (times = cJSON_CreateArray()) == NULL)
 		goto fail;
 	for (i = 0; i < in->n; i++) {
 		char a[32], b[32];

@@ -22,7 +22,7 @@ struct db;
 /* The limits, in one place. */
 #define SLOT_LABEL_MAX_CHARS 200   /* creneaux.label CHECK (sql/0001) */
 #define SLOT_BESOIN_MAX      10000 /* people needed by one slot */
-#define SLOTS_MAX            500   /* slots one generation or import may give */
+#define SLOT_BATCH_MAX       500   /* slots one generation or import may give */
 #define SLOT_ERRORS_MAX      50    /* errors listed; one more entry says there were more */
 #define SLOT_TZ_MAX_LEN      64    /* an IANA zone name ("America/Argentina/Buenos_Aires") */
 /* Years a slot may be in: a campaign is about now, and a far year would make libical expand

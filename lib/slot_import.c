@@ -314,7 +314,7 @@ slot_csv_parse(const char *data, size_t len, struct slot_local_list *out,
 			slot_errors_add(errors, line, NULL, msg);
 			continue;
 		}
-		if (got.n == SLOTS_MAX) {
+		if (got.n == SLOT_BATCH_MAX) {
 			slot_errors_add(errors, line, NULL, msg_too_many);
 			break;
 		}
@@ -685,7 +685,7 @@ ics_emit(struct ics *ics, long long su, long long eu, const char *label, size_t 
 
 	if (ics->too_many)
 		return true;
-	if (++ics->occurrences > SLOTS_MAX) {
+	if (++ics->occurrences > SLOT_BATCH_MAX) {
 		ics->too_many = true;
 		ics_error(ics, k, ev, msg_too_many);
 		return true;

@@ -17,7 +17,7 @@
  * system's tzdata), or floating (read in the campaign's zone). Conversions are libical's
  * (a time in a gap is moved by libical, not refused: calendar programs never write one).
  *  - RRULE is expanded (EXDATE removes occurrences, a VEVENT with RECURRENCE-ID replaces
- *    its occurrence); a rule without COUNT or UNTIL, or the file giving more than SLOTS_MAX
+ *    its occurrence); a rule without COUNT or UNTIL, or the file giving more than SLOT_BATCH_MAX
  *    slots, is refused. RDATE is refused (no calendar program writes it for meetings).
  *  - STATUS:CANCELLED events (and cancelled occurrences) are skipped.
  *  - All-day events (VALUE=DATE) are refused: a slot has a start and an end time.

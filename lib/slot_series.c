@@ -382,12 +382,12 @@ slot_series_plan(const cJSON *request, const char *default_tz, struct slot_local
 		    "dans la période (hors dates sautées).");
 		goto done;
 	}
-	if (count > SLOTS_MAX) {
+	if (count > SLOT_BATCH_MAX) {
 		char msg[200];
 
 		snprintf(msg, sizeof(msg), "La série donnerait %lld créneaux, %d au plus : "
 		    "raccourcissez la période ou retirez des jours ou des plages.", count,
-		    SLOTS_MAX);
+		    SLOT_BATCH_MAX);
 		fault(errors, &faults, "plages", msg);
 		goto done;
 	}

@@ -1,5 +1,5 @@
 /* libFuzzer target: the iCalendar import of slots (slot_ics_parse over libical). Either
- * slots within their bounds (1 to SLOTS_MAX, sorted, each ending after it starts, labels
+ * slots within their bounds (1 to SLOT_BATCH_MAX, sorted, each ending after it starts, labels
  * valid text of at most 200 characters) or nothing and as many listed errors as returned;
  * two parses of one input agree. */
 #include <stddef.h>
@@ -31,7 +31,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (a.n != 0 || ea.count != rc || cJSON_GetArraySize(ea.array) > SLOT_ERRORS_MAX + 1)
 			abort();
 	} else {
-		if (a.n == 0 || a.n > SLOTS_MAX || ea.count != 0)
+		if (a.n == 0 || a.n > SLOT_BATCH_MAX || ea.count != 0)
 			abort();
 		for (i = 0; i < a.n; i++) {
 			const struct slot *s = &a.items[i];

@@ -177,11 +177,11 @@ test_series(void)
 	rc = series("{\"du\":\"2026-01-01\",\"au\":\"2026-09-07\",\"jours\":[1,2,3,4,5,6,7],"
 	    "\"plages\":[{\"debut\":\"09:00\",\"fin\":\"10:00\"},{\"debut\":\"14:00\",\"fin\":\"15:00\"}]}",
 	    &out, &errors);
-	CHECK(rc == 0 && out.n == SLOTS_MAX, "500 créneaux : %d, %zu", rc, out.n);
-	if (out.n == SLOTS_MAX) {
+	CHECK(rc == 0 && out.n == SLOT_BATCH_MAX, "500 créneaux : %d, %zu", rc, out.n);
+	if (out.n == SLOT_BATCH_MAX) {
 		char a[21];
 
-		slot_utc_format(out.items[SLOTS_MAX - 1].starts_at, a);
+		slot_utc_format(out.items[SLOT_BATCH_MAX - 1].starts_at, a);
 		CHECK(strcmp(a, "2026-09-07T12:00:00Z") == 0, "dernier : %s", a);
 	}
 	slot_list_free(&out);

@@ -374,7 +374,7 @@ test_csv(void)
 	}
 
 	/* Every bad line is listed (up to SLOT_ERRORS_MAX, then one entry saying there are more),
-	 * and more than SLOTS_MAX lines are refused. */
+	 * and more than SLOT_BATCH_MAX lines are refused. */
 	{
 		size_t cap = 700 * 40, len = 0;
 		char *text = malloc(cap);
