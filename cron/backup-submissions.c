@@ -27,6 +27,7 @@
 #include <cjson/cJSON.h>
 
 #include "backup.h"
+#include "cli.h"
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
@@ -50,20 +51,25 @@ struct run {
 	bool verified;
 };
 
-static void
-usage(FILE *out)
-{
-	fprintf(out, "%s — sauvegarde les créneaux, les réponses (avec les retraits et "
-	    "l'historique)\net le journal d'audit vers BACKUP_DESTINATION.\n\n"
-	    "Usage : %s [--verify-after]\n\n"
-	    "  --verify-after  après l'envoi, restaure la sauvegarde dans des tables temporaires\n"
-	    "                  et la compare au manifeste avant de la déclarer réussie\n\n"
-	    "À lancer par cron chaque nuit (voir cron/crontab.example). Écrit l'avancement puis\n"
+enum opt { OPT_VERIFY_AFTER, OPT__MAX };
+
+static const struct cli_option options[OPT__MAX + 1] = {
+	[OPT_VERIFY_AFTER] = { "verify-after", NULL,
+	    "après l'envoi, restaure la sauvegarde dans des tables temporaires\n"
+	    "et la compare au manifeste avant de la déclarer réussie" },
+};
+
+static struct cli cli = {
+	.program = PROGRAM,
+	.summary = "sauvegarde les créneaux, les réponses (avec les retraits et "
+	    "l'historique)\net le journal d'audit vers BACKUP_DESTINATION.",
+	.synopsis = "[--verify-after]",
+	.options = options,
+	.notes = "À lancer par cron chaque nuit (voir cron/crontab.example). Écrit l'avancement puis\n"
 	    "un résumé d'une ligne sur la sortie d'erreur. Code de sortie : 0 réussie (ou une\n"
 	    "autre sauvegarde est déjà en cours), 1 échec (la raison est inscrite dans\n"
-	    "backup_metadata), 64 usage incorrect.\n\n", PROGRAM, PROGRAM);
-	config_usage(out);
-}
+	    "backup_metadata), 64 usage incorrect.",
+};
 
 /* Reads an object back and compares it with what was sent. */
 static int
@@ -303,27 +309,23 @@ main(int argc, char **argv)
 	struct run r;
 	struct timespec start;
 	char err[1024], st_err[512];
-	int i, rc = 1, lock;
+	const char *arg;
+	int opt, rc = 1, lock;
 
 	log_init(PROGRAM);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	memset(&r, 0, sizeof(r));
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(argv[i], "--verify-after") == 0) {
+	while ((opt = cli_next(&cli, argc, argv, &arg)) != CLI_DONE) {
+		switch (opt) {
+		case OPT_VERIFY_AFTER:
 			r.verify_after = true;
-		} else {
-			fprintf(stderr, "%s : argument inconnu : %s\n\n", PROGRAM, argv[i]);
-			usage(stderr);
-			return 64;
+			break;
+		default:	/* CLI_EXIT: --help, --version or a usage error */
+			return cli.status;
 		}
 	}
-	if (config_load(&cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s : configuration : %s\n", PROGRAM, err);
+	if (!cli_config_load(&cli, &cfg))
 		return 1;
-	}
 	r.cfg = &cfg;
 	/* A bad destination is recorded as a failed run, like any other failure. */
 	st_err[0] = '\0';

@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "alert_rules.h"
+#include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -30,19 +31,23 @@
 /* A mail is tried on this many runs (5 minutes apart) before it is given up. */
 #define MAIL_MAX_ATTEMPTS 12
 
-static void
-usage(FILE *out)
-{
-	fprintf(out, "%s — vérifie les règles d'alerte et prévient l'administrateur par courriel\n\n"
-	    "Usage : %s [--dry-run] [--rules FICHIER]\n\n"
-	    "  --dry-run        affiche ce qui serait envoyé, sans rien enregistrer ni envoyer\n"
-	    "  --rules FICHIER  règles d'alerte (défaut : FIABLE_ALERT_RULES)\n\n"
-	    "À lancer par cron toutes les 5 minutes : */5 * * * *  %s\n"
+enum opt { OPT_DRY_RUN, OPT_RULES, OPT__MAX };
+
+static const struct cli_option options[OPT__MAX + 1] = {
+	[OPT_DRY_RUN] = { "dry-run", NULL,
+	    "affiche ce qui serait envoyé, sans rien enregistrer ni envoyer" },
+	[OPT_RULES] = { "rules", "FICHIER", "règles d'alerte (défaut : FIABLE_ALERT_RULES)" },
+};
+
+static struct cli cli = {
+	.program = PROGRAM,
+	.summary = "vérifie les règles d'alerte et prévient l'administrateur par courriel",
+	.synopsis = "[--dry-run] [--rules FICHIER]",
+	.options = options,
+	.notes = "À lancer par cron toutes les 5 minutes : */5 * * * *  " PROGRAM "\n"
 	    "Code de sortie : 0 terminé, 1 erreur (configuration, règles, base), 3 un courriel\n"
-	    "d'alerte n'a pas pu partir (nouvel essai au passage suivant), 64 usage incorrect.\n\n",
-	    PROGRAM, PROGRAM, PROGRAM);
-	config_usage(out);
-}
+	    "d'alerte n'a pas pu partir (nouvel essai au passage suivant), 64 usage incorrect.",
+};
 
 /* --- Evaluation -------------------------------------------------------------------------------- */
 
@@ -318,32 +323,28 @@ main(int argc, char **argv)
 	static struct alert_rule rules[ALERT_RULES_MAX];
 	struct config cfg;
 	struct db *db = NULL;
-	const char *rules_path = NULL;
+	const char *rules_path = NULL, *arg;
 	char err[512];
 	size_t nrules;
 	bool dry_run = false, locked = false;
-	int i, rc = 1, changes = 0, sent = 0, failed = 0;
+	int opt, rc = 1, changes = 0, sent = 0, failed = 0;
 	PGresult *res;
 
 	log_init(PROGRAM);
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(argv[i], "--dry-run") == 0) {
+	while ((opt = cli_next(&cli, argc, argv, &arg)) != CLI_DONE) {
+		switch (opt) {
+		case OPT_DRY_RUN:
 			dry_run = true;
-		} else if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc) {
-			rules_path = argv[++i];
-		} else {
-			fprintf(stderr, "%s : argument inconnu : %s\n\n", PROGRAM, argv[i]);
-			usage(stderr);
-			return 64;
+			break;
+		case OPT_RULES:
+			rules_path = arg;
+			break;
+		default:	/* CLI_EXIT: --help, --version or a usage error */
+			return cli.status;
 		}
 	}
-	if (config_load(&cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s : configuration : %s\n", PROGRAM, err);
+	if (!cli_config_load(&cli, &cfg))
 		return 1;
-	}
 	metrics_configure(cfg.spool_dir);
 	if (alert_rules_load(rules_path ? rules_path : cfg.alert_rules, rules, &nrules, err,
 	    sizeof(err)) != 0) {

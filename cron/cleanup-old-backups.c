@@ -25,6 +25,7 @@
 
 #include "audit.h"
 #include "backup.h"
+#include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -40,20 +41,25 @@ struct backup_row {
 	long long size;
 };
 
-static void
-usage(FILE *out)
-{
-	fprintf(out, "%s — supprime les sauvegardes que la politique de rétention ne garde pas.\n\n"
-	    "Usage : %s [--dry-run]\n\n"
-	    "Gardées (dates en UTC) : toutes celles des BACKUP_RETENTION_DAILY derniers jours, la\n"
+enum opt { OPT_DRY_RUN, OPT__MAX };
+
+static const struct cli_option options[OPT__MAX + 1] = {
+	[OPT_DRY_RUN] = { "dry-run", NULL, "affiche ce qui serait supprimé et gardé, et pourquoi, "
+	    "sans rien toucher" },
+};
+
+static struct cli cli = {
+	.program = PROGRAM,
+	.summary = "supprime les sauvegardes que la politique de rétention ne garde pas.",
+	.synopsis = "[--dry-run]",
+	.options = options,
+	.notes = "Gardées (dates en UTC) : toutes celles des BACKUP_RETENTION_DAILY derniers jours, la\n"
 	    "plus récente de chacune des BACKUP_RETENTION_WEEKLY dernières semaines (lundi à\n"
 	    "dimanche) et de chacun des BACKUP_RETENTION_MONTHLY derniers mois, et toujours les\n"
 	    "BACKUP_RETENTION_MIN plus récentes. Refuse de travailler tant que la dernière\n"
-	    "sauvegarde a échoué. --dry-run : affiche ce qui serait supprimé, sans rien toucher.\n\n"
-	    "Code de sortie : 0 fait, 1 échec, 2 refus (dernière sauvegarde échouée), 64 usage.\n\n",
-	    PROGRAM, PROGRAM);
-	config_usage(out);
-}
+	    "sauvegarde a échoué.\n\n"
+	    "Code de sortie : 0 fait, 1 échec, 2 refus (dernière sauvegarde échouée), 64 usage.",
+};
 
 static const char *
 reasons_text(unsigned reasons, char *buf, size_t len)
@@ -254,27 +260,23 @@ main(int argc, char **argv)
 	struct storage *st = NULL;
 	struct db *db = NULL;
 	PGresult *res = NULL;
+	const char *arg;
 	char err[512];
 	bool dry_run = false;
-	int i, rc = 1;
+	int opt, rc = 1;
 
 	log_init(PROGRAM);
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(argv[i], "--dry-run") == 0) {
+	while ((opt = cli_next(&cli, argc, argv, &arg)) != CLI_DONE) {
+		switch (opt) {
+		case OPT_DRY_RUN:
 			dry_run = true;
-		} else {
-			fprintf(stderr, "%s : argument inconnu : %s\n\n", PROGRAM, argv[i]);
-			usage(stderr);
-			return 64;
+			break;
+		default:	/* CLI_EXIT: --help, --version or a usage error */
+			return cli.status;
 		}
 	}
-	if (config_load(&cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s : configuration : %s\n", PROGRAM, err);
+	if (!cli_config_load(&cli, &cfg))
 		return 1;
-	}
 	if ((st = storage_open(&cfg, cfg.backup_destination, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s : %s\n", PROGRAM, err);
 		return 1;

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "backup.h"
+#include "cli.h"
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
@@ -40,21 +41,26 @@ struct chain {
 	char broken[1024];              /* the first break, "" when none */
 };
 
-static void
-usage(FILE *out)
-{
-	fprintf(out, "%s — vérifie la chaîne d'empreintes du journal d'audit.\n\n"
-	    "Usage : %s [--manifest FICHIER]...\n\n"
-	    "Recalcule l'empreinte SHA-256 de chaque ligne de audit_logs, dans l'ordre de la\n"
+enum opt { OPT_MANIFEST, OPT__MAX };
+
+static const struct cli_option options[OPT__MAX + 1] = {
+	[OPT_MANIFEST] = { "manifest", "FICHIER", "manifeste de sauvegarde dont la tête de chaîne "
+	    "doit se trouver à sa place\n(répétable, au plus " CLI_TEXT(MANIFESTS_MAX) " fois)" },
+};
+
+static struct cli cli = {
+	.program = PROGRAM,
+	.summary = "vérifie la chaîne d'empreintes du journal d'audit.",
+	.synopsis = "[--manifest FICHIER]...",
+	.options = options,
+	.notes = "Recalcule l'empreinte SHA-256 de chaque ligne de audit_logs, dans l'ordre de la\n"
 	    "chaîne, et nomme la première ligne où elle casse (ligne modifiée, retirée ou\n"
 	    "intercalée). Vérifie aussi que la tête de chaîne inscrite avec chaque sauvegarde\n"
 	    "réussie (backup_metadata) se trouve toujours à sa place, ainsi que celle de chaque\n"
 	    "manifeste de sauvegarde donné avec --manifest (copie gardée à la destination des\n"
 	    "sauvegardes, hors de portée de la base).\n\n"
-	    "Code de sortie : 0 chaîne intacte, 1 échec, 2 chaîne cassée, 64 usage.\n\n",
-	    PROGRAM, PROGRAM);
-	config_usage(out);
-}
+	    "Code de sortie : 0 chaîne intacte, 1 échec, 2 chaîne cassée, 64 usage.",
+};
 
 /* Checks one row against the row before it; false (with c->broken set) at a break. */
 static bool
@@ -278,28 +284,23 @@ main(int argc, char **argv)
 	struct chain chain;
 	struct db *db = NULL;
 	PGresult *snapshot = NULL;
-	char err[512];
-	int i, nmanifests = 0, heads_ok, bad = 0, rc = 1;
+	const char *arg;
+	int i, opt, nmanifests = 0, heads_ok, bad = 0, rc = 1;
 
 	log_init(PROGRAM);
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(argv[i], "--manifest") == 0 && i + 1 < argc &&
-		    nmanifests < MANIFESTS_MAX) {
-			manifests[nmanifests++] = argv[++i];
-		} else {
-			fprintf(stderr, "%s : argument inconnu ou incomplet : %s\n\n", PROGRAM,
-			    argv[i]);
-			usage(stderr);
-			return 64;
+	while ((opt = cli_next(&cli, argc, argv, &arg)) != CLI_DONE) {
+		switch (opt) {
+		case OPT_MANIFEST:
+			if (nmanifests == MANIFESTS_MAX)
+				return cli_usage_error(&cli, "au plus %d manifestes", MANIFESTS_MAX);
+			manifests[nmanifests++] = arg;
+			break;
+		default:	/* CLI_EXIT: --help, --version or a usage error */
+			return cli.status;
 		}
 	}
-	if (config_load(&cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s : configuration : %s\n", PROGRAM, err);
+	if (!cli_config_load(&cli, &cfg))
 		return 1;
-	}
 	/* The backup role reads audit_logs and backup_metadata, and writes nothing here. */
 	if ((db = db_open(cfg.backup_database_url)) == NULL || !db_ensure(db)) {
 		fprintf(stderr, "%s : base de données injoignable (BACKUP_DATABASE_URL ou "
