@@ -18,6 +18,7 @@
  *
  * Progress on stderr, then one summary line (rows, bytes, seconds) for the cron log.
  * Exit status: 0 success (or another run holds the lock), 1 failure, 64 bad usage. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "log.h"
+#include "num.h"
 #include "storage.h"
 
 #define PROGRAM "fiable-backup-submissions"
@@ -99,7 +101,7 @@ do_backup(struct run *r, char *err, size_t errlen)
 {
 	unsigned char h[SHA256_LEN];
 	char manifest_sha[STORAGE_SHA256_HEX], load_err[768];
-	char *manifest = NULL, *end;
+	char *manifest = NULL;
 	int fd = -1, back = -1, ret = -1;
 
 	if ((fd = backup_tmpfile(err, errlen)) < 0)
@@ -109,8 +111,7 @@ do_backup(struct run *r, char *err, size_t errlen)
 	if (r->m.audit_chain_seq > 0)
 		log_info("tête de la chaîne d'audit inscrite : maillon %lld, empreinte %.16s…",
 		    r->m.audit_chain_seq, r->m.audit_chain_hash);
-	r->m.id = strtoll(r->id, &end, 10);
-	if (*end != '\0' || r->m.id <= 0) {
+	if (!num_parse(r->id, 1, LLONG_MAX, &r->m.id)) {
 		snprintf(err, errlen, "identifiant de sauvegarde inattendu : %s", r->id);
 		goto fail;
 	}
@@ -247,18 +248,18 @@ print_summary(const struct run *r, double secs)
 static int
 record_start(struct run *r, const char *destination)
 {
-	const char *params[3];
+	const char *params[3], *id, *stamp;
 	PGresult *res;
 	int ret = -1;
 
 	params[0] = destination;
 	res = db_exec(r->db, STMT_BACKUP_START, params);
-	if (db_ok(res) && PQntuples(res) == 1) {
-		snprintf(r->id, sizeof(r->id), "%s", PQgetvalue(res, 0, 0));
-		snprintf(r->key, sizeof(r->key), "fiable-%s-%s" PAYLOAD_SUFFIX,
-		    PQgetvalue(res, 0, 1), r->id);
+	if (db_ok(res) && PQntuples(res) == 1 && (id = db_text(res, 0, "id")) != NULL &&
+	    (stamp = db_text(res, 0, "stamp")) != NULL) {
+		snprintf(r->id, sizeof(r->id), "%s", id);
+		snprintf(r->key, sizeof(r->key), "fiable-%s-%s" PAYLOAD_SUFFIX, stamp, r->id);
 		snprintf(r->manifest_key, sizeof(r->manifest_key), "fiable-%s-%s" MANIFEST_SUFFIX,
-		    PQgetvalue(res, 0, 1), r->id);
+		    stamp, r->id);
 		ret = 0;
 	}
 	PQclear(res);
@@ -285,7 +286,7 @@ lock_and_tidy(struct db *db)
 
 	if (!db_ok(res) || PQntuples(res) != 1)
 		goto fail;
-	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+	if (!db_bool(res, 0, "locked")) {
 		ret = 1;
 		goto fail;
 	}
@@ -295,7 +296,7 @@ lock_and_tidy(struct db *db)
 		goto fail;
 	for (i = 0; i < PQntuples(res); i++)
 		log_warn("la sauvegarde %s était restée « en cours » : marquée échouée",
-		    PQgetvalue(res, i, 0));
+		    db_text(res, i, "id"));
 	ret = 0;
 fail:
 	PQclear(res);

@@ -13,6 +13,7 @@
  * --dry-run prints what would be sent and changes nothing.
  * Exit status: 0 done; 1 configuration, rules or database error; 3 an alert mail could not
  * be sent (it will be retried); 64 bad usage. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,8 +67,9 @@ evaluate(struct db *db, const struct config *cfg, struct alert_rule *rules, size
 		if (ru->source == ALERT_SRC_BACKUPS) {
 			if (backups == NULL) {
 				PGresult *res = db_query(db, STMT_METRICS_BACKUPS, NULL);
-				if (db_ok(res) && PQntuples(res) == 1)
-					backups = cJSON_Parse(PQgetvalue(res, 0, 0));
+				if (db_ok(res) && PQntuples(res) == 1 &&
+				    !db_is_null(res, 0, "sauvegardes"))
+					backups = cJSON_Parse(db_text(res, 0, "sauvegardes"));
 				PQclear(res);
 				if (backups == NULL)
 					goto out;
@@ -193,7 +195,7 @@ record_states(struct db *db, const struct config *cfg, const struct alert_rule *
 			PQclear(res);
 			goto fail;
 		}
-		was_firing = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		was_firing = PQntuples(res) == 1 && db_bool(res, 0, "firing");
 		PQclear(res);
 
 		snprintf(value, sizeof(value), "%.17g", ru->value);
@@ -250,16 +252,24 @@ send_pending(struct db *db, const struct config *cfg, int *sent)
 		return -1;
 	}
 	for (i = 0; i < PQntuples(res); i++) {
-		const char *params[3];
+		const char *params[3], *kind, *title, *message;
 		char subject[256], err[256];
 		bool transient = false;
-		long attempts = strtol(PQgetvalue(res, i, 4), NULL, 10);
+		long long attempts;
 		PGresult *up;
 
-		event_subject(PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), subject, sizeof(subject));
-		params[0] = PQgetvalue(res, i, 0);
-		if (mail_send(cfg, cfg->alert_email, subject, PQgetvalue(res, i, 3), &transient,
-		    err, sizeof(err)) == 0) {
+		params[0] = db_text(res, i, "id");
+		kind = db_text(res, i, "kind");
+		title = db_text(res, i, "title");
+		message = db_text(res, i, "message");
+		if (params[0] == NULL || kind == NULL || title == NULL || message == NULL ||
+		    !db_int(res, i, "mail_attempts", 0, INT_MAX, &attempts)) {
+			PQclear(res);
+			return -1;
+		}
+		event_subject(kind, title, subject, sizeof(subject));
+		if (mail_send(cfg, cfg->alert_email, subject, message, &transient, err,
+		    sizeof(err)) == 0) {
 			params[1] = "sent";
 			params[2] = NULL;
 			(*sent)++;
@@ -291,7 +301,7 @@ print_dry_run(const struct config *cfg, const struct alert_rule *rules, size_t n
 		const struct alert_rule *ru = &rules[i];
 		const char *params[1] = { ru->name };
 		PGresult *res = db_query(db, STMT_ALERT_STATE_GET, params);
-		bool was = db_ok(res) && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		bool was = db_ok(res) && PQntuples(res) == 1 && db_bool(res, 0, "firing");
 		enum alert_transition t = alert_transition(was, ru->firing);
 		char subject[256], *message;
 
@@ -357,7 +367,7 @@ main(int argc, char **argv)
 	}
 	/* One run at a time: a second one finding the lock taken has nothing to add. */
 	res = db_query(db, STMT_ALERT_RUN_LOCK, NULL);
-	locked = db_ok(res) && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	locked = db_ok(res) && PQntuples(res) == 1 && db_bool(res, 0, "locked");
 	PQclear(res);
 	if (!locked) {
 		fprintf(stderr, "%s : une autre vérification est en cours ; rien à faire\n", PROGRAM);

@@ -15,7 +15,7 @@
  *
  * Exit status: 0 done (or nothing to do), 1 failure, 2 refused (newest backup failed),
  * 64 bad usage. */
-#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,8 +77,9 @@ reasons_text(unsigned reasons, char *buf, size_t len)
 static int
 check_newest(struct db *db, const char *destination, bool *none)
 {
-	const char *params[1] = { destination };
+	const char *params[1] = { destination }, *status, *verification;
 	PGresult *res = db_exec(db, STMT_BACKUP_NEWEST, params);
+	bool succeeded;
 	int rc = 1;
 
 	*none = false;
@@ -91,13 +92,15 @@ check_newest(struct db *db, const char *destination, bool *none)
 		rc = 0;
 		goto fail;
 	}
-	if (strcmp(PQgetvalue(res, 0, 1), "success") != 0 ||
-	    strcmp(PQgetvalue(res, 0, 2), "failed") == 0) {
+	status = db_text(res, 0, "status");
+	verification = db_text(res, 0, "verification");
+	succeeded = status != NULL && strcmp(status, "success") == 0;
+	if (!succeeded || verification == NULL || strcmp(verification, "failed") == 0) {
 		fprintf(stderr, "%s : nettoyage refusé : la dernière sauvegarde (%s, du %s UTC) %s "
 		    "(%s) ; rien n'est supprimé tant qu'une sauvegarde plus récente n'a pas réussi\n",
-		    PROGRAM, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 3),
-		    strcmp(PQgetvalue(res, 0, 1), "success") != 0 ? "a échoué" :
-		    "n'a pas passé sa vérification", PQgetvalue(res, 0, 4));
+		    PROGRAM, db_text_or(res, 0, "id", "?"), db_text_or(res, 0, "started", "?"),
+		    !succeeded ? "a échoué" : "n'a pas passé sa vérification",
+		    db_text_or(res, 0, "error", "?"));
 		rc = 2;
 		goto fail;
 	}
@@ -194,20 +197,19 @@ cleanup(const struct config *cfg, struct db *db, struct storage *st, bool dry_ru
 		goto fail;
 	}
 	for (i = 0; i < n; i++) {
-		char *e1, *e2, *e3;
-		errno = 0;
-		items[i].id = strtoll(PQgetvalue(res, i, 0), &e1, 10);
-		items[i].time = strtoll(PQgetvalue(res, i, 1), &e2, 10);
-		rows[i].size = strtoll(PQgetvalue(res, i, 4), &e3, 10);
-		if (errno != 0 || *e1 != '\0' || *e2 != '\0' || *e3 != '\0') {
+		if (!db_int(res, i, "id", 1, LLONG_MAX, &items[i].id) ||
+		    !db_int(res, i, "started_epoch", LLONG_MIN, LLONG_MAX, &items[i].time) ||
+		    !db_int(res, i, "size_bytes", 0, LLONG_MAX, &rows[i].size) ||
+		    db_is_null(res, i, "object_key") || db_is_null(res, i, "manifest_key") ||
+		    db_is_null(res, i, "started")) {
 			fprintf(stderr, "%s : valeur illisible dans backup_metadata\n", PROGRAM);
 			goto fail;
 		}
-		snprintf(rows[i].id, sizeof(rows[i].id), "%s", PQgetvalue(res, i, 0));
-		snprintf(rows[i].key, sizeof(rows[i].key), "%s", PQgetvalue(res, i, 2));
+		snprintf(rows[i].id, sizeof(rows[i].id), "%lld", items[i].id);
+		snprintf(rows[i].key, sizeof(rows[i].key), "%s", db_text(res, i, "object_key"));
 		snprintf(rows[i].manifest_key, sizeof(rows[i].manifest_key), "%s",
-		    PQgetvalue(res, i, 3));
-		snprintf(rows[i].started, sizeof(rows[i].started), "%s", PQgetvalue(res, i, 5));
+		    db_text(res, i, "manifest_key"));
+		snprintf(rows[i].started, sizeof(rows[i].started), "%s", db_text(res, i, "started"));
 	}
 	backup_retention(&policy, (long long)time(NULL), items, (size_t)n);
 	for (i = 0; i < n; i++) {
@@ -292,7 +294,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s : la base a refusé le verrou des sauvegardes\n", PROGRAM);
 		goto done;
 	}
-	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+	if (!db_bool(res, 0, "locked")) {
 		fprintf(stderr, "%s : une sauvegarde ou un autre nettoyage est en cours : rien à "
 		    "faire maintenant\n", PROGRAM);
 		rc = 0;

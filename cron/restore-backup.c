@@ -184,7 +184,7 @@ list_unknown_objects(const struct config *cfg, struct db *db)
 	printf("\nObjets de %s sans ligne dans backup_metadata : %d\n", storage_name(st),
 	    PQntuples(res));
 	for (i = 0; i < PQntuples(res); i++)
-		printf("  %s\n", PQgetvalue(res, i, 0));
+		printf("  %s\n", db_text_or(res, i, "k", ""));
 	if (PQntuples(res) > 0)
 		printf("(restaurables avec --apply OBJET.jsonl.gz, d'après leur manifeste)\n");
 fail:
@@ -219,26 +219,30 @@ cmd_list(const struct config *cfg, struct db *db, long limit)
 	printf("OBJET\n");
 	for (i = 0; i < PQntuples(res); i++) {
 		long long secs = 0, bytes = -1;
-		bool deleted = strcmp(PQgetvalue(res, i, 9), "t") == 0;
-		const char *verification = PQgetvalue(res, i, 5), *error = PQgetvalue(res, i, 10);
+		bool deleted = db_bool(res, i, "deleted");
+		const char *verification = db_text_or(res, i, "verification", "");
+		const char *error = db_text_or(res, i, "error", "");
 
-		(void)num_parse(PQgetvalue(res, i, 3), 0, LLONG_MAX, &secs);
-		if (!PQgetisnull(res, i, 4))
-			(void)num_parse(PQgetvalue(res, i, 4), 0, LLONG_MAX, &bytes);
+		/* A backup started "in the future" (clock skew) is 0 min old; no size yet: "-". */
+		(void)num_parse(db_text_or(res, i, "age_seconds", ""), 0, LLONG_MAX, &secs);
+		if (!db_is_null(res, i, "size_bytes"))
+			(void)db_int(res, i, "size_bytes", 0, LLONG_MAX, &bytes);
 		human_age(secs, age, sizeof(age));
 		human_size(bytes, size, sizeof(size));
 		if (verification[0] == '\0')
 			snprintf(verified, sizeof(verified), "non");
 		else
 			snprintf(verified, sizeof(verified), "%s %s",
-			    strcmp(verification, "ok") == 0 ? "oui" : "ÉCHEC", PQgetvalue(res, i, 6));
-		cli_cell(stdout, PQgetvalue(res, i, 0), 7);
-		cli_cell(stdout, status_text(PQgetvalue(res, i, 1), deleted), 11);
-		cli_cell(stdout, PQgetvalue(res, i, 2), 18);
+			    strcmp(verification, "ok") == 0 ? "oui" : "ÉCHEC",
+			    db_text_or(res, i, "verified", ""));
+		cli_cell(stdout, db_text_or(res, i, "id", ""), 7);
+		cli_cell(stdout, status_text(db_text_or(res, i, "status", ""), deleted), 11);
+		cli_cell(stdout, db_text_or(res, i, "started", ""), 18);
 		cli_cell(stdout, age, 8);
 		cli_cell(stdout, size, 11);
 		cli_cell(stdout, verified, 23);
-		printf("%s/%s\n", PQgetvalue(res, i, 8), PQgetvalue(res, i, 7));
+		printf("%s/%s\n", db_text_or(res, i, "destination", ""),
+		    db_text_or(res, i, "object_key", ""));
 		if (error[0] != '\0')
 			printf("       erreur : %s\n", error);
 	}
@@ -296,20 +300,22 @@ find_target(const struct config *cfg, struct db *db, const char *what, struct ta
 		snprintf(err, errlen, "aucune sauvegarde %s dans backup_metadata", t->id_text);
 		goto fail;
 	}
-	if (strcmp(PQgetvalue(res, 0, 1), "success") != 0) {
+	if (strcmp(db_text_or(res, 0, "status", ""), "success") != 0) {
 		snprintf(err, errlen, "la sauvegarde %s n'a pas réussi (état : %s)", t->id_text,
-		    status_text(PQgetvalue(res, 0, 1), false));
+		    status_text(db_text_or(res, 0, "status", ""), false));
 		goto fail;
 	}
-	if (strcmp(PQgetvalue(res, 0, 6), "t") == 0) {
+	if (db_bool(res, 0, "deleted")) {
 		snprintf(err, errlen, "la sauvegarde %s a été supprimée par le nettoyage", t->id_text);
 		goto fail;
 	}
-	snprintf(t->destination, sizeof(t->destination), "%s", PQgetvalue(res, 0, 2));
-	snprintf(t->key, sizeof(t->key), "%s", PQgetvalue(res, 0, 3));
-	snprintf(t->manifest_key, sizeof(t->manifest_key), "%s", PQgetvalue(res, 0, 4));
-	if (PQgetisnull(res, 0, 5) ||
-	    backup_manifest_parse(PQgetvalue(res, 0, 5), &t->m, err, errlen) != 0) {
+	snprintf(t->destination, sizeof(t->destination), "%s",
+	    db_text_or(res, 0, "destination", ""));
+	snprintf(t->key, sizeof(t->key), "%s", db_text_or(res, 0, "object_key", ""));
+	snprintf(t->manifest_key, sizeof(t->manifest_key), "%s",
+	    db_text_or(res, 0, "manifest_key", ""));
+	if (db_is_null(res, 0, "manifest") ||
+	    backup_manifest_parse(db_text(res, 0, "manifest"), &t->m, err, errlen) != 0) {
 		snprintf(err, errlen, "la sauvegarde %s n'a pas de manifeste lisible dans "
 		    "backup_metadata", t->id_text);
 		goto fail;

@@ -16,6 +16,7 @@
  * Exit status: 0 intact, 1 failure (database unreachable, unreadable manifest), 2 the chain
  * is broken (the first broken row is named), 64 bad usage. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "log.h"
+#include "num.h"
 
 #define PROGRAM "fiable-verify-audit"
 #define HASH_HEX (2 * SHA256_LEN)
@@ -72,11 +74,8 @@ check_row(struct chain *c, const char *seq_text, const char *id, const char *pre
 	long long seq;
 	size_t plen = strlen(prev_hash), clen = strlen(canonical);
 	char *text;
-	char *end;
 
-	errno = 0;
-	seq = strtoll(seq_text, &end, 10);
-	if (errno != 0 || *end != '\0' || seq != c->seq + 1) {
+	if (!num_parse(seq_text, 1, LLONG_MAX, &seq) || seq != c->seq + 1) {
 		if (c->seq == 0)
 			snprintf(c->broken, sizeof(c->broken), "la chaîne commence au maillon %s (ligne "
 			    "id %s) au lieu du maillon 1 : des lignes ont été retirées avant elle",
@@ -144,8 +143,10 @@ walk_chain(struct db *db, struct chain *c)
 			goto fail;
 		n = PQntuples(res);
 		for (i = 0; i < n; i++)
-			if (!check_row(c, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-			    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4)))
+			/* A NULL link or hash ("") breaks the chain like any other mismatch. */
+			if (!check_row(c, db_text_or(res, i, "chain_seq", ""),
+			    db_text_or(res, i, "id", ""), db_text_or(res, i, "prev_hash", ""),
+			    db_text_or(res, i, "hash", ""), db_text_or(res, i, "canonical", "")))
 				break;
 	} while (n > 0 && c->broken[0] == '\0');
 	PQclear(res);
@@ -177,22 +178,26 @@ check_recorded_heads(struct db *db, int *bad)
 	}
 	n = PQntuples(res);
 	for (i = 0; i < n; i++) {
-		const char *now = PQgetvalue(res, i, 4);
-		if (strcmp(now, PQgetvalue(res, i, 3)) == 0) {
+		const char *now = db_text_or(res, i, "hash_now", "");
+		const char *hash = db_text_or(res, i, "audit_chain_hash", "");
+		const char *id = db_text_or(res, i, "id", "");
+		const char *started = db_text_or(res, i, "started", "");
+		const char *seq = db_text_or(res, i, "audit_chain_seq", "");
+
+		if (strcmp(now, hash) == 0) {
 			ok++;
 			continue;
 		}
 		(*bad)++;
 		if (now[0] == '\0')
 			fprintf(stderr, "%s : la sauvegarde %s du %s UTC a inscrit le maillon %s, qui "
-			    "n'existe plus : des lignes du journal ont été retirées\n", PROGRAM,
-			    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+			    "n'existe plus : des lignes du journal ont été retirées\n", PROGRAM, id,
+			    started, seq);
 		else
 			fprintf(stderr, "%s : la sauvegarde %s du %s UTC a inscrit le maillon %s avec "
 			    "l'empreinte %.16s… ; la ligne id %s qui l'occupe maintenant a %.16s… : la "
-			    "chaîne a été réécrite depuis\n", PROGRAM, PQgetvalue(res, i, 0),
-			    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
-			    PQgetvalue(res, i, 5), now);
+			    "chaîne a été réécrite depuis\n", PROGRAM, id, started, seq,
+			    hash, db_text_or(res, i, "id_now", ""), now);
 	}
 	PQclear(res);
 	return ok;
@@ -257,7 +262,8 @@ check_manifest(struct db *db, const char *path)
 		    db_error(db));
 		goto fail;
 	}
-	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), m->audit_chain_hash) == 0) {
+	if (PQntuples(res) == 1 &&
+	    strcmp(db_text_or(res, 0, "hash", ""), m->audit_chain_hash) == 0) {
 		log_info("manifeste %s (sauvegarde %lld) : maillon %s présent, même empreinte", path,
 		    m->id, seq);
 		ret = 0;
