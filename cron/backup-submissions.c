@@ -18,6 +18,7 @@
  *
  * Progress on stderr, then one summary line (rows, bytes, seconds) for the cron log.
  * Exit status: 0 success (or another run holds the lock), 1 failure, 64 bad usage. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +28,12 @@
 #include <cjson/cJSON.h>
 
 #include "backup.h"
+#include "cli.h"
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
 #include "log.h"
+#include "num.h"
 #include "storage.h"
 
 #define PROGRAM "fiable-backup-submissions"
@@ -50,20 +53,25 @@ struct run {
 	bool verified;
 };
 
-static void
-usage(FILE *out)
-{
-	fprintf(out, "%s — sauvegarde les créneaux, les réponses (avec les retraits et "
-	    "l'historique)\net le journal d'audit vers BACKUP_DESTINATION.\n\n"
-	    "Usage : %s [--verify-after]\n\n"
-	    "  --verify-after  après l'envoi, restaure la sauvegarde dans des tables temporaires\n"
-	    "                  et la compare au manifeste avant de la déclarer réussie\n\n"
-	    "À lancer par cron chaque nuit (voir cron/crontab.example). Écrit l'avancement puis\n"
+enum opt { OPT_VERIFY_AFTER, OPT__MAX };
+
+static const struct cli_option options[OPT__MAX + 1] = {
+	[OPT_VERIFY_AFTER] = { "verify-after", NULL,
+	    "après l'envoi, restaure la sauvegarde dans des tables temporaires\n"
+	    "et la compare au manifeste avant de la déclarer réussie" },
+};
+
+static struct cli cli = {
+	.program = PROGRAM,
+	.summary = "sauvegarde les créneaux, les réponses (avec les retraits et "
+	    "l'historique)\net le journal d'audit vers BACKUP_DESTINATION.",
+	.synopsis = "[--verify-after]",
+	.options = options,
+	.notes = "À lancer par cron chaque nuit (voir cron/crontab.example). Écrit l'avancement puis\n"
 	    "un résumé d'une ligne sur la sortie d'erreur. Code de sortie : 0 réussie (ou une\n"
 	    "autre sauvegarde est déjà en cours), 1 échec (la raison est inscrite dans\n"
-	    "backup_metadata), 64 usage incorrect.\n\n", PROGRAM, PROGRAM);
-	config_usage(out);
-}
+	    "backup_metadata), 64 usage incorrect.",
+};
 
 /* Reads an object back and compares it with what was sent. */
 static int
@@ -93,7 +101,7 @@ do_backup(struct run *r, char *err, size_t errlen)
 {
 	unsigned char h[SHA256_LEN];
 	char manifest_sha[STORAGE_SHA256_HEX], load_err[768];
-	char *manifest = NULL, *end;
+	char *manifest = NULL;
 	int fd = -1, back = -1, ret = -1;
 
 	if ((fd = backup_tmpfile(err, errlen)) < 0)
@@ -103,8 +111,7 @@ do_backup(struct run *r, char *err, size_t errlen)
 	if (r->m.audit_chain_seq > 0)
 		log_info("tête de la chaîne d'audit inscrite : maillon %lld, empreinte %.16s…",
 		    r->m.audit_chain_seq, r->m.audit_chain_hash);
-	r->m.id = strtoll(r->id, &end, 10);
-	if (*end != '\0' || r->m.id <= 0) {
+	if (!num_parse(r->id, 1, LLONG_MAX, &r->m.id)) {
 		snprintf(err, errlen, "identifiant de sauvegarde inattendu : %s", r->id);
 		goto fail;
 	}
@@ -241,18 +248,18 @@ print_summary(const struct run *r, double secs)
 static int
 record_start(struct run *r, const char *destination)
 {
-	const char *params[3];
+	const char *params[3], *id, *stamp;
 	PGresult *res;
 	int ret = -1;
 
 	params[0] = destination;
 	res = db_exec(r->db, STMT_BACKUP_START, params);
-	if (db_ok(res) && PQntuples(res) == 1) {
-		snprintf(r->id, sizeof(r->id), "%s", PQgetvalue(res, 0, 0));
-		snprintf(r->key, sizeof(r->key), "fiable-%s-%s" PAYLOAD_SUFFIX,
-		    PQgetvalue(res, 0, 1), r->id);
+	if (db_ok(res) && PQntuples(res) == 1 && (id = db_text(res, 0, "id")) != NULL &&
+	    (stamp = db_text(res, 0, "stamp")) != NULL) {
+		snprintf(r->id, sizeof(r->id), "%s", id);
+		snprintf(r->key, sizeof(r->key), "fiable-%s-%s" PAYLOAD_SUFFIX, stamp, r->id);
 		snprintf(r->manifest_key, sizeof(r->manifest_key), "fiable-%s-%s" MANIFEST_SUFFIX,
-		    PQgetvalue(res, 0, 1), r->id);
+		    stamp, r->id);
 		ret = 0;
 	}
 	PQclear(res);
@@ -279,7 +286,7 @@ lock_and_tidy(struct db *db)
 
 	if (!db_ok(res) || PQntuples(res) != 1)
 		goto fail;
-	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+	if (!db_bool(res, 0, "locked")) {
 		ret = 1;
 		goto fail;
 	}
@@ -289,7 +296,7 @@ lock_and_tidy(struct db *db)
 		goto fail;
 	for (i = 0; i < PQntuples(res); i++)
 		log_warn("la sauvegarde %s était restée « en cours » : marquée échouée",
-		    PQgetvalue(res, i, 0));
+		    db_text(res, i, "id"));
 	ret = 0;
 fail:
 	PQclear(res);
@@ -303,27 +310,23 @@ main(int argc, char **argv)
 	struct run r;
 	struct timespec start;
 	char err[1024], st_err[512];
-	int i, rc = 1, lock;
+	const char *arg;
+	int opt, rc = 1, lock;
 
 	log_init(PROGRAM);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	memset(&r, 0, sizeof(r));
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(argv[i], "--verify-after") == 0) {
+	while ((opt = cli_next(&cli, argc, argv, &arg)) != CLI_DONE) {
+		switch (opt) {
+		case OPT_VERIFY_AFTER:
 			r.verify_after = true;
-		} else {
-			fprintf(stderr, "%s : argument inconnu : %s\n\n", PROGRAM, argv[i]);
-			usage(stderr);
-			return 64;
+			break;
+		default:	/* CLI_EXIT: --help, --version or a usage error */
+			return cli.status;
 		}
 	}
-	if (config_load(&cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s : configuration : %s\n", PROGRAM, err);
+	if (!cli_config_load(&cli, &cfg))
 		return 1;
-	}
 	r.cfg = &cfg;
 	/* A bad destination is recorded as a failed run, like any other failure. */
 	st_err[0] = '\0';

@@ -13,6 +13,7 @@
  * --dry-run prints what would be sent and changes nothing.
  * Exit status: 0 done; 1 configuration, rules or database error; 3 an alert mail could not
  * be sent (it will be retried); 64 bad usage. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "alert_rules.h"
+#include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -30,19 +32,23 @@
 /* A mail is tried on this many runs (5 minutes apart) before it is given up. */
 #define MAIL_MAX_ATTEMPTS 12
 
-static void
-usage(FILE *out)
-{
-	fprintf(out, "%s — vérifie les règles d'alerte et prévient l'administrateur par courriel\n\n"
-	    "Usage : %s [--dry-run] [--rules FICHIER]\n\n"
-	    "  --dry-run        affiche ce qui serait envoyé, sans rien enregistrer ni envoyer\n"
-	    "  --rules FICHIER  règles d'alerte (défaut : FIABLE_ALERT_RULES)\n\n"
-	    "À lancer par cron toutes les 5 minutes : */5 * * * *  %s\n"
+enum opt { OPT_DRY_RUN, OPT_RULES, OPT__MAX };
+
+static const struct cli_option options[OPT__MAX + 1] = {
+	[OPT_DRY_RUN] = { "dry-run", NULL,
+	    "affiche ce qui serait envoyé, sans rien enregistrer ni envoyer" },
+	[OPT_RULES] = { "rules", "FICHIER", "règles d'alerte (défaut : FIABLE_ALERT_RULES)" },
+};
+
+static struct cli cli = {
+	.program = PROGRAM,
+	.summary = "vérifie les règles d'alerte et prévient l'administrateur par courriel",
+	.synopsis = "[--dry-run] [--rules FICHIER]",
+	.options = options,
+	.notes = "À lancer par cron toutes les 5 minutes : */5 * * * *  " PROGRAM "\n"
 	    "Code de sortie : 0 terminé, 1 erreur (configuration, règles, base), 3 un courriel\n"
-	    "d'alerte n'a pas pu partir (nouvel essai au passage suivant), 64 usage incorrect.\n\n",
-	    PROGRAM, PROGRAM, PROGRAM);
-	config_usage(out);
-}
+	    "d'alerte n'a pas pu partir (nouvel essai au passage suivant), 64 usage incorrect.",
+};
 
 /* --- Evaluation -------------------------------------------------------------------------------- */
 
@@ -61,8 +67,9 @@ evaluate(struct db *db, const struct config *cfg, struct alert_rule *rules, size
 		if (ru->source == ALERT_SRC_BACKUPS) {
 			if (backups == NULL) {
 				PGresult *res = db_query(db, STMT_METRICS_BACKUPS, NULL);
-				if (db_ok(res) && PQntuples(res) == 1)
-					backups = cJSON_Parse(PQgetvalue(res, 0, 0));
+				if (db_ok(res) && PQntuples(res) == 1 &&
+				    !db_is_null(res, 0, "sauvegardes"))
+					backups = cJSON_Parse(db_text(res, 0, "sauvegardes"));
 				PQclear(res);
 				if (backups == NULL)
 					goto out;
@@ -188,7 +195,7 @@ record_states(struct db *db, const struct config *cfg, const struct alert_rule *
 			PQclear(res);
 			goto fail;
 		}
-		was_firing = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		was_firing = PQntuples(res) == 1 && db_bool(res, 0, "firing");
 		PQclear(res);
 
 		snprintf(value, sizeof(value), "%.17g", ru->value);
@@ -245,16 +252,24 @@ send_pending(struct db *db, const struct config *cfg, int *sent)
 		return -1;
 	}
 	for (i = 0; i < PQntuples(res); i++) {
-		const char *params[3];
+		const char *params[3], *kind, *title, *message;
 		char subject[256], err[256];
 		bool transient = false;
-		long attempts = strtol(PQgetvalue(res, i, 4), NULL, 10);
+		long long attempts;
 		PGresult *up;
 
-		event_subject(PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), subject, sizeof(subject));
-		params[0] = PQgetvalue(res, i, 0);
-		if (mail_send(cfg, cfg->alert_email, subject, PQgetvalue(res, i, 3), &transient,
-		    err, sizeof(err)) == 0) {
+		params[0] = db_text(res, i, "id");
+		kind = db_text(res, i, "kind");
+		title = db_text(res, i, "title");
+		message = db_text(res, i, "message");
+		if (params[0] == NULL || kind == NULL || title == NULL || message == NULL ||
+		    !db_int(res, i, "mail_attempts", 0, INT_MAX, &attempts)) {
+			PQclear(res);
+			return -1;
+		}
+		event_subject(kind, title, subject, sizeof(subject));
+		if (mail_send(cfg, cfg->alert_email, subject, message, &transient, err,
+		    sizeof(err)) == 0) {
 			params[1] = "sent";
 			params[2] = NULL;
 			(*sent)++;
@@ -286,7 +301,7 @@ print_dry_run(const struct config *cfg, const struct alert_rule *rules, size_t n
 		const struct alert_rule *ru = &rules[i];
 		const char *params[1] = { ru->name };
 		PGresult *res = db_query(db, STMT_ALERT_STATE_GET, params);
-		bool was = db_ok(res) && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		bool was = db_ok(res) && PQntuples(res) == 1 && db_bool(res, 0, "firing");
 		enum alert_transition t = alert_transition(was, ru->firing);
 		char subject[256], *message;
 
@@ -318,32 +333,28 @@ main(int argc, char **argv)
 	static struct alert_rule rules[ALERT_RULES_MAX];
 	struct config cfg;
 	struct db *db = NULL;
-	const char *rules_path = NULL;
+	const char *rules_path = NULL, *arg;
 	char err[512];
 	size_t nrules;
 	bool dry_run = false, locked = false;
-	int i, rc = 1, changes = 0, sent = 0, failed = 0;
+	int opt, rc = 1, changes = 0, sent = 0, failed = 0;
 	PGresult *res;
 
 	log_init(PROGRAM);
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(argv[i], "--dry-run") == 0) {
+	while ((opt = cli_next(&cli, argc, argv, &arg)) != CLI_DONE) {
+		switch (opt) {
+		case OPT_DRY_RUN:
 			dry_run = true;
-		} else if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc) {
-			rules_path = argv[++i];
-		} else {
-			fprintf(stderr, "%s : argument inconnu : %s\n\n", PROGRAM, argv[i]);
-			usage(stderr);
-			return 64;
+			break;
+		case OPT_RULES:
+			rules_path = arg;
+			break;
+		default:	/* CLI_EXIT: --help, --version or a usage error */
+			return cli.status;
 		}
 	}
-	if (config_load(&cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s : configuration : %s\n", PROGRAM, err);
+	if (!cli_config_load(&cli, &cfg))
 		return 1;
-	}
 	metrics_configure(cfg.spool_dir);
 	if (alert_rules_load(rules_path ? rules_path : cfg.alert_rules, rules, &nrules, err,
 	    sizeof(err)) != 0) {
@@ -356,7 +367,7 @@ main(int argc, char **argv)
 	}
 	/* One run at a time: a second one finding the lock taken has nothing to add. */
 	res = db_query(db, STMT_ALERT_RUN_LOCK, NULL);
-	locked = db_ok(res) && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	locked = db_ok(res) && PQntuples(res) == 1 && db_bool(res, 0, "locked");
 	PQclear(res);
 	if (!locked) {
 		fprintf(stderr, "%s : une autre vérification est en cours ; rien à faire\n", PROGRAM);

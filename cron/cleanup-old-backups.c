@@ -15,7 +15,7 @@
  *
  * Exit status: 0 done (or nothing to do), 1 failure, 2 refused (newest backup failed),
  * 64 bad usage. */
-#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +25,7 @@
 
 #include "audit.h"
 #include "backup.h"
+#include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -40,20 +41,25 @@ struct backup_row {
 	long long size;
 };
 
-static void
-usage(FILE *out)
-{
-	fprintf(out, "%s — supprime les sauvegardes que la politique de rétention ne garde pas.\n\n"
-	    "Usage : %s [--dry-run]\n\n"
-	    "Gardées (dates en UTC) : toutes celles des BACKUP_RETENTION_DAILY derniers jours, la\n"
+enum opt { OPT_DRY_RUN, OPT__MAX };
+
+static const struct cli_option options[OPT__MAX + 1] = {
+	[OPT_DRY_RUN] = { "dry-run", NULL, "affiche ce qui serait supprimé et gardé, et pourquoi, "
+	    "sans rien toucher" },
+};
+
+static struct cli cli = {
+	.program = PROGRAM,
+	.summary = "supprime les sauvegardes que la politique de rétention ne garde pas.",
+	.synopsis = "[--dry-run]",
+	.options = options,
+	.notes = "Gardées (dates en UTC) : toutes celles des BACKUP_RETENTION_DAILY derniers jours, la\n"
 	    "plus récente de chacune des BACKUP_RETENTION_WEEKLY dernières semaines (lundi à\n"
 	    "dimanche) et de chacun des BACKUP_RETENTION_MONTHLY derniers mois, et toujours les\n"
 	    "BACKUP_RETENTION_MIN plus récentes. Refuse de travailler tant que la dernière\n"
-	    "sauvegarde a échoué. --dry-run : affiche ce qui serait supprimé, sans rien toucher.\n\n"
-	    "Code de sortie : 0 fait, 1 échec, 2 refus (dernière sauvegarde échouée), 64 usage.\n\n",
-	    PROGRAM, PROGRAM);
-	config_usage(out);
-}
+	    "sauvegarde a échoué.\n\n"
+	    "Code de sortie : 0 fait, 1 échec, 2 refus (dernière sauvegarde échouée), 64 usage.",
+};
 
 static const char *
 reasons_text(unsigned reasons, char *buf, size_t len)
@@ -71,8 +77,9 @@ reasons_text(unsigned reasons, char *buf, size_t len)
 static int
 check_newest(struct db *db, const char *destination, bool *none)
 {
-	const char *params[1] = { destination };
+	const char *params[1] = { destination }, *status, *verification;
 	PGresult *res = db_exec(db, STMT_BACKUP_NEWEST, params);
+	bool succeeded;
 	int rc = 1;
 
 	*none = false;
@@ -85,13 +92,15 @@ check_newest(struct db *db, const char *destination, bool *none)
 		rc = 0;
 		goto fail;
 	}
-	if (strcmp(PQgetvalue(res, 0, 1), "success") != 0 ||
-	    strcmp(PQgetvalue(res, 0, 2), "failed") == 0) {
+	status = db_text(res, 0, "status");
+	verification = db_text(res, 0, "verification");
+	succeeded = status != NULL && strcmp(status, "success") == 0;
+	if (!succeeded || verification == NULL || strcmp(verification, "failed") == 0) {
 		fprintf(stderr, "%s : nettoyage refusé : la dernière sauvegarde (%s, du %s UTC) %s "
 		    "(%s) ; rien n'est supprimé tant qu'une sauvegarde plus récente n'a pas réussi\n",
-		    PROGRAM, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 3),
-		    strcmp(PQgetvalue(res, 0, 1), "success") != 0 ? "a échoué" :
-		    "n'a pas passé sa vérification", PQgetvalue(res, 0, 4));
+		    PROGRAM, db_text_or(res, 0, "id", "?"), db_text_or(res, 0, "started", "?"),
+		    !succeeded ? "a échoué" : "n'a pas passé sa vérification",
+		    db_text_or(res, 0, "error", "?"));
 		rc = 2;
 		goto fail;
 	}
@@ -188,20 +197,19 @@ cleanup(const struct config *cfg, struct db *db, struct storage *st, bool dry_ru
 		goto fail;
 	}
 	for (i = 0; i < n; i++) {
-		char *e1, *e2, *e3;
-		errno = 0;
-		items[i].id = strtoll(PQgetvalue(res, i, 0), &e1, 10);
-		items[i].time = strtoll(PQgetvalue(res, i, 1), &e2, 10);
-		rows[i].size = strtoll(PQgetvalue(res, i, 4), &e3, 10);
-		if (errno != 0 || *e1 != '\0' || *e2 != '\0' || *e3 != '\0') {
+		if (!db_int(res, i, "id", 1, LLONG_MAX, &items[i].id) ||
+		    !db_int(res, i, "started_epoch", LLONG_MIN, LLONG_MAX, &items[i].time) ||
+		    !db_int(res, i, "size_bytes", 0, LLONG_MAX, &rows[i].size) ||
+		    db_is_null(res, i, "object_key") || db_is_null(res, i, "manifest_key") ||
+		    db_is_null(res, i, "started")) {
 			fprintf(stderr, "%s : valeur illisible dans backup_metadata\n", PROGRAM);
 			goto fail;
 		}
-		snprintf(rows[i].id, sizeof(rows[i].id), "%s", PQgetvalue(res, i, 0));
-		snprintf(rows[i].key, sizeof(rows[i].key), "%s", PQgetvalue(res, i, 2));
+		snprintf(rows[i].id, sizeof(rows[i].id), "%lld", items[i].id);
+		snprintf(rows[i].key, sizeof(rows[i].key), "%s", db_text(res, i, "object_key"));
 		snprintf(rows[i].manifest_key, sizeof(rows[i].manifest_key), "%s",
-		    PQgetvalue(res, i, 3));
-		snprintf(rows[i].started, sizeof(rows[i].started), "%s", PQgetvalue(res, i, 5));
+		    db_text(res, i, "manifest_key"));
+		snprintf(rows[i].started, sizeof(rows[i].started), "%s", db_text(res, i, "started"));
 	}
 	backup_retention(&policy, (long long)time(NULL), items, (size_t)n);
 	for (i = 0; i < n; i++) {
@@ -254,27 +262,23 @@ main(int argc, char **argv)
 	struct storage *st = NULL;
 	struct db *db = NULL;
 	PGresult *res = NULL;
+	const char *arg;
 	char err[512];
 	bool dry_run = false;
-	int i, rc = 1;
+	int opt, rc = 1;
 
 	log_init(PROGRAM);
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(argv[i], "--dry-run") == 0) {
+	while ((opt = cli_next(&cli, argc, argv, &arg)) != CLI_DONE) {
+		switch (opt) {
+		case OPT_DRY_RUN:
 			dry_run = true;
-		} else {
-			fprintf(stderr, "%s : argument inconnu : %s\n\n", PROGRAM, argv[i]);
-			usage(stderr);
-			return 64;
+			break;
+		default:	/* CLI_EXIT: --help, --version or a usage error */
+			return cli.status;
 		}
 	}
-	if (config_load(&cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s : configuration : %s\n", PROGRAM, err);
+	if (!cli_config_load(&cli, &cfg))
 		return 1;
-	}
 	if ((st = storage_open(&cfg, cfg.backup_destination, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s : %s\n", PROGRAM, err);
 		return 1;
@@ -290,7 +294,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s : la base a refusé le verrou des sauvegardes\n", PROGRAM);
 		goto done;
 	}
-	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+	if (!db_bool(res, 0, "locked")) {
 		fprintf(stderr, "%s : une sauvegarde ou un autre nettoyage est en cours : rien à "
 		    "faire maintenant\n", PROGRAM);
 		rc = 0;

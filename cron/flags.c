@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "flags.h"
@@ -22,48 +23,48 @@
 #define PROGRAM "fiable-flags"
 #define ACTOR_MAX 64
 
+enum opt { OPT_ACTOR, OPT__MAX };
+
+static const struct cli_option options[OPT__MAX + 1] = {
+	[OPT_ACTOR] = { "actor", "NOM", "avec set : le nom inscrit au journal d'audit (cli:NOM) "
+	    "au lieu de\nl'utilisateur du système" },
+};
+
+/* The names of the flags, known at run time. */
 static void
-usage(FILE *out)
+list_names(FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "%s — fonctionnalités activables (scénario 2 du plan de retour arrière)\n\n"
-	    "  %s                                  liste les fonctionnalités et leur état\n"
-	    "  %s set NOM on|off [--actor NOM]     active (on) ou désactive (off) une "
-	    "fonctionnalité ;\n"
-	    "                                      le journal d'audit l'attribue à cli:<utilisateur>\n"
-	    "                                      (l'utilisateur du système, ou --actor)\n\n"
-	    "Fonctionnalités :", PROGRAM, PROGRAM, PROGRAM);
+	fputs("\nFonctionnalités :", out);
 	for (i = 0; flag_at(i) != NULL; i++)
 		fprintf(out, "%s %s", i ? "," : "", flag_at(i)->name);
-	fprintf(out, ".\n\nCode de sortie : 0 terminé, 1 erreur de configuration ou de base de "
-	    "données,\n64 usage incorrect.\n\n");
-	config_usage(out);
+	fputs(".\n", out);
 }
 
-/* Prints s then spaces up to width characters (UTF-8 characters, not bytes). */
-static void
-put_column(const char *s, size_t width)
-{
-	size_t chars = 0;
-	const char *p;
-
-	for (p = s; *p != '\0'; p++)
-		chars += ((unsigned char)*p & 0xC0) != 0x80;
-	fputs(s, stdout);
-	for (; chars < width; chars++)
-		putchar(' ');
-}
+static struct cli cli = {
+	.program = PROGRAM,
+	.summary = "fonctionnalités activables (scénario 2 du plan de retour arrière)",
+	.synopsis = "[list]\nset NOM on|off [--actor NOM]",
+	.options = options,
+	.operands = true,
+	.notes = "Sans argument (ou list) : liste les fonctionnalités et leur état.\n"
+	    "set NOM on|off : active (on) ou désactive (off) une fonctionnalité ; le journal\n"
+	    "d'audit l'attribue à cli:<utilisateur> (l'utilisateur du système, ou --actor).\n\n"
+	    "Code de sortie : 0 terminé, 1 erreur de configuration ou de base de données,\n"
+	    "64 usage incorrect.",
+	.more_help = list_names,
+};
 
 /* One line: name, state, last change (UTC), by whom, label. */
 static void
 put_row(const char *const cols[5])
 {
-	static const size_t widths[4] = { 15, 12, 22, 20 };
+	static const int widths[4] = { 15, 12, 22, 20 };
 	size_t i;
 
 	for (i = 0; i < 4; i++) {
-		put_column(cols[i] ? cols[i] : "", widths[i]);
+		cli_cell(stdout, cols[i] ? cols[i] : "", widths[i]);
 		putchar(' ');
 	}
 	puts(cols[4] ? cols[4] : "");
@@ -149,45 +150,45 @@ main(int argc, char **argv)
 	struct config cfg;
 	struct passwd *pw;
 	struct db *db;
-	const char *name = NULL, *user = NULL;
-	char err[256], uid[32];
+	const char *words[3], *user = NULL, *arg;
+	char uid[32];
 	bool set = false, enabled = false;
-	int i, rc;
+	int opt, nwords = 0, rc;
 
 	log_init(PROGRAM);
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		usage(stdout);
-		return 0;
+	while ((opt = cli_next(&cli, argc, argv, &arg)) != CLI_DONE) {
+		switch (opt) {
+		case OPT_ACTOR:
+			if (user != NULL)
+				return cli_usage_error(&cli, "--actor donné deux fois");
+			user = arg;
+			break;
+		case CLI_OPERAND:
+			if (nwords == 3)
+				return cli_usage_error(&cli, "arguments en trop : %s", arg);
+			words[nwords++] = arg;
+			break;
+		default:	/* CLI_EXIT: --help, --version or a usage error */
+			return cli.status;
+		}
 	}
-	if (argc > 1 && strcmp(argv[1], "set") == 0) {
+	if (nwords > 0 && strcmp(words[0], "set") == 0) {
 		set = true;
-		if (argc < 4)
-			goto bad_usage;
-		name = argv[2];
-		if (flag_find(name) == NULL) {
-			fprintf(stderr, "%s : fonctionnalité inconnue : %s\n\n", PROGRAM, name);
-			usage(stderr);
-			return 64;
-		}
-		if (strcmp(argv[3], "on") == 0)
+		if (nwords < 3)
+			return cli_usage_error(&cli, "set demande un nom et un état (on ou off)");
+		if (flag_find(words[1]) == NULL)
+			return cli_usage_error(&cli, "fonctionnalité inconnue : %s", words[1]);
+		if (strcmp(words[2], "on") == 0)
 			enabled = true;
-		else if (strcmp(argv[3], "off") != 0) {
-			fprintf(stderr, "%s : état inconnu : %s (on ou off)\n", PROGRAM, argv[3]);
-			return 64;
-		}
-		for (i = 4; i < argc; i++) {
-			if (strcmp(argv[i], "--actor") == 0 && i + 1 < argc && user == NULL)
-				user = argv[++i];
-			else
-				goto bad_usage;
-		}
-		if (user != NULL && !valid_actor(user)) {
-			fprintf(stderr, "%s : --actor : de 1 à %d caractères parmi lettres, chiffres "
-			    "et . _ @ -\n", PROGRAM, ACTOR_MAX);
-			return 64;
-		}
-	} else if (argc > 2 || (argc == 2 && strcmp(argv[1], "list") != 0)) {
-		goto bad_usage;
+		else if (strcmp(words[2], "off") != 0)
+			return cli_usage_error(&cli, "état inconnu : %s (on ou off)", words[2]);
+		if (user != NULL && !valid_actor(user))
+			return cli_usage_error(&cli, "--actor : de 1 à %d caractères parmi lettres, "
+			    "chiffres et . _ @ -", ACTOR_MAX);
+	} else if (nwords > 1 || (nwords == 1 && strcmp(words[0], "list") != 0)) {
+		return cli_usage_error(&cli, "arguments incorrects (list, ou set NOM on|off)");
+	} else if (user != NULL) {
+		return cli_usage_error(&cli, "--actor ne va qu'avec set");
 	}
 	if (set && user == NULL) {
 		/* Whoever runs it: the login of the process (the environment may be empty). */
@@ -200,10 +201,8 @@ main(int argc, char **argv)
 		}
 	}
 
-	if (config_load(&cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s : configuration : %s\n", PROGRAM, err);
+	if (!cli_config_load(&cli, &cfg))
 		return 1;
-	}
 	if ((db = db_open(cfg.database_url)) == NULL) {
 		fprintf(stderr, "%s : mémoire insuffisante\n", PROGRAM);
 		return 1;
@@ -212,13 +211,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s : base de données injoignable (FIABLE_DATABASE_URL)\n", PROGRAM);
 		rc = 1;
 	} else {
-		rc = set ? set_flag(db, name, enabled, user) : list_flags(db);
+		rc = set ? set_flag(db, words[1], enabled, user) : list_flags(db);
 	}
 	db_close(db);
 	return rc;
-
-bad_usage:
-	fprintf(stderr, "%s : arguments incorrects\n\n", PROGRAM);
-	usage(stderr);
-	return 64;
 }

@@ -15,12 +15,13 @@
  *
  * Exit status: 0 done (messages put off until later included); 1 configuration or database
  * error; 2 mail is not configured while messages wait; 3 messages were due and none could
- * be sent (the server was unreachable or answered "try later"). */
+ * be sent (the server was unreachable or answered "try later"); 64 bad usage. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -47,20 +48,27 @@ on_terminate(int sig)
 	stopping = 1;
 }
 
-static void
-usage(FILE *out)
-{
-	fprintf(out, "%s — envoie les courriels en attente (table mail_outbox), après avoir\n"
-	    "traité les demandes de lien de modification (table modify_link_requests)\n\n"
-	    "En service : %s --watch (envoie chaque message dès sa mise en file).\n"
+enum opt { OPT_WATCH, OPT__MAX };
+
+static const struct cli_option options[OPT__MAX + 1] = {
+	[OPT_WATCH] = { "watch", NULL, "en service : envoie chaque message dès sa mise en file, "
+	    "jusqu'à SIGTERM" },
+};
+
+static struct cli cli = {
+	.program = PROGRAM,
+	.summary = "envoie les courriels en attente (table mail_outbox), après avoir\n"
+	    "traité les demandes de lien de modification (table modify_link_requests)",
+	.synopsis = "[--watch]",
+	.options = options,
+	.notes = "En service : " PROGRAM " --watch (envoie chaque message dès sa mise en file).\n"
 	    "Par cron, une passe de rattrapage, par exemple chaque minute :\n"
-	    "  * * * * *  %s\n\n"
+	    "  * * * * *  " PROGRAM "\n\n"
 	    "Écrit un résumé d'une ligne sur la sortie d'erreur. Code de sortie : 0 terminé,\n"
 	    "1 erreur de configuration ou de base de données, 2 courriel non configuré alors que\n"
-	    "des messages attendent, 3 aucun message dû n'a pu être envoyé (serveur injoignable).\n\n",
-	    PROGRAM, PROGRAM, PROGRAM);
-	config_usage(out);
-}
+	    "des messages attendent, 3 aucun message dû n'a pu être envoyé (serveur injoignable),\n"
+	    "64 usage incorrect.",
+};
 
 /* Says what the link requests' resolutions of a pass decided (nothing when none). */
 static void
@@ -174,27 +182,22 @@ main(int argc, char **argv)
 {
 	struct config cfg;
 	struct db *db;
-	char err[256];
+	const char *arg;
 	bool service = false;
-	int rc;
+	int opt, rc;
 
 	log_init(PROGRAM);
-	if (argc > 1) {
-		if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-			usage(stdout);
-			return 0;
+	while ((opt = cli_next(&cli, argc, argv, &arg)) != CLI_DONE) {
+		switch (opt) {
+		case OPT_WATCH:
+			service = true;
+			break;
+		default:	/* CLI_EXIT: --help, --version or a usage error */
+			return cli.status;
 		}
-		service = strcmp(argv[1], "--watch") == 0 && argc == 2;
 	}
-	if (argc > 1 && !service) {
-		fprintf(stderr, "%s : argument inconnu : %s\n\n", PROGRAM, argv[1]);
-		usage(stderr);
-		return 64;
-	}
-	if (config_load(&cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s : configuration : %s\n", PROGRAM, err);
+	if (!cli_config_load(&cli, &cfg))
 		return 1;
-	}
 	if ((db = db_open(cfg.database_url)) == NULL) {
 		fprintf(stderr, "%s : mémoire insuffisante\n", PROGRAM);
 		return 1;

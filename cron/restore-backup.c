@@ -14,7 +14,6 @@
  * for a database that lost backup_metadata.
  *
  * Exit status: 0 done, 1 failure, 64 bad usage. */
-#include <errno.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -27,9 +26,11 @@
 
 #include "audit.h"
 #include "backup.h"
+#include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "num.h"
 #include "storage.h"
 
 #define PROGRAM "fiable-restore-backup"
@@ -59,47 +60,38 @@ struct target {
 	struct backup_manifest m;
 };
 
-static void
-usage(FILE *out)
-{
-	fprintf(out, "%s — liste, vérifie et restaure les sauvegardes de Fiable.\n\n"
-	    "Usage :\n"
-	    "  %s --list [--limit N]\n"
-	    "      les sauvegardes (état, taille, âge, vérification), puis les objets de\n"
-	    "      BACKUP_DESTINATION qu'aucune ligne de backup_metadata ne nomme\n"
-	    "  %s --verify ID\n"
-	    "      télécharge la sauvegarde, contrôle son SHA-256, la restaure dans des tables\n"
-	    "      temporaires et compare lignes et empreintes au manifeste ; inscrit le résultat\n"
-	    "  %s --apply ID|OBJET [--email ADRESSE] [--confirm]\n"
-	    "      restaure les réponses de la sauvegarde dans la base, en une transaction :\n"
-	    "      une réponse modifiée depuis reprend son contenu sauvegardé (nouvelle version,\n"
-	    "      l'historique garde ce qui est remplacé), une réponse disparue revient telle\n"
-	    "      quelle ; créneaux et lignes d'audit manquants sont rajoutés. Les réponses\n"
-	    "      créées depuis ne sont pas touchées. --email : une seule personne (adresse de la\n"
-	    "      sauvegarde ou actuelle). Sans --confirm, c'est une répétition : tout est fait\n"
-	    "      puis annulé. OBJET : nom d'un objet de BACKUP_DESTINATION (base sans\n"
-	    "      backup_metadata). Demande le rôle fiable_restore (BACKUP_DATABASE_URL).\n\n"
-	    "Code de sortie : 0 fait, 1 échec, 64 usage incorrect.\n\n",
-	    PROGRAM, PROGRAM, PROGRAM, PROGRAM);
-	config_usage(out);
-}
+enum opt { OPT_LIST, OPT_VERIFY, OPT_APPLY, OPT_EMAIL, OPT_CONFIRM, OPT_LIMIT, OPT__MAX };
 
-/* A decimal number in [min, max] (bounded parse). */
-static bool
-parse_long(const char *s, long long min, long long max, long long *out)
-{
-	char *end;
-	long long v;
+static const struct cli_option options[OPT__MAX + 1] = {
+	[OPT_LIST] = { "list", NULL,
+	    "les sauvegardes (état, taille, âge, vérification), puis les objets de\n"
+	    "BACKUP_DESTINATION qu'aucune ligne de backup_metadata ne nomme" },
+	[OPT_VERIFY] = { "verify", "ID",
+	    "télécharge la sauvegarde, contrôle son SHA-256, la restaure dans des tables\n"
+	    "temporaires et compare lignes et empreintes au manifeste ; inscrit le résultat" },
+	[OPT_APPLY] = { "apply", "ID|OBJET",
+	    "restaure les réponses de la sauvegarde dans la base, en une transaction :\n"
+	    "une réponse modifiée depuis reprend son contenu sauvegardé (nouvelle version,\n"
+	    "l'historique garde ce qui est remplacé), une réponse disparue revient telle\n"
+	    "quelle ; créneaux et lignes d'audit manquants sont rajoutés. Les réponses\n"
+	    "créées depuis ne sont pas touchées. OBJET : nom d'un objet de\n"
+	    "BACKUP_DESTINATION (base sans backup_metadata). Demande le rôle\n"
+	    "fiable_restore (BACKUP_DATABASE_URL)." },
+	[OPT_EMAIL] = { "email", "ADRESSE", "avec --apply : une seule personne (adresse de la "
+	    "sauvegarde ou actuelle)" },
+	[OPT_CONFIRM] = { "confirm", NULL, "avec --apply : valide la restauration ; sans lui, "
+	    "c'est une répétition :\ntout est fait puis annulé" },
+	[OPT_LIMIT] = { "limit", "N", "avec --list : nombre de sauvegardes montrées (défaut : "
+	    CLI_TEXT(LIST_DEFAULT) ", au plus " CLI_TEXT(LIST_MAX) ")" },
+};
 
-	if (s == NULL || s[0] < '0' || s[0] > '9')
-		return false;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
+static struct cli cli = {
+	.program = PROGRAM,
+	.summary = "liste, vérifie et restaure les sauvegardes de Fiable.",
+	.synopsis = "--list [--limit N]\n--verify ID\n--apply ID|OBJET [--email ADRESSE] [--confirm]",
+	.options = options,
+	.notes = "Code de sortie : 0 fait, 1 échec, 64 usage incorrect.",
+};
 
 /* "1,5 Mio": sizes for people, with a decimal comma. */
 static void
@@ -132,18 +124,6 @@ human_age(long long secs, char *out, size_t len)
 		snprintf(out, len, "%lld h", secs / 3600);
 	else
 		snprintf(out, len, "%lld j", secs / 86400);
-}
-
-/* Prints s left-aligned in width characters (UTF-8 aware: « é » is one column). */
-static void
-cell(const char *s, int width)
-{
-	int n = 0;
-	const char *p;
-
-	for (p = s; *p != '\0'; p++)
-		n += ((unsigned char)*p & 0xc0) != 0x80;
-	printf("%s%*s", s, width > n ? width - n : 0, "");
 }
 
 static const char *
@@ -204,7 +184,7 @@ list_unknown_objects(const struct config *cfg, struct db *db)
 	printf("\nObjets de %s sans ligne dans backup_metadata : %d\n", storage_name(st),
 	    PQntuples(res));
 	for (i = 0; i < PQntuples(res); i++)
-		printf("  %s\n", PQgetvalue(res, i, 0));
+		printf("  %s\n", db_text_or(res, i, "k", ""));
 	if (PQntuples(res) > 0)
 		printf("(restaurables avec --apply OBJET.jsonl.gz, d'après leur manifeste)\n");
 fail:
@@ -230,35 +210,39 @@ cmd_list(const struct config *cfg, struct db *db, long limit)
 		PQclear(res);
 		return 1;
 	}
-	cell("ID", 7);
-	cell("ÉTAT", 11);
-	cell("DÉBUT (UTC)", 18);
-	cell("ÂGE", 8);
-	cell("TAILLE", 11);
-	cell("VÉRIFIÉE", 23);
+	cli_cell(stdout, "ID", 7);
+	cli_cell(stdout, "ÉTAT", 11);
+	cli_cell(stdout, "DÉBUT (UTC)", 18);
+	cli_cell(stdout, "ÂGE", 8);
+	cli_cell(stdout, "TAILLE", 11);
+	cli_cell(stdout, "VÉRIFIÉE", 23);
 	printf("OBJET\n");
 	for (i = 0; i < PQntuples(res); i++) {
 		long long secs = 0, bytes = -1;
-		bool deleted = strcmp(PQgetvalue(res, i, 9), "t") == 0;
-		const char *verification = PQgetvalue(res, i, 5), *error = PQgetvalue(res, i, 10);
+		bool deleted = db_bool(res, i, "deleted");
+		const char *verification = db_text_or(res, i, "verification", "");
+		const char *error = db_text_or(res, i, "error", "");
 
-		(void)parse_long(PQgetvalue(res, i, 3), 0, LLONG_MAX, &secs);
-		if (!PQgetisnull(res, i, 4))
-			(void)parse_long(PQgetvalue(res, i, 4), 0, LLONG_MAX, &bytes);
+		/* A backup started "in the future" (clock skew) is 0 min old; no size yet: "-". */
+		(void)num_parse(db_text_or(res, i, "age_seconds", ""), 0, LLONG_MAX, &secs);
+		if (!db_is_null(res, i, "size_bytes"))
+			(void)db_int(res, i, "size_bytes", 0, LLONG_MAX, &bytes);
 		human_age(secs, age, sizeof(age));
 		human_size(bytes, size, sizeof(size));
 		if (verification[0] == '\0')
 			snprintf(verified, sizeof(verified), "non");
 		else
 			snprintf(verified, sizeof(verified), "%s %s",
-			    strcmp(verification, "ok") == 0 ? "oui" : "ÉCHEC", PQgetvalue(res, i, 6));
-		cell(PQgetvalue(res, i, 0), 7);
-		cell(status_text(PQgetvalue(res, i, 1), deleted), 11);
-		cell(PQgetvalue(res, i, 2), 18);
-		cell(age, 8);
-		cell(size, 11);
-		cell(verified, 23);
-		printf("%s/%s\n", PQgetvalue(res, i, 8), PQgetvalue(res, i, 7));
+			    strcmp(verification, "ok") == 0 ? "oui" : "ÉCHEC",
+			    db_text_or(res, i, "verified", ""));
+		cli_cell(stdout, db_text_or(res, i, "id", ""), 7);
+		cli_cell(stdout, status_text(db_text_or(res, i, "status", ""), deleted), 11);
+		cli_cell(stdout, db_text_or(res, i, "started", ""), 18);
+		cli_cell(stdout, age, 8);
+		cli_cell(stdout, size, 11);
+		cli_cell(stdout, verified, 23);
+		printf("%s/%s\n", db_text_or(res, i, "destination", ""),
+		    db_text_or(res, i, "object_key", ""));
 		if (error[0] != '\0')
 			printf("       erreur : %s\n", error);
 	}
@@ -293,7 +277,7 @@ find_target(const struct config *cfg, struct db *db, const char *what, struct ta
 	int ret = -1;
 
 	memset(t, 0, sizeof(*t));
-	if (!parse_long(what, 1, LLONG_MAX, &t->id)) {
+	if (!num_parse(what, 1, LLONG_MAX, &t->id)) {
 		if (!manifest_name(what, t->manifest_key, sizeof(t->manifest_key))) {
 			snprintf(err, errlen, "« %s » n'est ni un identifiant de sauvegarde ni un nom "
 			    "d'objet fiable-….jsonl.gz", what);
@@ -316,20 +300,22 @@ find_target(const struct config *cfg, struct db *db, const char *what, struct ta
 		snprintf(err, errlen, "aucune sauvegarde %s dans backup_metadata", t->id_text);
 		goto fail;
 	}
-	if (strcmp(PQgetvalue(res, 0, 1), "success") != 0) {
+	if (strcmp(db_text_or(res, 0, "status", ""), "success") != 0) {
 		snprintf(err, errlen, "la sauvegarde %s n'a pas réussi (état : %s)", t->id_text,
-		    status_text(PQgetvalue(res, 0, 1), false));
+		    status_text(db_text_or(res, 0, "status", ""), false));
 		goto fail;
 	}
-	if (strcmp(PQgetvalue(res, 0, 6), "t") == 0) {
+	if (db_bool(res, 0, "deleted")) {
 		snprintf(err, errlen, "la sauvegarde %s a été supprimée par le nettoyage", t->id_text);
 		goto fail;
 	}
-	snprintf(t->destination, sizeof(t->destination), "%s", PQgetvalue(res, 0, 2));
-	snprintf(t->key, sizeof(t->key), "%s", PQgetvalue(res, 0, 3));
-	snprintf(t->manifest_key, sizeof(t->manifest_key), "%s", PQgetvalue(res, 0, 4));
-	if (PQgetisnull(res, 0, 5) ||
-	    backup_manifest_parse(PQgetvalue(res, 0, 5), &t->m, err, errlen) != 0) {
+	snprintf(t->destination, sizeof(t->destination), "%s",
+	    db_text_or(res, 0, "destination", ""));
+	snprintf(t->key, sizeof(t->key), "%s", db_text_or(res, 0, "object_key", ""));
+	snprintf(t->manifest_key, sizeof(t->manifest_key), "%s",
+	    db_text_or(res, 0, "manifest_key", ""));
+	if (db_is_null(res, 0, "manifest") ||
+	    backup_manifest_parse(db_text(res, 0, "manifest"), &t->m, err, errlen) != 0) {
 		snprintf(err, errlen, "la sauvegarde %s n'a pas de manifeste lisible dans "
 		    "backup_metadata", t->id_text);
 		goto fail;
@@ -604,43 +590,48 @@ fail:
 	return rc;
 }
 
+/* Reads argv into o: -1 when the program goes on, otherwise its exit status (--help,
+ * --version, or a usage error said on stderr). */
 static int
 parse_args(int argc, char **argv, struct options *o)
 {
-	int i;
+	const char *arg;
+	long long v;
+	int opt;
 
 	memset(o, 0, sizeof(*o));
 	o->limit = LIST_DEFAULT;
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-		long long v;
-
-		if (strcmp(a, "--list") == 0 || strcmp(a, "--verify") == 0 ||
-		    strcmp(a, "--apply") == 0) {
+	while ((opt = cli_next(&cli, argc, argv, &arg)) != CLI_DONE) {
+		switch (opt) {
+		case OPT_LIST:
+		case OPT_VERIFY:
+		case OPT_APPLY:
 			if (o->mode != MODE_NONE)
-				return -1;
-			o->mode = a[2] == 'l' ? MODE_LIST : a[2] == 'v' ? MODE_VERIFY : MODE_APPLY;
-			if (o->mode != MODE_LIST) {
-				if (next == NULL)
-					return -1;
-				o->target = argv[++i];
-			}
-		} else if (strcmp(a, "--email") == 0 && next != NULL) {
-			o->email = argv[++i];
-		} else if (strcmp(a, "--confirm") == 0) {
+				return cli_usage_error(&cli, "une seule de --list, --verify et --apply");
+			o->mode = opt == OPT_LIST ? MODE_LIST : opt == OPT_VERIFY ? MODE_VERIFY :
+			    MODE_APPLY;
+			o->target = arg;
+			break;
+		case OPT_EMAIL:
+			o->email = arg;
+			break;
+		case OPT_CONFIRM:
 			o->confirm = true;
-		} else if (strcmp(a, "--limit") == 0 && next != NULL &&
-		    parse_long(next, 1, LIST_MAX, &v)) {
+			break;
+		case OPT_LIMIT:
+			if (!num_parse(arg, 1, LIST_MAX, &v))
+				return cli_usage_error(&cli, "--limit : un entier de 1 à %d", LIST_MAX);
 			o->limit = (long)v;
-			i++;
-		} else {
-			return -1;
+			break;
+		default:	/* CLI_EXIT: --help, --version or a usage error */
+			return cli.status;
 		}
 	}
-	if (o->mode == MODE_NONE || ((o->email != NULL || o->confirm) && o->mode != MODE_APPLY))
-		return -1;
-	return 0;
+	if (o->mode == MODE_NONE)
+		return cli_usage_error(&cli, "--list, --verify ou --apply ?");
+	if ((o->email != NULL || o->confirm) && o->mode != MODE_APPLY)
+		return cli_usage_error(&cli, "--email et --confirm ne vont qu'avec --apply");
+	return -1;
 }
 
 int
@@ -650,24 +641,15 @@ main(int argc, char **argv)
 	struct config cfg;
 	struct timespec start;
 	struct db *db = NULL;
-	char err[512];
 	int rc = 1;
 
 	log_init(PROGRAM);
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		usage(stdout);
-		return 0;
-	}
-	if (parse_args(argc, argv, &o) != 0) {
-		fprintf(stderr, "%s : arguments invalides\n\n", PROGRAM);
-		usage(stderr);
-		return 64;
-	}
-	if (config_load(&cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s : configuration : %s\n", PROGRAM, err);
+	if ((rc = parse_args(argc, argv, &o)) >= 0)
+		return rc;
+	rc = 1;
+	if (!cli_config_load(&cli, &cfg))
 		return 1;
-	}
 	if ((db = db_open(cfg.backup_database_url)) == NULL) {
 		fprintf(stderr, "%s : mémoire insuffisante\n", PROGRAM);
 		return 1;

@@ -16,15 +16,18 @@
  * Exit status: 0 intact, 1 failure (database unreachable, unreadable manifest), 2 the chain
  * is broken (the first broken row is named), 64 bad usage. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backup.h"
+#include "cli.h"
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
 #include "log.h"
+#include "num.h"
 
 #define PROGRAM "fiable-verify-audit"
 #define HASH_HEX (2 * SHA256_LEN)
@@ -40,21 +43,26 @@ struct chain {
 	char broken[1024];              /* the first break, "" when none */
 };
 
-static void
-usage(FILE *out)
-{
-	fprintf(out, "%s — vérifie la chaîne d'empreintes du journal d'audit.\n\n"
-	    "Usage : %s [--manifest FICHIER]...\n\n"
-	    "Recalcule l'empreinte SHA-256 de chaque ligne de audit_logs, dans l'ordre de la\n"
+enum opt { OPT_MANIFEST, OPT__MAX };
+
+static const struct cli_option options[OPT__MAX + 1] = {
+	[OPT_MANIFEST] = { "manifest", "FICHIER", "manifeste de sauvegarde dont la tête de chaîne "
+	    "doit se trouver à sa place\n(répétable, au plus " CLI_TEXT(MANIFESTS_MAX) " fois)" },
+};
+
+static struct cli cli = {
+	.program = PROGRAM,
+	.summary = "vérifie la chaîne d'empreintes du journal d'audit.",
+	.synopsis = "[--manifest FICHIER]...",
+	.options = options,
+	.notes = "Recalcule l'empreinte SHA-256 de chaque ligne de audit_logs, dans l'ordre de la\n"
 	    "chaîne, et nomme la première ligne où elle casse (ligne modifiée, retirée ou\n"
 	    "intercalée). Vérifie aussi que la tête de chaîne inscrite avec chaque sauvegarde\n"
 	    "réussie (backup_metadata) se trouve toujours à sa place, ainsi que celle de chaque\n"
 	    "manifeste de sauvegarde donné avec --manifest (copie gardée à la destination des\n"
 	    "sauvegardes, hors de portée de la base).\n\n"
-	    "Code de sortie : 0 chaîne intacte, 1 échec, 2 chaîne cassée, 64 usage.\n\n",
-	    PROGRAM, PROGRAM);
-	config_usage(out);
-}
+	    "Code de sortie : 0 chaîne intacte, 1 échec, 2 chaîne cassée, 64 usage.",
+};
 
 /* Checks one row against the row before it; false (with c->broken set) at a break. */
 static bool
@@ -66,11 +74,8 @@ check_row(struct chain *c, const char *seq_text, const char *id, const char *pre
 	long long seq;
 	size_t plen = strlen(prev_hash), clen = strlen(canonical);
 	char *text;
-	char *end;
 
-	errno = 0;
-	seq = strtoll(seq_text, &end, 10);
-	if (errno != 0 || *end != '\0' || seq != c->seq + 1) {
+	if (!num_parse(seq_text, 1, LLONG_MAX, &seq) || seq != c->seq + 1) {
 		if (c->seq == 0)
 			snprintf(c->broken, sizeof(c->broken), "la chaîne commence au maillon %s (ligne "
 			    "id %s) au lieu du maillon 1 : des lignes ont été retirées avant elle",
@@ -138,8 +143,10 @@ walk_chain(struct db *db, struct chain *c)
 			goto fail;
 		n = PQntuples(res);
 		for (i = 0; i < n; i++)
-			if (!check_row(c, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-			    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4)))
+			/* A NULL link or hash ("") breaks the chain like any other mismatch. */
+			if (!check_row(c, db_text_or(res, i, "chain_seq", ""),
+			    db_text_or(res, i, "id", ""), db_text_or(res, i, "prev_hash", ""),
+			    db_text_or(res, i, "hash", ""), db_text_or(res, i, "canonical", "")))
 				break;
 	} while (n > 0 && c->broken[0] == '\0');
 	PQclear(res);
@@ -171,22 +178,26 @@ check_recorded_heads(struct db *db, int *bad)
 	}
 	n = PQntuples(res);
 	for (i = 0; i < n; i++) {
-		const char *now = PQgetvalue(res, i, 4);
-		if (strcmp(now, PQgetvalue(res, i, 3)) == 0) {
+		const char *now = db_text_or(res, i, "hash_now", "");
+		const char *hash = db_text_or(res, i, "audit_chain_hash", "");
+		const char *id = db_text_or(res, i, "id", "");
+		const char *started = db_text_or(res, i, "started", "");
+		const char *seq = db_text_or(res, i, "audit_chain_seq", "");
+
+		if (strcmp(now, hash) == 0) {
 			ok++;
 			continue;
 		}
 		(*bad)++;
 		if (now[0] == '\0')
 			fprintf(stderr, "%s : la sauvegarde %s du %s UTC a inscrit le maillon %s, qui "
-			    "n'existe plus : des lignes du journal ont été retirées\n", PROGRAM,
-			    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+			    "n'existe plus : des lignes du journal ont été retirées\n", PROGRAM, id,
+			    started, seq);
 		else
 			fprintf(stderr, "%s : la sauvegarde %s du %s UTC a inscrit le maillon %s avec "
 			    "l'empreinte %.16s… ; la ligne id %s qui l'occupe maintenant a %.16s… : la "
-			    "chaîne a été réécrite depuis\n", PROGRAM, PQgetvalue(res, i, 0),
-			    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
-			    PQgetvalue(res, i, 5), now);
+			    "chaîne a été réécrite depuis\n", PROGRAM, id, started, seq,
+			    hash, db_text_or(res, i, "id_now", ""), now);
 	}
 	PQclear(res);
 	return ok;
@@ -251,7 +262,8 @@ check_manifest(struct db *db, const char *path)
 		    db_error(db));
 		goto fail;
 	}
-	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), m->audit_chain_hash) == 0) {
+	if (PQntuples(res) == 1 &&
+	    strcmp(db_text_or(res, 0, "hash", ""), m->audit_chain_hash) == 0) {
 		log_info("manifeste %s (sauvegarde %lld) : maillon %s présent, même empreinte", path,
 		    m->id, seq);
 		ret = 0;
@@ -278,28 +290,23 @@ main(int argc, char **argv)
 	struct chain chain;
 	struct db *db = NULL;
 	PGresult *snapshot = NULL;
-	char err[512];
-	int i, nmanifests = 0, heads_ok, bad = 0, rc = 1;
+	const char *arg;
+	int i, opt, nmanifests = 0, heads_ok, bad = 0, rc = 1;
 
 	log_init(PROGRAM);
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(argv[i], "--manifest") == 0 && i + 1 < argc &&
-		    nmanifests < MANIFESTS_MAX) {
-			manifests[nmanifests++] = argv[++i];
-		} else {
-			fprintf(stderr, "%s : argument inconnu ou incomplet : %s\n\n", PROGRAM,
-			    argv[i]);
-			usage(stderr);
-			return 64;
+	while ((opt = cli_next(&cli, argc, argv, &arg)) != CLI_DONE) {
+		switch (opt) {
+		case OPT_MANIFEST:
+			if (nmanifests == MANIFESTS_MAX)
+				return cli_usage_error(&cli, "au plus %d manifestes", MANIFESTS_MAX);
+			manifests[nmanifests++] = arg;
+			break;
+		default:	/* CLI_EXIT: --help, --version or a usage error */
+			return cli.status;
 		}
 	}
-	if (config_load(&cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s : configuration : %s\n", PROGRAM, err);
+	if (!cli_config_load(&cli, &cfg))
 		return 1;
-	}
 	/* The backup role reads audit_logs and backup_metadata, and writes nothing here. */
 	if ((db = db_open(cfg.backup_database_url)) == NULL || !db_ensure(db)) {
 		fprintf(stderr, "%s : base de données injoignable (BACKUP_DATABASE_URL ou "

@@ -1,10 +1,10 @@
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
+#include "num.h"
 
 /* Where cmake --install puts the configuration files (alert rules). */
 #ifndef FIABLE_SYSCONFDIR
@@ -109,18 +109,14 @@ add_origin(struct config *cfg, const char *url, size_t len, size_t *used)
 	return 0;
 }
 
-/* Reads an integer setting between min and max (bounded parse, never atoi). */
+/* Reads an integer setting between min and max (num_parse: digits only, never atoi). */
 static int
-setting_int(const char *name, long min, long max, int *out, char *err, size_t errlen)
+setting_int(const char *name, int min, int max, int *out, char *err, size_t errlen)
 {
-	const char *v = setting(name);
-	char *end;
-	long n;
+	long long n;
 
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || n < min || n > max) {
-		snprintf(err, errlen, "%s doit être un entier entre %ld et %ld", name, min, max);
+	if (!num_parse(setting(name), min, max, &n)) {
+		snprintf(err, errlen, "%s doit être un entier entre %d et %d", name, min, max);
 		return -1;
 	}
 	*out = (int)n;
@@ -130,10 +126,9 @@ setting_int(const char *name, long min, long max, int *out, char *err, size_t er
 int
 config_load(struct config *cfg, char *err, size_t errlen)
 {
-	const char *secret, *list, *max;
+	const char *secret, *list;
 	size_t used = 0;
-	char *end;
-	unsigned long long n;
+	int max_body;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->database_url = setting("FIABLE_DATABASE_URL");
@@ -156,14 +151,9 @@ config_load(struct config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 
-	max = setting("FIABLE_MAX_BODY_BYTES");
-	errno = 0;
-	n = strtoull(max, &end, 10);
-	if (errno != 0 || end == max || *end != '\0' || n < 1024 || n > 1048576) {
-		snprintf(err, errlen, "FIABLE_MAX_BODY_BYTES doit être un entier entre 1024 et 1048576");
+	if (setting_int("FIABLE_MAX_BODY_BYTES", 1024, 1048576, &max_body, err, errlen) != 0)
 		return -1;
-	}
-	cfg->max_body_bytes = (size_t)n;
+	cfg->max_body_bytes = (size_t)max_body;
 
 	if (add_origin(cfg, cfg->public_url, strlen(cfg->public_url), &used) != 0) {
 		snprintf(err, errlen, "PUBLIC_URL n'est pas une adresse http(s) valable : %s",

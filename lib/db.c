@@ -151,6 +151,22 @@ db_number(const PGresult *res, int row, const char *column)
 }
 
 bool
+db_bool(const PGresult *res, int row, const char *column)
+{
+	const char *v = db_text(res, row, column);
+
+	return v != NULL && strcmp(v, "t") == 0;
+}
+
+const char *
+db_text_or(const PGresult *res, int row, const char *column, const char *fallback)
+{
+	const char *v = db_text(res, row, column);
+
+	return v != NULL ? v : fallback;
+}
+
+bool
 db_ok(const PGresult *res)
 {
 	ExecStatusType st;

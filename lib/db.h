@@ -79,6 +79,10 @@ bool db_int(const PGresult *res, int row, const char *column, long long min, lon
 /* The value as a JSON number for a representation: ids and versions are integers well
  * below 2^53; 0 when the value is not an integer (and a log line). */
 double db_number(const PGresult *res, int row, const char *column);
+/* True when the value is the boolean true ("t"); false for false, NULL or a missing column. */
+bool db_bool(const PGresult *res, int row, const char *column);
+/* db_text, or fallback where it is NULL: for values that are printed. */
+const char *db_text_or(const PGresult *res, int row, const char *column, const char *fallback);
 
 /* True when res is a success (command or tuples). */
 bool db_ok(const PGresult *res);

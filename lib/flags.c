@@ -48,7 +48,7 @@ flag_result(PGresult *res)
 		PQclear(res);
 		return -1;
 	}
-	on = PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	on = PQntuples(res) == 0 || db_bool(res, 0, "enabled");
 	PQclear(res);
 	return on;
 }
@@ -82,20 +82,21 @@ flags_list(struct db *db)
 	}
 	list = cJSON_CreateArray();
 	for (i = 0; i < PQntuples(res); i++) {
-		const struct flag_def *d = flag_find(PQgetvalue(res, i, 0));
+		const char *name = db_text_or(res, i, "name", "");
+		const struct flag_def *d = flag_find(name);
 		cJSON *o = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(o, "nom", PQgetvalue(res, i, 0));
-		cJSON_AddBoolToObject(o, "active", strcmp(PQgetvalue(res, i, 1), "t") == 0);
+		cJSON_AddStringToObject(o, "nom", name);
+		cJSON_AddBoolToObject(o, "active", db_bool(res, i, "enabled"));
 		/* A row this code does not know is shown by its name: it switches nothing. */
-		cJSON_AddStringToObject(o, "libelle", d ? d->label : PQgetvalue(res, i, 0));
+		cJSON_AddStringToObject(o, "libelle", d ? d->label : name);
 		cJSON_AddStringToObject(o, "description", d ? d->description :
 		    "Inconnue de cette version du code : elle ne change rien.");
-		cJSON_AddStringToObject(o, "modifie_le", PQgetvalue(res, i, 2));
-		if (PQgetisnull(res, i, 3))
+		cJSON_AddStringToObject(o, "modifie_le", db_text_or(res, i, "updated", ""));
+		if (db_is_null(res, i, "updated_by"))
 			cJSON_AddNullToObject(o, "modifie_par");
 		else
-			cJSON_AddStringToObject(o, "modifie_par", PQgetvalue(res, i, 3));
+			cJSON_AddStringToObject(o, "modifie_par", db_text(res, i, "updated_by"));
 		cJSON_AddItemToArray(list, o);
 	}
 	PQclear(res);
@@ -121,7 +122,7 @@ flag_set(struct db *db, const struct http_request *req, const char *name, bool e
 		PQclear(res);
 		return FLAG_SET_UNKNOWN;
 	}
-	*was = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	*was = db_bool(res, 0, "enabled");
 	PQclear(res);
 	if (*was == enabled)
 		return FLAG_SET_UNCHANGED;

@@ -65,15 +65,6 @@ link_request_record(struct db *db, const struct config *cfg, const struct http_r
 	return r;
 }
 
-/* A value of the claimed request by column name, or NULL for SQL NULL. */
-static const char *
-claimed(const PGresult *res, const char *column)
-{
-	int c = PQfnumber(res, column);
-
-	return c < 0 || PQgetisnull(res, 0, c) ? NULL : PQgetvalue(res, 0, c);
-}
-
 /* For the active answer sub (id, nom): a new token and the link queued, in the current
  * transaction. False on a failure (database, random source, message). */
 static bool
@@ -81,17 +72,17 @@ queue_link(struct db *db, const struct config *cfg, const PGresult *sub, const c
 {
 	char token[TOKEN_STR_LEN], hex[2 * SHA256_LEN + 1], *subject = NULL, *text = NULL;
 	unsigned char hash[SHA256_LEN];
-	const char *params[2];
+	const char *params[2], *name;
 	bool ok;
 
 	if (edit_token_random(token, hash) != 0)
 		return false;
 	hex_encode(hash, SHA256_LEN, hex);
-	params[0] = PQgetvalue(sub, 0, PQfnumber(sub, "id"));
+	if ((params[0] = db_text(sub, 0, "id")) == NULL || (name = db_text(sub, 0, "nom")) == NULL)
+		return false;
 	params[1] = hex;
 	ok = submission_write(db, STMT_SUBMISSION_SET_TOKEN, params) == STORE_OK &&
-	    message_edit_link(cfg, PQgetvalue(sub, 0, PQfnumber(sub, "nom")), token, &subject,
-	    &text) == 0 &&
+	    message_edit_link(cfg, name, token, &subject, &text) == 0 &&
 	    outbox_enqueue(db, MAIL_EDIT_LINK, email, subject, text, params[0], NULL);
 	free(subject);
 	free(text);
@@ -107,13 +98,13 @@ audit_link_commit(struct db *db, const PGresult *claim, const PGresult *sub)
 	struct audit_entry entry;
 
 	memset(&origin, 0, sizeof(origin));
-	origin.remote_addr = claimed(claim, "client_addr");
-	origin.user_agent = claimed(claim, "user_agent");
-	origin.request_id = claimed(claim, "request_id");
+	origin.remote_addr = db_text(claim, 0, "client_addr");
+	origin.user_agent = db_text(claim, 0, "user_agent");
+	origin.request_id = db_text(claim, 0, "request_id");
 	entry.action = "submission.link_sent";
 	entry.entity = "soumissions_disponibilites";
-	entry.entity_id = PQgetvalue(sub, 0, PQfnumber(sub, "id"));
-	entry.actor = claimed(claim, "email");
+	entry.entity_id = db_text(sub, 0, "id");
+	entry.actor = db_text(claim, 0, "email");
 	entry.details = NULL;
 	return audit_append_commit(db, &origin, &entry);
 }
@@ -124,7 +115,7 @@ static int
 resolve_one(struct db *db, const struct config *cfg, struct link_counts *counts)
 {
 	PGresult *claim = NULL, *sub = NULL, *res = NULL;
-	const char *params[2], *expired;
+	const char *params[2];
 	int *count, on;
 	bool linked = false, ok;
 
@@ -138,9 +129,9 @@ resolve_one(struct db *db, const struct config *cfg, struct link_counts *counts)
 		db_rollback(db);
 		return 0;
 	}
-	params[0] = claimed(claim, "id");
-	expired = claimed(claim, "expired");
-	if (expired != NULL && strcmp(expired, "t") == 0) {
+	if ((params[0] = db_text(claim, 0, "id")) == NULL)
+		goto fail;
+	if (db_bool(claim, 0, "expired")) {
 		params[1] = "expired";
 		count = &counts->expired;
 	} else if ((on = flag_enabled_in_tx(db, "email_links")) < 0) {
@@ -149,7 +140,7 @@ resolve_one(struct db *db, const struct config *cfg, struct link_counts *counts)
 		params[1] = "disabled";
 		count = &counts->disabled;
 	} else {
-		const char *email[1] = { claimed(claim, "email") };
+		const char *email[1] = { db_text(claim, 0, "email") };
 
 		sub = db_exec(db, STMT_SUBMISSION_ACTIVE_BY_EMAIL, email);
 		if (!db_ok(sub))
@@ -212,12 +203,12 @@ link_requests_pending(struct db *db, int max)
 	char limit[16];
 	const char *params[1] = { limit };
 	PGresult *res;
-	int n = -1;
+	long long n = -1;
 
 	snprintf(limit, sizeof(limit), "%d", max);
 	res = db_query(db, STMT_LINK_PENDING_COUNT, params);
-	if (db_ok(res))
-		n = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	if (!db_ok(res) || PQntuples(res) != 1 || !db_int(res, 0, "pending_count", 0, max, &n))
+		n = -1;
 	PQclear(res);
-	return n;
+	return (int)n;
 }

@@ -1,6 +1,6 @@
 #include "outbox.h"
 
-#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +20,6 @@ outbox_enqueue(struct db *db, enum mail_kind kind, const char *to, const char *s
 {
 	const char *params[5];
 	PGresult *res;
-	char *end;
 	long long v;
 	bool ok = false;
 
@@ -34,9 +33,7 @@ outbox_enqueue(struct db *db, enum mail_kind kind, const char *to, const char *s
 	res = db_exec(db, STMT_OUTBOX_ENQUEUE, params);
 	if (!db_ok(res) || PQntuples(res) != 1)
 		goto fail;
-	errno = 0;
-	v = strtoll(PQgetvalue(res, 0, 0), &end, 10);
-	if (errno != 0 || *end != '\0' || v <= 0) {
+	if (!db_int(res, 0, "id", 1, LLONG_MAX, &v)) {
 		log_warn("%s: identifiant inattendu", __func__);
 		goto fail;
 	}
@@ -54,14 +51,14 @@ outbox_due_count(struct db *db, int max)
 	char limit[16];
 	const char *params[1] = { limit };
 	PGresult *res;
-	int n = -1;
+	long long n = -1;
 
 	snprintf(limit, sizeof(limit), "%d", max);
 	res = db_query(db, STMT_OUTBOX_DUE_COUNT, params);
-	if (db_ok(res))
-		n = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	if (!db_ok(res) || PQntuples(res) != 1 || !db_int(res, 0, "due_count", 0, max, &n))
+		n = -1;
 	PQclear(res);
-	return n;
+	return (int)n;
 }
 
 /* Writes s with every control character as a space: a name cannot add lines (a forged

@@ -4,6 +4,7 @@
 #include "outbox.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,9 +44,9 @@ deliver_one(struct db *db, const struct config *cfg, long long only_id,
     struct outbox_counts *counts)
 {
 	char idbuf[24], delay[24], err[512];
-	const char *params[3], *id;
+	const char *params[3], *id, *body;
 	PGresult *due = NULL, *upd = NULL;
-	long attempts;
+	long long attempts;
 	bool transient = false;
 	int rc;
 
@@ -62,14 +63,15 @@ deliver_one(struct db *db, const struct config *cfg, long long only_id,
 		db_rollback(db);
 		return 0;
 	}
-	id = PQgetvalue(due, 0, 0);
-	attempts = strtol(PQgetvalue(due, 0, 4), NULL, 10);
-	if (PQgetisnull(due, 0, 3)) {
+	if ((id = db_text(due, 0, "id")) == NULL ||
+	    !db_int(due, 0, "attempts", 0, INT_MAX, &attempts))
+		goto fail;
+	if ((body = db_text(due, 0, "body")) == NULL) {
 		rc = -1;
 		snprintf(err, sizeof(err), "corps du message absent");
 	} else {
-		rc = mail_send(cfg, PQgetvalue(due, 0, 1), PQgetvalue(due, 0, 2),
-		    PQgetvalue(due, 0, 3), &transient, err, sizeof(err));
+		rc = mail_send(cfg, db_text_or(due, 0, "recipient", ""),
+		    db_text_or(due, 0, "subject", ""), body, &transient, err, sizeof(err));
 	}
 
 	params[0] = id;
@@ -77,18 +79,18 @@ deliver_one(struct db *db, const struct config *cfg, long long only_id,
 		upd = db_exec(db, STMT_OUTBOX_SENT, params);
 		counts->sent++;
 	} else if (transient && attempts + 1 < OUTBOX_MAX_ATTEMPTS) {
-		snprintf(delay, sizeof(delay), "%ld", retry_delay(attempts));
+		snprintf(delay, sizeof(delay), "%ld", retry_delay((long)attempts));
 		params[1] = err;
 		params[2] = delay;
 		upd = db_exec(db, STMT_OUTBOX_RETRY, params);
 		counts->retried++;
-		log_warn("%s: message %s non envoyé (tentative %ld), nouvel essai dans %s s : %s",
+		log_warn("%s: message %s non envoyé (tentative %lld), nouvel essai dans %s s : %s",
 		    __func__, id, attempts + 1, delay, err);
 	} else {
 		params[1] = err;
 		upd = db_exec(db, STMT_OUTBOX_GIVE_UP, params);
 		counts->failed++;
-		log_error("%s: message %s abandonné après %ld tentative(s) : %s", __func__, id,
+		log_error("%s: message %s abandonné après %lld tentative(s) : %s", __func__, id,
 		    attempts + 1, err);
 	}
 	if (!db_ok(upd) || !db_commit(db))

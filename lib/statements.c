@@ -146,8 +146,8 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "AND created_at <= now() - " LINK_WINDOW, 0 },
 	/* $1 the most worth counting. */
 	[STMT_LINK_PENDING_COUNT] = { "link_pending_count",
-	    "SELECT count(*) FROM (SELECT 1 FROM modify_link_requests WHERE resolved_at IS NULL "
-	    "LIMIT $1::integer) AS pending", 1 },
+	    "SELECT count(*) AS pending_count FROM (SELECT 1 FROM modify_link_requests "
+	    "WHERE resolved_at IS NULL LIMIT $1::integer) AS pending", 1 },
 
 	/* $1 kind, $2 recipient, $3 subject, $4 body, $5 submission id (may be NULL). The
 	 * notification reaches `fiable-mail-outbox --watch` when the transaction commits. */
@@ -171,7 +171,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "next_attempt_at = now() + make_interval(secs => $3::integer) WHERE id = $1::bigint", 3 },
 	/* $1 the most worth counting: messages waiting and due now. */
 	[STMT_OUTBOX_DUE_COUNT] = { "outbox_due_count",
-	    "SELECT count(*) FROM (SELECT 1 FROM mail_outbox WHERE status = 'pending' "
+	    "SELECT count(*) AS due_count FROM (SELECT 1 FROM mail_outbox WHERE status = 'pending' "
 	    "AND next_attempt_at <= now() LIMIT $1::integer) AS due", 1 },
 	[STMT_OUTBOX_GIVE_UP] = { "outbox_give_up",
 	    "UPDATE mail_outbox SET status = 'failed', attempts = attempts + 1, last_error = $2, "
@@ -196,7 +196,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	"jsonb_build_object('backup_id', $2::bigint, 'version', c.version, 'operation', '" \
 	operation "') FROM " cte " AS c RETURNING entity_id"
 	/* $1 the lock key (BACKUP_LOCK_KEY): true when this session now holds it. */
-	[STMT_BACKUP_LOCK] = { "backup_lock", "SELECT pg_try_advisory_lock($1::bigint)", 1 },
+	[STMT_BACKUP_LOCK] = { "backup_lock", "SELECT pg_try_advisory_lock($1::bigint) AS locked", 1 },
 	/* Under the lock, a row still 'running' belongs to a run that died. $1 the error. */
 	[STMT_BACKUP_MARK_STALE] = { "backup_mark_stale",
 	    "UPDATE backup_metadata SET status = 'failed', finished_at = now(), error = $1 "
@@ -204,7 +204,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	/* $1 destination. The start time names the objects. */
 	[STMT_BACKUP_START] = { "backup_start",
 	    "INSERT INTO backup_metadata (destination) VALUES ($1) RETURNING id, "
-	    "to_char(started_at AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS\"Z\"')", 1 },
+	    "to_char(started_at AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS\"Z\"') AS stamp", 1 },
 	[STMT_BACKUP_SET_KEYS] = { "backup_set_keys",
 	    "UPDATE backup_metadata SET object_key = $2, manifest_key = $3 WHERE id = $1::bigint", 3 },
 	/* $2 size, $3 sha256, $4 row counts, $5 manifest, $6 snapshot time, $7 last audit id,
@@ -221,20 +221,21 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "UPDATE backup_metadata SET status = 'failed', finished_at = now(), error = $2 "
 	    "WHERE id = $1::bigint AND status = 'running'", 2 },
 	[STMT_BACKUP_GET] = { "backup_get",
-	    "SELECT id, status, coalesce(destination, ''), coalesce(object_key, ''), "
-	    "coalesce(manifest_key, ''), manifest::text, deleted_at IS NOT NULL "
-	    "FROM backup_metadata WHERE id = $1::bigint", 1 },
+	    "SELECT id, status, coalesce(destination, '') AS destination, coalesce(object_key, '') "
+	    "AS object_key, coalesce(manifest_key, '') AS manifest_key, manifest::text AS manifest, "
+	    "deleted_at IS NOT NULL AS deleted FROM backup_metadata WHERE id = $1::bigint", 1 },
 	/* $2 'ok' or 'failed', $3 why it failed (NULL when ok). */
 	[STMT_BACKUP_VERIFIED] = { "backup_verified",
 	    "UPDATE backup_metadata SET verified_at = now(), verification = $2, "
 	    "verification_error = $3 WHERE id = $1::bigint", 3 },
 	/* $1 how many, newest first. */
 	[STMT_BACKUP_LIST] = { "backup_list",
-	    "SELECT id, status, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "
-	    "extract(epoch FROM now() - started_at)::bigint, size_bytes, "
-	    "coalesce(verification, ''), coalesce(to_char(verified_at AT TIME ZONE 'UTC', "
-	    "'YYYY-MM-DD HH24:MI'), ''), coalesce(object_key, ''), coalesce(destination, ''), "
-	    "deleted_at IS NOT NULL, coalesce(error, verification_error, '') "
+	    "SELECT id, status, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS "
+	    "started, extract(epoch FROM now() - started_at)::bigint AS age_seconds, size_bytes, "
+	    "coalesce(verification, '') AS verification, coalesce(to_char(verified_at AT TIME "
+	    "ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), '') AS verified, coalesce(object_key, '') AS "
+	    "object_key, coalesce(destination, '') AS destination, deleted_at IS NOT NULL AS "
+	    "deleted, coalesce(error, verification_error, '') AS error "
 	    "FROM backup_metadata ORDER BY started_at DESC, id DESC LIMIT $1::integer", 1 },
 	/* $1 jsonb array of object keys found at destination $2: those no row names. */
 	[STMT_BACKUP_UNKNOWN_KEYS] = { "backup_unknown_keys",
@@ -243,15 +244,17 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "AND (b.object_key = k OR b.manifest_key = k)) ORDER BY k", 2 },
 	/* The last finished backup of destination $1. */
 	[STMT_BACKUP_NEWEST] = { "backup_newest",
-	    "SELECT id, status, coalesce(verification, ''), "
-	    "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "
-	    "coalesce(error, verification_error, '') FROM backup_metadata "
+	    "SELECT id, status, coalesce(verification, '') AS verification, "
+	    "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS started, "
+	    "coalesce(error, verification_error, '') AS error FROM backup_metadata "
 	    "WHERE destination = $1 AND status <> 'running' ORDER BY started_at DESC, id DESC LIMIT 1", 1 },
 	/* The backups of destination $1 the retention policy chooses among, newest first. */
 	[STMT_BACKUP_RETAINED] = { "backup_retained",
-	    "SELECT id, extract(epoch FROM started_at)::bigint, coalesce(object_key, ''), "
-	    "coalesce(manifest_key, ''), coalesce(size_bytes, 0), "
-	    "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM backup_metadata "
+	    "SELECT id, extract(epoch FROM started_at)::bigint AS started_epoch, "
+	    "coalesce(object_key, '') AS object_key, coalesce(manifest_key, '') AS manifest_key, "
+	    "coalesce(size_bytes, 0) AS size_bytes, "
+	    "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS started "
+	    "FROM backup_metadata "
 	    "WHERE destination = $1 AND status = 'success' AND deleted_at IS NULL "
 	    "ORDER BY started_at DESC, id DESC", 1 },
 	[STMT_BACKUP_MARK_DELETED] = { "backup_mark_deleted",
@@ -378,7 +381,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	 * link itself. One cursor over the chain in its order, with each row's canonical text. */
 	[STMT_AUDIT_CHAIN_DECLARE] = { "audit_chain_declare",
 	    "DECLARE audit_chain NO SCROLL CURSOR FOR SELECT a.chain_seq, a.id, a.prev_hash, "
-	    "a.hash, audit_logs_canonical(a) FROM audit_logs AS a ORDER BY a.chain_seq", 0 },
+	    "a.hash, audit_logs_canonical(a) AS canonical FROM audit_logs AS a ORDER BY a.chain_seq", 0 },
 	[STMT_AUDIT_CHAIN_FETCH] = { "audit_chain_fetch", "FETCH FORWARD 1000 FROM audit_chain", 0 },
 	[STMT_AUDIT_CHAIN_CLOSE] = { "audit_chain_close", "CLOSE audit_chain", 0 },
 	/* $1 a link's number: the row there now (none: a shorter chain). */
@@ -386,8 +389,9 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "SELECT id, hash FROM audit_logs WHERE chain_seq = $1::bigint", 1 },
 	/* The heads recorded with the successful backups, and the row at each now. */
 	[STMT_AUDIT_CHAIN_BACKUPS] = { "audit_chain_backups",
-	    "SELECT b.id, to_char(b.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "
-	    "b.audit_chain_seq, b.audit_chain_hash, coalesce(a.hash, ''), coalesce(a.id::text, '') "
+	    "SELECT b.id, to_char(b.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS started, "
+	    "b.audit_chain_seq, b.audit_chain_hash, coalesce(a.hash, '') AS hash_now, "
+	    "coalesce(a.id::text, '') AS id_now "
 	    "FROM backup_metadata AS b LEFT JOIN audit_logs AS a ON a.chain_seq = b.audit_chain_seq "
 	    "WHERE b.status = 'success' AND b.audit_chain_seq IS NOT NULL ORDER BY b.id", 0 },
 	/* metrics and alerts (section of issue 5) */
@@ -422,7 +426,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	/* One fiable-check-alerts at a time (a session lock, released by the unlock or the end
 	 * of the connection). */
 	[STMT_ALERT_RUN_LOCK] = { "alert_run_lock",
-	    "SELECT pg_try_advisory_lock(hashtext('fiable.check-alerts'))", 0 },
+	    "SELECT pg_try_advisory_lock(hashtext('fiable.check-alerts')) AS locked", 0 },
 	[STMT_ALERT_RUN_UNLOCK] = { "alert_run_unlock",
 	    "SELECT pg_advisory_unlock(hashtext('fiable.check-alerts'))", 0 },
 	[STMT_ALERT_STATE_GET] = { "alert_state_get",
@@ -481,9 +485,9 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	/* Every flag, when it last changed and who changed it (its last audit row). */
 	[STMT_FLAGS_LIST] = { "flags_list",
 	    "SELECT f.name, f.enabled, "
-	    "to_char(f.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	    "to_char(f.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS updated, "
 	    "(SELECT a.actor FROM audit_logs a WHERE a.entity = 'feature_flags' "
-	    "AND a.entity_id = f.name ORDER BY a.id DESC LIMIT 1) "
+	    "AND a.entity_id = f.name ORDER BY a.id DESC LIMIT 1) AS updated_by "
 	    "FROM feature_flags f ORDER BY f.name", 0 },
 	/* $1 name: its state, locked until the end of the transaction (two changes queue). */
 	[STMT_FLAG_LOCK] = { "flag_lock",

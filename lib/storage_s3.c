@@ -3,7 +3,7 @@
  * (storage_s3_request.c): put, get, head, delete, and the listing page by page. */
 #include "storage_s3.h"
 
-#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "crypto.h"
+#include "num.h"
 
 /* An error body is only read for its <Code> and <Message>; a listing page of 1,000 keys
  * is a few hundred kilobytes. */
@@ -162,14 +163,11 @@ s3_list(struct storage *st, void (*each)(const char *, long long, void *), void 
 			    strncmp(key, s3->prefix, plen) == 0 && storage_key_valid(key + plen)) {
 				const char *q = p;
 				long long size = -1;
-				char *num_end;
 
-				if (s3_xml_next(&q, end, "Size", size_text, sizeof(size_text))) {
-					errno = 0;
-					size = strtoll(size_text, &num_end, 10);
-					if (errno != 0 || *num_end != '\0')
-						size = -1;
-				}
+				/* An unreadable size is told as -1 (unknown), not as 0. */
+				if (!s3_xml_next(&q, end, "Size", size_text, sizeof(size_text)) ||
+				    !num_parse(size_text, 0, LLONG_MAX, &size))
+					size = -1;
 				each(key + plen, size, arg);
 			}
 			p = end + strlen("</Contents>");
