@@ -539,6 +539,7 @@ cmd_apply(const struct config *cfg, struct db *db, const struct options *o,
 	    cJSON_AddNumberToObject(details, "inserted", (double)r.inserted) == NULL ||
 	    cJSON_AddNumberToObject(details, "updated", (double)r.updated) == NULL ||
 	    cJSON_AddNumberToObject(details, "conflicts", (double)r.conflicts) == NULL ||
+	    cJSON_AddNumberToObject(details, "campaigns_added", (double)r.campaigns_added) == NULL ||
 	    cJSON_AddNumberToObject(details, "slots_added", (double)r.slots_added) == NULL ||
 	    cJSON_AddNumberToObject(details, "audit_added", (double)r.audit_added) == NULL ||
 	    cJSON_AddStringToObject(details, "system_user", system_user()) == NULL) {
@@ -570,13 +571,13 @@ cmd_apply(const struct config *cfg, struct db *db, const struct options *o,
 		    "sauvegarde)\n", r.audit_collisions);
 	fprintf(stderr, "%s : %s sauvegarde %s%s%s : %lld réponse(s) concernée(s) : %lld "
 	    "réinsérée(s), %lld remise(s) dans leur état sauvegardé (nouvelle version, "
-	    "historique gardé), %lld déjà identique(s), %lld conflit(s) ; %lld créneau(x) et "
-	    "%lld ligne(s) d'audit rajouté(s) ; %.2f s\n", PROGRAM,
+	    "historique gardé), %lld déjà identique(s), %lld conflit(s) ; %lld campagne(s), "
+	    "%lld créneau(x) et %lld ligne(s) d'audit rajouté(s) ; %.2f s\n", PROGRAM,
 	    o->confirm ? "RESTAURÉ depuis la" : "RÉPÉTITION (rien n'est modifié ; ajoutez "
 	    "--confirm pour appliquer) avec la", t.id_text, o->email ? " pour " : "",
 	    o->email ? o->email : "", r.considered, r.inserted, r.updated,
-	    r.considered - r.inserted - r.updated - r.conflicts, r.conflicts, r.slots_added,
-	    r.audit_added, backup_seconds_since(start));
+	    r.considered - r.inserted - r.updated - r.conflicts, r.conflicts, r.campaigns_added,
+	    r.slots_added, r.audit_added, backup_seconds_since(start));
 	rc = 0;
 fail:
 	if (in_tx)

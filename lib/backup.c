@@ -17,22 +17,41 @@
 /* Long statements (the load of a large backup) run in the backup programs only. */
 #define STATEMENT_TIMEOUT "30min"
 
+/* The columns of format 1 are those of migrations 0008 to 0013 (sql/0001, 0008). */
 const struct backup_table_def backup_tables[BACKUP__TABLES] = {
+	[BACKUP_CAMPAIGNS] = { "campagnes", "pg_temp.restore_campagnes",
+	    STMT_BACKUP_DECLARE_CAMPAIGNS, STMT_BACKUP_DECLARE_SCRATCH_CAMPAIGNS,
+	    STMT_BACKUP_SCRATCH_CAMPAIGNS, STMT_BACKUP_LOAD_CAMPAIGNS, 2, NULL, 0, 0 },
 	[BACKUP_SLOTS] = { "creneaux", "pg_temp.restore_creneaux",
 	    STMT_BACKUP_DECLARE_SLOTS, STMT_BACKUP_DECLARE_SCRATCH_SLOTS,
-	    STMT_BACKUP_SCRATCH_SLOTS, STMT_BACKUP_LOAD_SLOTS },
+	    STMT_BACKUP_SCRATCH_SLOTS, STMT_BACKUP_LOAD_SLOTS, 1,
+	    "id text, starts_at timestamp with time zone, ends_at timestamp with time zone, "
+	    "label text",
+	    STMT_BACKUP_LOAD_SLOTS_V1, STMT_BACKUP_DECLARE_SCRATCH_SLOTS_V1 },
 	[BACKUP_SUBMISSIONS] = { "soumissions_disponibilites", "pg_temp.restore_soumissions",
 	    STMT_BACKUP_DECLARE_SUBMISSIONS, STMT_BACKUP_DECLARE_SCRATCH_SUBMISSIONS,
-	    STMT_BACKUP_SCRATCH_SUBMISSIONS, STMT_BACKUP_LOAD_SUBMISSIONS },
+	    STMT_BACKUP_SCRATCH_SUBMISSIONS, STMT_BACKUP_LOAD_SUBMISSIONS, 1,
+	    "id bigint, email text, nom text, creneaux jsonb, commentaire text, "
+	    "created_at timestamp with time zone, updated_at timestamp with time zone, "
+	    "deleted_at timestamp with time zone, version integer, "
+	    "historique_modifications jsonb, edit_token_hash bytea",
+	    STMT_BACKUP_LOAD_SUBMISSIONS_V1, STMT_BACKUP_DECLARE_SCRATCH_SUBMISSIONS_V1 },
 	[BACKUP_AUDIT] = { "audit_logs", "pg_temp.restore_audit_logs",
 	    STMT_BACKUP_DECLARE_AUDIT, STMT_BACKUP_DECLARE_SCRATCH_AUDIT,
-	    STMT_BACKUP_SCRATCH_AUDIT, STMT_BACKUP_LOAD_AUDIT },
+	    STMT_BACKUP_SCRATCH_AUDIT, STMT_BACKUP_LOAD_AUDIT, 1, NULL, 0, 0 },
 };
 
 const char *
 backup_table_name(enum backup_table t)
 {
 	return (unsigned)t < BACKUP__TABLES ? backup_tables[t].name : "?";
+}
+
+bool
+backup_table_in_format(enum backup_table t, int format)
+{
+	return (unsigned)t < BACKUP__TABLES && backup_tables[t].since <= format &&
+	    format <= BACKUP_FORMAT;
 }
 
 int

@@ -1,5 +1,5 @@
-/* backup.h — what a restore needs (the slot catalogue, every submission with the withdrawn
- * ones and their history, the audit log), read in ONE REPEATABLE READ READ ONLY transaction
+/* backup.h — what a restore needs (the campaigns, their slots, every submission with the
+ * withdrawn ones and their history, the audit log), read in ONE REPEATABLE READ READ ONLY transaction
  * and streamed through a cursor as gzip-compressed JSON lines, with a manifest; the proof
  * that a backup restores (loaded into scratch tables and compared with its manifest); its
  * application to the live database; the retention policy of the cleanup.
@@ -18,7 +18,13 @@
 
 #include "db.h"
 
-#define BACKUP_FORMAT 1
+/* The format written, and the oldest one read:
+ *   1  (migrations 0008 to 0013) creneaux, soumissions_disponibilites, audit_logs;
+ *   2  (0014) campagnes first; creneaux and soumissions_disponibilites with their campaign.
+ * A backup of format 1 restores into today's tables: its slots and answers into the first
+ * campaign (campagne_par_defaut(), sql/0014), with the values the migration gave theirs. */
+#define BACKUP_FORMAT 2
+#define BACKUP_FORMAT_OLDEST 1
 /* pg_advisory_lock key held by a backup or a cleanup for its whole run: one at a time. */
 #define BACKUP_LOCK_KEY "7310012346"
 /* pg_advisory_xact_lock key of --apply: two restorations never interleave. */
@@ -31,6 +37,7 @@
 #define BACKUP_COLUMNS_MAX 2048
 
 enum backup_table {
+	BACKUP_CAMPAIGNS,       /* campagnes (since format 2) */
 	BACKUP_SLOTS,           /* creneaux */
 	BACKUP_SUBMISSIONS,     /* soumissions_disponibilites */
 	BACKUP_AUDIT,           /* audit_logs */
@@ -38,7 +45,7 @@ enum backup_table {
 };
 
 struct backup_table_sum {
-	long long rows;
+	long long rows;                     /* 0 for a table the backup's format lacks */
 	char sha256[BACKUP_SHA256_HEX];     /* of the row lines, each with its "\n" */
 	char columns[BACKUP_COLUMNS_MAX];   /* "id bigint, email text, ..." */
 };
@@ -60,6 +67,9 @@ struct backup_manifest {
 
 /* The table's name in the database and in the payload. */
 const char *backup_table_name(enum backup_table t);
+
+/* True when backups of this format hold the table. */
+bool backup_table_in_format(enum backup_table t, int format);
 
 /* A temporary file in TMPDIR (or /tmp), already unlinked: it vanishes with the process.
  * -1 with a message on error. */
@@ -90,17 +100,19 @@ struct backup_apply_result {
 	long long inserted;         /* absent from the database: put back as they were */
 	long long updated;          /* changed since: brought back (a new version, history kept) */
 	long long conflicts;        /* left alone: see the report */
+	long long campaigns_added;
 	long long slots_added;
 	long long audit_added;      /* audit rows missing from the database */
 	long long audit_collisions; /* backup audit rows whose id now holds another row */
 };
 
 /* After backup_load, in the same transaction: brings the submissions of the backup (only
- * those of email when not NULL) back into the live tables. A submission changed since is
+ * those of email when not NULL) back into the live tables, each into its campaign. A submission changed since is
  * updated, so the triggers add a version and keep the replaced content in its history; one
  * absent is inserted with its id, history and dates; each gets an audit row. Without email,
- * missing slots and audit rows are added too. Conflicts (the e-mail is active in another
- * submission) are left alone and listed on report. */
+ * missing audit rows, campaigns and slots are added too (in that order: the audit rows the
+ * triggers write for the campaigns and slots come after the backup's). Conflicts (the e-mail
+ * is active in another submission of the campaign) are left alone and listed on report. */
 int backup_apply(struct db *db, long long backup_id, const char *email, const char *actor,
     struct backup_apply_result *r, FILE *report, char *err, size_t errlen);
 

@@ -21,6 +21,12 @@ struct backup_table_def {
 	const char *name;          /* live table, and its name in the payload */
 	const char *scratch;       /* its scratch copy */
 	enum stmt declare, declare_scratch, create_scratch, load;
+	int since;                 /* the first format holding the table */
+	/* In backups of format 1, when the table had other columns than today: those columns,
+	 * the load that gives the missing ones their values, and the read back of the scratch
+	 * table in the old columns (so the lines hash as the backup's). */
+	const char *v1_columns;
+	enum stmt v1_load, v1_declare_scratch;
 };
 
 extern const struct backup_table_def backup_tables[BACKUP__TABLES];

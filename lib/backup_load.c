@@ -1,6 +1,7 @@
 /* backup_load.c — the proof that a backup restores: its payload loaded, in the caller's
  * transaction, into scratch tables like the live ones, then each table's row count and
- * SHA-256, read back from the scratch table, compared with the manifest. */
+ * SHA-256, read back from the scratch table, compared with the manifest. A backup of an
+ * older format (backup.h) is loaded into today's columns and read back in its own. */
 #include "backup_internal.h"
 
 #include <errno.h>
@@ -77,6 +78,7 @@ gz_in_read(struct gz_in *g, unsigned char *out, size_t len, char *err, size_t er
 struct load_ctx {
 	struct db *db;
 	const struct backup_manifest *m;
+	bool v1[BACKUP__TABLES];         /* read in the columns of format 1 (v1_columns) */
 	int current;                     /* table of the rows read, -1 before any header */
 	bool seen[BACKUP__TABLES];
 	long long rows[BACKUP__TABLES];
@@ -105,8 +107,8 @@ batch_flush(struct load_ctx *c, char *err, size_t errlen)
 	if (batch_append(c, "]", 1, err, errlen) != 0)
 		return -1;
 	params[0] = c->batch.p;
-	if (!db_run(c->db, backup_tables[c->current].load, params, "le chargement des lignes", err,
-	    errlen))
+	if (!db_run(c->db, c->v1[c->current] ? backup_tables[c->current].v1_load :
+	    backup_tables[c->current].load, params, "le chargement des lignes", err, errlen))
 		return -1;
 	buf_clear(&c->batch);
 	c->batch_rows = 0;
@@ -122,14 +124,15 @@ load_header(struct load_ctx *c, const char *line, size_t len, char *err, size_t 
 	int t, ret = -1;
 
 	if (h == NULL || !backup_json_count(h, "fiable_backup", &format) ||
-	    format != BACKUP_FORMAT || !backup_json_text(h, "table", name, sizeof(name)) ||
+	    format != c->m->format || !backup_json_text(h, "table", name, sizeof(name)) ||
 	    !backup_json_text(h, "columns", columns, sizeof(columns))) {
 		snprintf(err, errlen, "en-tête de table invalide dans la sauvegarde");
 		goto fail;
 	}
 	for (t = 0; t < BACKUP__TABLES && strcmp(backup_tables[t].name, name) != 0; t++)
 		;
-	if (t == BACKUP__TABLES || c->seen[t]) {
+	if (t == BACKUP__TABLES || c->seen[t] ||
+	    !backup_table_in_format((enum backup_table)t, c->m->format)) {
 		snprintf(err, errlen, "table inattendue ou répétée dans la sauvegarde : %s", name);
 		goto fail;
 	}
@@ -259,15 +262,22 @@ backup_load(struct db *db, int fd, const struct backup_manifest *m, char *err, s
 	c.current = -1;
 	if (backup_session_settings(db, err, errlen) != 0)
 		goto fail;
+	/* Every scratch table is created, even for a table the backup's format lacks (it stays
+	 * empty), so that the restoration reads the same tables whatever the format. */
 	for (t = 0; t < BACKUP__TABLES; t++) {
 		const struct backup_table_def *def = &backup_tables[t];
-		if (backup_table_columns(db, def->name, columns, sizeof(columns), err, errlen) != 0)
-			goto fail;
-		if (strcmp(columns, m->tables[t].columns) != 0) {
-			snprintf(err, errlen, "la table %s n'a plus les colonnes de la sauvegarde "
-			    "(sauvegarde : %s ; base : %s)", def->name, m->tables[t].columns,
-			    columns);
-			goto fail;
+		if (backup_table_in_format((enum backup_table)t, m->format)) {
+			if (backup_table_columns(db, def->name, columns, sizeof(columns), err,
+			    errlen) != 0)
+				goto fail;
+			c.v1[t] = m->format == 1 && def->v1_columns != NULL;
+			if (strcmp(c.v1[t] ? def->v1_columns : columns, m->tables[t].columns) != 0) {
+				snprintf(err, errlen, "la table %s n'a plus les colonnes de la "
+				    "sauvegarde (sauvegarde, format %d : %s ; base : %s)", def->name,
+				    m->format, m->tables[t].columns, c.v1[t] ? def->v1_columns :
+				    columns);
+				goto fail;
+			}
 		}
 		if (!db_run(db, def->create_scratch, NULL, "la création d'une table temporaire",
 		    err, errlen))
@@ -281,6 +291,8 @@ backup_load(struct db *db, int fd, const struct backup_manifest *m, char *err, s
 	}
 	for (t = 0; t < BACKUP__TABLES; t++) {
 		const struct backup_table_def *def = &backup_tables[t];
+		if (!backup_table_in_format((enum backup_table)t, m->format))
+			continue;
 		if (!c.seen[t]) {
 			snprintf(err, errlen, "table %s absente de la sauvegarde", def->name);
 			goto fail;
@@ -294,8 +306,8 @@ backup_load(struct db *db, int fd, const struct backup_manifest *m, char *err, s
 		/* Read back from the scratch table in the same form as the dump: equal hashes
 		 * mean the database holds again, byte for byte, what was saved. */
 		if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
-		    backup_each_row(db, def->declare_scratch, def->scratch, hash_row, md, &rows,
-		    err, errlen) != 0)
+		    backup_each_row(db, c.v1[t] ? def->v1_declare_scratch : def->declare_scratch,
+		    def->scratch, hash_row, md, &rows, err, errlen) != 0)
 			goto fail;
 		digest_final_hex(md, sha);
 		if (rows != m->tables[t].rows || strcmp(sha, m->tables[t].sha256) != 0) {

@@ -31,6 +31,8 @@ backup_manifest_json(const struct backup_manifest *m)
 	    (list = cJSON_AddObjectToObject(root, "tables")) == NULL)
 		goto fail;
 	for (t = 0; t < BACKUP__TABLES; t++) {
+		if (!backup_table_in_format((enum backup_table)t, m->format))
+			continue;
 		if ((one = cJSON_AddObjectToObject(list, backup_tables[t].name)) == NULL ||
 		    cJSON_AddNumberToObject(one, "rows", (double)m->tables[t].rows) == NULL ||
 		    cJSON_AddStringToObject(one, "sha256", m->tables[t].sha256) == NULL ||
@@ -112,8 +114,10 @@ backup_manifest_parse(const char *json, struct backup_manifest *m, char *err, si
 		snprintf(err, errlen, "manifeste illisible (JSON invalide)");
 		goto fail;
 	}
-	if (!backup_json_count(root, "format", &format) || format != BACKUP_FORMAT) {
-		snprintf(err, errlen, "format de sauvegarde inconnu (attendu : %d)", BACKUP_FORMAT);
+	if (!backup_json_count(root, "format", &format) || format < BACKUP_FORMAT_OLDEST ||
+	    format > BACKUP_FORMAT) {
+		snprintf(err, errlen, "format de sauvegarde inconnu (attendu : %d à %d)",
+		    BACKUP_FORMAT_OLDEST, BACKUP_FORMAT);
 		goto fail;
 	}
 	m->format = (int)format;
@@ -144,6 +148,14 @@ backup_manifest_parse(const char *json, struct backup_manifest *m, char *err, si
 	for (t = 0; t < BACKUP__TABLES; t++) {
 		struct backup_table_sum *sum = &m->tables[t];
 		one = cJSON_GetObjectItemCaseSensitive(list, backup_tables[t].name);
+		if (!backup_table_in_format((enum backup_table)t, m->format)) {
+			if (one != NULL) {
+				snprintf(err, errlen, "manifeste : table %s inattendue au format %d",
+				    backup_tables[t].name, m->format);
+				goto fail;
+			}
+			continue;
+		}
 		if (!cJSON_IsObject(one) || !backup_json_count(one, "rows", &sum->rows) ||
 		    !backup_json_text(one, "sha256", sum->sha256, sizeof(sum->sha256)) ||
 		    !sha256_hex_valid(sum->sha256) ||

@@ -11,19 +11,26 @@
 /* What a writer needs of the row it locks. */
 #define LOCK_COLUMNS "id, version, deleted_at IS NOT NULL AS withdrawn, " \
 	"encode(edit_token_hash, 'hex') AS token_hash, email, nom"
-/* True when a submission other than s is active with this e-mail (an SQL expression). */
+/* True when a submission other than s is active with this e-mail in s's campaign (an SQL
+ * expression). */
 #define ACTIVE_ELSEWHERE(email) \
 	"EXISTS (SELECT 1 FROM soumissions_disponibilites AS o WHERE o.id <> s.id " \
-	"AND o.deleted_at IS NULL AND lower(o.email) = lower(" email "))"
+	"AND o.campagne_id = s.campagne_id AND o.deleted_at IS NULL " \
+	"AND lower(o.email) = lower(" email "))"
+/* The campaign of the writers that name none yet (sql/0014): the first one. The programs
+ * that will serve several campaigns pass campagne_id instead, where this is written. */
+#define DEFAULT_CAMPAIGN "campagne_par_defaut()"
 
 /* All parameters are passed separately (text format); nothing is ever spliced into SQL. */
 static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_PING] = { "ping", "SELECT 1", 0 },
 
-	/* $1: jsonb array of slot ids. Returns the ids absent from the catalogue. */
+	/* $1: jsonb array of slot ids. Returns the ids absent from the campaign's form (not in
+	 * its catalogue, or removed from it). */
 	[STMT_UNKNOWN_SLOTS] = { "unknown_slots",
 	    "SELECT x FROM jsonb_array_elements_text($1::jsonb) AS x "
-	    "WHERE NOT EXISTS (SELECT 1 FROM creneaux c WHERE c.id = x)", 1 },
+	    "WHERE NOT EXISTS (SELECT 1 FROM creneaux c WHERE c.id = x "
+	    "AND c.campagne_id = " DEFAULT_CAMPAIGN " AND c.retire_at IS NULL)", 1 },
 
 	/* Idempotency keys are found by their SHA-256 only (sql/0010): $1 is always the hex
 	 * SHA-256 of the normalised key, never the key. Claims a key for this transaction; waits
@@ -47,7 +54,9 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	 * submission active with it, before it checks that no other active submission has it:
 	 * the check cannot be overtaken, so the unique index never raises an error (whose
 	 * detail, in the server's log, would name the address). Two-int4 key space: class 7310,
-	 * then the address's hash (a collision only makes two writers queue). */
+	 * then the address's hash (a collision only makes two writers queue). The key is the
+	 * address in every campaign (sql/0014): wider than the per-campaign uniqueness it
+	 * guards, so still exact; a writer in one campaign may only wait for one in another. */
 	[STMT_SUBMISSION_EMAIL_LOCK] = { "submission_email_lock",
 	    "SELECT pg_advisory_xact_lock(7310, hashtext(lower($1)))", 1 },
 	/* $1 email, $2 nom, $3 creneaux (jsonb), $4 commentaire, $5 sha256 of the edit token (hex).
@@ -55,7 +64,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_SUBMISSION_INSERT] = { "submission_insert",
 	    "INSERT INTO soumissions_disponibilites (email, nom, creneaux, commentaire, edit_token_hash) "
 	    "VALUES ($1, $2, $3::jsonb, $4, decode($5, 'hex')) "
-	    "ON CONFLICT (lower(email)) WHERE deleted_at IS NULL DO NOTHING "
+	    "ON CONFLICT (campagne_id, lower(email)) WHERE deleted_at IS NULL DO NOTHING "
 	    "RETURNING id, version, "
 	    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at",
 	    5 },
@@ -66,12 +75,14 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "INSERT INTO audit_logs (action, entity, entity_id, actor, client_addr, user_agent, "
 	    "request_id, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)", 8 },
 
-	/* $1 time zone. Slots in order, with their day in the institution's zone. */
+	/* $1 time zone. The campaign's slots still on its form, in order, with their day in
+	 * the institution's zone. */
 	[STMT_FORM_SLOTS] = { "form_slots",
 	    "SELECT id, to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS debut, "
 	    "to_char(ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS fin, "
 	    "label AS libelle, to_char(starts_at AT TIME ZONE $1, 'YYYY-MM-DD') AS jour "
-	    "FROM creneaux ORDER BY starts_at, id", 1 },
+	    "FROM creneaux WHERE campagne_id = " DEFAULT_CAMPAIGN " AND retire_at IS NULL "
+	    "ORDER BY position, starts_at, id", 1 },
 	[STMT_FORM_FLAGS] = { "form_flags",
 	    "SELECT name, enabled FROM feature_flags ORDER BY name", 0 },
 	[STMT_TIMEZONE_CHECK] = { "timezone_check",
@@ -105,7 +116,8 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "SELECT soumission_contenu_a_la_version($1::bigint, $2::integer)::text AS contenu", 2 },
 	[STMT_SUBMISSION_ACTIVE_BY_EMAIL] = { "submission_active_by_email",
 	    "SELECT id, nom FROM soumissions_disponibilites "
-	    "WHERE lower(email) = lower($1) AND deleted_at IS NULL FOR UPDATE", 1 },
+	    "WHERE campagne_id = " DEFAULT_CAMPAIGN " AND lower(email) = lower($1) "
+	    "AND deleted_at IS NULL FOR UPDATE", 1 },
 	/* A new token: no tracked field changes, so no new version. */
 	[STMT_SUBMISSION_SET_TOKEN] = { "submission_set_token",
 	    "UPDATE soumissions_disponibilites SET edit_token_hash = decode($2, 'hex') "
@@ -327,15 +339,16 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "FROM pg_temp.restore_soumissions AS r WHERE s.id = r.id AND r.deleted_at IS NOT NULL "
 	    "AND " APPLY_FILTER " AND " APPLY_DIFFERS " RETURNING s.id, s.version) "
 	    APPLY_AUDIT("changed", "update"), 3 },
-	/* Active in the backup: content back and undeleted, unless another submission now holds
-	 * the e-mail (a conflict, reported). */
+	/* Active in the backup: content back and undeleted, unless another submission of its
+	 * campaign now holds the e-mail (a conflict, reported). */
 	[STMT_BACKUP_APPLY_ACTIVE] = { "backup_apply_active",
 	    "WITH changed AS (UPDATE soumissions_disponibilites AS s SET email = r.email, "
 	    "nom = r.nom, creneaux = r.creneaux, commentaire = r.commentaire, deleted_at = NULL "
 	    "FROM pg_temp.restore_soumissions AS r WHERE s.id = r.id AND r.deleted_at IS NULL "
 	    "AND " APPLY_FILTER " AND " APPLY_DIFFERS " AND NOT EXISTS (SELECT 1 "
 	    "FROM soumissions_disponibilites AS o WHERE o.id <> r.id AND o.deleted_at IS NULL "
-	    "AND lower(o.email) = lower(r.email)) RETURNING s.id, s.version) "
+	    "AND o.campagne_id = r.campagne_id AND lower(o.email) = lower(r.email)) "
+	    "RETURNING s.id, s.version) "
 	    APPLY_AUDIT("changed", "update"), 3 },
 	/* Gone from the database: back with its id, versions, history, dates and token. */
 	[STMT_BACKUP_APPLY_INSERT] = { "backup_apply_insert",
@@ -345,13 +358,15 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "AND NOT EXISTS (SELECT 1 FROM soumissions_disponibilites AS t "
 	    "WHERE t.edit_token_hash = r.edit_token_hash) "
 	    "AND (r.deleted_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM soumissions_disponibilites "
-	    "AS o WHERE o.deleted_at IS NULL AND lower(o.email) = lower(r.email))) "
+	    "AS o WHERE o.deleted_at IS NULL AND o.campagne_id = r.campagne_id "
+	    "AND lower(o.email) = lower(r.email))) "
 	    "RETURNING id, version) " APPLY_AUDIT("changed", "insert"), 3 },
 	/* What still differs from the backup after the three steps above: id, e-mail, and the
 	 * submission that holds the e-mail. */
 	[STMT_BACKUP_APPLY_CONFLICTS] = { "backup_apply_conflicts",
 	    "SELECT r.id, r.email, coalesce((SELECT o.id::text FROM soumissions_disponibilites AS o "
-	    "WHERE o.deleted_at IS NULL AND lower(o.email) = lower(r.email) AND o.id <> r.id "
+	    "WHERE o.deleted_at IS NULL AND o.campagne_id = r.campagne_id "
+	    "AND lower(o.email) = lower(r.email) AND o.id <> r.id "
 	    "LIMIT 1), '') FROM pg_temp.restore_soumissions AS r "
 	    "LEFT JOIN soumissions_disponibilites AS s ON s.id = r.id WHERE " APPLY_FILTER " "
 	    "AND (s.id IS NULL OR " APPLY_DIFFERS ") ORDER BY r.id", 1 },
@@ -375,7 +390,9 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "SELECT pg_get_serial_sequence('soumissions_disponibilites', 'id')::regclass AS seq, "
 	    "(SELECT max(id) FROM soumissions_disponibilites) AS top UNION ALL "
 	    "SELECT pg_get_serial_sequence('audit_logs', 'id')::regclass, "
-	    "(SELECT max(id) FROM audit_logs)) AS q "
+	    "(SELECT max(id) FROM audit_logs) UNION ALL "
+	    "SELECT pg_get_serial_sequence('campagnes', 'id')::regclass, "
+	    "(SELECT max(id) FROM campagnes)) AS q "
 	    "WHERE q.top > coalesce(pg_sequence_last_value(q.seq), 0)", 0 },
 	/* audit hash chain (sql/0008): read back by fiable-verify-audit, which recomputes each
 	 * link itself. One cursor over the chain in its order, with each row's canonical text. */
@@ -451,8 +468,9 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "UPDATE alert_events SET mail_status = $2, mail_attempts = mail_attempts + 1, "
 	    "mail_error = $3, sent_at = CASE WHEN $2 = 'sent' THEN now() END "
 	    "WHERE id = $1::bigint", 3 },
-	/* $1 time zone. Every slot with its people available (active submissions only), and a
-	 * column title for spreadsheets: "lundi 24/11/2026 — Matin (9 h – 12 h)". */
+	/* $1 time zone. Every slot of the campaign (removed ones too) with its people available
+	 * (active submissions only), and a column title for spreadsheets:
+	 * "lundi 24/11/2026 — Matin (9 h – 12 h)". */
 	[STMT_ADMIN_SLOTS] = { "admin_slots",
 	    "SELECT c.id, c.label AS libelle, "
 	    "to_char(c.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS debut, "
@@ -462,16 +480,18 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "[extract(isodow FROM c.starts_at AT TIME ZONE $1)::integer] || ' ' || "
 	    "to_char(c.starts_at AT TIME ZONE $1, 'DD/MM/YYYY') || ' — ' || c.label AS titre, "
 	    "(SELECT count(*) FROM soumissions_disponibilites s "
-	    "WHERE s.deleted_at IS NULL AND s.creneaux ? c.id) AS disponibles "
-	    "FROM creneaux c ORDER BY c.starts_at, c.id", 1 },
-	/* Every submission (withdrawn ones too), by name. */
+	    "WHERE s.campagne_id = c.campagne_id AND s.deleted_at IS NULL AND s.creneaux ? c.id) "
+	    "AS disponibles "
+	    "FROM creneaux c WHERE c.campagne_id = " DEFAULT_CAMPAIGN " "
+	    "ORDER BY c.position, c.starts_at, c.id", 1 },
+	/* Every submission of the campaign (withdrawn ones too), by name. */
 	[STMT_ADMIN_SUBMISSIONS] = { "admin_submissions",
 	    "SELECT id, email, nom, creneaux::text AS creneaux, commentaire, version, "
 	    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, "
 	    "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS updated_at, "
 	    "to_char(deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS deleted_at "
-	    "FROM soumissions_disponibilites AS s "
-	    "ORDER BY s.deleted_at IS NOT NULL, lower(s.nom), s.id", 0 },
+	    "FROM soumissions_disponibilites WHERE campagne_id = " DEFAULT_CAMPAIGN " "
+	    "ORDER BY deleted_at IS NOT NULL, lower(nom), id", 0 },
 	/* $1 the migrations this code knows, comma-separated: how many are applied, how many
 	 * applied ones it does not know, and the latest applied. */
 	[STMT_HEALTH_MIGRATIONS] = { "health_migrations",
@@ -514,6 +534,49 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "((p.lu + interval '1 day') AT TIME ZONE 'UTC')))) AS c(u) "
 	    "WHERE (c.u AT TIME ZONE $2) = p.l) AS r "
 	    "ORDER BY x.n", 2 },
+	/* backups of campaigns (section of issue 15): the table campagnes (format 2), and the
+	 * backups of format 1 (before sql/0014) read into today's tables. */
+	[STMT_BACKUP_DECLARE_CAMPAIGNS] = { "backup_declare_campaigns",
+	    BACKUP_CURSOR "campagnes AS t ORDER BY t.id", 0 },
+	[STMT_BACKUP_DECLARE_SCRATCH_CAMPAIGNS] = { "backup_declare_scratch_campaigns",
+	    BACKUP_CURSOR "pg_temp.restore_campagnes AS t ORDER BY t.id", 0 },
+	[STMT_BACKUP_SCRATCH_CAMPAIGNS] = { "backup_scratch_campaigns",
+	    "CREATE TEMP TABLE restore_campagnes (LIKE campagnes " BACKUP_LIKE ") ON COMMIT DROP", 0 },
+	[STMT_BACKUP_LOAD_CAMPAIGNS] = { "backup_load_campaigns",
+	    "INSERT INTO pg_temp.restore_campagnes SELECT * FROM "
+	    "jsonb_populate_recordset(NULL::pg_temp.restore_campagnes, $1::jsonb)", 1 },
+	/* $1 rows of format 1: the columns they lack take these values (the base record of
+	 * jsonb_populate_recordset): the first campaign, the first position, no need stated,
+	 * not removed; not late. */
+	[STMT_BACKUP_LOAD_SLOTS_V1] = { "backup_load_slots_v1",
+	    "INSERT INTO pg_temp.restore_creneaux SELECT * FROM jsonb_populate_recordset("
+	    "jsonb_populate_record(NULL::pg_temp.restore_creneaux, jsonb_build_object("
+	    "'campagne_id', " DEFAULT_CAMPAIGN ", 'position', 0)), $1::jsonb)", 1 },
+	[STMT_BACKUP_LOAD_SUBMISSIONS_V1] = { "backup_load_submissions_v1",
+	    "INSERT INTO pg_temp.restore_soumissions SELECT * FROM jsonb_populate_recordset("
+	    "jsonb_populate_record(NULL::pg_temp.restore_soumissions, jsonb_build_object("
+	    "'campagne_id', " DEFAULT_CAMPAIGN ", 'en_retard', false)), $1::jsonb)", 1 },
+	/* Read back in the columns of format 1, in their order: the lines hash as the backup's. */
+	[STMT_BACKUP_DECLARE_SCRATCH_SLOTS_V1] = { "backup_declare_scratch_slots_v1",
+	    "DECLARE backup_rows NO SCROLL CURSOR FOR SELECT row_to_json(v)::text "
+	    "FROM pg_temp.restore_creneaux AS t "
+	    "CROSS JOIN LATERAL (SELECT t.id, t.starts_at, t.ends_at, t.label) AS v ORDER BY t.id", 0 },
+	[STMT_BACKUP_DECLARE_SCRATCH_SUBMISSIONS_V1] = { "backup_declare_scratch_submissions_v1",
+	    "DECLARE backup_rows NO SCROLL CURSOR FOR SELECT row_to_json(v)::text "
+	    "FROM pg_temp.restore_soumissions AS t CROSS JOIN LATERAL (SELECT t.id, t.email, "
+	    "t.nom, t.creneaux, t.commentaire, t.created_at, t.updated_at, t.deleted_at, "
+	    "t.version, t.historique_modifications, t.edit_token_hash) AS v ORDER BY t.id", 0 },
+	/* $1 the restoration's actor: the audit rows the triggers of campagnes and creneaux
+	 * write for what it puts back (sql/0014) name it. Until the end of the transaction. */
+	[STMT_BACKUP_APPLY_ACTOR] = { "backup_apply_actor",
+	    "SELECT set_config('fiable.actor', $1, true)", 1 },
+	/* Campaigns gone from the database: back with their id, version and dates (before
+	 * their slots and answers). One whose slug is now another's is left out (and so are
+	 * its slots: the restoration fails on them, nothing is applied). */
+	[STMT_BACKUP_APPLY_CAMPAIGNS] = { "backup_apply_campaigns",
+	    "WITH added AS (INSERT INTO campagnes OVERRIDING SYSTEM VALUE "
+	    "SELECT * FROM pg_temp.restore_campagnes ON CONFLICT DO NOTHING RETURNING id) "
+	    "SELECT count(*) FROM added", 0 },
 };
 
 const struct stmt_def *

@@ -1,8 +1,9 @@
 -- Catalogue de démonstration chargé par `scripts/dev up` (jamais par les migrations) :
 -- matin et après-midi des dix prochains jours ouvrables, heure de Bruxelles.
--- Rejouable : les créneaux déjà présents sont conservés.
-INSERT INTO creneaux (id, starts_at, ends_at, label)
-SELECT to_char(jour, 'YYYY-MM-DD') || '-' || p.suffixe,
+-- Rejouable : les créneaux déjà présents sont conservés. Ils vont dans la première campagne
+-- (campagne_par_defaut(), sql/0014), celle que sert le formulaire.
+INSERT INTO creneaux (id, campagne_id, starts_at, ends_at, label)
+SELECT to_char(jour, 'YYYY-MM-DD') || '-' || p.suffixe, campagne_par_defaut(),
        (jour + p.debut) AT TIME ZONE 'Europe/Brussels',
        (jour + p.fin)   AT TIME ZONE 'Europe/Brussels',
        p.libelle

@@ -45,16 +45,20 @@ check_valid(const struct backup_manifest *m)
 {
 	int t;
 
-	if (m->format != BACKUP_FORMAT || !count_ok(m->id) || !count_ok(m->audit_last_id) ||
+	if (m->format < BACKUP_FORMAT_OLDEST || m->format > BACKUP_FORMAT || !count_ok(m->id) || !count_ok(m->audit_last_id) ||
 	    !count_ok(m->size) || !sha256_ok(m->sha256) ||
 	    !terminated(m->object, sizeof(m->object)) ||
 	    !terminated(m->snapshot_at, sizeof(m->snapshot_at)) ||
 	    !terminated(m->schema_version, sizeof(m->schema_version)) ||
 	    !storage_key_valid(m->object))
 		abort();
+	/* A table the format lacks stays empty (zeroed). */
 	for (t = 0; t < BACKUP__TABLES; t++)
-		if (!count_ok(m->tables[t].rows) || !sha256_ok(m->tables[t].sha256) ||
-		    !terminated(m->tables[t].columns, sizeof(m->tables[t].columns)))
+		if (backup_table_in_format((enum backup_table)t, m->format) ?
+		    (!count_ok(m->tables[t].rows) || !sha256_ok(m->tables[t].sha256) ||
+		    !terminated(m->tables[t].columns, sizeof(m->tables[t].columns))) :
+		    (m->tables[t].rows != 0 || m->tables[t].sha256[0] != '\0' ||
+		    m->tables[t].columns[0] != '\0'))
 			abort();
 }
 

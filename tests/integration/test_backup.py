@@ -34,9 +34,13 @@ def setUpModule():
 def table_counts():
     row = ft.sql("SELECT (SELECT count(*) FROM creneaux), "
                  "(SELECT count(*) FROM soumissions_disponibilites), "
-                 "(SELECT count(*) FROM audit_logs), (SELECT coalesce(max(id), 0) FROM audit_logs)")[0]
+                 "(SELECT count(*) FROM audit_logs), (SELECT coalesce(max(id), 0) FROM audit_logs), "
+                 "(SELECT count(*) FROM campagnes)")[0]
     return {"creneaux": int(row[0]), "soumissions_disponibilites": int(row[1]),
-            "audit_logs": int(row[2]), "audit_last_id": int(row[3])}
+            "audit_logs": int(row[2]), "audit_last_id": int(row[3]), "campagnes": int(row[4])}
+
+
+TABLES = ("campagnes", "creneaux", "soumissions_disponibilites", "audit_logs")
 
 
 class LocalBackupTest(bh.BackupTestCase):
@@ -61,7 +65,7 @@ class LocalBackupTest(bh.BackupTestCase):
         self.assertRc(proc, 0)
         summary = self.assertSuccessSummary(proc)
         self.assertFrenchOutput(proc)
-        for table in ("creneaux", "soumissions_disponibilites", "audit_logs"):
+        for table in TABLES:
             self.assertEqual(summary[table], before[table], "%s count\n%s"
                              % (table, bh.describe(proc)))
 
@@ -76,9 +80,7 @@ class LocalBackupTest(bh.BackupTestCase):
                          row["object_key"].replace(".jsonl.gz", ".manifest.json"))
         self.assertIsNone(row["error"])
         self.assertIsNone(row["verified_at"], "not verified without --verify-after")
-        self.assertEqual(row["row_counts"], {t: before[t] for t in
-                                             ("creneaux", "soumissions_disponibilites",
-                                              "audit_logs")})
+        self.assertEqual(row["row_counts"], {t: before[t] for t in TABLES})
         self.assertEqual(row["audit_last_id"], before["audit_last_id"])
         self.assertEqual(summary["object"], row["destination"] + "/" + row["object_key"])
 
@@ -92,7 +94,7 @@ class LocalBackupTest(bh.BackupTestCase):
         with open(os.path.join(self.dest, row["manifest_key"]), encoding="utf-8") as f:
             manifest = json.load(f)
         self.assertEqual(manifest, row["manifest"], "the stored and recorded manifests differ")
-        self.assertEqual(manifest["format"], 1)
+        self.assertEqual(manifest["format"], 2)
         self.assertEqual(manifest["id"], row["id"])
         self.assertEqual(manifest["object"], row["object_key"])
         self.assertEqual(manifest["sha256"], row["sha256"])
@@ -107,8 +109,8 @@ class LocalBackupTest(bh.BackupTestCase):
 
         # gzip JSON lines: a header per table, then its rows, hashed as the manifest says.
         headers, tables = bh.read_payload(data)
-        self.assertEqual([h["table"] for h in headers],
-                         ["creneaux", "soumissions_disponibilites", "audit_logs"])
+        self.assertEqual([h["table"] for h in headers], list(TABLES))
+        self.assertEqual({h["fiable_backup"] for h in headers}, {2})
         for h in headers:
             entry = manifest["tables"][h["table"]]
             self.assertEqual(h["columns"], entry["columns"])

@@ -124,8 +124,10 @@ class SchemaTest(ft.FiableTestCase):
         """fiable_app names what a person sends, the withdrawal and the token; version,
         history and dates are the triggers' (sql/0013). fiable_restore puts a vanished row
         back whole but changes an existing one through its content only."""
+        # campagne_id: named by the programs that will serve several campaigns (sql/0014).
         self.assertEqual(column_privileges("fiable_app", "soumissions_disponibilites", "INSERT"),
-                         {"email", "nom", "creneaux", "commentaire", "edit_token_hash"})
+                         {"email", "nom", "creneaux", "commentaire", "edit_token_hash",
+                          "campagne_id"})
         self.assertEqual(column_privileges("fiable_app", "soumissions_disponibilites", "UPDATE"),
                          {"email", "nom", "creneaux", "commentaire", "deleted_at",
                           "edit_token_hash"})
@@ -164,6 +166,96 @@ class SchemaTest(ft.FiableTestCase):
         tricky = "Robert'); DROP TABLE soumissions_disponibilites;--\n\"&<>,é\\"
         self.assertEqual(sql_one("SELECT :'p1'", tricky), tricky)
         self.assertEqual(sql_json("SELECT to_json(:'p1'::text)::text", tricky), tricky)
+
+
+class CampaignSchemaTest(ft.FiableTestCase):
+    """The campaigns of sql/0014: what each role may do with them, the first campaign that
+    holds what the code of before writes, and the audit rows of their writes."""
+
+    def test_first_campaign_receives_what_names_none(self):
+        first = sql_int("SELECT campagne_par_defaut()")
+        self.assertEqual(sql("SELECT slug, etat, ouverture IS NULL, fermeture IS NULL "
+                             "FROM campagnes WHERE id = :'p1'::bigint", first),
+                         [["disponibilites", "ouverte", "t", "t"]])
+        self.assertEqual(sql_one("SELECT campagne_phase(campagne_par_defaut())"), "ouverte")
+        sid = insert_submission()
+        self.assertEqual(sql("SELECT campagne_id, en_retard FROM soumissions_disponibilites "
+                             "WHERE id = :'p1'::bigint", sid), [[str(first), "f"]])
+
+    def test_campaign_privileges(self):
+        content = {"slug", "titre", "introduction", "fuseau", "ouverture", "fermeture",
+                   "delai_grace", "etat", "modification_jusqu_a"}
+        for privilege in ("INSERT", "UPDATE"):
+            self.assertEqual(column_privileges("fiable_app", "campagnes", privilege), content,
+                             "fiable_app %s on campagnes: content only" % privilege)
+            self.assertEqual(column_privileges("fiable_backup", "campagnes", privilege), set())
+        self.assertEqual(column_privileges("fiable_app", "creneaux", "UPDATE"),
+                         {"starts_at", "ends_at", "label", "position", "besoin", "retire_at"})
+        for role, privilege, expected in (("fiable_app", "DELETE", "f"),
+                                          ("fiable_app", "TRUNCATE", "f"),
+                                          ("fiable_backup", "SELECT", "t"),
+                                          ("fiable_restore", "INSERT", "t"),
+                                          ("fiable_restore", "UPDATE", "f"),
+                                          ("fiable_restore", "DELETE", "f")):
+            self.assertEqual(sql_one("SELECT has_table_privilege(:'p1', 'campagnes', :'p2')",
+                                     role, privilege), expected, "%s %s" % (role, privilege))
+
+    def test_campaign_writes_are_audited_and_versioned(self):
+        slug = "schema-" + uuid.uuid4().hex[:12]
+        actor = "admin:schema-" + uuid.uuid4().hex[:6]
+        # The actor is a setting of the writer's transaction.
+        cid = ft.app_sql("BEGIN; SELECT set_config('fiable.actor', :'p2', true); "
+                         "INSERT INTO campagnes (slug, titre, etat) "
+                         "VALUES (:'p1', 'Essai', 'brouillon') RETURNING id; COMMIT",
+                         slug, actor)[-1][0]
+        ft.app_sql("BEGIN; SELECT set_config('fiable.actor', :'p2', true); "
+                   "UPDATE campagnes SET titre = 'Essai modifié' WHERE id = :'p1'::bigint; "
+                   "COMMIT", cid, actor)
+        # An update that changes nothing: no version, no audit row.
+        ft.app_sql("UPDATE campagnes SET titre = 'Essai modifié' WHERE id = :'p1'::bigint", cid)
+        self.assertEqual(sql_int("SELECT version FROM campagnes WHERE id = :'p1'::bigint", cid),
+                         2)
+        rows = sql_json("SELECT json_agg(json_build_object('action', action, 'actor', actor, "
+                        "'details', details) ORDER BY id)::text FROM audit_logs "
+                        "WHERE entity = 'campagnes' AND entity_id = :'p1'", cid)
+        self.assertEqual([(r["action"], r["actor"]) for r in rows],
+                         [("campagne.create", actor), ("campagne.update", actor)])
+        self.assertEqual(rows[1]["details"]["champs"],
+                         {"titre": {"avant": "Essai", "apres": "Essai modifié"}})
+        self.assertEqual(rows[1]["details"]["version"], 2)
+        # A draft takes no answer, and fiable_app cannot set a version or a bad time zone.
+        with self.assertRaises(SqlError) as cm:
+            ft.app_sql("INSERT INTO soumissions_disponibilites (campagne_id, email, nom, "
+                       "edit_token_hash) VALUES (:'p1'::bigint, :'p2', 'X', "
+                       "sha256(convert_to(:'p3', 'UTF8')))", cid, ft.unique_email("brouillon"),
+                       uuid.uuid4().hex)
+        self.assertIn("n'accepte pas", cm.exception.stderr)
+        with self.assertRaises(SqlError) as cm:
+            ft.app_sql("UPDATE campagnes SET version = 9 WHERE id = :'p1'::bigint", cid)
+        self.assertIn("permission denied", cm.exception.stderr)
+        with self.assertRaises(SqlError) as cm:
+            ft.app_sql("UPDATE campagnes SET fuseau = 'Lune/Base' WHERE id = :'p1'::bigint", cid)
+        self.assertIn("fuseau horaire inconnu", cm.exception.stderr)
+
+    def test_slot_change_is_audited_and_a_ticked_slot_is_kept(self):
+        slot = "schema-" + uuid.uuid4().hex[:12]
+        sql("INSERT INTO creneaux (id, starts_at, ends_at, label) VALUES (:'p1', "
+            "now() + interval '40 days', now() + interval '40 days 2 hours', 'Avant')", slot)
+        ft.app_sql("UPDATE creneaux SET label = 'Après', starts_at = starts_at + interval '1 hour' "
+                   "WHERE id = :'p1'", slot)
+        rows = sql_json("SELECT json_agg(json_build_object('action', action, 'details', details) "
+                        "ORDER BY id)::text FROM audit_logs WHERE entity = 'creneaux' "
+                        "AND entity_id = :'p1'", slot)
+        self.assertEqual([r["action"] for r in rows], ["creneau.create", "creneau.update"])
+        self.assertEqual(set(rows[1]["details"]["champs"]), {"label", "starts_at"})
+        self.assertEqual(rows[1]["details"]["champs"]["label"], {"avant": "Avant", "apres": "Après"})
+        insert_submission(json.dumps([slot]))
+        with self.assertRaises(SqlError) as cm:
+            ft.app_sql("DELETE FROM creneaux WHERE id = :'p1'", slot)
+        self.assertIn("retirez-le", cm.exception.stderr)
+        ft.app_sql("UPDATE creneaux SET retire_at = now() WHERE id = :'p1'", slot)
+        self.assertEqual(sql_int("SELECT count(*) FROM creneaux WHERE id = :'p1' "
+                                 "AND retire_at IS NOT NULL", slot), 1)
 
 
 class AppRoleCannotRewriteTest(ft.FiableTestCase):

@@ -107,6 +107,7 @@ test_manifest(void)
 	memset(m.tables[BACKUP_SUBMISSIONS].sha256, 'b', 64);
 	memset(m.tables[BACKUP_SLOTS].sha256, 'c', 64);
 	memset(m.tables[BACKUP_AUDIT].sha256, 'd', 64);
+	memset(m.tables[BACKUP_CAMPAIGNS].sha256, 'e', 64);
 	strcpy(m.tables[BACKUP_SUBMISSIONS].columns, "id bigint, email text");
 	json = backup_manifest_json(&m);
 	CHECK(json != NULL, "manifeste JSON");
@@ -118,8 +119,30 @@ test_manifest(void)
 	cJSON_free(again);
 	cJSON_free(json);
 
-	CHECK(backup_manifest_parse("{\"format\":2}", &back, err, sizeof(err)) != 0,
+	/* Format 1 (before campaigns): no campagnes in it, and one naming it is refused. */
+	m.format = 1;
+	memset(&m.tables[BACKUP_CAMPAIGNS], 0, sizeof(m.tables[BACKUP_CAMPAIGNS]));
+	json = backup_manifest_json(&m);
+	CHECK(json != NULL && strstr(json, "campagnes") == NULL, "format 1 sans campagnes");
+	CHECK(json != NULL && backup_manifest_parse(json, &back, err, sizeof(err)) == 0 &&
+	    back.format == 1 && back.tables[BACKUP_SUBMISSIONS].rows == 100000,
+	    "format 1 relu : %s", err);
+	cJSON_free(json);
+	m.format = BACKUP_FORMAT;
+	memset(m.tables[BACKUP_CAMPAIGNS].sha256, 'e', 64);
+	json = backup_manifest_json(&m);
+	again = json ? strstr(json, "\"format\":2") : NULL;
+	if (again != NULL)
+		again[9] = '1';
+	CHECK(again != NULL && backup_manifest_parse(json, &back, err, sizeof(err)) != 0,
+	    "format 1 avec une table campagnes refusé");
+	cJSON_free(json);
+	again = NULL;
+
+	CHECK(backup_manifest_parse("{\"format\":3}", &back, err, sizeof(err)) != 0,
 	    "format inconnu refusé");
+	CHECK(backup_manifest_parse("{\"format\":0}", &back, err, sizeof(err)) != 0,
+	    "format 0 refusé");
 	CHECK(backup_manifest_parse("[]", &back, err, sizeof(err)) != 0, "pas un objet");
 	CHECK(backup_manifest_parse(NULL, &back, err, sizeof(err)) != 0, "absent");
 	/* Beyond 15 digits cJSON may write a count rounded (9007199254740991 as
