@@ -309,8 +309,11 @@ slot_utc_format(long long t, char out[21])
 		days--;
 	}
 	civil_from_days(days, &y, &m, &d);
-	snprintf(out, 21, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, (int)(secs / 3600),
-	    (int)(secs / 60 % 60), (int)(secs % 60));
+	/* The bounds above keep every field to its width; the unsigned casts and modulos say
+	 * so to the compiler (-Wformat-truncation at -O2). */
+	snprintf(out, 21, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)y % 10000u,
+	    (unsigned)m % 100u, (unsigned)d % 100u, (unsigned)(secs / 3600) % 100u,
+	    (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
 	return true;
 }
 
