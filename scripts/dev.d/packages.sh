@@ -39,8 +39,10 @@ node_deps() {
 	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
+# Les variantes de compilation (type, sanitizers, bancs d'essai) sont les préréglages de
+# CMakePresets.json ; CMAKE_OPTS y ajoute ce qui dépend de l'appel (ports, facteur des délais).
 build() {
-	log "compilation ($BUILD_TYPE${CMAKE_OPTS[*]:+ ${CMAKE_OPTS[*]}}) dans $BUILD"
-	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" "${CMAKE_OPTS[@]}"
+	log "compilation (préréglage $PRESET${CMAKE_OPTS[*]:+ ${CMAKE_OPTS[*]}}) dans $BUILD"
+	cmake -S "$ROOT" --preset "$PRESET" -B "$BUILD" "${CMAKE_OPTS[@]}"
 	cmake --build "$BUILD" -j"$(nproc)"
 }

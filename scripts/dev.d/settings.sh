@@ -70,8 +70,9 @@ settings_dev() {
 	BUILD=${FIABLE_BUILD:-${REC_BUILD:-$ROOT/build}}
 	PORT=${PORT:-${REC_PORT:-8080}}
 	PGPORT=${PGPORT:-${REC_PGPORT:-5432}}
-	BUILD_TYPE=${FIABLE_BUILD_TYPE:-RelWithDebInfo}
+	PRESET=dev # RelWithDebInfo
 	CMAKE_OPTS=()
+	[[ -z ${FIABLE_BUILD_TYPE:-} ]] || CMAKE_OPTS=(-DCMAKE_BUILD_TYPE="$FIABLE_BUILD_TYPE")
 	RATE_LIMIT_EXEMPT=
 	NGINX_TEST_SETTINGS=() # les valeurs de nginx.conf.example, telles quelles
 	SMTP_PORT='' # pas de serveur SMTP de test
@@ -94,20 +95,21 @@ settings_test() {
 	BUILD=${FIABLE_TEST_BUILD:-$ROOT/build-test}
 	PORT=${TEST_PORT:-18080}
 	PGPORT=${TEST_PGPORT:-5433}
-	BUILD_TYPE=Debug
+	PRESET=test # Debug, ASan + UBSan
 	FIABLE_TEST_SLOWDOWN=${FIABLE_TEST_SLOWDOWN:-1}
 	[[ $FIABLE_TEST_SLOWDOWN =~ ^[0-9]+(\.[0-9]+)?$ ]] &&
 		awk -v f="$FIABLE_TEST_SLOWDOWN" 'BEGIN { exit !(f >= 1) }' ||
 		die "FIABLE_TEST_SLOWDOWN doit être un nombre au moins égal à 1 (reçu : $FIABLE_TEST_SLOWDOWN)"
 	export FIABLE_TEST_SLOWDOWN
+	# Les programmes (et les tests unitaires) compilés avec les sanitizers lisent ces options.
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 	# Les délais de ctest (en secondes entières) suivent le même facteur, arrondi au-dessus.
 	TIMEOUT_FACTOR=$(limit 1)
-	CMAKE_OPTS=(-DENABLE_SANITIZERS=ON -DFIABLE_TEST_TIMEOUT_FACTOR="$TIMEOUT_FACTOR")
 	if [[ ${MODE:-test} == bench ]]; then
 		# Les mesures se font sur ce qui serait livré : optimisé, sans sanitizers.
 		BUILD=${FIABLE_TEST_BUILD:-$ROOT/build-bench}
-		BUILD_TYPE=Release
-		CMAKE_OPTS=()
+		PRESET=bench
 	fi
 	EXTRA_PACKAGES=("${TEST_PACKAGES[@]}")
 	command -v npm >/dev/null || EXTRA_PACKAGES+=(nodejs npm)
@@ -120,6 +122,12 @@ settings_test() {
 	SMTP_PORT=${TEST_SMTP_PORT:-18025}
 	S3_PORT=${TEST_S3_PORT:-18090}
 	derive_paths
+	# La pile que ctest démarre (fixture stack.up) : ports et dossier d'état figés dans la
+	# compilation, et le fichier qui la décrit aux tests.
+	CMAKE_OPTS=(-DFIABLE_TEST_TIMEOUT_FACTOR="$TIMEOUT_FACTOR" -DFIABLE_TEST_VAR="$VAR"
+		-DFIABLE_TEST_PORT="$PORT" -DFIABLE_TEST_PGPORT="$PGPORT"
+		-DFIABLE_TEST_SMTP_PORT="$SMTP_PORT" -DFIABLE_TEST_S3_PORT="$S3_PORT")
+	TEST_ENV_FILE=${FIABLE_TEST_ENV_FILE:-$BUILD/fiable-test.env}
 	PUBLIC_URL=$BASE_URL
 	# Un vrai serveur SMTP (aiosmtpd, sans TLS, sur la boucle locale) reçoit tout dans une
 	# boîte Maildir que les tests lisent ; les réglages SMTP de l'appelant sont ignorés.

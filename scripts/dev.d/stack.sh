@@ -79,12 +79,18 @@ print_log_tails() {
 	done
 }
 
-# Démarre tout, dans l'ordre ; rejouable : ce qui tourne déjà est laissé (ou rechargé).
+# Installe, compile et démarre tout, dans l'ordre ; rejouable : ce qui tourne déjà est laissé
+# (ou rechargé).
 do_up() {
 	check_running_pgport
 	ensure_packages
 	find_tools
 	build
+	start_stack
+}
+
+# Démarre la pile d'une compilation déjà faite (BUILD) : « up », et « stack-up » pour ctest.
+start_stack() {
 	prepare_dirs
 	check_access
 	pg_init
