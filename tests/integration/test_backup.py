@@ -62,8 +62,9 @@ class LocalBackupTest(bh.BackupTestCase):
         summary = self.assertSuccessSummary(proc)
         self.assertFrenchOutput(proc)
         for table in ("creneaux", "soumissions_disponibilites", "audit_logs"):
-            self.assertEqual(summary[table], before[table], "%s count\n%s"
-                             % (table, bh.describe(proc)))
+            with self.subTest(table=table):
+                self.assertEqual(summary[table], before[table], "%s count\n%s"
+                                 % (table, bh.describe(proc)))
 
         rows = bh.backup_rows_since(first)
         self.assertEqual(len(rows), 1, rows)
@@ -269,11 +270,12 @@ class LocalBackupTest(bh.BackupTestCase):
 
     def test_help_and_usage(self):
         for program in ("backup-submissions", "cleanup-old-backups", "restore-backup"):
-            proc = bh.run(program, "--help", env=self.env)
-            self.assertRc(proc, 0)
-            self.assertIn("BACKUP_DESTINATION", proc.stdout)
-            bad = bh.run(program, "--nonsense", env=self.env)
-            self.assertRc(bad, 64)
+            with self.subTest(program=program):
+                proc = bh.run(program, "--help", env=self.env)
+                self.assertRc(proc, 0)
+                self.assertIn("BACKUP_DESTINATION", proc.stdout)
+                bad = bh.run(program, "--nonsense", env=self.env)
+                self.assertRc(bad, 64)
 
 
 class ConcurrencyTest(bh.BackupTestCase):
