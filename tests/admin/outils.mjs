@@ -1,34 +1,18 @@
-// Outils des tests des pages d'administration dans un vrai navigateur : Chromium de Debian
-// piloté par playwright-core (tests/node), contre la pile que `scripts/dev test` démarre et
-// décrit dans les variables FIABLE_TEST_*. Sans elles, chaque fichier échoue (il ne saute
-// rien) : lancez `scripts/dev test` (ou `scripts/dev test -R admin`).
+// Outils des tests des pages d'administration dans un vrai navigateur, contre la pile de test
+// que ctest démarre et décrit dans un fichier (FIABLE_TEST_ENV_FILE) : pile, plafonds et
+// lancement de Chromium viennent de tests/lib/navigateur.mjs. Sans pile, chaque fichier échoue
+// (il ne saute rien).
 import fs from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { BASE, exiger, lancerNavigateur, plafond } from '../lib/navigateur.mjs';
 
-const AIDE = 'Ces tests demandent la pile de test : lancez-les avec `scripts/dev test -R admin`, '
-  + 'qui démarre nginx, les programmes FastCGI et PostgreSQL, installe playwright-core '
-  + '(tests/node) et exporte FIABLE_TEST_BASE_URL, FIABLE_VAR et FIABLE_TEST_NODE_MODULES.';
+export { BASE, LENTEUR, plafond } from '../lib/navigateur.mjs';
 
-for (const nom of ['FIABLE_TEST_BASE_URL', 'FIABLE_VAR', 'FIABLE_TEST_NODE_MODULES']) {
-  if (!process.env[nom]) throw new Error(`${nom} n'est pas défini. ${AIDE}`);
-}
+exiger(['FIABLE_VAR']);
 
-export const BASE = process.env.FIABLE_TEST_BASE_URL.replace(/\/$/, '');
-
-// Plafonds d'attente : chaque attente s'arrête à son événement ; FIABLE_TEST_SLOWDOWN
-// (défaut 1) agrandit tous les plafonds sur une machine chargée.
-export const LENTEUR = Math.max(1, Number(process.env.FIABLE_TEST_SLOWDOWN || 1) || 1);
-export const plafond = (ms) => Math.round(ms * LENTEUR);
-const CHROMIUM = process.env.FIABLE_TEST_CHROMIUM || '/usr/bin/chromium';
-const requireNode = createRequire(path.join(process.env.FIABLE_TEST_NODE_MODULES, 'x.js'));
-const { chromium } = requireNode('playwright-core');
-
-const DRAPEAUX = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 export const BUREAU = { width: 1280, height: 900 };
 export const TELEPHONE = { width: 390, height: 844 };
 
@@ -40,9 +24,8 @@ let navigateur = null;
 // mandataire : un mandataire() par lequel passent toutes les requêtes du navigateur (la boucle
 // locale comprise : Chromium la contourne sinon).
 export async function demarrer({ mandataire: m = null } = {}) {
-  const args = m ? [...DRAPEAUX, `--proxy-server=http://127.0.0.1:${m.port}`, '--proxy-bypass-list=<-loopback>']
-    : DRAPEAUX;
-  navigateur = await chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+  const args = m ? [`--proxy-server=http://127.0.0.1:${m.port}`, '--proxy-bypass-list=<-loopback>'] : [];
+  navigateur = await lancerNavigateur({ args });
   return navigateur;
 }
 

@@ -3,6 +3,8 @@
 # the same SQL transaction as the endpoint, at 8, 32 and 128 connections. Prints, never fails
 # on a timing. Run with `scripts/dev bench` (optimised build, no sanitizers).
 set -euo pipefail
+# La pile que ctest a démarrée (fixture stack.up), si l'environnement ne la décrit pas.
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/env.sh"
 : "${FIABLE_TEST_BASE_URL:?lancez ce banc d’essai avec scripts/dev bench}"
 : "${FIABLE_TEST_PG:?lancez ce banc d’essai avec scripts/dev bench}"
 : "${FIABLE_TEST_DEV:?lancez ce banc d’essai avec scripts/dev bench}"

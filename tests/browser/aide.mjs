@@ -1,35 +1,18 @@
-// Outils communs des tests du formulaire dans un vrai navigateur : Chromium de Debian piloté
-// par playwright-core (tests/node), contre la pile que `scripts/dev test` démarre (nginx +
-// programmes FastCGI + PostgreSQL) et décrit dans les variables FIABLE_TEST_*.
-// Sans elles, chaque fichier de test échoue (il ne saute rien) : lancez `scripts/dev test`.
+// Outils communs des tests du formulaire dans un vrai navigateur, contre la pile de test
+// (nginx + programmes FastCGI + PostgreSQL) que ctest démarre et décrit dans un fichier
+// (FIABLE_TEST_ENV_FILE) : pile, plafonds et lancement de Chromium viennent de
+// tests/lib/navigateur.mjs. Sans pile, chaque fichier de test échoue (il ne saute rien).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { AIDE, BASE, exiger, lancerProfil, plafond } from '../lib/navigateur.mjs';
 
-const AIDE = 'Ces tests demandent la pile de test : lancez-les avec `scripts/dev test` (ou '
-  + '`scripts/dev test -R browser`), qui démarre nginx, les programmes FastCGI et PostgreSQL, '
-  + 'installe playwright-core (tests/node) et exporte FIABLE_TEST_BASE_URL, FIABLE_TEST_PG, '
-  + 'FIABLE_TEST_DEV, FIABLE_TEST_CHROMIUM et FIABLE_TEST_NODE_MODULES.';
+export { BASE, chromium, DRAPEAUX, LENTEUR, plafond } from '../lib/navigateur.mjs';
 
-for (const nom of ['FIABLE_TEST_BASE_URL', 'FIABLE_TEST_PG', 'FIABLE_TEST_NODE_MODULES']) {
-  if (!process.env[nom]) throw new Error(`${nom} n'est pas défini. ${AIDE}`);
-}
+exiger(['FIABLE_TEST_PG']);
 
-export const BASE = process.env.FIABLE_TEST_BASE_URL.replace(/\/$/, '');
-
-// Plafonds d'attente : chaque attente s'arrête à son événement (un état du DOM, une ligne en
-// base) ; FIABLE_TEST_SLOWDOWN (défaut 1) agrandit tous les plafonds sur une machine chargée.
-export const LENTEUR = Math.max(1, Number(process.env.FIABLE_TEST_SLOWDOWN || 1) || 1);
-export const plafond = (ms) => Math.round(ms * LENTEUR);
-const CHROMIUM = process.env.FIABLE_TEST_CHROMIUM || '/usr/bin/chromium';
-const requireNode = createRequire(path.join(process.env.FIABLE_TEST_NODE_MODULES, 'x.js'));
-export const { chromium } = requireNode('playwright-core');
-
-export const DRAPEAUX = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 export const BUREAU = { width: 1200, height: 900 };
 export const TELEPHONE = { width: 375, height: 740 };
 
@@ -49,10 +32,7 @@ export function nouveauProfil() {
 // Un navigateur sur un profil (neuf par défaut) : fermer puis relancer le même profil simule
 // la fermeture et la réouverture du navigateur.
 export async function lancer({ profil = nouveauProfil(), ...options } = {}) {
-  const contexte = await chromium.launchPersistentContext(profil, {
-    executablePath: CHROMIUM, args: DRAPEAUX, headless: true, viewport: BUREAU, locale: 'fr-BE', ...options,
-  });
-  contexte.setDefaultTimeout(plafond(30000));
+  const contexte = await lancerProfil(profil, { viewport: BUREAU, locale: 'fr-BE', ...options });
   contexte.profil = profil;
   contexte.erreurs = [];
   contexte.on('weberror', (e) => contexte.erreurs.push(String(e.error())));

@@ -33,6 +33,11 @@ import unittest
 import urllib.error
 import urllib.request
 
+# The stack's description (FIABLE_TEST_ENV_FILE, written by the ctest fixture) when the
+# environment does not hold it: the loader of the integration tests, read on import.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import fiable_test.env  # noqa: E402,F401
+
 ROOT = os.environ.get("FIABLE_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 DOC = os.path.join(ROOT, "docs", "DEPLOIEMENT.md")

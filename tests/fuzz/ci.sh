@@ -11,7 +11,7 @@ if ! command -v clang >/dev/null 2>&1; then
 	exit 1
 fi
 echo "compilation des cibles libFuzzer (clang) dans $build"
-cmake -S "$src" -B "$build" -DENABLE_FUZZING=ON -DCMAKE_C_COMPILER=clang \
-	-DCMAKE_BUILD_TYPE=Debug >/dev/null
+# The fuzz preset of CMakePresets.json: clang, ENABLE_FUZZING=ON, Debug.
+cmake -S "$src" --preset fuzz -B "$build" >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 exec ctest --test-dir "$build" --output-on-failure --no-tests=error -R '^fuzz\.'

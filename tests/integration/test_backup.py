@@ -271,11 +271,12 @@ class LocalBackupTest(bh.BackupTestCase):
 
     def test_help_and_usage(self):
         for program in ("backup-submissions", "cleanup-old-backups", "restore-backup"):
-            proc = bh.run(program, "--help", env=self.env)
-            self.assertRc(proc, 0)
-            self.assertIn("BACKUP_DESTINATION", proc.stdout)
-            bad = bh.run(program, "--nonsense", env=self.env)
-            self.assertRc(bad, 64)
+            with self.subTest(program=program):
+                proc = bh.run(program, "--help", env=self.env)
+                self.assertRc(proc, 0)
+                self.assertIn("BACKUP_DESTINATION", proc.stdout)
+                bad = bh.run(program, "--nonsense", env=self.env)
+                self.assertRc(bad, 64)
 
 
 class ConcurrencyTest(bh.BackupTestCase):

@@ -153,10 +153,11 @@ class RoundTripTest(bh.BackupTestCase, ft.ModifyTestCase):
         self.assertIn("0 réinsérée(s), 3 remise(s) dans leur état sauvegardé",
                       bh.last_line(proc.stderr), bh.describe(proc))
         for person, withdrawn in ((alice, False), (bruno, True), (chloe, False), (denis, False)):
-            sid = person[1]["id"]
-            row = ft.submission_row(sid)
-            self.assertEqual(ft.content_of(row), ft.content_of(saved[sid]), person[0]["nom"])
-            self.assertEqual(row["deleted_at"] is not None, withdrawn, person[0]["nom"])
+            with self.subTest(nom=person[0]["nom"], withdrawn=withdrawn):
+                sid = person[1]["id"]
+                row = ft.submission_row(sid)
+                self.assertEqual(ft.content_of(row), ft.content_of(saved[sid]), person[0]["nom"])
+                self.assertEqual(row["deleted_at"] is not None, withdrawn, person[0]["nom"])
         # Alice: the change made after the backup is still there, in the history.
         row = ft.submission_row(alice[1]["id"])
         self.assertEqual(row["version"], 5)

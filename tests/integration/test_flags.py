@@ -230,9 +230,10 @@ class Command(FlagsCase):
         for args in (["set", "teleportation", "off"], ["set", "autosave", "peut-etre"],
                      ["set", "autosave"], ["set", "autosave", "off", "--actor", "a b"],
                      ["set", "autosave", "off", "--bruit"], ["effacer"]):
-            proc = cli(*args)
-            self.assertEqual(proc.returncode, 64, "%r: %s%s" % (args, proc.stdout, proc.stderr))
-            self.assertTrue(proc.stderr.strip(), args)
+            with self.subTest(args=args):
+                proc = cli(*args)
+                self.assertEqual(proc.returncode, 64, "%r: %s%s" % (args, proc.stdout, proc.stderr))
+                self.assertTrue(proc.stderr.strip(), args)
         self.assertEqual(max_audit_id(), before)
         self.assertEqual(set(form_flags().values()), {True})
 

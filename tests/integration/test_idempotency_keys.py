@@ -172,7 +172,8 @@ class KeyIsASecretTest(ft.FiableTestCase):
         self.assertEqual(can("key_exposed", "UPDATE"), "f")
         self.assertEqual(can("key_sha256", "UPDATE"), "f")
         for column in ("status_code", "response_body", "submission_id"):
-            self.assertEqual(can(column, "UPDATE"), "t", column)
+            with self.subTest(column=column):
+                self.assertEqual(can(column, "UPDATE"), "t", column)
         self.assertEqual(can("key_exposed", "SELECT"), "t")
 
     def test_backup_file_holds_no_key(self):

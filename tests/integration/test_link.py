@@ -165,9 +165,10 @@ class LinkTest(LinkCase):
         self.assertTrue(all(r[2] == "t" and r[3] == str(created["id"]) for r in rows), rows)
         for table in ("mail_outbox", "audit_logs", "soumissions_disponibilites",
                       "modify_link_requests"):
-            self.assertEqual(sql_int("SELECT count(*) FROM %s AS t "
-                                     "WHERE strpos(t::text, :'p1') > 0" % table, new), 0,
-                             "the new edit token is stored in %s" % table)
+            with self.subTest(table=table):
+                self.assertEqual(sql_int("SELECT count(*) FROM %s AS t "
+                                         "WHERE strpos(t::text, :'p1') > 0" % table, new), 0,
+                                 "the new edit token is stored in %s" % table)
         # The audit row, written by the mail sender, names the request's own facts.
         self.assertEqual(ft.audit_entries(str(created["id"]), "submission.link_sent"),
                          [[payload["email"].lower(), source[0], resp.user_agent]])

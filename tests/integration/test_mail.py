@@ -274,7 +274,8 @@ class MailOutboxTest(ft.FiableTestCase):
         self.assertEqual(out.returncode, 0)
         text = out.stdout.decode("utf-8")
         for name in ("SMTP_URL", "SMTP_PASSWORD", "MAIL_FROM", "FIABLE_MAIL_DIR"):
-            self.assertIn(name, text)
+            with self.subTest(name=name):
+                self.assertIn(name, text)
 
 
 if __name__ == "__main__":

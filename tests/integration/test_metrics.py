@@ -375,7 +375,8 @@ class SubmissionsTest(ft.ModifyTestCase):
                          {"avant": payload["nom"], "apres": "Nom modifié"})
         self.assertProblem(admin_get(SUBMISSIONS + "/999999999"), 404, "not_found")
         for bad in ("/0", "/abc", "/1x", "/-1"):
-            self.assertStatus(admin_get(SUBMISSIONS + bad), 404)
+            with self.subTest(bad=bad):
+                self.assertStatus(admin_get(SUBMISSIONS + bad), 404)
 
 
 class HealthTest(ft.FiableTestCase):

@@ -110,15 +110,17 @@ class SchemaTest(ft.FiableTestCase):
 
     def test_app_role_privileges_on_audit_logs(self):
         for privilege in ("UPDATE", "DELETE", "TRUNCATE"):
-            self.assertEqual(
-                sql_one("SELECT has_table_privilege('fiable_app', 'audit_logs', :'p1')",
-                        privilege), "f", "fiable_app has %s on audit_logs" % privilege)
+            with self.subTest(privilege=privilege):
+                self.assertEqual(
+                    sql_one("SELECT has_table_privilege('fiable_app', 'audit_logs', :'p1')",
+                            privilege), "f", "fiable_app has %s on audit_logs" % privilege)
         self.assertEqual(sql_one("SELECT has_table_privilege('fiable_app', 'audit_logs', "
                                  "'SELECT')"), "t", "fiable_app cannot read audit_logs")
         # Adding rows, naming their content only: never their id, time or links.
         for role in ("fiable_app", "fiable_backup"):
-            self.assertEqual(column_privileges(role, "audit_logs", "INSERT"), AUDIT_CONTENT,
-                             "the columns %s may name in an audit row" % role)
+            with self.subTest(role=role):
+                self.assertEqual(column_privileges(role, "audit_logs", "INSERT"), AUDIT_CONTENT,
+                                 "the columns %s may name in an audit row" % role)
 
     def test_app_role_writes_submission_content_only(self):
         """fiable_app names what a person sends, the withdrawal and the token; version,
@@ -137,13 +139,15 @@ class SchemaTest(ft.FiableTestCase):
         self.assertIn("historique_modifications",
                       column_privileges("fiable_restore", "soumissions_disponibilites", "INSERT"))
         for privilege in ("DELETE", "TRUNCATE"):
-            self.assertEqual(sql_one("SELECT has_table_privilege('fiable_app', "
-                                     "'soumissions_disponibilites', :'p1')", privilege), "f",
-                             "fiable_app has %s on soumissions_disponibilites" % privilege)
+            with self.subTest(privilege=privilege):
+                self.assertEqual(sql_one("SELECT has_table_privilege('fiable_app', "
+                                         "'soumissions_disponibilites', :'p1')", privilege), "f",
+                                 "fiable_app has %s on soumissions_disponibilites" % privilege)
         for privilege in ("INSERT", "UPDATE"):
-            self.assertEqual(column_privileges("fiable_backup", "soumissions_disponibilites",
-                                               privilege), set(),
-                             "fiable_backup has %s on soumissions_disponibilites" % privilege)
+            with self.subTest(privilege=privilege):
+                self.assertEqual(column_privileges("fiable_backup", "soumissions_disponibilites",
+                                                   privilege), set(),
+                                 "fiable_backup has %s on soumissions_disponibilites" % privilege)
 
     def test_app_role_is_not_superuser(self):
         rows = sql("SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles "

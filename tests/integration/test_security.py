@@ -124,9 +124,10 @@ class SecurityTest(ft.FiableTestCase):
         _, created = ft.create_submission()
         answers = set()
         for token in (None, "", "x", created["edit_token"][::-1], "A" * 43, "A" * 44):
-            resp = ft.modify_get(token)
-            self.assertEqual(resp.status, 401)
-            answers.add(resp.body)
+            with self.subTest(token=token):
+                resp = ft.modify_get(token)
+                self.assertEqual(resp.status, 401)
+                answers.add(resp.body)
         self.assertEqual(len(answers), 1, "different answers to wrong tokens: %r" % answers)
 
 

@@ -81,9 +81,10 @@ class CreateTest(ft.FiableTestCase):
                                  token, body["id"]), "t")
         for table in ("soumissions_disponibilites", "idempotency_keys", "audit_logs",
                       "request_metrics"):
-            self.assertEqual(
-                sql_int("SELECT count(*) FROM %s AS t WHERE strpos(t::text, :'p1') > 0" % table,
-                        token), 0, "the edit token is stored in %s" % table)
+            with self.subTest(table=table):
+                self.assertEqual(
+                    sql_int("SELECT count(*) FROM %s AS t WHERE strpos(t::text, :'p1') > 0" % table,
+                            token), 0, "the edit token is stored in %s" % table)
 
         # The idempotency record.
         rows = sql("SELECT status_code, submission_id, strpos(coalesce(response_body, ''), "
