@@ -66,7 +66,7 @@ campaign_for_answer(struct db *db, const char *slug, struct campaign_answer *out
 }
 
 enum campaign_lookup
-campaign_id(struct db *db, const char *slug, char id[24])
+campaign_id_of(struct db *db, const char *slug, char id[24])
 {
 	const char *params[1] = { slug };
 	PGresult *res = db_query(db, STMT_CAMPAIGN_ID, params);

@@ -39,6 +39,6 @@ enum campaign_lookup campaign_for_answer(struct db *db, const char *slug,
     struct campaign_answer *out);
 
 /* Outside a transaction: the id of the campaign of slug ("" = the first) into id[24]. */
-enum campaign_lookup campaign_id(struct db *db, const char *slug, char id[24]);
+enum campaign_lookup campaign_id_of(struct db *db, const char *slug, char id[24]);
 
 #endif
