@@ -44,6 +44,12 @@ enum api_error {
 	ERR_CAMPAIGN_MODIFIED,       /* 412: If-Match of a campaign edit is stale */
 	ERR_CAMPAIGN_ARCHIVED,       /* 409: an archived campaign is read-only */
 	ERR_SLOT_IMPORT_INVALID,     /* 422: a slot file with faulty lines; nothing stored */
+	/* campaigns (issue 15) */
+	ERR_CAMPAIGN_NOT_FOUND,      /* GET /api/form?campagne=: unknown, brouillon or archivee */
+	ERR_CAMPAIGN_UNKNOWN,        /* a body names a campaign that does not exist */
+	ERR_CAMPAIGN_NOT_OPEN,       /* before its opening, brouillon, archivee */
+	ERR_CAMPAIGN_CLOSED,         /* after its closing and grace period */
+	ERR_MODIFICATION_CLOSED,     /* changing an answer after the closing */
 	ERR__MAX
 };
 
