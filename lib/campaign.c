@@ -1,5 +1,6 @@
 /* campaign.c — campaign requests checked, representations, the start of an admin write. */
 #include "campaign.h"
+#include "campaign_lookup.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -15,20 +16,6 @@ static const char *const campaign_members[] = {
 };
 
 static const char *const campaign_states[] = { "brouillon", "ouverte", "close", "archivee" };
-
-/* ^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$ — the CHECK of campagnes.slug. */
-static bool
-slug_valid(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n > 64 || s[0] == '-' || s[n - 1] == '-')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return false;
-	return true;
-}
 
 static bool
 digits(const char *s, size_t n)
@@ -122,7 +109,7 @@ campaign_parse(const cJSON *root, bool create, struct campaign_fields *f, cJSON 
 
 	if (!string_or_null(root, "slug", &f->slug, &f->has_slug, errors, "Texte attendu."))
 		n++;
-	else if (f->slug == NULL ? (create || f->has_slug) : !slug_valid(f->slug))
+	else if (f->slug == NULL ? (create || f->has_slug) : !campaign_slug_valid(f->slug))
 		fault(errors, &n, "slug", "Adresse invalide : de 1 à 64 minuscules, chiffres et "
 		    "tirets (pas de tiret au début ni à la fin), par exemple « stages-2026 ».");
 
