@@ -203,8 +203,8 @@ function afficherCreneaux() {
     el('td', { class: 'nombre' }, String(i + 1)),
     el('td', { class: 'date' }, plage(c)),
     el('td', {}, c.libelle),
-    el('td', { class: 'nombre' }, c.besoin ? String(c.besoin) : '—'),
-    el('td', { class: 'nombre' }, String(c.disponibles ?? 0)),
+    el('td', { class: 'nombre', 'data-titre': 'Besoin' }, c.besoin ? String(c.besoin) : '—'),
+    el('td', { class: 'nombre', 'data-titre': 'Réponses' }, String(c.disponibles ?? 0)),
     el('td', { class: 'actions-creneau' },
       el('button', { type: 'button', class: 'secondaire monter', disabled: archivee || i === 0,
         'aria-label': `Monter « ${c.libelle} »`, onclick: () => deplacer(c.id, -1) }, '↑'),
@@ -252,6 +252,7 @@ async function retirer(c) {
       ? `« ${c.libelle} » est retiré du formulaire ; gardé avec les réponses qui l'avaient coché (liste des créneaux retirés).`
       : `« ${c.libelle} » est supprimé : aucune réponse ne l'avait coché.`, 'succes');
     await chargerCampagne();
+    if (donnees && donnees.retire) $('bloc-retires').open = true;
     chargerMatrice(pageMatrice.at(-1) ?? null);
   } catch (e) {
     annoncerDans(messageCreneaux, e.message, 'erreur');
@@ -287,7 +288,9 @@ function ajouterPlage(debut = '09:00', fin = '12:00') {
   const n = listePlages.children.length + 1;
   const li = el('li', { class: 'plage' });
   const renumeroter = () => {
+    const seule = listePlages.children.length === 1;
     [...listePlages.children].forEach((x, i) => {
+      x.querySelector('.retirer-plage').hidden = seule;
       x.querySelectorAll('label').forEach((l) => { l.textContent = l.dataset.nom + (listePlages.children.length > 1 ? ` (plage ${i + 1})` : ''); });
     });
     apercuSerie();
@@ -298,7 +301,8 @@ function ajouterPlage(debut = '09:00', fin = '12:00') {
       el('input', { id: identifiant, type: 'time', class: `plage-${nom}`, value: valeur, required: true, oninput: apercuSerie })];
   };
   li.append(...champ('debut', debut, 'Début'), el('span', { 'aria-hidden': 'true' }, '–'), ...champ('fin', fin, 'Fin'),
-    el('button', { type: 'button', class: 'secondaire', onclick: () => { li.remove(); renumeroter(); } }, 'Retirer cette plage'));
+    el('button', { type: 'button', class: 'secondaire petit retirer-plage', 'aria-label': 'Retirer cette plage',
+      onclick: () => { li.remove(); renumeroter(); $('ajouter-plage').focus(); } }, 'Retirer'));
   listePlages.append(li);
   renumeroter();
   return li;
@@ -497,6 +501,7 @@ if (!id) {
     await chargerCampagne();
     if (new URLSearchParams(window.location.search).has('creee')) {
       annoncerDans(message, 'Campagne créée en brouillon. Ajoutez ses créneaux, puis ouvrez-la.', 'succes');
+      window.history.replaceState(null, '', `?id=${encodeURIComponent(id)}`);
     }
     await chargerMatrice(null);
   } catch (e) {
