@@ -74,6 +74,16 @@ static const struct api_error_info api_errors[ERR__MAX] = {
 	    "Réessayez plus tard." },
 	[ERR_INTERNAL] = { 500, "internal_error", "Erreur interne",
 	    "Une erreur interne est survenue. Rien n'a été enregistré ; réessayez." },
+	[ERR_SLUG_TAKEN] = { 409, "slug_pris", "Adresse déjà prise",
+	    "Une autre campagne utilise déjà cette adresse : choisissez-en une autre." },
+	[ERR_CAMPAIGN_MODIFIED] = { 412, "modifiee_entre_temps", "Campagne modifiée entre-temps",
+	    "Cette campagne a été modifiée entre-temps par un autre administrateur. Voici la "
+	    "version actuelle : vérifiez-la avant d'enregistrer à nouveau." },
+	[ERR_CAMPAIGN_ARCHIVED] = { 409, "campagne_archivee", "Campagne archivée",
+	    "Cette campagne est archivée : elle ne peut plus être modifiée." },
+	[ERR_SLOT_IMPORT_INVALID] = { 422, "import_invalide", "Fichier de créneaux refusé",
+	    "Certaines lignes du fichier sont invalides : aucun créneau n'a été ajouté. "
+	    "Corrigez-les puis importez à nouveau le fichier." },
 };
 
 const char *

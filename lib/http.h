@@ -39,6 +39,11 @@ enum api_error {
 	ERR_MODIFICATION_DISABLED,   /* feature flag "modification" off */
 	ERR_EMAIL_LINKS_DISABLED,    /* feature flag "email_links" off */
 	ERR_INTERNAL,
+	/* the organiser's API of campaigns (issue 15) */
+	ERR_SLUG_TAKEN,              /* 409: another campaign has this address */
+	ERR_CAMPAIGN_MODIFIED,       /* 412: If-Match of a campaign edit is stale */
+	ERR_CAMPAIGN_ARCHIVED,       /* 409: an archived campaign is read-only */
+	ERR_SLOT_IMPORT_INVALID,     /* 422: a slot file with faulty lines; nothing stored */
 	ERR__MAX
 };
 

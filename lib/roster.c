@@ -65,10 +65,8 @@ roster_json(const struct roster *ro)
 	return o;
 }
 
-/* One CSV field, always quoted (quotes doubled). A cell a spreadsheet would take for a
- * formula (first character = + - @, tab or CR) starts with an apostrophe instead. */
-static void
-csv_field(struct buf *t, const char *v, bool first)
+void
+roster_csv_field(struct buf *t, const char *v, bool first)
 {
 	if (!first)
 		buf_add(t, ";", 1);
@@ -102,30 +100,30 @@ roster_csv(const struct roster *ro, struct buf *t)
 	int i, j;
 
 	buf_add(t, "\xEF\xBB\xBF", 3);
-	csv_field(t, "Nom", true);
-	csv_field(t, "E-mail", false);
+	roster_csv_field(t, "Nom", true);
+	roster_csv_field(t, "E-mail", false);
 	for (j = 0; j < PQntuples(ro->slots); j++)
-		csv_field(t, db_text(ro->slots, j, "titre"), false);
-	csv_field(t, "Commentaire", false);
+		roster_csv_field(t, db_text(ro->slots, j, "titre"), false);
+	roster_csv_field(t, "Commentaire", false);
 	buf_add(t, "\r\n", 2);
 	for (i = 0; i < PQntuples(ro->people); i++) {
 		cJSON *slots;
 		if (!db_is_null(ro->people, i, "deleted_at"))
 			continue;	/* withdrawn */
 		slots = cJSON_Parse(db_text(ro->people, i, "creneaux"));
-		csv_field(t, db_text(ro->people, i, "nom"), true);
-		csv_field(t, db_text(ro->people, i, "email"), false);
+		roster_csv_field(t, db_text(ro->people, i, "nom"), true);
+		roster_csv_field(t, db_text(ro->people, i, "email"), false);
 		for (j = 0; j < PQntuples(ro->slots); j++)
-			csv_field(t, has_slot(slots, db_text(ro->slots, j, "id")) ? "oui" : "", false);
-		csv_field(t, db_text(ro->people, i, "commentaire"), false);
+			roster_csv_field(t, has_slot(slots, db_text(ro->slots, j, "id")) ? "oui" : "", false);
+		roster_csv_field(t, db_text(ro->people, i, "commentaire"), false);
 		buf_add(t, "\r\n", 2);
 		cJSON_Delete(slots);
 	}
-	csv_field(t, "Personnes disponibles", true);
-	csv_field(t, "", false);
+	roster_csv_field(t, "Personnes disponibles", true);
+	roster_csv_field(t, "", false);
 	for (j = 0; j < PQntuples(ro->slots); j++)
-		csv_field(t, db_text(ro->slots, j, "disponibles"), false);
-	csv_field(t, "", false);
+		roster_csv_field(t, db_text(ro->slots, j, "disponibles"), false);
+	roster_csv_field(t, "", false);
 	buf_add(t, "\r\n", 2);
 }
 

@@ -31,6 +31,10 @@ cJSON *roster_json(const struct roster *ro);
  * apostrophe. Check t->failed once done. */
 void roster_csv(const struct roster *ro, struct buf *t);
 
+/* One CSV field (';' before it unless first), always quoted (quotes doubled). A cell a
+ * spreadsheet would take for a formula (first character = + - @, tab or CR) starts with an
+ * apostrophe instead. */
+void roster_csv_field(struct buf *t, const char *v, bool first);
 /* The file name of today's export: "disponibilites-YYYY-MM-DD.csv" (UTC). */
 void roster_csv_name(char *name, size_t cap);
 

@@ -21,6 +21,37 @@
  * that will serve several campaigns pass campagne_id instead, where this is written. */
 #define DEFAULT_CAMPAIGN "campagne_par_defaut()"
 
+/* The organiser's API of campaigns (issue 15). A time as the API answers it: ISO 8601 with
+ * the offset of the campaign's zone, "2026-03-30T09:00:00+02:00" (NULL stays NULL, an
+ * infinite time is "infinity"). */
+#define LOCAL_ISO(ts, tz) \
+	"CASE WHEN isfinite(" ts ") THEN to_char((" ts ") AT TIME ZONE " tz ", " \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS') || (SELECT CASE WHEN z.o < 0 THEN '-' ELSE '+' END || " \
+	"lpad((abs(z.o) / 3600)::text, 2, '0') || ':' || lpad((abs(z.o) % 3600 / 60)::text, 2, '0') " \
+	"FROM (SELECT extract(epoch FROM ((" ts ") AT TIME ZONE " tz ") - " \
+	"((" ts ") AT TIME ZONE 'UTC'))::integer AS o) AS z) ELSE (" ts ")::text END"
+/* A time of a request (checked by campaign.c: ISO 8601 with "Z" or an offset, or a local
+ * time of zone tz) as a timestamptz; NULL stays NULL. */
+#define TIME_IN(p, tz) \
+	"CASE WHEN " p "::text IS NULL THEN NULL::timestamptz " \
+	"WHEN " p "::text ~ '(Z|[+-][0-9]{2}:[0-9]{2})$' THEN " p "::text::timestamptz " \
+	"ELSE (" p "::text::timestamp AT TIME ZONE " tz "::text) END"
+/* What the API says of a campaign c. */
+#define CAMPAIGN_COLUMNS \
+	"c.id, c.slug, c.titre, c.introduction, c.fuseau, c.etat, campagne_phase(c.id) AS phase, " \
+	"c.version, " LOCAL_ISO("c.ouverture", "c.fuseau") " AS ouverture, " \
+	LOCAL_ISO("c.fermeture", "c.fuseau") " AS fermeture, " \
+	LOCAL_ISO("c.modification_jusqu_a", "c.fuseau") " AS modification_jusqu_a, " \
+	"(extract(epoch FROM c.delai_grace) / 60)::integer AS delai_grace_minutes"
+/* A campaign's time shifted by $N weeks on its local clock (a DST change keeps the hour). */
+#define WEEKS_LATER(ts, weeks) \
+	"(((" ts ") AT TIME ZONE c.fuseau) + make_interval(weeks => " weeks "::integer)) " \
+	"AT TIME ZONE c.fuseau"
+/* What the API says of a slot k of campaign c. */
+#define SLOT_COLUMNS \
+	"k.id, k.label AS libelle, " LOCAL_ISO("k.starts_at", "c.fuseau") " AS debut, " \
+	LOCAL_ISO("k.ends_at", "c.fuseau") " AS fin, k.position, k.besoin"
+
 /* All parameters are passed separately (text format); nothing is ever spliced into SQL. */
 static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_PING] = { "ping", "SELECT 1", 0 },
@@ -577,6 +608,135 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "WITH added AS (INSERT INTO campagnes OVERRIDING SYSTEM VALUE "
 	    "SELECT * FROM pg_temp.restore_campagnes ON CONFLICT DO NOTHING RETURNING id) "
 	    "SELECT count(*) FROM added", 0 },
+	/* the organiser's API of campaigns (issue 15, fiable-campaigns) */
+	/* $1 actor ("admin:<name>"), $2 client address, $3 user agent, $4 request id: what the
+	 * audit triggers of campagnes and creneaux (sql/0014) write, until the end of the
+	 * transaction. */
+	[STMT_CAMPAIGN_ACTOR] = { "campaign_actor",
+	    "SELECT set_config('fiable.actor', $1, true), "
+	    "set_config('fiable.client_addr', coalesce($2, ''), true), "
+	    "set_config('fiable.user_agent', coalesce($3, ''), true), "
+	    "set_config('fiable.request_id', coalesce($4, ''), true)", 4 },
+	/* Every campaign with its active and late answers. */
+	[STMT_CAMPAIGN_LIST] = { "campaign_list",
+	    "SELECT " CAMPAIGN_COLUMNS ", "
+	    "(SELECT count(*) FROM soumissions_disponibilites s WHERE s.campagne_id = c.id "
+	    "AND s.deleted_at IS NULL) AS reponses, "
+	    "(SELECT count(*) FROM soumissions_disponibilites s WHERE s.campagne_id = c.id "
+	    "AND s.deleted_at IS NULL AND s.en_retard) AS en_retard "
+	    "FROM campagnes c ORDER BY c.id", 0 },
+	/* $1 id */
+	[STMT_CAMPAIGN_GET] = { "campaign_get",
+	    "SELECT " CAMPAIGN_COLUMNS " FROM campagnes c WHERE c.id = $1::bigint", 1 },
+	/* $1 id: the campaign, locked until the end of the transaction (two writers queue). */
+	[STMT_CAMPAIGN_LOCK] = { "campaign_lock",
+	    "SELECT " CAMPAIGN_COLUMNS " FROM campagnes c WHERE c.id = $1::bigint FOR UPDATE", 1 },
+	/* $1 slug, $2 titre, $3 introduction, $4 fuseau, $5 ouverture, $6 fermeture (TIME_IN),
+	 * $7 grace in minutes, $8 modification_jusqu_a, $9 etat. No row: the slug is taken. */
+	[STMT_CAMPAIGN_INSERT] = { "campaign_insert",
+	    "INSERT INTO campagnes (slug, titre, introduction, fuseau, ouverture, fermeture, "
+	    "delai_grace, modification_jusqu_a, etat) SELECT $1, $2, $3, $4, "
+	    TIME_IN("$5", "$4") ", " TIME_IN("$6", "$4") ", make_interval(mins => $7::integer), "
+	    TIME_IN("$8", "$4") ", $9 ON CONFLICT (slug) DO NOTHING RETURNING id, version", 9 },
+	/* $1 id, then $2..$10 as $1..$9 of campaign_insert. */
+	[STMT_CAMPAIGN_UPDATE] = { "campaign_update",
+	    "UPDATE campagnes SET slug = $2, titre = $3, introduction = $4, fuseau = $5, "
+	    "ouverture = " TIME_IN("$6", "$5") ", fermeture = " TIME_IN("$7", "$5") ", "
+	    "delai_grace = make_interval(mins => $8::integer), "
+	    "modification_jusqu_a = " TIME_IN("$9", "$5") ", etat = $10 "
+	    "WHERE id = $1::bigint RETURNING version", 10 },
+	/* $1 campaign: its slots (removed ones too) in the form's order, with the people
+	 * available (active answers; one pass over the answers, not one per slot). */
+	[STMT_CAMPAIGN_SLOTS] = { "campaign_slots",
+	    "SELECT " SLOT_COLUMNS ", k.retire_at IS NOT NULL AS retire, "
+	    "coalesce(d.n, 0) AS disponibles "
+	    "FROM creneaux k JOIN campagnes c ON c.id = k.campagne_id "
+	    "LEFT JOIN (SELECT x.id, count(*) AS n FROM soumissions_disponibilites s "
+	    "CROSS JOIN LATERAL jsonb_array_elements_text(s.creneaux) AS x(id) "
+	    "WHERE s.campagne_id = $1::bigint AND s.deleted_at IS NULL GROUP BY x.id) AS d "
+	    "ON d.id = k.id "
+	    "WHERE k.campagne_id = $1::bigint ORDER BY k.position, k.starts_at, k.id", 1 },
+	/* $1 campaign, $2 jsonb [{"debut": epoch, "fin": epoch, "libelle", "besoin": n|null,
+	 * "position": n|null}]: new slots, ids "c<campaign>-<10 hex>" (random), positions after
+	 * the last one unless given. The slots created, in order. */
+	[STMT_CAMPAIGN_SLOTS_INSERT] = { "campaign_slots_insert",
+	    "WITH base AS (SELECT coalesce(max(position), 0) AS p FROM creneaux "
+	    "WHERE campagne_id = $1::bigint), "
+	    "k AS (INSERT INTO creneaux (id, campagne_id, starts_at, ends_at, label, position, besoin) "
+	    "SELECT 'c' || $1::bigint || '-' || substr(md5(random()::text || clock_timestamp()::text "
+	    "|| x.n::text), 1, 10), $1::bigint, to_timestamp((x.e->>'debut')::bigint), "
+	    "to_timestamp((x.e->>'fin')::bigint), x.e->>'libelle', "
+	    "coalesce((x.e->>'position')::integer, base.p + x.n::integer), (x.e->>'besoin')::integer "
+	    "FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(e, n) CROSS JOIN base "
+	    "RETURNING *) "
+	    "SELECT " SLOT_COLUMNS " FROM k JOIN campagnes c ON c.id = k.campagne_id "
+	    "ORDER BY k.position, k.starts_at, k.id", 2 },
+	/* $1 campaign, $2 slot, $3 start, $4 end (epoch), $5 label, $6 besoin. No row: no such
+	 * slot on the campaign's form. */
+	[STMT_CAMPAIGN_SLOT_UPDATE] = { "campaign_slot_update",
+	    "UPDATE creneaux k SET starts_at = to_timestamp($3::bigint), "
+	    "ends_at = to_timestamp($4::bigint), label = $5, besoin = $6::integer "
+	    "FROM campagnes c WHERE c.id = k.campagne_id AND k.campagne_id = $1::bigint "
+	    "AND k.id = $2 AND k.retire_at IS NULL RETURNING " SLOT_COLUMNS, 6 },
+	/* $1 campaign, $2 slot: removed (kept, hidden from the form) when an answer ticked it,
+	 * now or in its history (the rule of creneaux_suppression_gardee, sql/0014), else
+	 * deleted. */
+	[STMT_CAMPAIGN_SLOT_REMOVE] = { "campaign_slot_remove",
+	    "WITH t AS (SELECT k.id, EXISTS (SELECT 1 FROM soumissions_disponibilites s "
+	    "WHERE s.campagne_id = k.campagne_id AND (s.creneaux ? k.id OR jsonb_path_exists("
+	    "s.historique_modifications, '$[*].champs.creneaux.avant[*] ? (@ == $id)', "
+	    "jsonb_build_object('id', k.id)))) AS coche "
+	    "FROM creneaux k WHERE k.campagne_id = $1::bigint AND k.id = $2), "
+	    "r AS (UPDATE creneaux SET retire_at = coalesce(retire_at, now()) "
+	    "WHERE id IN (SELECT id FROM t WHERE coche) RETURNING id), "
+	    "d AS (DELETE FROM creneaux WHERE id IN (SELECT id FROM t WHERE NOT coche) RETURNING id) "
+	    "SELECT (SELECT count(*) FROM t) AS trouves, (SELECT count(*) FROM r) AS retires, "
+	    "(SELECT count(*) FROM d) AS supprimes", 2 },
+	/* $1 campaign, $2 jsonb array of slot ids: positions 1, 2, ... in that order. The ids
+	 * found. */
+	[STMT_CAMPAIGN_SLOTS_ORDER] = { "campaign_slots_order",
+	    "UPDATE creneaux k SET position = x.n::integer "
+	    "FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY AS x(id, n) "
+	    "WHERE k.campagne_id = $1::bigint AND k.id = x.id RETURNING k.id", 2 },
+	/* $1 source, $2 slug, $3 titre (NULL: the source's), $4 weeks: a new campaign in
+	 * brouillon, its dates shifted. No row: the slug is taken. */
+	[STMT_CAMPAIGN_DUPLICATE] = { "campaign_duplicate",
+	    "INSERT INTO campagnes (slug, titre, introduction, fuseau, ouverture, fermeture, "
+	    "delai_grace, modification_jusqu_a, etat) SELECT $2, coalesce($3, c.titre), "
+	    "c.introduction, c.fuseau, " WEEKS_LATER("c.ouverture", "$4") ", "
+	    WEEKS_LATER("c.fermeture", "$4") ", c.delai_grace, "
+	    WEEKS_LATER("c.modification_jusqu_a", "$4") ", 'brouillon' "
+	    "FROM campagnes c WHERE c.id = $1::bigint ON CONFLICT (slug) DO NOTHING "
+	    "RETURNING id, version", 4 },
+	/* $1 campaign, $2 weeks: its slots still on the form, with their local times and the
+	 * instants N weeks later on the local clock. */
+	[STMT_CAMPAIGN_SLOTS_SHIFTED] = { "campaign_slots_shifted",
+	    "SELECT k.label, k.besoin, k.position, "
+	    "to_char(k.starts_at AT TIME ZONE c.fuseau, 'YYYY-MM-DD HH24:MI') AS debut_local, "
+	    "to_char(k.ends_at AT TIME ZONE c.fuseau, 'YYYY-MM-DD HH24:MI') AS fin_local, "
+	    "extract(epoch FROM " WEEKS_LATER("k.starts_at", "$2") ")::bigint AS debut, "
+	    "extract(epoch FROM " WEEKS_LATER("k.ends_at", "$2") ")::bigint AS fin "
+	    "FROM creneaux k JOIN campagnes c ON c.id = k.campagne_id "
+	    "WHERE k.campagne_id = $1::bigint AND k.retire_at IS NULL "
+	    "ORDER BY k.position, k.starts_at, k.id", 2 },
+	/* $1 campaign, $2 after this answer id, $3 rows: a page of active answers (keyset). */
+	[STMT_CAMPAIGN_MATRIX_PEOPLE] = { "campaign_matrix_people",
+	    "SELECT s.id, s.nom, s.email, s.en_retard, s.creneaux::text AS creneaux "
+	    "FROM soumissions_disponibilites s WHERE s.campagne_id = $1::bigint "
+	    "AND s.deleted_at IS NULL AND s.id > $2::bigint ORDER BY s.id LIMIT $3::integer", 3 },
+	/* The export reads its slots and its answers in one snapshot. */
+	[STMT_CAMPAIGN_EXPORT_SNAPSHOT] = { "campaign_export_snapshot",
+	    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0 },
+	/* $1 campaign: its active answers, fetched 500 at a time (memory stays flat). */
+	[STMT_CAMPAIGN_EXPORT_DECLARE] = { "campaign_export_declare",
+	    "DECLARE campagne_export NO SCROLL CURSOR FOR "
+	    "SELECT s.id, s.nom, s.email, s.en_retard, s.creneaux::text AS creneaux, s.commentaire, "
+	    LOCAL_ISO("s.updated_at", "c.fuseau") " AS modifiee "
+	    "FROM soumissions_disponibilites s JOIN campagnes c ON c.id = s.campagne_id "
+	    "WHERE s.campagne_id = $1::bigint AND s.deleted_at IS NULL ORDER BY s.id", 1 },
+	[STMT_CAMPAIGN_EXPORT_FETCH] = { "campaign_export_fetch",
+	    "FETCH FORWARD 500 FROM campagne_export", 0 },
+	[STMT_CAMPAIGN_EXPORT_CLOSE] = { "campaign_export_close", "CLOSE campagne_export", 0 },
 };
 
 const struct stmt_def *

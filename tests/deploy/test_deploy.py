@@ -36,7 +36,7 @@ import urllib.request
 ROOT = os.environ.get("FIABLE_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 DOC = os.path.join(ROOT, "docs", "DEPLOIEMENT.md")
-FCGI = ["submit", "form", "health", "modify", "restore", "metrics"]
+FCGI = ["submit", "form", "health", "modify", "restore", "metrics", "campaigns"]
 DB = "fiable_deploy"
 IS_ROOT = os.geteuid() == 0
 # Waiting ceilings scale with the machine's load (see tests/integration/fiable_test.py).

@@ -1,0 +1,49 @@
+/* campaigns.h — what the handlers of fiable-campaigns share (campaigns.c, campaigns_slots.c,
+ * campaigns_matrix.c): the campaign of the address, and the steps of an admin write. */
+#ifndef FIABLE_CGI_CAMPAIGNS_H
+#define FIABLE_CGI_CAMPAIGNS_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "server.h"
+
+/* The parts of an address under /api/admin/campagnes/: the campaign id (digits) and what
+ * follows it ("", "creneaux", "creneaux/serie", ...); sid: the slot of
+ * "creneaux/<sid>", else "". */
+struct campaign_address {
+	char id[24];
+	const char *rest;
+	char sid[72];
+};
+/* Splits the request's address; false when it is not one of ours. */
+bool campaign_address_parse(const char *uri, struct campaign_address *a);
+
+/* An admin write's start: the transaction with the administrator named, the campaign locked
+ * (its row, a campaign_lock result, into *locked, to PQclear). True on success; false after
+ * answering (404, 409 for an archived one, 503/500). */
+bool campaign_write_begin(struct call *call, const char *id, PGresult **locked);
+/* The end: the request's metric and COMMIT, then the answer (json, extra headers or NULL).
+ * On failure the rollback and 503/500. */
+void campaign_write_commit(struct call *call, int status, const char *headers, cJSON *json);
+/* Gives up inside the transaction: rollback, then error e (ERR_NONE: 503/500 from the
+ * connection's state). members: an "errors" member, or NULL. */
+void campaign_write_fail(struct call *call, enum api_error e, const char *name,
+    const cJSON *member);
+/* COMMIT, then the campaign as it now is, with its slots, ETag (and Location for a 201). */
+void campaign_answer(struct call *call, int status, const char *id);
+/* The Origin check of a write that has no JSON body (DELETE, a file). */
+bool campaign_origin_ok(struct call *call);
+
+void handle_slot_add(struct call *call);
+void handle_slot_series(struct call *call);
+void handle_slot_import(struct call *call);
+void handle_slot_edit(struct call *call);
+void handle_slot_remove(struct call *call);
+void handle_slot_order(struct call *call);
+void handle_duplicate(struct call *call);
+void handle_matrix(struct call *call);
+void handle_export(struct call *call);
+
+#endif
