@@ -180,8 +180,8 @@ for (const nom of ETATS_BOUTONS) {
     if (nouvel === 'archivee' && !window.confirm(`Archiver « ${campagne.titre} » ? Elle ne pourra plus être modifiée ni recevoir de réponses ; elle reste lisible et sauvegardée.`)) return;
     try {
       await ecrire(corpsEnregistre(campagne, { etat: nouvel }));
+      await chargerMatrice(pageMatrice.at(-1) ?? null);
       annoncerDans(message, MESSAGES_ETAT[nouvel], 'succes');
-      chargerMatrice(pageMatrice.at(-1) ?? null);
     } catch (e) {
       annoncerDans(message, e.message, 'erreur', lignesErreurs(e.probleme));
       if (e.statut === 412) await chargerCampagne().catch(() => {});
@@ -240,6 +240,7 @@ async function deplacer(sid, sens) {
     // Le focus suit le créneau déplacé (au clavier, on enchaîne les déplacements).
     (bouton && !bouton.disabled ? bouton : ligne && ligne.querySelector(sens < 0 ? '.descendre' : '.monter'))?.focus();
     annoncerDans(messageCreneaux, `Créneau déplacé en position ${j + 1}.`, 'succes');
+    await chargerMatrice(pageMatrice.at(-1) ?? null);
   } catch (e) {
     annoncerDans(messageCreneaux, e.message, 'erreur');
   }
@@ -248,15 +249,20 @@ async function deplacer(sid, sens) {
 async function retirer(c) {
   try {
     const { donnees } = await requete(`${base}/creneaux/${encodeURIComponent(c.id)}`, { methode: 'DELETE' });
+    await rafraichir();
+    if (donnees && donnees.retire) $('bloc-retires').open = true;
     annoncerDans(messageCreneaux, donnees && donnees.retire
       ? `« ${c.libelle} » est retiré du formulaire ; gardé avec les réponses qui l'avaient coché (liste des créneaux retirés).`
       : `« ${c.libelle} » est supprimé : aucune réponse ne l'avait coché.`, 'succes');
-    await chargerCampagne();
-    if (donnees && donnees.retire) $('bloc-retires').open = true;
-    chargerMatrice(pageMatrice.at(-1) ?? null);
   } catch (e) {
     annoncerDans(messageCreneaux, e.message, 'erreur');
   }
+}
+
+// Après un changement des créneaux : la campagne et la page de matrice en cours, relues.
+async function rafraichir() {
+  await chargerCampagne();
+  await chargerMatrice(pageMatrice.at(-1) ?? null);
 }
 
 // Ajouter un créneau.
@@ -272,7 +278,7 @@ $('form-un').addEventListener('submit', async (ev) => {
   try {
     await requete(`${base}/creneaux`, { methode: 'POST', corps });
     ev.target.reset();
-    await chargerCampagne();
+    await rafraichir();
     annoncerDans(messageCreneaux, 'Créneau ajouté.', 'succes');
   } catch (e) {
     annoncerDans(messageCreneaux, e.message, 'erreur', lignesErreurs(e.probleme));
@@ -364,8 +370,8 @@ $('form-serie').addEventListener('submit', async (ev) => {
   $('generer').disabled = true;
   try {
     const { donnees } = await requete(`${base}/creneaux/serie`, { methode: 'POST', corps });
+    await rafraichir();
     annoncerDans(bloc, `${donnees.crees} créneau${donnees.crees > 1 ? 'x' : ''} créé${donnees.crees > 1 ? 's' : ''}.`, 'succes');
-    await chargerCampagne();
   } catch (e) {
     annoncerDans(bloc, e.message, 'erreur', lignesErreurs(e.probleme));
   } finally {
@@ -395,9 +401,9 @@ $('form-import').addEventListener('submit', async (ev) => {
   try {
     const { donnees } = await requete(`${base}/creneaux/import`, { methode: 'POST', corps: fichier,
       type: ics ? 'text/calendar' : 'text/csv' });
+    await rafraichir();
     annoncerDans(bloc, `${donnees.crees} créneau${donnees.crees > 1 ? 'x' : ''} importé${donnees.crees > 1 ? 's' : ''} de « ${fichier.name} ».`, 'succes');
     ev.target.reset();
-    await chargerCampagne();
   } catch (e) {
     annoncerDans(bloc, `${e.message} Aucun créneau n'a été ajouté.`, 'erreur', lignesErreurs(e.probleme));
   }
