@@ -424,10 +424,12 @@ function enteteMatrice(creneaux) {
       c.retire ? el('span', { class: 'etiquette retiree' }, 'retiré') : '')));
   const ligneComptes = el('tr', { class: 'comptes' }, el('th', { scope: 'row', class: 'personne' }, 'Disponibles / besoin'),
     creneaux.map((c) => {
-      const manque = c.besoin ? Math.max(0, c.besoin - (c.disponibles ?? 0)) : 0;
+      // Sans besoin indiqué, un créneau est non couvert tant que personne n'est disponible.
+      const dispo = c.disponibles ?? 0;
+      const manque = c.besoin ? Math.max(0, c.besoin - dispo) : (dispo === 0 && !c.retire ? 1 : 0);
       return el('td', { class: `nombre${manque ? ' non-couvert' : ''}`, 'data-creneau': c.id },
-        c.besoin ? `${c.disponibles ?? 0} / ${c.besoin}` : String(c.disponibles ?? 0),
-        manque ? el('span', { class: 'manque' }, `manque ${manque}`) : '');
+        c.besoin ? `${dispo} / ${c.besoin}` : String(dispo),
+        manque ? el('span', { class: 'manque' }, c.besoin ? `manque ${manque}` : 'personne') : '');
     }));
   thead.replaceChildren(ligneTitres, ligneComptes);
 }

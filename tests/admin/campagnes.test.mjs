@@ -75,6 +75,8 @@ test('l\'organisateur crée une campagne, génère une série de créneaux et l\
   await attendre(p, () => document.querySelectorAll('#matrice thead tr.comptes td').length === 5);
   const vides = await p.$$eval('#matrice thead tr.comptes td', (tds) => tds.map((td) => td.textContent.match(/^\d+/)[0]));
   assert.deepEqual(vides, ['0', '0', '0', '0', '0']);
+  assert.equal(await p.locator('#matrice thead tr.comptes td.non-couvert').count(), 5, 'non couverts : classe');
+  assert.match(await p.textContent('#matrice thead tr.comptes td:first-of-type'), /personne/, 'non couverts : en toutes lettres');
   await capture(p, 'campagnes-editeur');
   assert.deepEqual(p.erreurs, []);
   await p.context().close();
@@ -118,6 +120,8 @@ test('une réponse à la campagne (POST /api/submit avec « campagne ») paraît
   assert.deepEqual(matrice[0].coches, [true, false, true, false, false]);
   const comptes = await p.$$eval('#matrice thead tr.comptes td', (tds) => tds.map((td) => td.textContent));
   assert.deepEqual(comptes.map((t) => t.match(/^\d+/)[0]), ['1', '0', '1', '0', '0'], 'disponibles par créneau');
+  assert.deepEqual(await p.$$eval('#matrice thead tr.comptes td', (tds) => tds.map((td) => td.classList.contains('non-couvert'))),
+    [false, true, false, true, true]);
   assert.equal(await p.textContent('#creneaux tbody tr:first-child td[data-titre="Réponses"]'), '1',
     'réponses par créneau dans l\'éditeur');
   await p.locator('#titre-matrice').scrollIntoViewIfNeeded();
