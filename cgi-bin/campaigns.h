@@ -36,6 +36,16 @@ void campaign_answer(struct call *call, int status, const char *id);
 /* The Origin check of a write that has no JSON body (DELETE, a file). */
 bool campaign_origin_ok(struct call *call);
 
+void handle_create(struct call *call);
+void handle_update(struct call *call, const char *id);
+/* The slots of l inserted into campaign id and answered 201 (a transaction open): the
+ * first alone (one), else {"crees": n, "creneaux": [...]}. */
+struct slot_list;
+void campaign_slots_answer(struct call *call, const char *id, const struct slot_list *l,
+    bool one);
+/* A slot write's start: the address, the JSON body (answered refusals: NULL), the
+ * transaction with the campaign locked; the campaign's zone into tz (65 bytes). */
+cJSON *campaign_slot_write_begin(struct call *call, struct campaign_address *a, char *tz);
 void handle_slot_add(struct call *call);
 void handle_slot_series(struct call *call);
 void handle_slot_import(struct call *call);
