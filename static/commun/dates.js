@@ -85,3 +85,13 @@ export function dateCourte(iso, fuseau) {
   return d ? format(fuseau, { day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit' })
     .format(d).replace(',', '') : '—';
 }
+
+// 2026-03-30T09:00 : l'instant iso à l'heure du fuseau, pour un champ datetime-local (le
+// serveur relit cette heure locale dans le même fuseau) ; '' sans date valide.
+export function saisieLocale(iso, fuseau) {
+  const d = valide(iso);
+  if (!d) return '';
+  const p = Object.fromEntries(format(fuseau, { year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(d).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+}
