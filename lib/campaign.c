@@ -149,7 +149,8 @@ campaign_parse(const cJSON *root, bool create, struct campaign_fields *f, cJSON 
 	if (!string_or_null(root, "modification_jusqu_a", &f->modification_jusqu_a,
 	    &f->has_modification, errors, time_msg))
 		n++;
-	else if (f->modification_jusqu_a != NULL && !campaign_time_valid(f->modification_jusqu_a))
+	else if (f->modification_jusqu_a != NULL && strcmp(f->modification_jusqu_a, "infinity") != 0 &&
+	    !campaign_time_valid(f->modification_jusqu_a))
 		fault(errors, &n, "modification_jusqu_a", time_msg);
 
 	if ((g = cJSON_GetObjectItemCaseSensitive(root, "delai_grace_minutes")) != NULL) {

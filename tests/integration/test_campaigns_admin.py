@@ -92,6 +92,16 @@ class CampaignsAdmin(ft.FiableTestCase):
         self.assertEqual({r[1] for r in rows}, {"admin:admin"})
         self.assertIn("Stages d'été", rows[1][2])
 
+    def test_modification_always_after_closing(self):
+        # « Toujours » in the organiser's page: modification_jusqu_a = 'infinity' (sql/0014).
+        c = self.create(fermeture="2026-03-31T18:00", modification_jusqu_a="infinity")
+        self.assertEqual(c["modification_jusqu_a"], "infinity")
+        self.assertEqual(self.open_campaign(c["id"])[0]["modification_jusqu_a"], "infinity")
+        resp = admin("PUT", "%s/%d" % (BASE, c["id"]), {"modification_jusqu_a": "toujours"},
+                     headers={"If-Match": '"v1"'})
+        self.assertProblem(resp, 400, "validation_failed")
+        self.assertIn("modification_jusqu_a", resp.json()["errors"])
+
     def test_if_match(self):
         c = self.create()
         path = "%s/%d" % (BASE, c["id"])
