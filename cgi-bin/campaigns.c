@@ -1,4 +1,4 @@
-/* fiable-campaigns — the organiser's campaigns and their slots (issue 15), behind nginx
+/* fiable-campaigns — the organiser's campaigns and their slots, behind nginx
  * auth_basic (refused here without REMOTE_USER, which only the /api/admin/ block passes):
  *   GET  /api/admin/campagnes                         the campaigns, their answers
  *   POST /api/admin/campagnes                         a new one (201, ETag "v1", Location)

@@ -1,6 +1,6 @@
 /* fiable-metrics — what the administration watches, behind nginx auth_basic (and refused
  * here without REMOTE_USER, which only the /api/admin/ block of nginx passes):
- *   GET /api/admin/metrics?window=24h|7d|30d   indicators against the plan's targets, series,
+ *   GET /api/admin/metrics?window=24h|7d|30d   indicators against the targets of docs/plan-de-deploiement.md, series,
  *                                              alerts, backups, spool (JSON)
  *   GET /api/admin/metrics/prometheus          the same figures, Prometheus text format
  *   GET /api/admin/submissions                 who is available when, counts per slot (JSON)

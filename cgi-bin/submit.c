@@ -8,7 +8,7 @@
  * the key was once written in clear. The key is a secret like the token: past this recipe's
  * first step only its SHA-256 is used (lookups, audit row, metrics).
  *
- * Campaigns (issue 15): the optional member "campagne" names the campaign by its slug
+ * Campaigns: the optional member "campagne" names the campaign by its slug
  * (absent: the first, so that answers queued by older pages land where they were meant);
  * an unknown one is a 422 on that field. In the transaction the campaign is locked FOR
  * SHARE and its phase read at the transaction's time, the one the insert's trigger sees:

@@ -3,7 +3,7 @@
  *     *\/5 * * * *  fiable-check-alerts 2>>/var/log/fiable/check-alerts.log
  *
  * Rules come from a JSON file (FIABLE_ALERT_RULES, or --rules FILE; cron/alert-rules.json
- * holds the plan's three and the backup one). Each rule reads one figure of the metrics
+ * holds the three of docs/plan-de-deploiement.md and the backup one). Each rule reads one figure of the metrics
  * summary over its window (or of the backups) and compares it to its threshold; a rule on
  * requests stays quiet under its minimum number of requests. A rule that starts firing sends
  * ONE e-mail to ALERT_EMAIL, then nothing while it keeps firing, then one "resolved" e-mail

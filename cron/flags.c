@@ -1,4 +1,4 @@
-/* fiable-flags — the feature flags from a shell (rollback scenario 2 of the plan), for when
+/* fiable-flags — the feature flags from a shell (rollback scenario 2 of docs/plan-de-deploiement.md), for when
  * the administration page is out of reach:
  *
  *     fiable-flags                                    lists the flags and their state
@@ -44,7 +44,7 @@ list_names(FILE *out)
 
 static struct cli cli = {
 	.program = PROGRAM,
-	.summary = "fonctionnalités activables (scénario 2 du plan de retour arrière)",
+	.summary = "fonctionnalités activables (scénario 2 du retour arrière de docs/plan-de-deploiement.md)",
 	.synopsis = "[list]\nset NOM on|off [--actor NOM]",
 	.options = options,
 	.operands = true,

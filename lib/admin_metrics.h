@@ -1,4 +1,4 @@
-/* admin_metrics.h — what GET /api/admin/metrics answers: the plan's targets ("Métriques de
+/* admin_metrics.h — what GET /api/admin/metrics answers: the targets of docs/plan-de-deploiement.md ("Métriques de
  * succès") and how far the indicators of a window are from them, with the series, alerts,
  * backups and the durable spool. prometheus.c exports the same figures. */
 #ifndef FIABLE_ADMIN_METRICS_H
@@ -26,7 +26,7 @@ extern const size_t admin_nwindows;
 /* The window named name, or NULL. */
 const struct admin_window *admin_window_find(const char *name);
 
-/* A target of the plan, read from a summary by its dotted path. */
+/* A target of docs/plan-de-deploiement.md, read from a summary by its dotted path. */
 struct admin_kpi {
 	const char *id;
 	const char *path;

@@ -1,4 +1,4 @@
-/* campaign.h — the organiser's campaigns (issue 15, sql/0014): the request bodies checked
+/* campaign.h — the organiser's campaigns (sql/0014): the request bodies checked
  * member by member, the representations the admin API answers, and the one way an admin
  * write starts (the administrator named for the audit triggers).
  *

@@ -1,4 +1,4 @@
-/* campaign_lookup.h — the campaign a person's request is about (issue 15, sql/0014): its slug as
+/* campaign_lookup.h — the campaign a person's request is about (sql/0014): its slug as
  * the outside world writes it, and the checks an answer's transaction makes on it. */
 #ifndef FIABLE_CAMPAIGN_LOOKUP_H
 #define FIABLE_CAMPAIGN_LOOKUP_H

@@ -1,4 +1,4 @@
-/* flags.h — the feature flags of the plan's rollback scenario 2 (table feature_flags): what
+/* flags.h — the feature flags of rollback scenario 2 of docs/plan-de-deploiement.md (table feature_flags): what
  * each one switches off, reading one cheaply on a request's path, and changing one with its
  * audit row (the administration's /api/admin/fonctionnalites and cron/fiable-flags). */
 #ifndef FIABLE_FLAGS_H

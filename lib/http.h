@@ -39,12 +39,12 @@ enum api_error {
 	ERR_MODIFICATION_DISABLED,   /* feature flag "modification" off */
 	ERR_EMAIL_LINKS_DISABLED,    /* feature flag "email_links" off */
 	ERR_INTERNAL,
-	/* the organiser's API of campaigns (issue 15) */
+	/* the organiser's API of campaigns */
 	ERR_SLUG_TAKEN,              /* 409: another campaign has this address */
 	ERR_CAMPAIGN_MODIFIED,       /* 412: If-Match of a campaign edit is stale */
 	ERR_CAMPAIGN_ARCHIVED,       /* 409: an archived campaign is read-only */
 	ERR_SLOT_IMPORT_INVALID,     /* 422: a slot file with faulty lines; nothing stored */
-	/* campaigns (issue 15) */
+	/* campaigns */
 	ERR_CAMPAIGN_NOT_FOUND,      /* GET /api/form?campagne=: unknown, brouillon or archivee */
 	ERR_CAMPAIGN_UNKNOWN,        /* a body names a campaign that does not exist */
 	ERR_CAMPAIGN_NOT_OPEN,       /* before its opening, brouillon, archivee */

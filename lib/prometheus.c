@@ -131,7 +131,7 @@ prometheus_text(struct db *db, const char *tz, struct buf *t)
 			buf_printf(t, "\"} %.10g\n", n->valuedouble);
 		}
 	}
-	prom_header(t, "fiable_kpi_target", "Objectif du plan pour chaque indicateur.");
+	prom_header(t, "fiable_kpi_target", "Objectif (docs/plan-de-deploiement.md) pour chaque indicateur.");
 	for (i = 0; i < admin_nkpis; i++)
 		buf_printf(t, "fiable_kpi_target{kpi=\"%s\"} %.10g\n", admin_kpis[i].id, admin_kpis[i].target);
 	prom_header(t, "fiable_kpi_met", "1 si l'indicateur atteint son objectif sur 24 h, 0 sinon.");

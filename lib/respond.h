@@ -27,7 +27,7 @@ void respond_record(struct call *call, int status);
 /* Sends json with status (extra_headers: whole lines, or NULL) and records the metric. */
 void respond_json(struct call *call, int status, const char *extra_headers, const cJSON *json);
 
-/* Rollback scenario 2 of the plan: a feature switched off refuses before anything is read or
+/* Rollback scenario 2 of docs/plan-de-deploiement.md: a feature switched off refuses before anything is read or
  * stored. Returns true when flag is on, else false after answering refusal (or 503/500 when
  * the flag cannot be read). */
 bool respond_feature_allowed(struct call *call, const char *flag, enum api_error refusal);

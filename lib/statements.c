@@ -22,7 +22,7 @@
  * that will serve several campaigns pass campagne_id instead, where this is written. */
 #define DEFAULT_CAMPAIGN "campagne_par_defaut()"
 
-/* The organiser's API of campaigns (issue 15). A time as the API answers it: ISO 8601 with
+/* The organiser's API of campaigns. A time as the API answers it: ISO 8601 with
  * the offset of the campaign's zone, "2026-03-30T09:00:00+02:00" (NULL stays NULL, an
  * infinite time is "infinity"). */
 #define LOCAL_ISO(ts, tz) \
@@ -220,7 +220,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_OUTBOX_GIVE_UP] = { "outbox_give_up",
 	    "UPDATE mail_outbox SET status = 'failed', attempts = attempts + 1, last_error = $2, "
 	    "body = NULL WHERE id = $1::bigint", 2 },
-	/* backups (section of issue 6) */
+	/* backups */
 /* This section's macros, kept inside it. A cursor over one table, one JSON line a row. */
 #define BACKUP_CURSOR "DECLARE backup_rows NO SCROLL CURSOR FOR SELECT row_to_json(t)::text FROM "
 #define BACKUP_LIKE "INCLUDING CONSTRAINTS INCLUDING INDEXES"
@@ -443,7 +443,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "coalesce(a.id::text, '') AS id_now "
 	    "FROM backup_metadata AS b LEFT JOIN audit_logs AS a ON a.chain_seq = b.audit_chain_seq "
 	    "WHERE b.status = 'success' AND b.audit_chain_seq IS NOT NULL ORDER BY b.id", 0 },
-	/* metrics and alerts (section of issue 5) */
+	/* metrics and alerts */
 	/* $1 endpoint, $2 method, $3 status, $4 duration in microseconds, then what the form
 	 * reports (NULL when unknown): $5 from_queue, $6 queued_ms, $7 queue_length, $8 attempt,
 	 * $9 autosave_ms; $10 the hex SHA-256 of the Idempotency-Key of a write (to see the
@@ -530,7 +530,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "SELECT count(*) FILTER (WHERE version = ANY (string_to_array($1, ','))) AS appliquees, "
 	    "count(*) FILTER (WHERE NOT version = ANY (string_to_array($1, ','))) AS inconnues, "
 	    "coalesce(max(version), '') AS derniere FROM schema_migrations", 1 },
-	/* feature flags (section of issue 8) */
+	/* feature flags */
 	/* $1 a flag name: no row means on (flags.h). */
 	[STMT_FLAG_ENABLED] = { "flag_enabled",
 	    "SELECT enabled FROM feature_flags WHERE name = $1", 1 },
@@ -547,7 +547,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	/* $1 name, $2 new state. */
 	[STMT_FLAG_UPDATE] = { "flag_update",
 	    "UPDATE feature_flags SET enabled = $2::boolean, updated_at = now() WHERE name = $1", 2 },
-	/* slots of campaigns (issue 15) */
+	/* slots of campaigns */
 	/* $1 jsonb array of local times "YYYY-MM-DD HH:MM", $2 an IANA time zone. For each, in
 	 * order (n from 1), its UTC instant in seconds since the epoch, or NULL when the local
 	 * time does not exist there (spring-forward gap). A local time that exists twice
@@ -566,7 +566,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "((p.lu + interval '1 day') AT TIME ZONE 'UTC')))) AS c(u) "
 	    "WHERE (c.u AT TIME ZONE $2) = p.l) AS r "
 	    "ORDER BY x.n", 2 },
-	/* backups of campaigns (section of issue 15): the table campagnes (format 2), and the
+	/* backups of campaigns: the table campagnes (format 2), and the
 	 * backups of format 1 (before sql/0014) read into today's tables. */
 	[STMT_BACKUP_DECLARE_CAMPAIGNS] = { "backup_declare_campaigns",
 	    BACKUP_CURSOR "campagnes AS t ORDER BY t.id", 0 },
@@ -609,7 +609,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "WITH added AS (INSERT INTO campagnes OVERRIDING SYSTEM VALUE "
 	    "SELECT * FROM pg_temp.restore_campagnes ON CONFLICT DO NOTHING RETURNING id) "
 	    "SELECT count(*) FROM added", 0 },
-	/* the organiser's API of campaigns (issue 15, fiable-campaigns) */
+	/* the organiser's API of campaigns (fiable-campaigns) */
 	/* $1 actor ("admin:<name>"), $2 client address, $3 user agent, $4 request id: what the
 	 * audit triggers of campagnes and creneaux (sql/0014) write, until the end of the
 	 * transaction. */
@@ -738,7 +738,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_CAMPAIGN_EXPORT_FETCH] = { "campaign_export_fetch",
 	    "FETCH FORWARD 500 FROM campagne_export", 0 },
 	[STMT_CAMPAIGN_EXPORT_CLOSE] = { "campaign_export_close", "CLOSE campagne_export", 0 },
-	/* campaigns on the person's side (issue 15) */
+	/* campaigns on the person's side */
 /* A campaign's dates as the API writes them: ISO 8601 in its time zone (sql/0015). */
 #define CAMPAIGN_DATES \
 	"iso_8601(c.ouverture, c.fuseau) AS ouverture, iso_8601(c.fermeture, c.fuseau) AS fermeture, " \

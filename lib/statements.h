@@ -38,7 +38,7 @@ enum stmt {
 	STMT_OUTBOX_RETRY,
 	STMT_OUTBOX_GIVE_UP,
 	STMT_OUTBOX_DUE_COUNT,
-	/* backups (section of issue 6) */
+	/* backups */
 	STMT_BACKUP_LOCK,
 	STMT_BACKUP_MARK_STALE,
 	STMT_BACKUP_START,
@@ -85,7 +85,7 @@ enum stmt {
 	STMT_AUDIT_CHAIN_CLOSE,
 	STMT_AUDIT_CHAIN_AT,
 	STMT_AUDIT_CHAIN_BACKUPS,
-	/* metrics and alerts (section of issue 5) */
+	/* metrics and alerts */
 	STMT_METRIC_RECORD_CLIENT,
 	STMT_METRICS_INGEST,
 	STMT_METRICS_SUMMARY,
@@ -102,14 +102,14 @@ enum stmt {
 	STMT_ADMIN_SLOTS,
 	STMT_ADMIN_SUBMISSIONS,
 	STMT_HEALTH_MIGRATIONS,
-	/* feature flags (section of issue 8) */
+	/* feature flags */
 	STMT_FLAG_ENABLED,
 	STMT_FLAGS_LIST,
 	STMT_FLAG_LOCK,
 	STMT_FLAG_UPDATE,
-	/* slots of campaigns (issue 15): local times to UTC */
+	/* slots of campaigns: local times to UTC */
 	STMT_SLOT_LOCAL_TO_UTC,
-	/* backups of campaigns (section of issue 15) */
+	/* backups of campaigns */
 	STMT_BACKUP_DECLARE_CAMPAIGNS,
 	STMT_BACKUP_DECLARE_SCRATCH_CAMPAIGNS,
 	STMT_BACKUP_SCRATCH_CAMPAIGNS,
@@ -120,7 +120,7 @@ enum stmt {
 	STMT_BACKUP_DECLARE_SCRATCH_SUBMISSIONS_V1,
 	STMT_BACKUP_APPLY_ACTOR,
 	STMT_BACKUP_APPLY_CAMPAIGNS,
-	/* the organiser's API of campaigns (issue 15, fiable-campaigns) */
+	/* the organiser's API of campaigns (fiable-campaigns) */
 	STMT_CAMPAIGN_ACTOR,
 	STMT_CAMPAIGN_LIST,
 	STMT_CAMPAIGN_GET,
@@ -139,7 +139,7 @@ enum stmt {
 	STMT_CAMPAIGN_EXPORT_DECLARE,
 	STMT_CAMPAIGN_EXPORT_FETCH,
 	STMT_CAMPAIGN_EXPORT_CLOSE,
-	/* campaigns on the person's side (issue 15) */
+	/* campaigns on the person's side */
 	STMT_FORM_CAMPAIGN,
 	STMT_FORM_CAMPAIGN_SLOTS,
 	STMT_CAMPAIGNS_PUBLIC,

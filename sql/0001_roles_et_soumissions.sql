@@ -1,7 +1,7 @@
--- 0001 — Rôle applicatif et table des soumissions (« colonnes de fiabilité » du plan).
+-- 0001 — Rôle applicatif et table des soumissions (« colonnes de fiabilité » de docs/plan-de-deploiement.md).
 -- Idempotente : peut être rejouée sans effet. Exécutée par le propriétaire du schéma.
 -- Retour arrière : voir 0001_roles_et_soumissions.down.sql (supprime les données !) ;
--- en production le plan restaure plutôt la sauvegarde pré-déploiement.
+-- en production docs/plan-de-deploiement.md restaure plutôt la sauvegarde pré-déploiement.
 
 -- Rôle de moindre privilège utilisé par les programmes FastCGI (jamais un superutilisateur).
 DO $$
@@ -98,7 +98,7 @@ CREATE TABLE IF NOT EXISTS creneaux (
 );
 CREATE INDEX IF NOT EXISTS creneaux_starts_at_idx ON creneaux (starts_at);
 
--- Fonctionnalités activables (scénario 2 du plan de retour arrière).
+-- Fonctionnalités activables (scénario 2 du retour arrière de docs/plan-de-deploiement.md).
 CREATE TABLE IF NOT EXISTS feature_flags (
     name       text        PRIMARY KEY CHECK (name ~ '^[a-z_]{1,64}$'),
     enabled    boolean     NOT NULL,

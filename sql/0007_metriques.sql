@@ -84,7 +84,7 @@ CREATE TABLE IF NOT EXISTS request_metrics_hours_done (
 
 -- Bornes inférieures des intervalles des histogrammes, en millisecondes : l'intervalle k
 -- (width_bucket) va de bornes[k] à bornes[k + 1] ; 0 est sous la première borne. 2000 et 5000
--- sont des bornes : la part des réponses sous les objectifs du plan est exacte.
+-- sont des bornes : la part des réponses sous les objectifs de docs/plan-de-deploiement.md est exacte.
 CREATE OR REPLACE FUNCTION metriques_bornes(p_kind text) RETURNS float8[]
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE p_kind

@@ -1,4 +1,4 @@
--- 0009 — Fonctionnalités (scénario 2 du plan de retour arrière) : l'administration
+-- 0009 — Fonctionnalités (scénario 2 du retour arrière de docs/plan-de-deploiement.md) : l'administration
 -- (fiable-metrics, /api/admin/fonctionnalites) et la commande fiable-flags les activent et
 -- les désactivent. Le rôle applicatif peut changer l'état et la date d'une fonctionnalité,
 -- rien d'autre : ni en créer, ni en supprimer, ni la renommer. Chaque changement écrit sa

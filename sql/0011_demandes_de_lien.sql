@@ -1,4 +1,4 @@
--- 0011 — Demandes de lien de modification traitées par l'envoi des courriels (issue 13).
+-- 0011 — Demandes de lien de modification traitées par l'envoi des courriels.
 -- POST /api/modify/link fait le même travail que l'adresse ait une réponse ou non : il
 -- enregistre la demande sous la limite (3 par heure et par adresse e-mail, 20 par adresse IP,
 -- comptées sous un verrou par adresse : exactes même sous des demandes simultanées) et

@@ -1,4 +1,4 @@
--- 0014 — Campagnes (issue 15) : un formulaire de disponibilités, ses créneaux et ses réponses.
+-- 0014 — Campagnes : un formulaire de disponibilités, ses créneaux et ses réponses.
 -- Le modèle seulement ; l'administration des campagnes vient ensuite, sur ce schéma.
 --
 --   campagnes   une campagne : adresse (slug), titre, introduction (texte brut), fuseau,

@@ -1,4 +1,4 @@
--- 0015 — Le formulaire servi depuis la mémoire des programmes (issue 15, « Performance »).
+-- 0015 — Le formulaire servi depuis la mémoire des programmes (« Performance »).
 --
 -- fiable-form garde, dans chaque processus, le corps de GET /api/form de chaque campagne déjà
 -- demandée ; il écoute (LISTEN) le canal « formulaire » et oublie tout ce qu'il garde dès

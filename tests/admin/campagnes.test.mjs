@@ -1,4 +1,4 @@
-// Campagnes (issue 15) vues par l'organisateur : il crée une campagne depuis la liste, génère
+// Campagnes vues par l'organisateur : il crée une campagne depuis la liste, génère
 // une série de créneaux (2 semaines × lundi, mercredi, vendredi × 09:00–12:00, moins une
 // date : 5 créneaux, à 09:00 de part et d'autre du passage à l'heure d'été), l'ouvre ; une
 // réponse arrive par POST /api/submit avec « campagne » ; il la voit dans la matrice et dans

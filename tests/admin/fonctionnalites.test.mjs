@@ -1,4 +1,4 @@
-// /admin/, section « Fonctionnalités » (scénario 2 du plan de retour arrière) : un
+// /admin/, section « Fonctionnalités » (scénario 2 du retour arrière de docs/plan-de-deploiement.md) : un
 // interrupteur par fonctionnalité, avec son libellé, son explication et son dernier
 // changement ; la confirmation refusée ne change rien, acceptée elle désactive puis réactive,
 // et le formulaire (/api/form) le voit aussitôt. Toutes les fonctionnalités sont remises en

@@ -1,4 +1,4 @@
-// /admin/metrics (test 5 du plan) : les tuiles des objectifs contre leurs cibles, les
+// /admin/metrics (test 5 de docs/plan-de-deploiement.md) : les tuiles des objectifs contre leurs cibles, les
 // graphiques SVG, les alertes et les sauvegardes ; le choix de la période ; l'actualisation
 // qui montre les nouvelles soumissions ; sans identifiants, nginx refuse (401).
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark of the metrics queries with one million recorded requests (issue 5: "the slowest
+"""Benchmark of the metrics queries with one million recorded requests ("the slowest
 query stays under 100 ms").
 
 It adds 1,000,000 rows to request_metrics spread over the last 30 days (the mix of a real

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Resident memory of every FastCGI worker over 100,000 requests (issue 7: "no growth: no
+"""Resident memory of every FastCGI worker over 100,000 requests ("no growth: no
 leak. Target under 10 MB").
 
 It reads VmRSS (and RssAnon, the private heap and stack part) from /proc/PID/status of every

@@ -1,4 +1,4 @@
-// Test 2 du plan : saisir, fermer la page (ou le navigateur), rouvrir : le brouillon est là.
+// Test 2 de docs/plan-de-deploiement.md : saisir, fermer la page (ou le navigateur), rouvrir : le brouillon est là.
 // Aussi : format versionné, quota plein signalé, brouillon effacé après un envoi confirmé.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';

@@ -1,4 +1,4 @@
-// Test 3 du plan : hors ligne, « Envoyer » met la réponse en file d'attente ; au retour du
+// Test 3 de docs/plan-de-deploiement.md : hors ligne, « Envoyer » met la réponse en file d'attente ; au retour du
 // réseau elle part une seule fois. Aussi : la file survit au rechargement (et la page s'ouvre
 // sans réseau, par le service worker), le serveur qui répond 500 puis se rétablit, la base
 // arrêtée puis relancée, deux onglets ouverts, retirer un élément de la file.

@@ -1,4 +1,4 @@
-// Test 1 du plan : remplir, envoyer, confirmation, une ligne et une ligne d'audit en base.
+// Test 1 de docs/plan-de-deploiement.md : remplir, envoyer, confirmation, une ligne et une ligne d'audit en base.
 // Aussi : erreurs de validation à côté des champs, adresse déjà utilisée (lien par e-mail),
 // fonctionnalités désactivées, accessibilité de base, captures d'écran bureau et téléphone.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Test 4 du plan : envoyer, revenir, changer les créneaux, enregistrer ; l'historique montre
+// Test 4 de docs/plan-de-deploiement.md : envoyer, revenir, changer les créneaux, enregistrer ; l'historique montre
 // les deux versions ; restaurer la version 1. Aussi : conflit 412 (version du serveur à côté
 // de celle de la personne), lien de modification reçu par e-mail (#edit=...), retrait et
 // annulation du retrait.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The administration's password (issue 13, part 3): a bcrypt password file, a limit of nginx
+"""The administration's password: a bcrypt password file, a limit of nginx
 per address on /admin/ and /api/admin/ (its own zone, checked before the password), every
 refused login counted in the metrics (JSON, Prometheus) and logged without the credentials,
 and `scripts/dev admin-password` to change it.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Campaigns on the person's side (issue 15): GET /api/form?campagne= and GET /api/campagnes
+"""Campaigns on the person's side: GET /api/form?campagne= and GET /api/campagnes
 (served from each worker's memory, dropped on NOTIFY and on reconnection), POST /api/submit
 into a named campaign with its deadline and grace period enforced by the database's clock,
 /api/modify after the closing, and the receipt naming the campaign."""

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The organiser's API of campaigns (issue 15, fiable-campaigns, /api/admin/campagnes):
+"""The organiser's API of campaigns (fiable-campaigns, /api/admin/campagnes):
 CRUD and its audit rows naming the administrator; If-Match on edits (428, 412 in French);
 foreign Origin, unknown members and taken slugs refused with nothing stored; an archived
 campaign read-only; slot series across the end-of-March daylight-saving change; ICS and CSV

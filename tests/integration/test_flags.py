@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Feature flags (rollback scenario 2 of the plan): switched by the administration
+"""Feature flags (rollback scenario 2 of docs/plan-de-deploiement.md): switched by the administration
 (GET/PUT /api/admin/fonctionnalites, behind nginx auth_basic) and by the command
 `scripts/dev cron flags` (cron/fiable-flags), each change audited; /api/form reflects them and
 the endpoints honour them: `modification` off refuses GET/PUT/DELETE /api/modify and the

@@ -384,7 +384,7 @@ def quartiles(values):
 
 
 class LinkTimingTest(LinkCase):
-    """Issue 13: the answer's timing must not tell whether an address has an answer."""
+    """The answer's timing must not tell whether an address has an answer."""
 
     def measure(self, rng):
         known = [ft.unique_email("minuteur-c") for _ in range(TIMING_PAIRS)]
@@ -458,7 +458,7 @@ class LinkTimingTest(LinkCase):
 
 
 class LinkLimitRaceTest(LinkCase):
-    """Issue 13: the limit of 3 link requests an hour per address holds under concurrency."""
+    """The limit of 3 link requests an hour per address holds under concurrency."""
 
     CONCURRENT = 10
 

@@ -168,7 +168,7 @@ class MetricsApiTest(ft.FiableTestCase):
         self.assertEqual(ind["requetes"], sum(p["requetes"] for p in ind["serie"]),
                          "the series does not add up to the total")
         self.assertIn(len(ind["serie"]), (24, 25), "24 hourly points (25 when not on the hour)")
-        # The four targets of the plan, each with its value and verdict.
+        # The four targets of docs/plan-de-deploiement.md, each with its value and verdict.
         kpis = {k["id"]: k for k in body["objectifs"]}
         self.assertEqual(set(kpis), {"taux_succes", "temps_reponse", "file_attente",
                                      "aucune_perte"})

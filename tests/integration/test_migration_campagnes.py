@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Migration 0014 (campaigns, issue 15) on a populated copy: a database of its own on the test
+"""Migration 0014 (campaigns) on a populated copy: a database of its own on the test
 cluster, migrated up to 0013 and filled as the code of before filled it (answers with several
 versions, withdrawn ones, an address answered again after a withdrawal, audit rows), with a
 backup in the format of before (1) written beside it; then migrated to the end.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Slow clients (issue 13, part 5): nginx cuts a client whose headers never end at
+"""Slow clients: nginx cuts a client whose headers never end at
 client_header_timeout (a total for the headers, however slowly the bytes come) and one whose
 body stalls at client_body_timeout, while other clients are served meanwhile; a client that
 trickles its body (a byte within each timeout: never cut by it) holds no more than
