@@ -27,9 +27,20 @@ self.addEventListener('install', (e) => {
   e.waitUntil(caches.open(CACHE).then((c) => c.addAll(COQUILLE)).then(() => self.skipWaiting()));
 });
 
+// Les pages de campagne déjà ouvertes quand le worker arrive sont gardées aussi (avant qu'il
+// ne les contrôle : elles ont été chargées sans lui).
+async function garderPagesOuvertes() {
+  const fenetres = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const pages = [...new Set(fenetres.map((f) => new URL(f.url)).filter((u) => u.origin === self.location.origin
+    && PAGE_CAMPAGNE.test(u.pathname)).map((u) => u.pathname))];
+  const cache = await caches.open(CACHE);
+  await Promise.all(pages.map((p) => cache.add(p).catch(() => {})));
+}
+
 self.addEventListener('activate', (e) => {
   e.waitUntil(caches.keys()
     .then((cles) => Promise.all(cles.filter((k) => k.startsWith('fiable-') && k !== CACHE).map((k) => caches.delete(k))))
+    .then(garderPagesOuvertes)
     .then(() => self.clients.claim()));
 });
 
@@ -37,13 +48,14 @@ self.addEventListener('fetch', (e) => {
   const r = e.request;
   const u = new URL(r.url);
   if (r.method !== 'GET' || u.origin !== self.location.origin) return;
-  // La page d'une campagne (/c/<slug>/) est index.html, comme / : une seule copie gardée.
-  const chemin = u.pathname === '/index.html' || PAGE_CAMPAGNE.test(u.pathname) ? '/' : u.pathname;
-  if (!COQUILLE.includes(chemin)) return;
-  e.respondWith(reseauPuisCopie(chemin));
+  const chemin = u.pathname === '/index.html' ? '/' : u.pathname;
+  // La page d'une campagne (/c/<slug>/) est index.html : gardée à son adresse, et sans
+  // copie d'elle (campagne jamais ouverte ici), celle de /.
+  if (PAGE_CAMPAGNE.test(chemin)) e.respondWith(reseauPuisCopie(chemin, '/'));
+  else if (COQUILLE.includes(chemin)) e.respondWith(reseauPuisCopie(chemin));
 });
 
-async function reseauPuisCopie(chemin) {
+async function reseauPuisCopie(chemin, secours = null) {
   const cache = await caches.open(CACHE);
   try {
     const rep = await new Promise((ok, ko) => {
@@ -53,7 +65,7 @@ async function reseauPuisCopie(chemin) {
     if (rep.ok) await cache.put(chemin, rep.clone());
     return rep;
   } catch (err) {
-    const copie = await cache.match(chemin);
+    const copie = await cache.match(chemin) || (secours && await cache.match(secours));
     if (copie) return copie;
     throw err;
   }

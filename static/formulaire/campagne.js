@@ -162,8 +162,13 @@ async function listeCampagnes() {
     return { liste };
   }
   // Un serveur d'avant les campagnes : le formulaire unique, comme avant.
-  if (r.status === 404 && r.donnees?.code === 'not_found') return { ancien: true };
-  return { liste: lireLocal(CLE_LISTE)?.campagnes ?? null, message: r.message };
+  if (r.status === 404 && r.donnees?.code === 'not_found') {
+    ecrireLocal(CLE_LISTE, { ancien: true });
+    return { ancien: true };
+  }
+  // Hors ligne : la dernière liste connue (la page d'une campagne s'ouvre par le service worker).
+  const connue = lireLocal(CLE_LISTE);
+  return { ancien: Boolean(connue?.ancien), liste: connue?.campagnes ?? null, message: r.message };
 }
 
 // La campagne d'un lien de modification /#edit=… : celle de la réponse (« campagne » de
