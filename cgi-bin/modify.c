@@ -51,6 +51,8 @@ apply_update(struct db *db, const struct locked_submission *row, struct change *
 	cJSON_free(json);
 	if (r == STORE_DUPLICATE_EMAIL)
 		return ERR_ALREADY_SUBMITTED;
+	if (r == STORE_CAMPAIGN_REFUSED)
+		return ERR_MODIFICATION_CLOSED;
 	return r == STORE_OK ? ERR_NONE : ERR_INTERNAL;
 }
 
@@ -62,8 +64,29 @@ apply_withdraw(struct db *db, const struct locked_submission *row, struct change
 
 	(void)c;
 	(void)details;
-	return submission_write(db, STMT_SUBMISSION_WITHDRAW, params) == STORE_OK ?
-	    ERR_NONE : ERR_INTERNAL;
+	switch (submission_write(db, STMT_SUBMISSION_WITHDRAW, params)) {
+	case STORE_OK:
+		return ERR_NONE;
+	case STORE_CAMPAIGN_REFUSED:
+		return ERR_MODIFICATION_CLOSED;
+	default:
+		return ERR_INTERNAL;
+	}
+}
+
+/* The campaign of the answer of a token into id[24]; false when none (or on error: the
+ * change that follows answers it). */
+static bool
+campaign_of_token(struct db *db, const char *token_hash, char id[24])
+{
+	const char *params[1] = { token_hash };
+	PGresult *res = db_query(db, STMT_SUBMISSION_CAMPAIGN_BY_TOKEN, params);
+	bool found = db_ok(res) && PQntuples(res) == 1 && !db_is_null(res, 0, "campagne_id");
+
+	if (found)
+		snprintf(id, 24, "%s", db_text(res, 0, "campagne_id"));
+	PQclear(res);
+	return found;
 }
 
 /* Sends the outcome of a change (success, replay or refusal). */
@@ -147,6 +170,7 @@ handle_write(struct call *call, bool withdraw)
 	struct submission s = { 0 };
 	char token_hash[2 * SHA256_LEN + 1];
 	char key[37], key_hash[IDEM_KEY_HASH_LEN], fingerprint[2 * SHA256_LEN + 1];
+	char campaign_id[24];
 	cJSON *root;
 	int m;
 
@@ -171,7 +195,10 @@ handle_write(struct call *call, bool withdraw)
 	if (!withdraw) {
 		if ((root = respond_read_json(call)) == NULL)
 			return;
-		if (!respond_validate_submission(call, root, &s))
+		/* The slots are those of the answer's campaign (an unknown token: the first;
+		 * the change then answers 401 anyway). */
+		if (!respond_validate_submission_in(call, root, &s,
+		    campaign_of_token(call->db, token_hash, campaign_id) ? campaign_id : NULL))
 			goto done;
 	}
 	if (!change_fingerprint(token_hash, req, fingerprint)) {

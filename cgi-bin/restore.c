@@ -70,6 +70,8 @@ apply_version(struct db *db, const struct locked_submission *row, struct change 
 	cJSON_Delete(content);
 	if (r == STORE_DUPLICATE_EMAIL)
 		return ERR_ALREADY_SUBMITTED;
+	if (r == STORE_CAMPAIGN_REFUSED)
+		return ERR_MODIFICATION_CLOSED;
 	return r == STORE_OK ? ERR_NONE : ERR_INTERNAL;
 }
 
@@ -87,6 +89,8 @@ apply_undelete(struct db *db, const struct locked_submission *row, struct change
 	r = submission_write_active(db, STMT_SUBMISSION_UNDELETE, row->email, params);
 	if (r == STORE_DUPLICATE_EMAIL)
 		return ERR_ALREADY_SUBMITTED;
+	if (r == STORE_CAMPAIGN_REFUSED)
+		return ERR_MODIFICATION_CLOSED;
 	return r == STORE_OK ? ERR_NONE : ERR_INTERNAL;
 }
 

@@ -6,11 +6,20 @@
  * response and append the audit row with the COMMIT. A replay of the key with the same body
  * gets the stored response again, with the edit token recomputed from the key (HMAC), unless
  * the key was once written in clear. The key is a secret like the token: past this recipe's
- * first step only its SHA-256 is used (lookups, audit row, metrics). */
+ * first step only its SHA-256 is used (lookups, audit row, metrics).
+ *
+ * Campaigns (issue 15): the optional member "campagne" names the campaign by its slug
+ * (absent: the first, so that answers queued by older pages land where they were meant);
+ * an unknown one is a 422 on that field. In the transaction the campaign is locked FOR
+ * SHARE and its phase read at the transaction's time, the one the insert's trigger sees:
+ * outside its phase the answer is refused with a 403 (campagne_pas_ouverte,
+ * campagne_fermee) that is stored under the key like a success, so a replay gets the same
+ * refusal; within the grace period it is stored with "en_retard": true. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
+#include "campaign.h"
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
@@ -28,6 +37,8 @@
 /* What one submission carries through its transaction. */
 struct submit {
 	const struct submission *s;
+	const char *slug;            /* the campaign named ("" = the first) */
+	struct campaign_answer camp;
 	char key_hash[IDEM_KEY_HASH_LEN];
 	char payload_hex[2 * SHA256_LEN + 1];
 	char token[TOKEN_STR_LEN];
@@ -41,7 +52,8 @@ struct submit {
  * (fiable-mail-outbox --watch) is notified at commit, so nobody waits for the mail server.
  * With the feature flag "email_links" off, the receipt carries no link. */
 static bool
-queue_receipt(struct call *call, const struct submission *s, const char *id, const char *token)
+queue_receipt(struct call *call, const struct submission *s, const struct campaign_answer *camp,
+    const char *id, const char *token)
 {
 	char *subject = NULL, *text = NULL;
 	bool ok;
@@ -51,12 +63,47 @@ queue_receipt(struct call *call, const struct submission *s, const char *id, con
 		return true;
 	if ((links = flag_enabled_in_tx(call->db, "email_links")) < 0)
 		return false;
-	ok = message_receipt(call->cfg, s->nom, (const char *const *)s->creneaux, s->ncreneaux,
-	    links ? token : NULL, &subject, &text) == 0 &&
+	ok = message_receipt_campaign(call->cfg, camp->titre, camp->first ? NULL : camp->slug,
+	    s->nom, (const char *const *)s->creneaux, s->ncreneaux, links ? token : NULL,
+	    &subject, &text) == 0 &&
 	    outbox_enqueue(call->db, MAIL_RECEIPT, s->email, subject, text, id, NULL);
 	free(subject);
 	free(text);
 	return ok;
+}
+
+/* A campaign outside its phase: the 403 is the stored response of the key (a replay gets
+ * it again), with its metric and an audit row, and nothing else is written. */
+static enum api_error
+store_refusal(struct submit *sb, struct write_tx *tx)
+{
+	struct audit_entry entry;
+	cJSON *details;
+	enum api_error e;
+
+	if ((sb->body = http_problem_body(sb->camp.refusal, sb->camp.detail, NULL, NULL)) == NULL ||
+	    (details = cJSON_CreateObject()) == NULL) {
+		cJSON_free(sb->body);
+		sb->body = NULL;
+		return write_tx_fail(tx);
+	}
+	cJSON_AddStringToObject(details, "campagne", sb->camp.slug);
+	cJSON_AddStringToObject(details, "code", api_error_code(sb->camp.refusal));
+	cJSON_AddStringToObject(details, "idempotency_key_sha256", sb->key_hash);
+	entry.action = "submission.refused";
+	entry.entity = "campagnes";
+	entry.entity_id = sb->camp.id;
+	entry.actor = sb->s->email;
+	entry.details = details;
+	e = write_tx_commit_refusal(tx, api_error_status(sb->camp.refusal), sb->body, &entry);
+	cJSON_Delete(details);
+	if (e != ERR_NONE) {
+		cJSON_free(sb->body);
+		sb->body = NULL;
+		return e;
+	}
+	sb->status = api_error_status(sb->camp.refusal);
+	return ERR_NONE;
 }
 
 /* The transaction: ERR_NONE with sb->body (created, or replayed), else the error. */
@@ -81,15 +128,32 @@ store(struct call *call, struct submit *sb)
 		return ERR_NONE;
 	}
 
-	switch (submission_insert(call->db, s, sb->token_hash, &st)) {
+	switch (campaign_for_answer(call->db, sb->slug, &sb->camp)) {
+	case CAMPAIGN_FOUND:
+		break;
+	case CAMPAIGN_ABSENT:
+		write_tx_abort(&tx);
+		return ERR_CAMPAIGN_UNKNOWN;
+	case CAMPAIGN_FAILED:
+		goto fail;
+	}
+	if (sb->camp.refusal != ERR_NONE)
+		return store_refusal(sb, &tx);
+
+	switch (submission_insert(call->db, s, sb->camp.id, sb->token_hash, &st)) {
 	case STORE_OK:
 		break;
 	case STORE_DUPLICATE_EMAIL:
 		write_tx_abort(&tx);
 		return ERR_ALREADY_SUBMITTED;
+	case STORE_CAMPAIGN_REFUSED:
+		/* Not expected under the campaign's lock; refused all the same, not stored. */
+		write_tx_abort(&tx);
+		return ERR_CAMPAIGN_CLOSED;
 	case STORE_FAILED:
 		goto fail;
 	}
+	st.campagne = sb->camp.slug;
 	if ((json = submission_to_json(s, &st)) == NULL ||
 	    (sb->body = cJSON_PrintUnformatted(json)) == NULL ||
 	    (details = cJSON_CreateObject()) == NULL)
@@ -103,7 +167,7 @@ store(struct call *call, struct submit *sb)
 	entry.actor = s->email;
 	entry.details = details;
 
-	if (!queue_receipt(call, s, st.id, sb->token))
+	if (!queue_receipt(call, s, &sb->camp, st.id, sb->token))
 		goto fail;
 	if ((e = write_tx_commit(&tx, 201, sb->body, &entry)) != ERR_NONE)
 		goto failed;
@@ -122,6 +186,43 @@ failed:
 	return e;
 }
 
+/* Takes the member "campagne" out of the body (the other members are the submission's):
+ * absent, the first campaign; else a slug of a campaign that exists, whose id goes into
+ * campaign_id. False after answering (400 not a string, 422 no such campaign). */
+static bool
+campaign_named(struct call *call, cJSON *root, char slug[CAMPAIGN_SLUG_BUF],
+    char campaign_id[24])
+{
+	cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(root, "campagne"), *errors;
+	bool valid = item == NULL || (cJSON_IsString(item) &&
+	    campaign_slug_valid(item->valuestring));
+
+	slug[0] = '\0';
+	if (valid && item != NULL)
+		snprintf(slug, CAMPAIGN_SLUG_BUF, "%s", item->valuestring);
+	cJSON_Delete(item);
+	if (valid) {
+		switch (campaign_id_of(call->db, slug, campaign_id)) {
+		case CAMPAIGN_FOUND:
+			return true;
+		case CAMPAIGN_ABSENT:
+			break;
+		case CAMPAIGN_FAILED:
+			respond_db_failure(call);
+			return false;
+		}
+	}
+	if ((errors = cJSON_CreateObject()) == NULL) {
+		respond_error(call, ERR_INTERNAL);
+		return false;
+	}
+	cJSON_AddStringToObject(errors, "campagne",
+	    "Cette campagne n'existe pas : vérifiez l'adresse du formulaire.");
+	respond_problem(call, ERR_CAMPAIGN_UNKNOWN, "errors", errors);
+	cJSON_Delete(errors);
+	return false;
+}
+
 static void
 handle_submit(struct call *call)
 {
@@ -129,7 +230,7 @@ handle_submit(struct call *call)
 	struct submission s;
 	struct submit sb = { .s = &s };
 	unsigned char payload_hash[SHA256_LEN];
-	char key[37];
+	char key[37], slug[CAMPAIGN_SLUG_BUF] = "", campaign_id[24];
 	enum api_error e;
 	cJSON *root;
 
@@ -142,7 +243,12 @@ handle_submit(struct call *call)
 		    ERR_IDEMPOTENCY_KEY_MISSING : ERR_IDEMPOTENCY_KEY_INVALID);
 		return;
 	}
-	if (!respond_validate_submission(call, root, &s))
+	if (!campaign_named(call, root, slug, campaign_id)) {
+		cJSON_Delete(root);
+		goto done;
+	}
+	sb.slug = slug;
+	if (!respond_validate_submission_in(call, root, &s, campaign_id))
 		goto done;
 
 	sha256(req->body, req->body_len, payload_hash);
@@ -151,7 +257,14 @@ handle_submit(struct call *call)
 	edit_token_for_key(call->cfg->secret, sizeof(call->cfg->secret), key, sb.token,
 	    sb.token_hash);
 
-	if ((e = store(call, &sb)) == ERR_NONE && !sb.replayed) {
+	if ((e = store(call, &sb)) == ERR_NONE && sb.status >= 400) {
+		/* A campaign's refusal, stored under the key: sent as stored, first time and
+		 * replays alike. */
+		http_send(call->fcgi->out, sb.status, "application/problem+json; charset=utf-8",
+		    NULL, sb.body, strlen(sb.body));
+		if (sb.replayed)
+			respond_record(call, sb.status);
+	} else if (e == ERR_NONE && !sb.replayed) {
 		/* The first answer and every replay go through the same printing of the stored
 		 * text, so they are byte-identical. */
 		respond_representation(call, sb.status, sb.body, sb.token);

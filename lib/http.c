@@ -74,6 +74,19 @@ static const struct api_error_info api_errors[ERR__MAX] = {
 	    "Réessayez plus tard." },
 	[ERR_INTERNAL] = { 500, "internal_error", "Erreur interne",
 	    "Une erreur interne est survenue. Rien n'a été enregistré ; réessayez." },
+	[ERR_CAMPAIGN_NOT_FOUND] = { 404, "campagne_introuvable", "Campagne introuvable",
+	    "Ce formulaire n'existe pas ou n'est pas (ou plus) publié. Vérifiez l'adresse reçue "
+	    "dans votre invitation." },
+	[ERR_CAMPAIGN_UNKNOWN] = { 422, "campagne_inconnue", "Campagne inconnue",
+	    "La campagne désignée n'existe pas : votre réponse n'a pas été enregistrée." },
+	/* The detail of the next two names the date, written by fiable-submit. */
+	[ERR_CAMPAIGN_NOT_OPEN] = { 403, "campagne_pas_ouverte", "Campagne pas encore ouverte",
+	    "Cette campagne n'accepte pas de réponses ; votre réponse n'a pas été enregistrée." },
+	[ERR_CAMPAIGN_CLOSED] = { 403, "campagne_fermee", "Campagne close",
+	    "Cette campagne est close ; votre réponse n'a pas été enregistrée." },
+	[ERR_MODIFICATION_CLOSED] = { 403, "modification_close", "Modification close",
+	    "Cette campagne est close : votre réponse ne peut plus être modifiée ni retirée. "
+	    "Elle reste enregistrée telle quelle." },
 };
 
 const char *

@@ -39,6 +39,12 @@ enum api_error {
 	ERR_MODIFICATION_DISABLED,   /* feature flag "modification" off */
 	ERR_EMAIL_LINKS_DISABLED,    /* feature flag "email_links" off */
 	ERR_INTERNAL,
+	/* campaigns (issue 15) */
+	ERR_CAMPAIGN_NOT_FOUND,      /* GET /api/form?campagne=: unknown, brouillon or archivee */
+	ERR_CAMPAIGN_UNKNOWN,        /* a body names a campaign that does not exist */
+	ERR_CAMPAIGN_NOT_OPEN,       /* before its opening, brouillon, archivee */
+	ERR_CAMPAIGN_CLOSED,         /* after its closing and grace period */
+	ERR_MODIFICATION_CLOSED,     /* changing an answer after the closing */
 	ERR__MAX
 };
 

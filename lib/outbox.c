@@ -72,20 +72,33 @@ put_text(FILE *f, const char *s)
 	}
 }
 
-/* Writes PUBLIC_URL/#edit=TOKEN: the token is in the fragment, which browsers never send,
- * so it stays out of every server log. */
+/* Writes PUBLIC_URL/#edit=TOKEN, or PUBLIC_URL/c/SLUG/#edit=TOKEN for a campaign's own
+ * page (slug non-NULL): the token is in the fragment, which browsers never send, so it
+ * stays out of every server log. */
 static int
-put_link(FILE *f, const struct config *cfg, const char *token)
+put_campaign_link(FILE *f, const struct config *cfg, const char *slug, const char *token)
 {
 	size_t len = strlen(cfg->public_url);
 
 	if (token[0] == '\0' || strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(token))
 		return -1;
+	if (slug != NULL && (slug[0] == '\0' ||
+	    strspn(slug, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(slug)))
+		return -1;
 	while (len > 0 && cfg->public_url[len - 1] == '/')
 		len--;
-	fprintf(f, "  %.*s/#edit=%s\n", (int)len, cfg->public_url, token);
+	if (slug != NULL)
+		fprintf(f, "  %.*s/c/%s/#edit=%s\n", (int)len, cfg->public_url, slug, token);
+	else
+		fprintf(f, "  %.*s/#edit=%s\n", (int)len, cfg->public_url, token);
 	return 0;
+}
+
+static int
+put_link(FILE *f, const struct config *cfg, const char *token)
+{
+	return put_campaign_link(f, cfg, NULL, token);
 }
 
 static void
@@ -124,6 +137,15 @@ int
 message_receipt(const struct config *cfg, const char *nom, const char *const *creneaux,
     size_t ncreneaux, const char *token, char **subject, char **body)
 {
+	return message_receipt_campaign(cfg, NULL, NULL, nom, creneaux, ncreneaux, token,
+	    subject, body);
+}
+
+int
+message_receipt_campaign(const struct config *cfg, const char *titre, const char *slug,
+    const char *nom, const char *const *creneaux, size_t ncreneaux, const char *token,
+    char **subject, char **body)
+{
 	char *buf = NULL;
 	size_t len, i;
 	FILE *f;
@@ -133,11 +155,16 @@ message_receipt(const struct config *cfg, const char *nom, const char *const *cr
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return -1;
 	put_greeting(f, nom);
+	fputs("Nous avons bien enregistré votre réponse", f);
+	if (titre != NULL && titre[0] != '\0') {
+		fputs(" à « ", f);
+		put_text(f, titre);
+		fputs(" »", f);
+	}
 	if (ncreneaux == 0) {
-		fputs("Nous avons bien enregistré votre réponse, sans aucun créneau choisi.\n", f);
+		fputs(", sans aucun créneau choisi.\n", f);
 	} else {
-		fputs("Nous avons bien enregistré votre réponse. Vous avez choisi les créneaux\n"
-		    "suivants :\n\n", f);
+		fputs(".\nVous avez choisi les créneaux suivants :\n\n", f);
 		for (i = 0; i < ncreneaux; i++) {
 			fputs("  - ", f);
 			put_text(f, creneaux[i]);
@@ -151,7 +178,7 @@ message_receipt(const struct config *cfg, const char *nom, const char *const *cr
 		    "l'administration.\n", f);
 	} else {
 		fputs("\nPour modifier ou retirer votre réponse, ouvrez ce lien :\n\n", f);
-		rc = put_link(f, cfg, token);
+		rc = put_campaign_link(f, cfg, slug, token);
 		fputs("\nCe lien est personnel : ne le transmettez à personne, car il permet de "
 		    "modifier\nvotre réponse. Si vous demandez un nouveau lien depuis le formulaire, "
 		    "celui-ci\ncessera de fonctionner : seul le dernier lien reçu reste valable.\n"

@@ -44,6 +44,12 @@ int outbox_due_count(struct db *db, int max);
  * a NULL token has no link (feature flag "email_links" off). */
 int message_receipt(const struct config *cfg, const char *nom, const char *const *creneaux,
     size_t ncreneaux, const char *token, char **subject, char **body);
+/* The receipt of an answer to a campaign: names its title; the link is that of its page,
+ * PUBLIC_URL/c/SLUG/#edit=TOKEN, or PUBLIC_URL/#edit=TOKEN with slug NULL (the first
+ * campaign: the links of before campaigns, which / keeps opening). */
+int message_receipt_campaign(const struct config *cfg, const char *titre, const char *slug,
+    const char *nom, const char *const *creneaux, size_t ncreneaux, const char *token,
+    char **subject, char **body);
 int message_edit_link(const struct config *cfg, const char *nom, const char *token,
     char **subject, char **body);
 

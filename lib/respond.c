@@ -87,11 +87,18 @@ respond_read_json(struct call *call)
 bool
 respond_validate_submission(struct call *call, cJSON *root, struct submission *s)
 {
+	return respond_validate_submission_in(call, root, s, NULL);
+}
+
+bool
+respond_validate_submission_in(struct call *call, cJSON *root, struct submission *s,
+    const char *campaign_id)
+{
 	cJSON *errors;
 
 	submission_parse(root, s);
 	cJSON_Delete(root);
-	if (submission_check_slots(call->db, s) != 0) {
+	if (submission_check_slots(call->db, s, campaign_id) != 0) {
 		respond_db_failure(call);
 		return false;
 	}

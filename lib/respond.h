@@ -40,6 +40,10 @@ cJSON *respond_read_json(struct call *call);
  * root. Returns true, or false after answering the error; call submission_free either way. */
 struct submission;
 bool respond_validate_submission(struct call *call, cJSON *root, struct submission *s);
+/* Same, with the slots checked against the catalogue of a campaign (its id; NULL = the
+ * first). */
+bool respond_validate_submission_in(struct call *call, cJSON *root, struct submission *s,
+    const char *campaign_id);
 
 /* Sends a representation (a JSON text) with status and the ETag of its version; with an
  * edit token, the token is added as "edit_token" (the stored text never holds it). Records

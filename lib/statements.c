@@ -7,7 +7,8 @@
 	"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at, " \
 	"to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS updated_at, " \
 	"to_char(deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS deleted_at, " \
-	"historique_modifications::text AS historique"
+	"historique_modifications::text AS historique, en_retard, " \
+	"(SELECT c.slug FROM campagnes AS c WHERE c.id = campagne_id) AS campagne"
 /* What a writer needs of the row it locks. */
 #define LOCK_COLUMNS "id, version, deleted_at IS NOT NULL AS withdrawn, " \
 	"encode(edit_token_hash, 'hex') AS token_hash, email, nom"
@@ -577,6 +578,79 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "WITH added AS (INSERT INTO campagnes OVERRIDING SYSTEM VALUE "
 	    "SELECT * FROM pg_temp.restore_campagnes ON CONFLICT DO NOTHING RETURNING id) "
 	    "SELECT count(*) FROM added", 0 },
+	/* campaigns on the person's side (issue 15) */
+/* A campaign's dates as the API writes them: ISO 8601 in its time zone (sql/0015). */
+#define CAMPAIGN_DATES \
+	"iso_8601(c.ouverture, c.fuseau) AS ouverture, iso_8601(c.fermeture, c.fuseau) AS fermeture, " \
+	"iso_8601(c.fermeture + c.delai_grace, c.fuseau) AS fin_delai_grace, " \
+	"CASE WHEN c.modification_jusqu_a = 'infinity' THEN 'infinity' " \
+	"ELSE iso_8601(c.modification_jusqu_a, c.fuseau) END AS modification_jusqu_a"
+/* The next instant at which the phase of campaign c changes (seconds since the epoch), or
+ * NULL: what a cached form is valid until. */
+#define CAMPAIGN_NEXT_CHANGE \
+	"(SELECT extract(epoch FROM min(b.t))::bigint FROM (VALUES (c.ouverture), (c.fermeture), " \
+	"(c.fermeture + c.delai_grace), (c.modification_jusqu_a)) AS b(t) " \
+	"WHERE isfinite(b.t) AND b.t > now())"
+/* $1 a slug, or '' for the first campaign. */
+#define CAMPAIGN_NAMED "(CASE WHEN $1 = '' THEN c.id = campagne_par_defaut() ELSE c.slug = $1 END)"
+	/* $1 slug or ''. The campaign of a form, whatever its state (the caller refuses a
+	 * brouillon or archivee one), with its phase now and when the phase next changes. */
+	[STMT_FORM_CAMPAIGN] = { "form_campaign",
+	    "SELECT c.id, c.slug, c.titre, c.introduction, c.fuseau, c.etat, "
+	    "campagne_phase(c.id) AS phase, " CAMPAIGN_DATES ", "
+	    CAMPAIGN_NEXT_CHANGE " AS prochain_changement "
+	    "FROM campagnes AS c WHERE " CAMPAIGN_NAMED, 1 },
+	/* $1 campaign id, $2 its time zone. Its slots still on its form, in order, with their
+	 * day in its zone. */
+	[STMT_FORM_CAMPAIGN_SLOTS] = { "form_campaign_slots",
+	    "SELECT id, to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS debut, "
+	    "to_char(ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS fin, "
+	    "label AS libelle, to_char(starts_at AT TIME ZONE $2, 'YYYY-MM-DD') AS jour, besoin "
+	    "FROM creneaux WHERE campagne_id = $1::bigint AND retire_at IS NULL "
+	    "ORDER BY position, starts_at, id", 2 },
+	/* The campaigns a person can answer now or soon (never brouillon, archivee, close),
+	 * with the soonest phase change among them. */
+	[STMT_CAMPAIGNS_PUBLIC] = { "campaigns_public",
+	    "SELECT c.slug, c.titre, campagne_phase(c.id) AS phase, "
+	    "iso_8601(c.ouverture, c.fuseau) AS ouverture, iso_8601(c.fermeture, c.fuseau) AS fermeture, "
+	    "min(" CAMPAIGN_NEXT_CHANGE ") OVER () AS prochain_changement "
+	    "FROM campagnes AS c WHERE c.etat = 'ouverte' "
+	    "AND campagne_phase(c.id) IN ('a_venir', 'ouverte', 'retard') "
+	    "ORDER BY c.ouverture NULLS FIRST, c.id", 0 },
+	/* $1 slug or ''. The campaign an answer goes into, locked against a concurrent change of
+	 * its state or dates until the end of the transaction: its phase is then the one the
+	 * insert's trigger will see (now() is the transaction's time). Dates in French, in its
+	 * zone, for a refusal's detail. */
+	[STMT_CAMPAIGN_FOR_ANSWER] = { "campaign_for_answer",
+	    "SELECT c.id, c.slug, c.titre, c.fuseau, c.etat, campagne_phase(c.id) AS phase, "
+	    "to_char(c.ouverture AT TIME ZONE c.fuseau, 'DD/MM/YYYY \"à\" HH24\" h \"MI') AS ouvre_le, "
+	    "to_char(c.fermeture AT TIME ZONE c.fuseau, 'DD/MM/YYYY \"à\" HH24\" h \"MI') AS ferme_le "
+	    "FROM campagnes AS c WHERE " CAMPAIGN_NAMED " FOR SHARE", 1 },
+	/* $1 slug or ''. Its id (outside a transaction: which catalogue a body's slots are
+	 * checked against). */
+	[STMT_CAMPAIGN_ID] = { "campaign_id",
+	    "SELECT c.id, c.etat FROM campagnes AS c WHERE " CAMPAIGN_NAMED, 1 },
+	/* $1 jsonb array of slot ids, $2 campaign id (NULL: the first). The ids absent from the
+	 * campaign's form. */
+	[STMT_UNKNOWN_SLOTS_IN] = { "unknown_slots_in",
+	    "SELECT x FROM jsonb_array_elements_text($1::jsonb) AS x "
+	    "WHERE NOT EXISTS (SELECT 1 FROM creneaux c WHERE c.id = x "
+	    "AND c.campagne_id = coalesce($2::bigint, " DEFAULT_CAMPAIGN ") AND c.retire_at IS NULL)", 2 },
+	/* As STMT_SUBMISSION_INSERT, into campaign $6 (an id). The trigger of sql/0014 refuses
+	 * (P0F01) outside the campaign's phase and sets en_retard during its grace period. */
+	[STMT_SUBMISSION_INSERT_IN] = { "submission_insert_in",
+	    "INSERT INTO soumissions_disponibilites (email, nom, creneaux, commentaire, "
+	    "edit_token_hash, campagne_id) "
+	    "VALUES ($1, $2, $3::jsonb, $4, decode($5, 'hex'), $6::bigint) "
+	    "ON CONFLICT (campagne_id, lower(email)) WHERE deleted_at IS NULL DO NOTHING "
+	    "RETURNING id, version, en_retard, "
+	    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at",
+	    6 },
+	/* $1 sha256 of an edit token (hex): the campaign of its submission (no lock: which
+	 * catalogue a PUT's slots are checked against, before its transaction). */
+	[STMT_SUBMISSION_CAMPAIGN_BY_TOKEN] = { "submission_campaign_by_token",
+	    "SELECT campagne_id FROM soumissions_disponibilites "
+	    "WHERE edit_token_hash = decode($1, 'hex')", 1 },
 };
 
 const struct stmt_def *

@@ -120,11 +120,22 @@ enum stmt {
 	STMT_BACKUP_DECLARE_SCRATCH_SUBMISSIONS_V1,
 	STMT_BACKUP_APPLY_ACTOR,
 	STMT_BACKUP_APPLY_CAMPAIGNS,
+	/* campaigns on the person's side (issue 15) */
+	STMT_FORM_CAMPAIGN,
+	STMT_FORM_CAMPAIGN_SLOTS,
+	STMT_CAMPAIGNS_PUBLIC,
+	STMT_CAMPAIGN_FOR_ANSWER,
+	STMT_CAMPAIGN_ID,
+	STMT_UNKNOWN_SLOTS_IN,
+	STMT_SUBMISSION_INSERT_IN,
+	STMT_SUBMISSION_CAMPAIGN_BY_TOKEN,
 	STMT__MAX
 };
 
 /* The channel on which a queued message is announced to the mail sender. */
 #define OUTBOX_CHANNEL "fiable_outbox"
+/* The channel on which sql/0015 announces a change of a form (campaign, slots, flags). */
+#define FORM_CHANNEL "formulaire"
 
 struct stmt_def {
 	const char *name;

@@ -6,12 +6,15 @@
 
 #include "num.h"
 
+/* What the triggers of sql/0014 raise when a campaign refuses a write now. */
+#define CAMPAIGN_REFUSED_SQLSTATE "P0F01"
+
 int
-submission_check_slots(struct db *db, struct submission *s)
+submission_check_slots(struct db *db, struct submission *s, const char *campaign_id)
 {
 	cJSON *ids;
 	char *json, msg[FIELD_ERROR_LEN];
-	const char *params[1];
+	const char *params[2];
 	PGresult *res;
 	int rc = 0;
 
@@ -24,7 +27,8 @@ submission_check_slots(struct db *db, struct submission *s)
 	if (json == NULL)
 		return -1;
 	params[0] = json;
-	res = db_query(db, STMT_UNKNOWN_SLOTS, params);
+	params[1] = campaign_id;
+	res = db_query(db, STMT_UNKNOWN_SLOTS_IN, params);
 	if (!db_ok(res)) {
 		rc = -1;
 	} else if (PQntuples(res) > 0) {
@@ -50,12 +54,12 @@ email_lock(struct db *db, const char *email)
 }
 
 enum store_result
-submission_insert(struct db *db, const struct submission *s,
+submission_insert(struct db *db, const struct submission *s, const char *campaign_id,
     const unsigned char token_hash[SHA256_LEN], struct stored_submission *out)
 {
 	char hash_hex[2 * SHA256_LEN + 1], *slots;
 	cJSON *arr;
-	const char *params[5];
+	const char *params[6];
 	PGresult *res;
 	enum store_result r;
 
@@ -75,7 +79,8 @@ submission_insert(struct db *db, const struct submission *s,
 	params[2] = slots;
 	params[3] = s->commentaire;
 	params[4] = hash_hex;
-	res = db_exec(db, STMT_SUBMISSION_INSERT, params);
+	params[5] = campaign_id;
+	res = db_exec(db, STMT_SUBMISSION_INSERT_IN, params);
 	if (db_ok(res) && PQntuples(res) == 1) {
 		long long version;
 
@@ -84,6 +89,9 @@ submission_insert(struct db *db, const struct submission *s,
 		    db_text(res, 0, "created_at"));
 		r = db_int(res, 0, "version", 1, INT_MAX, &version) ? STORE_OK : STORE_FAILED;
 		out->version = (long)version;
+		out->late = db_bool(res, 0, "en_retard");
+	} else if (!db_ok(res) && strcmp(db_sqlstate(res), CAMPAIGN_REFUSED_SQLSTATE) == 0) {
+		r = STORE_CAMPAIGN_REFUSED;
 	} else if (db_ok(res) || strcmp(db_sqlstate(res), "23505") == 0) {
 		/* ON CONFLICT ... DO NOTHING: no row means the e-mail is taken. */
 		r = STORE_DUPLICATE_EMAIL;
@@ -105,6 +113,8 @@ submission_write(struct db *db, enum stmt s, const char *const *params)
 		r = STORE_OK;
 	else if (strcmp(db_sqlstate(res), "23505") == 0)
 		r = STORE_DUPLICATE_EMAIL;
+	else if (strcmp(db_sqlstate(res), CAMPAIGN_REFUSED_SQLSTATE) == 0)
+		r = STORE_CAMPAIGN_REFUSED;
 	else
 		r = STORE_FAILED;
 	PQclear(res);
@@ -125,6 +135,8 @@ submission_write_active(struct db *db, enum stmt s, const char *email,
 		r = PQntuples(res) == 1 ? STORE_OK : STORE_DUPLICATE_EMAIL;
 	else if (strcmp(db_sqlstate(res), "23505") == 0)
 		r = STORE_DUPLICATE_EMAIL;
+	else if (strcmp(db_sqlstate(res), CAMPAIGN_REFUSED_SQLSTATE) == 0)
+		r = STORE_CAMPAIGN_REFUSED;
 	else
 		r = STORE_FAILED;
 	PQclear(res);
@@ -151,6 +163,8 @@ submission_to_json(const struct submission *s, const struct stored_submission *s
 	cJSON_AddStringToObject(o, "commentaire", s->commentaire);
 	cJSON_AddNumberToObject(o, "version", (double)st->version);
 	cJSON_AddStringToObject(o, "created_at", st->created_at);
+	cJSON_AddBoolToObject(o, "en_retard", st->late);
+	cJSON_AddStringToObject(o, "campagne", st->campagne != NULL ? st->campagne : "");
 	return o;
 }
 
@@ -269,6 +283,8 @@ submission_load(struct db *db, const char *id)
 		else
 			cJSON_AddStringToObject(o, "deleted_at", db_text(res, 0, "deleted_at"));
 		cJSON_AddItemToObject(o, "historique", cJSON_Parse(db_text(res, 0, "historique")));
+		cJSON_AddBoolToObject(o, "en_retard", db_bool(res, 0, "en_retard"));
+		cJSON_AddStringToObject(o, "campagne", db_text_or(res, 0, "campagne", ""));
 	}
 	PQclear(res);
 	return o;

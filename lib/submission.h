@@ -15,22 +15,29 @@ struct stored_submission {
 	char id[24];
 	long version;
 	char created_at[40];
+	bool late;                   /* en_retard: arrived during the campaign's grace period */
+	const char *campagne;        /* the campaign's slug (kept by the caller) */
 };
 
 enum store_result {
 	STORE_OK,
 	STORE_DUPLICATE_EMAIL,   /* an active submission has this e-mail */
+	STORE_CAMPAIGN_REFUSED,  /* the campaign refuses it now (SQLSTATE P0F01, sql/0014) */
 	STORE_FAILED             /* database error; see db_lost() */
 };
 
-/* Checks the chosen slots against the catalogue and records "unknown slot" on the field.
- * Returns 0, or -1 when the database could not answer. */
-int submission_check_slots(struct db *db, struct submission *s);
+/* Checks the chosen slots against the catalogue of a campaign (its id; NULL = the first)
+ * and records "unknown slot" on the field. Returns 0, or -1 when the database could not
+ * answer. */
+int submission_check_slots(struct db *db, struct submission *s, const char *campaign_id);
 
-/* Inserts s with the hash of its edit token, in the current transaction, under the lock
- * of its e-mail: STORE_DUPLICATE_EMAIL when an active submission has it (no error raised). */
+/* Inserts s into a campaign (its id) with the hash of its edit token, in the current
+ * transaction, under the lock of its e-mail (the address in every campaign: wider than the
+ * per-campaign uniqueness, so still exact): STORE_DUPLICATE_EMAIL when an active submission
+ * of the campaign has it (no error raised), STORE_CAMPAIGN_REFUSED outside its phase. */
 enum store_result submission_insert(struct db *db, const struct submission *s,
-    const unsigned char token_hash[SHA256_LEN], struct stored_submission *out);
+    const char *campaign_id, const unsigned char token_hash[SHA256_LEN],
+    struct stored_submission *out);
 
 /* Runs a statement that writes one submission (withdraw, new token) in the current
  * transaction: STORE_OK, STORE_DUPLICATE_EMAIL when the e-mail would then be active twice
@@ -85,7 +92,7 @@ enum lock_result submission_lock_by_id(struct db *db, const char *id,
 
 /* The public representation of a stored submission, with its history (no token):
  * {id, email, nom, creneaux, commentaire, version, created_at, updated_at, deleted_at,
- * historique}. NULL when absent or on error (see db_lost()). */
+ * historique, en_retard, campagne (its slug)}. NULL when absent or on error (see db_lost()). */
 cJSON *submission_load(struct db *db, const char *id);
 
 /* ETag header line ("ETag: \"vN\"\r\n") of a representation's version. */

@@ -57,16 +57,30 @@ write_tx_begin(struct write_tx *tx)
 	return write_tx_fail(tx);
 }
 
+static enum api_error
+commit_with(struct write_tx *tx, int status, const char *body,
+    const struct audit_entry *entry, const char *submission_id)
+{
+	if (!metrics_record(tx->db, tx->req, tx->endpoint, status) ||
+	    (tx->key_hash != NULL &&
+	    !idempotency_store(tx->db, tx->key_hash, status, body, submission_id)) ||
+	    !audit_append_commit(tx->db, tx->req, entry))
+		return write_tx_fail(tx);
+	return ERR_NONE;
+}
+
 enum api_error
 write_tx_commit(struct write_tx *tx, int status, const char *body,
     const struct audit_entry *entry)
 {
-	if (!metrics_record(tx->db, tx->req, tx->endpoint, status) ||
-	    (tx->key_hash != NULL &&
-	    !idempotency_store(tx->db, tx->key_hash, status, body, entry->entity_id)) ||
-	    !audit_append_commit(tx->db, tx->req, entry))
-		return write_tx_fail(tx);
-	return ERR_NONE;
+	return commit_with(tx, status, body, entry, entry->entity_id);
+}
+
+enum api_error
+write_tx_commit_refusal(struct write_tx *tx, int status, const char *body,
+    const struct audit_entry *entry)
+{
+	return commit_with(tx, status, body, entry, NULL);
 }
 
 enum api_error

@@ -40,6 +40,10 @@ enum api_error write_tx_begin(struct write_tx *tx);
  * even during COMMIT: the client retries with its key, which replays or writes now). */
 enum api_error write_tx_commit(struct write_tx *tx, int status, const char *body,
     const struct audit_entry *entry);
+/* Same, for a response that names no submission (a refusal stored for replays, such as a
+ * campaign's 403): the key is stored without a submission id. */
+enum api_error write_tx_commit_refusal(struct write_tx *tx, int status, const char *body,
+    const struct audit_entry *entry);
 
 /* Gives up after a failed step: rollback; ERR_DATABASE_UNAVAILABLE when the connection was
  * lost, else ERR_INTERNAL. */
