@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import {
-  BASE, attendreTexte, attendreVisible, capture, compteurFile, coquilleGardee, emailUnique, espion, lancer,
+  BASE, api, attendreTexte, attendreVisible, capture, compteurFile, coquilleGardee, emailUnique, espion, lancer,
   ouvrir, plafond, pret, remplir, reponsesPour, sql, texte,
 } from './aide.mjs';
 
@@ -147,6 +147,20 @@ test('le brouillon de /c/a/ n’apparaît pas dans /c/b/ ; une réponse arrive d
   assert.equal(id, sql('SELECT id FROM campagnes WHERE slug = :\'s\'', { s: A }));
   assert.deepEqual(reponsesPour(saisie.email)[0].creneaux, [`${A}-2`]);
   assert.equal(await page.evaluate((s) => localStorage.getItem(`fiable.brouillon.${s}`), A), null, 'brouillon effacé après l’envoi');
+});
+
+test('ancien lien de modification /#edit=… : la réponse s’ouvre dans le formulaire de sa campagne', { timeout: plafond(60000) }, async () => {
+  const corps = { email: emailUnique('lien'), nom: 'Lien vers B', creneaux: [`${B}-1`], commentaire: '', campagne: B };
+  const r = await api('POST', '/api/submit', { corps, cle: randomUUID() });
+  assert.equal(r.status, 201, JSON.stringify(r.donnees));
+  const contexte = await navigateur();
+  const page = await ouvrir(contexte, `/#edit=${r.donnees.edit_token}`);
+  await attendreVisible(page, '#compte');
+  assert.equal(page.url(), `${BASE}/c/${B}/`, 'la campagne de la réponse, sans le jeton dans l’adresse');
+  assert.equal(await texte(page, '#titre'), 'Campagne B');
+  assert.equal(await page.inputValue('#nom'), 'Lien vers B');
+  assert.equal(await page.locator(`#creneau-${B}-1`).isChecked(), true);
+  assert.equal(JSON.parse(await page.evaluate((s) => localStorage.getItem(`fiable.compte.${s}`), B)).jeton, r.donnees.edit_token);
 });
 
 test('avant l’ouverture, après la clôture, adresse inconnue : pas de formulaire, la page le dit', { timeout: plafond(60000) }, async () => {
