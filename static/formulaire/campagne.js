@@ -145,13 +145,28 @@ function montrerAccueil(titre, enfants) {
   $('campagnes').hidden = false;
 }
 
-function carteCampagne(c) {
+// Les envois gardés dans ce navigateur, par campagne : ils partent depuis la page de leur
+// campagne, que la liste signale.
+async function envoisParCampagne() {
+  const n = new Map();
+  try {
+    for (const e of await file.lister()) {
+      const s = e.campagne ?? lireLocal(CLE_PREMIERE)?.slug;
+      if (s) n.set(s, (n.get(s) || 0) + 1);
+    }
+  } catch { /* pas de file */ }
+  return n;
+}
+
+function carteCampagne(c, enFile = 0) {
   const dates = c.phase === 'a_venir' ? (c.ouverture ? `Ouvre le ${quand(c.ouverture)}` : 'Bientôt ouverte')
     : c.phase === 'retard' ? 'Délai dépassé : réponses encore acceptées, en retard'
       : c.fermeture ? `Réponses jusqu’au ${quand(c.fermeture)}` : 'Sans date de clôture';
   return el('li', { className: 'campagne', 'data-slug': c.slug },
     el('a', { href: adresse(c.slug), texte: c.titre || c.slug }),
-    el('p', { className: 'aide', texte: dates }));
+    el('p', { className: 'aide', texte: dates }),
+    enFile ? el('p', { className: 'en-file', texte: enFile === 1 ? 'Une réponse de ce navigateur y attend : ouvrez le formulaire pour l’envoyer ou la voir.'
+      : `${enFile} réponses de ce navigateur y attendent : ouvrez le formulaire pour les envoyer ou les voir.` }) : null);
 }
 
 async function listeCampagnes() {
@@ -207,9 +222,10 @@ export async function accueil() {
   } else if (!liste.length) {
     montrerAccueil('Aucune campagne ouverte', [el('p', { texte: 'Aucune campagne n’est ouverte pour le moment. Si vous avez reçu un lien vers un formulaire, ouvrez-le directement.' })]);
   } else {
+    const enFile = await envoisParCampagne();
     montrerAccueil('Campagnes ouvertes', [
       el('p', { texte: 'Choisissez le formulaire auquel vous voulez répondre :' }),
-      el('ul', { className: 'campagnes', id: 'campagnes-liste' }, liste.map(carteCampagne))]);
+      el('ul', { className: 'campagnes', id: 'campagnes-liste' }, liste.map((c) => carteCampagne(c, enFile.get(c.slug))))]);
   }
   return 'fin';
 }

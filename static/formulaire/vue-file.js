@@ -52,6 +52,8 @@ export function afficherFile() {
   $('compteur-file').textContent = `File d’attente : ${n}`;
   $('compteur-file').dataset.nombre = n;
   $('file').hidden = !n && !etat.refuses.length;
+  $('aide-file').textContent = n ? 'Ils sont gardés dans ce navigateur, même s’il est fermé, et envoyés automatiquement dès que le serveur répond.'
+    : 'Le serveur a refusé cette réponse : elle reste gardée dans ce navigateur jusqu’à ce que vous la supprimiez.';
   $('file-liste').replaceChildren(...etat.refuses.map(envoiRefuse), ...etat.envois.map((e) => el('li', { className: 'envoi', 'data-cle': e.cle },
     el('p', {}, el('strong', { texte: e.type === 'modification' ? 'Modification de votre réponse' : 'Votre réponse' }),
       ` (${e.corps.nom}, ${e.corps.email}), mise en file à ${heure(e.cree_le)}`),

@@ -24,10 +24,10 @@ const INTRO_A = 'Bienvenue dans la campagne A.\n\nLe guide : https://example.org
   + '<img src=x onerror=alert(1)> et javascript:alert(2)';
 
 // Une campagne et deux créneaux ; ouverture, fermeture : expressions SQL (NULL : sans date).
-function creerCampagne(nom, { titre, introduction = '', ouverture = 'NULL', fermeture = 'NULL' }) {
+function creerCampagne(nom, { titre, introduction = '', ouverture = 'NULL', fermeture = 'NULL', grace = "interval '0'" }) {
   const s = slug(nom);
-  const id = sql(`INSERT INTO campagnes (slug, titre, introduction, etat, ouverture, fermeture)
-    VALUES (:'slug', :'titre', :'intro', 'ouverte', ${ouverture}, ${fermeture}) RETURNING id`,
+  const id = sql(`INSERT INTO campagnes (slug, titre, introduction, etat, ouverture, fermeture, delai_grace)
+    VALUES (:'slug', :'titre', :'intro', 'ouverte', ${ouverture}, ${fermeture}, ${grace}) RETURNING id`,
   { slug: s, titre, intro: introduction });
   sql(`INSERT INTO creneaux (id, starts_at, ends_at, label, campagne_id, position) VALUES
     (:'slug' || '-1', '2030-06-03 09:00+02', '2030-06-03 12:00+02', 'Lundi matin', :'id', 1),
@@ -187,6 +187,19 @@ test('avant l’ouverture, après la clôture, adresse inconnue : pas de formula
   await attendreTexte(page, '#titre', 'Formulaire introuvable');
   assert.equal(await page.locator('#formulaire').isVisible(), false);
   assert.deepEqual(contexte.erreurs, []);
+});
+
+test('délai de grâce : la page le dit et accepte encore la réponse, signalée en retard', { timeout: plafond(60000) }, async () => {
+  const g = creerCampagne('grace', { titre: 'Campagne en retard', fermeture: "now() - interval '1 minute'", grace: "interval '2 hours'" });
+  const contexte = await navigateur();
+  const page = await ouvrir(contexte, `/c/${g.slug}/`);
+  await attendreVisible(page, '#phase');
+  assert.equal(await texte(page, '#titre-phase'), 'Le délai est dépassé');
+  assert.match(await texte(page, '#phase-texte'), /^La campagne est close depuis le .+, mais les réponses sont encore acceptées jusqu’au .+ à \d\d:\d\d \(elles sont signalées en retard\)\.$/);
+  const saisie = await remplir(page, { nom: 'En Retard', creneaux: [0] });
+  await page.click('#envoyer');
+  await attendreVisible(page, '#merci');
+  assert.equal(sql("SELECT en_retard::text FROM soumissions_disponibilites WHERE lower(email) = lower(:'e') AND campagne_id = :'id'", { e: saisie.email, id: g.id }), 'true');
 });
 
 test('réponse en file refusée après la clôture : montrée refusée, avec son contenu, à copier', { timeout: plafond(120000) }, async () => {
