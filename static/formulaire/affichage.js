@@ -38,7 +38,8 @@ export function afficher() {
   $('bloc-demande-lien').hidden = !f.email_links;
   $('intro').hidden = Boolean(rep) || merci;
   if (rep) {
-    $('compte-texte').textContent = `Envoyée le ${dateLongue(rep.created_at)}${rep.version > 1 ? `, modifiée le ${dateLongue(rep.updated_at)}` : ''} (version ${rep.version}). Vous pouvez la modifier ci-dessous.`;
+    $('compte-texte').textContent = `Envoyée le ${dateLongue(rep.created_at)}${rep.version > 1 ? `, modifiée le ${dateLongue(rep.updated_at)}` : ''} (version ${rep.version}).${ferme ? ' La campagne est close : elle ne peut plus être modifiée.' : ' Vous pouvez la modifier ci-dessous.'}`;
+    $('bouton-retirer').hidden = ferme;
     $('retiree-texte').textContent = retiree ? `Vous avez retiré votre réponse le ${dateLongue(rep.deleted_at)} : elle n’est plus prise en compte.` : '';
     afficherHistorique(rep);
   }

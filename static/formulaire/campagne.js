@@ -137,6 +137,8 @@ export async function migrer() {
 
 function montrerAccueil(titre, enfants) {
   document.body.classList.add('accueil');
+  // Les envois en file se voient par campagne, dans la liste.
+  $('compteur-file').hidden = true;
   $('titre').textContent = titre;
   document.title = titre;
   $('intro').hidden = true;
