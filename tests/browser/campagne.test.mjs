@@ -149,6 +149,39 @@ test('le brouillon de /c/a/ n’apparaît pas dans /c/b/ ; une réponse arrive d
   assert.equal(await page.evaluate((s) => localStorage.getItem(`fiable.brouillon.${s}`), A), null, 'brouillon effacé après l’envoi');
 });
 
+test('un envoi en file de A ne part pas depuis B ; / le signale ; il part depuis A ; B s’ouvre hors ligne', { timeout: plafond(90000) }, async () => {
+  const contexte = await navigateur();
+  const vues = espion(contexte);
+  const a = await ouvrir(contexte, `/c/${A}/`);
+  await coquilleGardee(a);
+  await contexte.setOffline(true);
+  const saisie = await remplir(a, { nom: 'En file pour A', creneaux: [0] });
+  await a.click('#envoyer');
+  await attendreTexte(a, '#statut', 'Mise en file d’attente');
+  await a.close();
+
+  // B, hors ligne, jamais ouverte dans ce navigateur : la page vient du service worker.
+  const b = await contexte.newPage();
+  await b.goto(`${BASE}/c/${B}/`);
+  await pret(b);
+  assert.equal(await compteurFile(b), 0, 'la file de B est vide');
+  assert.equal(await b.locator('#file').isVisible(), false);
+  await contexte.setOffline(false);
+  await attendreTexte(b, '#titre', 'Campagne B');
+  assert.equal(vues.filter((v) => v.url === '/api/submit' && !v.echec).length, 0, 'rien n’est parti depuis B');
+
+  await b.goto(`${BASE}/`);
+  await attendreVisible(b, '#campagnes');
+  assert.match(await texte(b, `li[data-slug="${A}"] .en-file`), /^Une réponse de ce navigateur y attend/);
+  assert.equal(await b.locator(`li[data-slug="${B}"] .en-file`).count(), 0);
+  await b.locator(`li[data-slug="${A}"] a`).click();
+  await b.waitForURL(`${BASE}/c/${A}/`);
+  await attendreVisible(b, '#merci', 20000);
+  const lignes = reponsesPour(saisie.email);
+  assert.equal(lignes.length, 1);
+  assert.equal(sql("SELECT slug FROM campagnes WHERE id = (SELECT campagne_id FROM soumissions_disponibilites WHERE id = :'id')", { id: String(lignes[0].id) }), A);
+});
+
 test('ancien lien de modification /#edit=… : la réponse s’ouvre dans le formulaire de sa campagne', { timeout: plafond(60000) }, async () => {
   const corps = { email: emailUnique('lien'), nom: 'Lien vers B', creneaux: [`${B}-1`], commentaire: '', campagne: B };
   const r = await api('POST', '/api/submit', { corps, cle: randomUUID() });
