@@ -153,7 +153,7 @@ store(struct call *call, struct submit *sb)
 	case STORE_FAILED:
 		goto fail;
 	}
-	st.campagne = sb->camp.slug;
+	st.campagne = sb->slug[0] != '\0' || st.late ? sb->camp.slug : NULL;
 	if ((json = submission_to_json(s, &st)) == NULL ||
 	    (sb->body = cJSON_PrintUnformatted(json)) == NULL ||
 	    (details = cJSON_CreateObject()) == NULL)
@@ -227,7 +227,7 @@ static void
 handle_submit(struct call *call)
 {
 	struct http_request *req = call->req;
-	struct submission s;
+	struct submission s = { 0 };
 	struct submit sb = { .s = &s };
 	unsigned char payload_hash[SHA256_LEN];
 	char key[37], slug[CAMPAIGN_SLUG_BUF] = "", campaign_id[24];

@@ -163,8 +163,11 @@ submission_to_json(const struct submission *s, const struct stored_submission *s
 	cJSON_AddStringToObject(o, "commentaire", s->commentaire);
 	cJSON_AddNumberToObject(o, "version", (double)st->version);
 	cJSON_AddStringToObject(o, "created_at", st->created_at);
-	cJSON_AddBoolToObject(o, "en_retard", st->late);
-	cJSON_AddStringToObject(o, "campagne", st->campagne != NULL ? st->campagne : "");
+	/* The answers of older pages (no campaign named, in time) keep their shape. */
+	if (st->campagne != NULL) {
+		cJSON_AddBoolToObject(o, "en_retard", st->late);
+		cJSON_AddStringToObject(o, "campagne", st->campagne);
+	}
 	return o;
 }
 

@@ -16,7 +16,8 @@ struct stored_submission {
 	long version;
 	char created_at[40];
 	bool late;                   /* en_retard: arrived during the campaign's grace period */
-	const char *campagne;        /* the campaign's slug (kept by the caller) */
+	const char *campagne;        /* the campaign's slug (kept by the caller), or NULL: then
+	                              * the representation has neither campagne nor en_retard */
 };
 
 enum store_result {

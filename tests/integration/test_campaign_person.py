@@ -188,7 +188,10 @@ class CampaignPersonTest(ft.FiableTestCase):
     def test_first_campaign_by_default(self):
         resp = submit(ft.valid_payload())
         self.assertStatus(resp, 201)
-        self.assertEqual(resp.json()["campagne"], "disponibilites")
+        self.assertNotIn("campagne", resp.json())
+        named = submit(ft.valid_payload(campagne="disponibilites"))
+        self.assertStatus(named, 201)
+        self.assertEqual(named.json()["campagne"], "disponibilites")
 
     def test_unknown_campaign_is_422(self):
         for slug in ("inconnue-" + uuid.uuid4().hex[:8], "PAS VALIDE", 12):
