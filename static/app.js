@@ -17,8 +17,9 @@ import { brancher } from './formulaire/evenements.js';
 import { chargerReponse, garderCompte } from './formulaire/modification.js';
 import { afficherReseau, repartir } from './formulaire/vue-file.js';
 
-// Le lien reçu par e-mail, PUBLIC_URL/#edit=JETON (la page / mène à sa campagne) : le jeton est gardé puis retiré de la barre
-// d'adresse (historique, partage d'écran).
+// Le lien reçu par e-mail, PUBLIC_URL/c/<slug>/#edit=JETON (ou /#edit=, que l'accueil mène à
+// sa campagne) : le jeton est gardé puis retiré de la barre d'adresse (historique, partage
+// d'écran).
 function lireLienModification() {
   if (!location.hash.startsWith('#edit=')) return;
   const jeton = /^#edit=([A-Za-z0-9_-]{16,})$/.exec(location.hash)?.[1];

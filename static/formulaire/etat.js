@@ -11,16 +11,16 @@ export const SLUG_PAGE = /^\/c\/([a-z0-9-]{1,64})\/$/.exec(location.pathname)?.[
 // brouillon (synchrone, donc écrit même quand la page se ferme), le lien de modification avec
 // la dernière réponse connue, le dernier catalogue. Sans campagne, les clés d'avant.
 export const ANCIENNES_CLES = ['fiable.brouillon', 'fiable.compte', 'fiable.formulaire'];
-export let CLE_BROUILLON;
-export let CLE_COMPTE;
-export let CLE_FORM;
+export const [CLE_BROUILLON, CLE_COMPTE, CLE_FORM] = ANCIENNES_CLES.map((c) => (SLUG_PAGE ? `${c}.${SLUG_PAGE}` : c));
+// Le slug de la première campagne (celle des clés d'avant), appris par la migration.
+export const CLE_PREMIERE = 'fiable.premiere-campagne';
 const FORMAT = 1;
 
 export const formulaire = $('formulaire');
 export const bouton = $('envoyer');
 export const etat = {
   flags: { autosave: true, offline_queue: true, modification: true, email_links: true },
-  slug: null, // la campagne de la page (null : la première, serveur sans campagnes)
+  slug: SLUG_PAGE, // la campagne de la page (null : serveur sans campagnes)
   campagne: null, // « campagne » de GET /api/form : titre, introduction, phase, dates
   fuseau: null, // celui de la campagne (« fuseau » de /api/form)
   regles: {}, // par champ : { obligatoire, longueur_max | nombre_max, messages } (« regles »)
@@ -78,17 +78,9 @@ export function effacerLocal(cle) {
   } catch { /* rien à effacer */ }
 }
 
-export function choisirCampagne(slug) {
-  etat.slug = slug;
-  const suffixe = slug ? `.${slug}` : '';
-  [CLE_BROUILLON, CLE_COMPTE, CLE_FORM] = ANCIENNES_CLES.map((c) => c + suffixe);
-}
-choisirCampagne(SLUG_PAGE);
-
 // Un envoi est de cette campagne : celui d'une page d'avant les campagnes (sans « campagne »)
 // va à la première, que la migration des clés a apprise (voir campagne.js).
 export const deLaCampagne = (e) => (e.campagne ?? lireLocal(CLE_PREMIERE)?.slug ?? null) === etat.slug;
-export const CLE_PREMIERE = 'fiable.premiere-campagne';
 
 let persistance = false;
 export function demanderPersistance() {
