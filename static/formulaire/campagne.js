@@ -49,10 +49,22 @@ export function paragraphes(texte) {
     .map((p) => el('p', {}, p.split('\n').flatMap((l, n) => (n ? [el('br'), ...ligne(l)] : ligne(l)))));
 }
 
+// Le prochain changement de phase (ouverture, fermeture, fin du délai de grâce) : la page
+// redemande alors la campagne au serveur, qui tranche avec l'horloge de la base.
+let minuteurPhase = 0;
+function suivrePhase(c, recharger) {
+  clearTimeout(minuteurPhase);
+  const prochain = { a_venir: c.ouverture, ouverte: c.fermeture, retard: c.fin_delai_grace }[c.phase];
+  const delai = Date.parse(prochain || '') - Date.now();
+  // Au-delà d'un jour, la page aura été rechargée ; setTimeout ne dépasse pas 2^31 ms.
+  if (recharger && delai > -60000 && delai < 86400000) minuteurPhase = setTimeout(recharger, Math.max(0, delai) + 1000);
+}
+
 // Le titre et l'introduction de la campagne remplacent ceux de index.html.
-export function appliquerCampagne(c) {
+export function appliquerCampagne(c, recharger) {
   if (!c || typeof c !== 'object') return;
   etat.campagne = c;
+  suivrePhase(c, recharger);
   if (c.titre) {
     $('titre').textContent = c.titre;
     document.title = c.titre;

@@ -49,7 +49,7 @@ export function appliquerFormulaire(donnees) {
   etat.fuseau = donnees.fuseau;
   appliquerRegles(donnees.regles);
   Object.assign(etat.flags, donnees.fonctionnalites);
-  appliquerCampagne(donnees.campagne);
+  appliquerCampagne(donnees.campagne, () => chargerFormulaire());
   const liste = Array.isArray(donnees.creneaux) ? donnees.creneaux : [];
   etat.creneaux = new Map(liste.map((c) => [c.id, c]));
   $('fuseau').textContent = `Jours et heures à l’heure de l’institution : ${etat.fuseau}.`;

@@ -222,6 +222,17 @@ test('avant l’ouverture, après la clôture, adresse inconnue : pas de formula
   assert.deepEqual(contexte.erreurs, []);
 });
 
+test('la page ouverte avant l’ouverture propose le formulaire à l’heure dite', { timeout: plafond(60000) }, async () => {
+  const bientot = creerCampagne('bientot', { titre: 'Campagne imminente', ouverture: "now() + interval '8 seconds'" });
+  const contexte = await navigateur();
+  const page = await ouvrir(contexte, `/c/${bientot.slug}/`);
+  await attendreTexte(page, '#titre-phase', 'pas encore ouvert');
+  assert.equal(await page.locator('#formulaire').isVisible(), false);
+  await attendreVisible(page, '#formulaire', 20000);
+  assert.equal(await page.locator('#phase').isVisible(), false);
+  assert.equal(await page.locator('#liste-creneaux input[name="creneaux"]').count(), 2);
+});
+
 test('délai de grâce : la page le dit et accepte encore la réponse, signalée en retard', { timeout: plafond(60000) }, async () => {
   const g = creerCampagne('grace', { titre: 'Campagne en retard', fermeture: "now() - interval '1 minute'", grace: "interval '2 hours'" });
   const contexte = await navigateur();
