@@ -36,7 +36,9 @@ export function afficher() {
   $('etat-brouillon').hidden = !f.autosave;
   $('compteur-file').hidden = !f.offline_queue && !enFile;
   $('bloc-demande-lien').hidden = !f.email_links;
-  $('intro').hidden = Boolean(rep) || merci;
+  // Sans introduction de la campagne, celle de index.html dit comment remplir le formulaire :
+  // sans objet quand il n'est pas proposé.
+  $('intro').hidden = Boolean(rep) || merci || (ferme && !etat.campagne?.introduction);
   if (rep) {
     $('compte-texte').textContent = `Envoyée le ${dateLongue(rep.created_at)}${rep.version > 1 ? `, modifiée le ${dateLongue(rep.updated_at)}` : ''} (version ${rep.version}).${ferme ? ' La campagne est close : elle ne peut plus être modifiée.' : ' Vous pouvez la modifier ci-dessous.'}`;
     $('bouton-retirer').hidden = ferme;

@@ -336,3 +336,22 @@ test('anciennes clés (page d’avant les campagnes) : reprises par la première
   await pret(page);
   assert.equal(await page.inputValue('#nom'), 'Ancien brouillon');
 });
+
+test('aucune campagne ouverte : / le dit, sans formulaire', { timeout: plafond(60000) }, async () => {
+  const premiere = sql('SELECT id FROM campagnes WHERE id = campagne_par_defaut()');
+  const ouvertes = sql("SELECT coalesce(string_agg(id::text, ','), '') FROM campagnes WHERE etat = 'ouverte'");
+  try {
+    sql("UPDATE campagnes SET etat = 'close' WHERE etat = 'ouverte'");
+    const contexte = await navigateur();
+    const page = await ouvrir(contexte, '/');
+    await attendreVisible(page, '#campagnes');
+    assert.equal(await texte(page, 'h1'), 'Aucune campagne ouverte');
+    assert.match(await texte(page, '#campagnes'), /^Aucune campagne n’est ouverte pour le moment\./);
+    assert.equal(await page.locator('#formulaire').isVisible(), false);
+    await capture(page, 'campagnes-aucune-telephone', { taille: TELEPHONE });
+  } finally {
+    // Les autres tests retrouvent la première campagne ouverte (les essais sont archivés après).
+    if (ouvertes) sql(`UPDATE campagnes SET etat = 'ouverte' WHERE id IN (${ouvertes.split(',').map(Number).join(',')})`);
+    assert.equal(sql("SELECT etat FROM campagnes WHERE id = :'id'", { id: premiere }), 'ouverte');
+  }
+});
