@@ -8,16 +8,18 @@
 import * as file from './file.js';
 import { afficher } from './formulaire/affichage.js';
 import { reprendreBrouillon } from './formulaire/brouillon.js';
+import { accueil, anciennesCles, migrer } from './formulaire/campagne.js';
 import { appliquerFormulaire, chargerFormulaire } from './formulaire/catalogue.js';
 import { ecrireChamps } from './formulaire/champs.js';
-import { refus, succes } from './formulaire/envoi.js';
-import { $, annoncer, CLE_COMPTE, CLE_FORM, etat, lireLocal, versionDe } from './formulaire/etat.js';
+import { garder, refus, succes } from './formulaire/envoi.js';
+import { $, annoncer, CLE_COMPTE, CLE_FORM, deLaCampagne, etat, lireLocal, SLUG_PAGE, versionDe } from './formulaire/etat.js';
 import { brancher } from './formulaire/evenements.js';
 import { chargerReponse, garderCompte } from './formulaire/modification.js';
-import { afficherReseau } from './formulaire/vue-file.js';
+import { afficherReseau, repartir } from './formulaire/vue-file.js';
 
-// Le lien reçu par e-mail, PUBLIC_URL/#edit=JETON : le jeton est gardé puis retiré de la barre
-// d'adresse (historique, partage d'écran).
+// Le lien reçu par e-mail, PUBLIC_URL/c/<slug>/#edit=JETON (ou /#edit=, que l'accueil mène à
+// sa campagne) : le jeton est gardé puis retiré de la barre d'adresse (historique, partage
+// d'écran).
 function lireLienModification() {
   if (!location.hash.startsWith('#edit=')) return;
   const jeton = /^#edit=([A-Za-z0-9_-]{16,})$/.exec(location.hash)?.[1];
@@ -26,14 +28,26 @@ function lireLienModification() {
   garderCompte();
 }
 
+const pret = () => {
+  document.documentElement.dataset.pret = '1';
+  performance.mark('fiable-pret');
+};
+
 async function demarrer() {
   afficherReseau();
+  // L'accueil (/) : la seule campagne, la liste, ou (serveur sans campagnes) le formulaire.
+  if (!SLUG_PAGE && await accueil() === 'fin') {
+    if (!$('campagnes').hidden) pret();
+    return;
+  }
+  // Ce qu'une page d'avant les campagnes a gardé revient à la première, une fois.
+  if (SLUG_PAGE && anciennesCles()) await migrer();
   etat.compte = lireLocal(CLE_COMPTE);
   lireLienModification();
   const cache = lireLocal(CLE_FORM);
   if (cache) appliquerFormulaire(cache.donnees);
   brancher();
-  file.configurer({ succes, refus });
+  file.configurer({ succes, refus, garder, appartient: deLaCampagne });
   const frais = chargerFormulaire();
   if (!cache) await frais;
 
@@ -53,11 +67,12 @@ async function demarrer() {
     if (etat.compte) annoncer('La modification des réponses est momentanément désactivée.');
   }
   afficher();
-  document.documentElement.dataset.pret = '1';
-  performance.mark('fiable-pret');
+  pret();
 
   try {
-    etat.envois = await file.lister();
+    const tous = await file.lister();
+    // Des envois d'avant les campagnes : rattachés à la première, puis relus.
+    repartir(SLUG_PAGE && tous.some((e) => !e.campagne) && await migrer() ? await file.lister() : tous);
   } catch {
     etat.flags.offline_queue = false;
     annoncer('Ce navigateur ne permet pas de garder les envois (stockage indisponible) : gardez la page ouverte jusqu’à la confirmation.', 'erreur');

@@ -9,6 +9,11 @@
 // tard, par lots) et un quota plein fait échouer la transaction elle-même. navigator.locks :
 // un seul onglet envoie à la fois, et chaque envoi est relu dans le verrou (un envoi parti
 // depuis un autre onglet n'est pas renvoyé).
+//
+// Chaque envoi porte sa campagne (« campagne », aussi dans le corps d'une création) : une page
+// n'envoie que ceux de la sienne (gestionnaires.appartient), et un refus définitif que la
+// personne doit voir sans rien perdre (gestionnaires.garder : campagne close) le laisse dans
+// la file, marqué « refuse », jusqu'à ce qu'elle l'en retire elle-même.
 
 const MAGASIN = 'envois';
 const DELAI_MIN = 1000;
@@ -85,6 +90,15 @@ export async function ajouter(envoi) {
   signaler();
 }
 
+// Rattache à cette campagne les envois écrits avant les campagnes (sans « campagne ») ; leur
+// corps ne change pas (la clé d'idempotence porte sur lui), le serveur les met déjà dans la
+// première campagne.
+export const rattacher = (campagne) => transaction('readwrite', (m) => {
+  m.getAll().onsuccess = (e) => {
+    for (const v of e.target.result) if (!v.campagne) m.put({ ...v, campagne });
+  };
+});
+
 export async function retirer(cle) {
   await transaction('readwrite', (m) => m.delete(cle));
   signaler();
@@ -100,10 +114,10 @@ export function nouvelleCle() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-export function nouvelEnvoi({ type, methode, url, corps, jeton = null, ifMatch = null, autosaveMs = 0 }) {
+export function nouvelEnvoi({ type, methode, url, corps, campagne = null, jeton = null, ifMatch = null, autosaveMs = 0 }) {
   const t = Date.now();
   return {
-    cle: nouvelleCle(), format: 1, type, methode, url, corps, jeton, if_match: ifMatch, cree_le: t,
+    cle: nouvelleCle(), format: 1, type, methode, url, corps, campagne, jeton, if_match: ifMatch, cree_le: t,
     essais: 0, prochain_essai: t, etat: 'attente', derniere_erreur: null, autosave_ms: autosaveMs,
   };
 }
@@ -172,6 +186,11 @@ async function essayer(envoi, longueur, depuisFile) {
     corps: envoi.corps, jeton: envoi.jeton, ifMatch: envoi.if_match, cle: envoi.cle,
     client: { depuisFile, attenteMs: Date.now() - envoi.cree_le, longueur, essai: envoi.essais + 1, autosaveMs: envoi.autosave_ms },
   });
+  if (r.issue === 'refus' && gestionnaires.garder?.(envoi, r)) {
+    await modifier(envoi.cle, { etat: 'refuse', refus: { status: r.status, code: r.donnees?.code ?? null, detail: r.message, le: Date.now() } });
+    signaler();
+    return true;
+  }
   if (r.issue === 'succes' || r.issue === 'refus') {
     // Le résultat (jeton, erreurs) est gardé avant que l'envoi ne quitte la file : si l'onglet
     // meurt entre les deux, l'envoi repart et le serveur rejoue sa réponse.
@@ -188,19 +207,22 @@ async function essayer(envoi, longueur, depuisFile) {
   return r.issue !== 'reseau';
 }
 
+// Les envois que cette page doit envoyer : ceux de sa campagne, pas encore refusés.
+const aEnvoyer = (e) => e.etat !== 'refuse' && (gestionnaires.appartient?.(e) ?? true);
+
 async function passe({ force = false, cle = null, direct = false }) {
-  const envois = await lister();
+  const envois = (await lister()).filter(aEnvoyer);
   for (const e of envois) {
     if (cle && e.cle !== cle) continue;
     const frais = await lire(e.cle);
-    if (!frais || (!force && frais.prochain_essai > Date.now())) continue;
+    if (!frais || !aEnvoyer(frais) || (!force && frais.prochain_essai > Date.now())) continue;
     if (!(await essayer(frais, envois.length, !(direct && frais.essais === 0)))) break;
   }
 }
 
 async function planifier() {
   clearTimeout(minuteur);
-  const envois = await lister();
+  const envois = (await lister()).filter(aEnvoyer);
   if (envois.length) minuteur = setTimeout(traiter, Math.max(50, Math.min(...envois.map((e) => e.prochain_essai)) - Date.now()));
 }
 

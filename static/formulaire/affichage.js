@@ -2,6 +2,7 @@
 // alertes (adresse déjà utilisée, conflit de versions).
 import { dateLongue } from '../commun/dates.js';
 import { el } from '../commun/dom.js';
+import { situation } from './campagne.js';
 import { nomCreneau } from './catalogue.js';
 import { $, bouton, CHAMPS, etat, formulaire, modeModification } from './etat.js';
 import { afficherHistorique } from './historique.js';
@@ -13,11 +14,21 @@ export function afficher() {
   const retiree = Boolean(rep?.deleted_at);
   const enFile = etat.envois.length > 0;
   const merci = etat.merci || Boolean(etat.compte && !f.modification && !enFile);
+  // Avant l'ouverture, après la clôture : pas de formulaire (sauf une réponse encore
+  // modifiable) ; un envoi en file reste affiché, le serveur tranchera.
+  const phase = situation();
+  const ferme = phase.ferme && !enFile;
+  $('phase').hidden = !phase.titre || merci;
+  $('titre-phase').textContent = phase.titre || '';
+  $('phase-texte').textContent = phase.titre ? phase.texte : '';
+  $('phase').classList.toggle('alerte', Boolean(phase.titre));
+  $('echeance').hidden = Boolean(phase.titre) || !phase.texte || merci || Boolean(rep);
+  $('echeance').textContent = phase.titre ? '' : phase.texte;
   $('merci').hidden = !merci;
   $('bloc-lien').hidden = $('voir-reponse').hidden = !f.modification;
   $('compte').hidden = merci || !rep || retiree;
   $('retiree').hidden = merci || !retiree;
-  formulaire.hidden = merci || retiree || etat.attente;
+  formulaire.hidden = merci || retiree || etat.attente || ferme;
   $('champs').disabled = enFile;
   bouton.disabled = enFile || !etat.catalogue;
   bouton.textContent = rep ? 'Enregistrer les modifications' : 'Envoyer';
@@ -25,9 +36,12 @@ export function afficher() {
   $('etat-brouillon').hidden = !f.autosave;
   $('compteur-file').hidden = !f.offline_queue && !enFile;
   $('bloc-demande-lien').hidden = !f.email_links;
-  $('intro').hidden = Boolean(rep) || merci;
+  // Sans introduction de la campagne, celle de index.html dit comment remplir le formulaire :
+  // sans objet quand il n'est pas proposé.
+  $('intro').hidden = Boolean(rep) || merci || (ferme && !etat.campagne?.introduction);
   if (rep) {
-    $('compte-texte').textContent = `Envoyée le ${dateLongue(rep.created_at)}${rep.version > 1 ? `, modifiée le ${dateLongue(rep.updated_at)}` : ''} (version ${rep.version}). Vous pouvez la modifier ci-dessous.`;
+    $('compte-texte').textContent = `Envoyée le ${dateLongue(rep.created_at)}${rep.version > 1 ? `, modifiée le ${dateLongue(rep.updated_at)}` : ''} (version ${rep.version}).${ferme ? ' La campagne est close : elle ne peut plus être modifiée.' : ' Vous pouvez la modifier ci-dessous.'}`;
+    $('bouton-retirer').hidden = ferme;
     $('retiree-texte').textContent = retiree ? `Vous avez retiré votre réponse le ${dateLongue(rep.deleted_at)} : elle n’est plus prise en compte.` : '';
     afficherHistorique(rep);
   }
@@ -45,7 +59,7 @@ export function contenu(c) {
 
 export function montrerMerci() {
   etat.merci = true;
-  $('lien-modification').value = etat.compte ? `${location.origin}/#edit=${etat.compte.jeton}` : '';
+  $('lien-modification').value = etat.compte ? `${location.origin}${etat.slug ? `/c/${etat.slug}/` : '/'}#edit=${etat.compte.jeton}` : '';
   afficher();
   $('merci').focus();
 }

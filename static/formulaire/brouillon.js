@@ -38,7 +38,7 @@ export function effacerBrouillon() {
 // onglet a pu en écrire un autre entre-temps).
 export function effacerBrouillonEnvoye(corps) {
   const b = lireLocal(CLE_BROUILLON);
-  if (!b?.champs || JSON.stringify(corpsDe(b.champs)) === JSON.stringify(corps)) effacerBrouillon();
+  if (!b?.champs || JSON.stringify(corpsDe(b.champs)) === JSON.stringify(corpsDe(corps))) effacerBrouillon();
 }
 
 // Reprend le brouillon s'il porte sur ce qui est affiché (nouvelle réponse, ou la même).

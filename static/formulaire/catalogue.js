@@ -4,6 +4,7 @@ import * as file from '../file.js';
 import { heureMinute, jourCalendrier } from '../commun/dates.js';
 import { el } from '../commun/dom.js';
 import { afficher } from './affichage.js';
+import { appliquerCampagne } from './campagne.js';
 import { lireChamps } from './champs.js';
 import { $, annoncer, CHAMPS, CLE_FORM, ecrireLocal, etat, formulaire } from './etat.js';
 
@@ -48,6 +49,7 @@ export function appliquerFormulaire(donnees) {
   etat.fuseau = donnees.fuseau;
   appliquerRegles(donnees.regles);
   Object.assign(etat.flags, donnees.fonctionnalites);
+  appliquerCampagne(donnees.campagne, () => chargerFormulaire());
   const liste = Array.isArray(donnees.creneaux) ? donnees.creneaux : [];
   etat.creneaux = new Map(liste.map((c) => [c.id, c]));
   $('fuseau').textContent = `Jours et heures à l’heure de l’institution : ${etat.fuseau}.`;
@@ -92,12 +94,22 @@ export function cocher(ids) {
   }
 }
 
+// Une adresse /c/<slug>/ qui ne mène à aucune campagne publiée.
+function campagneInconnue() {
+  etat.campagne = { phase: 'inconnue' };
+  $('titre').textContent = document.title = 'Formulaire introuvable';
+  $('intro').replaceChildren(el('p', { texte: 'Cette adresse ne mène à aucun formulaire ouvert. Vérifiez le lien reçu, ou ' }, el('a', { href: '/', texte: 'voyez les campagnes ouvertes' }), '.'));
+  afficher();
+}
+
 export async function chargerFormulaire() {
-  const r = await file.requete('GET', '/api/form');
+  const r = await file.requete('GET', etat.slug ? `/api/form?campagne=${etat.slug}` : '/api/form');
   if (r.issue === 'succes' && r.donnees) {
     appliquerFormulaire(r.donnees);
     ecrireLocal(CLE_FORM, { donnees: r.donnees });
     afficher();
+  } else if (r.status === 404 && etat.slug) {
+    campagneInconnue();
   } else if (!etat.catalogue) {
     annoncer(`Les créneaux n’ont pas pu être chargés : ${r.message} Ils s’afficheront dès que la connexion reviendra.`, 'erreur');
   }

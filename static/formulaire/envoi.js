@@ -5,6 +5,7 @@ import { afficher, masquerAlertes, montrerConflit, montrerDeja, montrerMerci } f
 import { effacerBrouillonEnvoye, sauverBrouillon } from './brouillon.js';
 import { afficherErreurs, corpsDe, ecrireChamps, effacerErreur, focaliser, lireChamps, verifier } from './champs.js';
 import { annoncer, bouton, CHAMPS, demanderPersistance, etat, etiquette, modeModification, versionDe } from './etat.js';
+import { chargerFormulaire } from './catalogue.js';
 import { chargerReponse, garderCompte, jetonInvalide, majReponse } from './modification.js';
 import { rafraichirFile } from './vue-file.js';
 
@@ -36,9 +37,12 @@ export async function envoyer(evenement) {
     annoncer('Aucune modification à enregistrer.');
     return;
   }
+  // Une création nomme sa campagne : partie plus tard de la file, elle ne peut pas arriver
+  // dans une autre.
+  const campagne = etat.slug;
   const envoi = file.nouvelEnvoi(rep
-    ? { type: 'modification', methode: 'PUT', url: '/api/modify', corps, jeton: etat.compte.jeton, ifMatch: etiquette(etat.base.version), autosaveMs: etat.dureeBrouillon }
-    : { type: 'creation', methode: 'POST', url: '/api/submit', corps, autosaveMs: etat.dureeBrouillon });
+    ? { type: 'modification', methode: 'PUT', url: '/api/modify', corps, campagne, jeton: etat.compte.jeton, ifMatch: etiquette(etat.base.version), autosaveMs: etat.dureeBrouillon }
+    : { type: 'creation', methode: 'POST', url: '/api/submit', corps: campagne ? { ...corps, campagne } : corps, campagne, autosaveMs: etat.dureeBrouillon });
   demanderPersistance();
   annoncer('Envoi en cours…');
   if (!etat.flags.offline_queue) return envoyerSansFile(envoi);
@@ -51,7 +55,8 @@ export async function envoyer(evenement) {
   await file.traiter({ cle: envoi.cle, force: true, direct: true }).catch(() => {});
   await rafraichirFile();
   const reste = etat.envois.find((e) => e.cle === envoi.cle);
-  if (reste) annoncer(`Mise en file d’attente : votre réponse est gardée dans ce navigateur et sera envoyée automatiquement dès que possible.${reste.derniere_erreur ? ` Raison : ${reste.derniere_erreur}` : ''}`, 'attente');
+  if (etat.refuses.some((e) => e.cle === envoi.cle)) annoncer('Votre réponse a été refusée : la campagne est close. Son contenu reste affiché ci-dessus pour que vous puissiez le copier.', 'erreur');
+  else if (reste) annoncer(`Mise en file d’attente : votre réponse est gardée dans ce navigateur et sera envoyée automatiquement dès que possible.${reste.derniere_erreur ? ` Raison : ${reste.derniere_erreur}` : ''}`, 'attente');
 }
 
 // Réponse 2xx, appelée avant que l'envoi ne quitte la file.
@@ -70,7 +75,16 @@ export async function succes(envoi, r) {
   }
   // Le compte voyage dans le message : l'autre onglet qui relirait localStorage à l'arrivée
   // du message peut encore y trouver l'ancienne valeur (écriture propagée plus tard).
-  file.diffuser({ type: 'compte', compte: etat.compte });
+  file.diffuser({ type: 'compte', compte: etat.compte, campagne: etat.slug });
+}
+
+// Un refus qui ne se corrige pas dans le formulaire : la campagne est close. L'envoi reste
+// dans la file, marqué refusé, avec son contenu à copier ; la page reprend la phase du serveur.
+export function garder(envoi, r) {
+  if (r.status !== 403 || r.donnees?.code !== 'campagne_fermee') return false;
+  effacerBrouillonEnvoye(envoi.corps);
+  chargerFormulaire();
+  return true;
 }
 
 // Refus 4xx qui demande la personne : la saisie reste dans le formulaire, modifiable.

@@ -4,25 +4,35 @@
 
 export const $ = (id) => document.getElementById(id);
 export const CHAMPS = ['nom', 'email', 'creneaux', 'commentaire'];
-// localStorage, format versionné : le brouillon (synchrone, donc écrit même quand la page se
-// ferme), le lien de modification avec la dernière réponse connue, le dernier catalogue.
-export const CLE_BROUILLON = 'fiable.brouillon';
-export const CLE_COMPTE = 'fiable.compte';
-export const CLE_FORM = 'fiable.formulaire';
+// La campagne de la page, lue dans son adresse /c/<slug>/ (null sur /, qui mène à une
+// campagne, et avec un serveur d'avant les campagnes).
+export const SLUG_PAGE = /^\/c\/([a-z0-9-]{1,64})\/$/.exec(location.pathname)?.[1] ?? null;
+// localStorage, format versionné, une clé par campagne (fiable.brouillon.<slug>) : le
+// brouillon (synchrone, donc écrit même quand la page se ferme), le lien de modification avec
+// la dernière réponse connue, le dernier catalogue. Sans campagne, les clés d'avant.
+export const ANCIENNES_CLES = ['fiable.brouillon', 'fiable.compte', 'fiable.formulaire'];
+export const [CLE_BROUILLON, CLE_COMPTE, CLE_FORM] = ANCIENNES_CLES.map((c) => (SLUG_PAGE ? `${c}.${SLUG_PAGE}` : c));
+// Le slug de la première campagne (celle des clés d'avant), appris par la migration.
+export const CLE_PREMIERE = 'fiable.premiere-campagne';
 const FORMAT = 1;
 
 export const formulaire = $('formulaire');
 export const bouton = $('envoyer');
 export const etat = {
   flags: { autosave: true, offline_queue: true, modification: true, email_links: true },
-  fuseau: null, // celui de l'institution (« fuseau » de /api/form)
+  slug: SLUG_PAGE, // la campagne de la page (null : serveur sans campagnes)
+  campagne: null, // « campagne » de GET /api/form : titre, introduction, phase, dates
+  fuseau: null, // celui de la campagne (« fuseau » de /api/form)
   regles: {}, // par champ : { obligatoire, longueur_max | nombre_max, messages } (« regles »)
   creneaux: new Map(),
   catalogue: false,
   compte: null, // { jeton, reponse } : la réponse de ce navigateur
   base: null, // { id, version } sur laquelle porte le formulaire (null : nouvelle réponse)
   modifie: false, // le formulaire diffère de la version de base
-  envois: [],
+  envois: [], // les envois de cette campagne à envoyer
+  refuses: [], // ceux que le serveur a refusés pour de bon (campagne close) : gardés, montrés
+  aSupprimer: null, // clé de l'envoi refusé dont la suppression attend confirmation
+  copie: new Set(), // clés des envois refusés dont le contenu est montré à copier à la main
   merci: false,
   attente: false, // réponse pas encore chargée (lien #edit= ouvert hors ligne)
   dureeBrouillon: 0,
@@ -67,6 +77,10 @@ export function effacerLocal(cle) {
     localStorage.removeItem(cle);
   } catch { /* rien à effacer */ }
 }
+
+// Un envoi est de cette campagne : celui d'une page d'avant les campagnes (sans « campagne »)
+// va à la première, que la migration des clés a apprise (voir campagne.js).
+export const deLaCampagne = (e) => (e.campagne ?? lireLocal(CLE_PREMIERE)?.slug ?? null) === etat.slug;
 
 let persistance = false;
 export function demanderPersistance() {

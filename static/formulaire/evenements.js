@@ -7,7 +7,25 @@ import { ecrireChamps, effacerErreur } from './champs.js';
 import { envoyer } from './envoi.js';
 import { $, annoncer, CHAMPS, CLE_COMPTE, client, emailValide, etat, formulaire, lireLocal } from './etat.js';
 import { action, chargerReponse, garderCompte, majReponse } from './modification.js';
-import { afficherReseau, rafraichirFile } from './vue-file.js';
+import { afficherReseau, rafraichirFile, texteEnvoi } from './vue-file.js';
+
+// Le contenu d'une réponse refusée, à garder ailleurs : le presse-papiers, ou (refusé,
+// contexte non sûr) une zone de texte sélectionnée à copier à la main.
+async function copierRefuse(cle) {
+  const envoi = etat.refuses.find((x) => x.cle === cle);
+  if (!envoi) return;
+  try {
+    await navigator.clipboard.writeText(texteEnvoi(envoi));
+    annoncer('Le contenu de votre réponse est copié : collez-le où vous voulez le garder.', 'succes');
+  } catch {
+    etat.copie.add(cle);
+    afficher();
+    const zone = document.querySelector(`li[data-cle="${CSS.escape(cle)}"] textarea`);
+    zone?.focus();
+    zone?.select();
+    annoncer('Le contenu est sélectionné : copiez-le (Ctrl+C, ou appui long sur téléphone).');
+  }
+}
 
 const clic = (id, fn) => $(id).addEventListener('click', fn);
 
@@ -38,7 +56,7 @@ export function brancher() {
   file.evenements.addEventListener('change', rafraichirFile);
   file.evenements.addEventListener('message', ({ detail }) => {
     if (detail?.type === 'file') rafraichirFile();
-    if (detail?.type !== 'compte') return;
+    if (detail?.type !== 'compte' || (detail.campagne ?? null) !== etat.slug) return;
     const avant = etat.compte?.reponse?.id;
     etat.compte = detail.compte !== undefined ? detail.compte : lireLocal(CLE_COMPTE);
     if (!etat.compte?.reponse) return;
@@ -56,6 +74,26 @@ export function brancher() {
     const b = e.target.closest('button[data-action]');
     const cle = b?.closest('li').dataset.cle;
     if (!cle) return;
+    if (b.dataset.action === 'copier') return copierRefuse(cle);
+    if (b.dataset.action === 'supprimer') {
+      etat.aSupprimer = cle;
+      afficher();
+      document.querySelector(`li[data-cle="${CSS.escape(cle)}"] [data-action="supprimer-oui"]`)?.focus();
+      return;
+    }
+    if (b.dataset.action === 'supprimer-non') {
+      etat.aSupprimer = null;
+      afficher();
+      return;
+    }
+    if (b.dataset.action === 'supprimer-oui') {
+      etat.aSupprimer = null;
+      etat.copie.delete(cle);
+      await file.retirer(cle);
+      await rafraichirFile();
+      annoncer('La réponse refusée est supprimée de ce navigateur.');
+      return;
+    }
     if (b.dataset.action === 'reessayer') {
       annoncer('Nouvel essai en cours…');
       await file.traiter({ cle, force: true }).catch(() => {});

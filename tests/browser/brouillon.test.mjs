@@ -30,10 +30,10 @@ test('Test 2 : saisir, fermer la page, rouvrir : le brouillon est restauré', { 
   const saisie = await remplir(page, { commentaire: 'Pas le vendredi.\nMerci !' });
   // Enregistré à chaque frappe, dans l'événement « input » lui-même (synchrone) : quand la
   // dernière frappe est faite, le brouillon est déjà là, sans rien attendre.
-  assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem('fiable.brouillon'))?.champs?.commentaire),
+  assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem('fiable.brouillon.disponibilites'))?.champs?.commentaire),
     saisie.commentaire, 'brouillon écrit dès la frappe');
   await attendreTexte(page, '#etat-brouillon', 'Brouillon enregistré à');
-  const brut = await page.evaluate(() => JSON.parse(localStorage.getItem('fiable.brouillon')));
+  const brut = await page.evaluate(() => JSON.parse(localStorage.getItem('fiable.brouillon.disponibilites')));
   assert.equal(brut.format, 1, 'format versionné');
   assert.deepEqual(brut.champs, saisie);
   await page.close();
@@ -65,7 +65,7 @@ test('quota plein : signalé à la personne, jamais perdu en silence', { timeout
   await contexte.addInitScript(() => {
     const ecrire = Storage.prototype.setItem;
     Storage.prototype.setItem = function setItem(cle, valeur) {
-      if (cle === 'fiable.brouillon') throw new DOMException('quota', 'QuotaExceededError');
+      if (cle.startsWith('fiable.brouillon')) throw new DOMException('quota', 'QuotaExceededError');
       return ecrire.call(this, cle, valeur);
     };
   });
@@ -84,7 +84,7 @@ test('un envoi confirmé efface son brouillon', { timeout: plafond(60000) }, asy
   await attendreTexte(page, '#etat-brouillon', 'Brouillon enregistré');
   await page.click('#envoyer');
   await attendreVisible(page, '#merci');
-  assert.equal(await page.evaluate(() => localStorage.getItem('fiable.brouillon')), null);
+  assert.equal(await page.evaluate(() => localStorage.getItem('fiable.brouillon.disponibilites')), null);
   const page2 = await ouvrir(contexte);
   assert.doesNotMatch(await texte(page2, '#statut'), /brouillon/i);
 });

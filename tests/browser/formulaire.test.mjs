@@ -81,7 +81,7 @@ test('Test 1 : remplir, envoyer, confirmation, ligne et audit en base', { timeou
   assert.equal(sql(`SELECT edit_token_hash = sha256(convert_to(:'t', 'UTF8')) FROM soumissions_disponibilites WHERE id = :'id'`,
     { t: jeton, id: String(ligne.id) }), 't');
   // Le brouillon est effacé, le lien est gardé dans le navigateur.
-  const stockage = await page.evaluate(() => ({ b: localStorage.getItem('fiable.brouillon'), c: JSON.parse(localStorage.getItem('fiable.compte')) }));
+  const stockage = await page.evaluate(() => ({ b: localStorage.getItem('fiable.brouillon.disponibilites'), c: JSON.parse(localStorage.getItem('fiable.compte.disponibilites')) }));
   assert.equal(stockage.b, null);
   assert.equal(stockage.c.jeton, jeton);
   assert.deepEqual(contexte.erreurs, []);
@@ -172,7 +172,7 @@ test('fonctionnalités désactivées : cachées et pas utilisées', { timeout: p
   // Le brouillon s'écrit dans l'événement « input » lui-même (synchrone) : après la dernière
   // frappe, il serait déjà là ; rien à attendre pour voir qu'il n'y est pas.
   assert.equal(await page.locator('#etat-brouillon').isHidden(), true);
-  assert.equal(await page.evaluate(() => localStorage.getItem('fiable.brouillon')), null, 'pas de brouillon');
+  assert.equal(await page.evaluate(() => localStorage.getItem('fiable.brouillon.disponibilites')), null, 'pas de brouillon');
   await page.click('#envoyer');
   await attendreVisible(page, '#merci');
   assert.equal(await page.locator('#bloc-lien').isHidden(), true, 'pas de lien de modification');

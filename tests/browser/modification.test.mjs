@@ -134,7 +134,7 @@ test('lien reçu par e-mail : le jeton est lu dans #edit=, gardé, puis retiré 
   await attendreVisible(page, '#compte');
   assert.equal(new URL(page.url()).hash, '', 'le jeton n’est plus dans l’adresse');
   assert.equal(await page.inputValue('#email'), corps.email);
-  const garde = await page.evaluate(() => JSON.parse(localStorage.getItem('fiable.compte')));
+  const garde = await page.evaluate(() => JSON.parse(localStorage.getItem('fiable.compte.disponibilites')));
   assert.equal(garde.jeton, reponse.edit_token);
   // Rouvert sans le lien : la réponse est toujours là.
   await page.goto(page.url());
@@ -147,7 +147,7 @@ test('lien reçu par e-mail : le jeton est lu dans #edit=, gardé, puis retiré 
   const p2 = await ouvrir(autre, '/#edit=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
   await attendreVisible(p2, '#deja');
   assert.match(await texte(p2, '#titre-deja'), /n’est plus valable/);
-  assert.equal(await p2.evaluate(() => localStorage.getItem('fiable.compte')), null);
+  assert.equal(await p2.evaluate(() => localStorage.getItem('fiable.compte.disponibilites')), null);
   await attendreVisible(p2, '#formulaire');
 });
 

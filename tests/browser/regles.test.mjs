@@ -57,7 +57,7 @@ test('des règles changées sur le serveur changent la page, sans copie dans le 
   regles.nom.messages.manquant = 'Message du serveur pour un nom manquant.';
   regles.creneaux.messages.manquant = 'Message du serveur pour aucun créneau.';
   const contexte = await navigateur();
-  await contexte.route(`${BASE}/api/form`, (route) => route.fulfill({
+  await contexte.route((u) => u.pathname === '/api/form', (route) => route.fulfill({
     status: 200, contentType: 'application/json', headers: { 'Cache-Control': 'no-store' },
     body: JSON.stringify({ ...vrai, regles }),
   }));
