@@ -39,9 +39,9 @@ apply_update(struct db *db, const struct locked_submission *row, struct change *
     cJSON *details)
 {
 	const struct submission *s = c->arg;
-	cJSON *slots = submission_creneaux_json(s);
+	cJSON *slots = submission_slots_json(s);
 	char *json = slots ? cJSON_PrintUnformatted(slots) : NULL;
-	const char *params[5] = { row->id, s->email, s->nom, json, s->commentaire };
+	const char *params[5] = { row->id, s->email, s->name, json, s->comment };
 	enum store_result r = json ?
 	    submission_write_active(db, STMT_SUBMISSION_UPDATE, s->email, params) :
 	    STORE_FAILED;
@@ -257,8 +257,7 @@ handle_link(struct call *call)
 	}
 	cJSON_Delete(root);
 	if (trimmed == NULL || strlen(trimmed) > EMAIL_MAX_LEN || !valid_email(trimmed))
-		cJSON_AddStringToObject(errors, "email",
-		    "L'adresse e-mail n'est pas valide (exemple : prenom.nom@institution.be).");
+		cJSON_AddStringToObject(errors, "email", field_message(FIELD_EMAIL, FAULT_INVALID));
 	if (cJSON_GetArraySize(errors) > 0) {
 		respond_problem(call, ERR_VALIDATION, "errors", errors);
 		cJSON_Delete(errors);

@@ -64,7 +64,7 @@ queue_receipt(struct call *call, const struct submission *s, const struct campai
 	if ((links = flag_enabled_in_tx(call->db, "email_links")) < 0)
 		return false;
 	ok = message_receipt_campaign(call->cfg, camp->titre, camp->first ? NULL : camp->slug,
-	    s->nom, (const char *const *)s->creneaux, s->ncreneaux, links ? token : NULL,
+	    s->name, (const char *const *)s->slots, s->nslots, links ? token : NULL,
 	    &subject, &text) == 0 &&
 	    outbox_enqueue(call->db, MAIL_RECEIPT, s->email, subject, text, id, NULL);
 	free(subject);
@@ -160,7 +160,7 @@ store(struct call *call, struct submit *sb)
 		goto fail;
 	cJSON_AddNumberToObject(details, "version", (double)st.version);
 	cJSON_AddStringToObject(details, "idempotency_key_sha256", sb->key_hash);
-	cJSON_AddNumberToObject(details, "creneaux", (double)s->ncreneaux);
+	cJSON_AddNumberToObject(details, "creneaux", (double)s->nslots);
 	entry.action = "submission.create";
 	entry.entity = "soumissions_disponibilites";
 	entry.entity_id = st.id;

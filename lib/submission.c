@@ -18,9 +18,9 @@ submission_check_slots(struct db *db, struct submission *s, const char *campaign
 	PGresult *res;
 	int rc = 0;
 
-	if (s->errors[FIELD_SLOTS][0] != '\0' || s->ncreneaux == 0)
+	if (s->errors[FIELD_SLOTS][0] != '\0' || s->nslots == 0)
 		return 0;
-	if ((ids = submission_creneaux_json(s)) == NULL)
+	if ((ids = submission_slots_json(s)) == NULL)
 		return -1;
 	json = cJSON_PrintUnformatted(ids);
 	cJSON_Delete(ids);
@@ -63,7 +63,7 @@ submission_insert(struct db *db, const struct submission *s, const char *campaig
 	PGresult *res;
 	enum store_result r;
 
-	if ((arr = submission_creneaux_json(s)) == NULL)
+	if ((arr = submission_slots_json(s)) == NULL)
 		return STORE_FAILED;
 	slots = cJSON_PrintUnformatted(arr);
 	cJSON_Delete(arr);
@@ -75,9 +75,9 @@ submission_insert(struct db *db, const struct submission *s, const char *campaig
 		return STORE_FAILED;
 	}
 	params[0] = s->email;
-	params[1] = s->nom;
+	params[1] = s->name;
 	params[2] = slots;
-	params[3] = s->commentaire;
+	params[3] = s->comment;
 	params[4] = hash_hex;
 	params[5] = campaign_id;
 	res = db_exec(db, STMT_SUBMISSION_INSERT_IN, params);
@@ -158,9 +158,9 @@ submission_to_json(const struct submission *s, const struct stored_submission *s
 	}
 	cJSON_AddNumberToObject(o, "id", (double)id);
 	cJSON_AddStringToObject(o, "email", s->email);
-	cJSON_AddStringToObject(o, "nom", s->nom);
-	cJSON_AddItemToObject(o, "creneaux", submission_creneaux_json(s));
-	cJSON_AddStringToObject(o, "commentaire", s->commentaire);
+	cJSON_AddStringToObject(o, "nom", s->name);
+	cJSON_AddItemToObject(o, "creneaux", submission_slots_json(s));
+	cJSON_AddStringToObject(o, "commentaire", s->comment);
 	cJSON_AddNumberToObject(o, "version", (double)st->version);
 	cJSON_AddStringToObject(o, "created_at", st->created_at);
 	/* The answers of older pages (no campaign named, in time) keep their shape. */

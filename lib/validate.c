@@ -278,9 +278,9 @@ check_name(const cJSON *item, struct submission *s)
 		set_fault(s, FIELD_NAME, FAULT_TYPE);
 		return;
 	}
-	if ((s->nom = trim_dup(item->valuestring)) == NULL)
+	if ((s->name = trim_dup(item->valuestring)) == NULL)
 		return;
-	n = utf8_text_length(s->nom, false);
+	n = utf8_text_length(s->name, false);
 	if (n < 0)
 		set_fault(s, FIELD_NAME, FAULT_CHARS);
 	else if (n == 0)
@@ -300,10 +300,10 @@ check_comment(const cJSON *item, struct submission *s)
 		set_fault(s, FIELD_COMMENT, FAULT_TYPE);
 		return;
 	}
-	free(s->commentaire);
-	if ((s->commentaire = trim_dup(item->valuestring)) == NULL)
+	free(s->comment);
+	if ((s->comment = trim_dup(item->valuestring)) == NULL)
 		return;
-	n = utf8_text_length(s->commentaire, true);
+	n = utf8_text_length(s->comment, true);
 	if (n < 0)
 		set_fault(s, FIELD_COMMENT, FAULT_CHARS);
 	else if (n > COMMENT_MAX_CHARS)
@@ -330,7 +330,7 @@ check_slots(const cJSON *item, struct submission *s)
 		set_fault(s, FIELD_SLOTS, FAULT_TOO_MANY);
 		return;
 	}
-	if ((s->creneaux = calloc((size_t)n, sizeof(*s->creneaux))) == NULL)
+	if ((s->slots = calloc((size_t)n, sizeof(*s->slots))) == NULL)
 		return;
 	i = 0;
 	cJSON_ArrayForEach(it, item) {
@@ -338,14 +338,14 @@ check_slots(const cJSON *item, struct submission *s)
 			set_fault(s, FIELD_SLOTS, FAULT_INVALID);
 			return;
 		}
-		for (j = 0; j < s->ncreneaux; j++)
-			if (strcmp(s->creneaux[j], it->valuestring) == 0) {
+		for (j = 0; j < s->nslots; j++)
+			if (strcmp(s->slots[j], it->valuestring) == 0) {
 				set_fault(s, FIELD_SLOTS, FAULT_DUPLICATE);
 				return;
 			}
-		if ((s->creneaux[i] = strdup(it->valuestring)) == NULL)
+		if ((s->slots[i] = strdup(it->valuestring)) == NULL)
 			return;
-		s->ncreneaux = (size_t)++i;
+		s->nslots = (size_t)++i;
 	}
 }
 
@@ -374,7 +374,7 @@ submission_parse(const cJSON *root, struct submission *s)
 	int f;
 
 	memset(s, 0, sizeof(*s));
-	s->commentaire = strdup("");
+	s->comment = strdup("");
 	for (f = 0; f < FIELD__MAX; f++) {
 		const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, fields[f].name);
 		if (item == NULL || (cJSON_IsNull(item) && fields[f].required)) {
@@ -387,9 +387,9 @@ submission_parse(const cJSON *root, struct submission *s)
 	if (submission_check_members(root, s) < 0)
 		submission_set_error(s, FIELD_NAME, internal_error);
 	/* An allocation failure leaves a required value NULL: refuse rather than store less. */
-	if (s->commentaire == NULL || (s->errors[FIELD_EMAIL][0] == '\0' && s->email == NULL) ||
-	    (s->errors[FIELD_NAME][0] == '\0' && s->nom == NULL) ||
-	    (s->errors[FIELD_SLOTS][0] == '\0' && s->ncreneaux == 0))
+	if (s->comment == NULL || (s->errors[FIELD_EMAIL][0] == '\0' && s->email == NULL) ||
+	    (s->errors[FIELD_NAME][0] == '\0' && s->name == NULL) ||
+	    (s->errors[FIELD_SLOTS][0] == '\0' && s->nslots == 0))
 		submission_set_error(s, FIELD_NAME, internal_error);
 	return submission_error_count(s);
 }
@@ -423,9 +423,9 @@ submission_errors_json(const struct submission *s)
 }
 
 cJSON *
-submission_creneaux_json(const struct submission *s)
+submission_slots_json(const struct submission *s)
 {
-	return cJSON_CreateStringArray((const char *const *)s->creneaux, (int)s->ncreneaux);
+	return cJSON_CreateStringArray((const char *const *)s->slots, (int)s->nslots);
 }
 
 void
@@ -434,11 +434,11 @@ submission_free(struct submission *s)
 	size_t i;
 
 	free(s->email);
-	free(s->nom);
-	free(s->commentaire);
-	for (i = 0; i < s->ncreneaux; i++)
-		free(s->creneaux[i]);
-	free(s->creneaux);
+	free(s->name);
+	free(s->comment);
+	for (i = 0; i < s->nslots; i++)
+		free(s->slots[i]);
+	free(s->slots);
 	cJSON_Delete(s->unknown);
 	memset(s, 0, sizeof(*s));
 }

@@ -47,10 +47,10 @@ enum field_fault {
 
 struct submission {
 	char *email;
-	char *nom;
-	char *commentaire;          /* "" when absent */
-	char **creneaux;
-	size_t ncreneaux;
+	char *name;
+	char *comment;              /* "" when absent */
+	char **slots;
+	size_t nslots;
 	char errors[FIELD__MAX][FIELD_ERROR_LEN]; /* "" when the field is valid */
 	cJSON *unknown;             /* {"member": message} of members no field has, or NULL */
 };
@@ -75,7 +75,7 @@ int submission_error_count(const struct submission *s);
 /* {"field": "message", ...} of the faulty fields and unknown members, or NULL when none. */
 cJSON *submission_errors_json(const struct submission *s);
 /* The slots as a JSON array (for the jsonb column and the response). */
-cJSON *submission_creneaux_json(const struct submission *s);
+cJSON *submission_slots_json(const struct submission *s);
 
 /* Building blocks, exposed for the tests. */
 bool valid_email(const char *s);

@@ -21,8 +21,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	submission_parse(root, &s);
 	errs = submission_errors_json(&s);
 	/* A valid submission has every value set, trimmed and within bounds. */
-	if (errs == NULL && (s.email == NULL || s.nom == NULL || s.ncreneaux == 0 ||
-	    strlen(s.email) > EMAIL_MAX_LEN || utf8_text_length(s.nom, false) > NAME_MAX_CHARS))
+	if (errs == NULL && (s.email == NULL || s.name == NULL || s.nslots == 0 ||
+	    strlen(s.email) > EMAIL_MAX_LEN || utf8_text_length(s.name, false) > NAME_MAX_CHARS))
 		abort();
 	cJSON_Delete(errs);
 	cJSON_Delete(root);

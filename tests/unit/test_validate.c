@@ -247,9 +247,9 @@ main(void)
 	/* Trimming and the values handlers read. */
 	CHECK(parse("{\"email\":\" a@b.be \",\"nom\":\" Élise \",\"creneaux\":[\"x\",\"y\"]}",
 	    &mask, &s) == 0, "corps valide");
-	CHECK(strcmp(s.email, "a@b.be") == 0 && strcmp(s.nom, "Élise") == 0 &&
-	    strcmp(s.commentaire, "") == 0 && s.ncreneaux == 2 &&
-	    strcmp(s.creneaux[1], "y") == 0, "valeurs validées");
+	CHECK(strcmp(s.email, "a@b.be") == 0 && strcmp(s.name, "Élise") == 0 &&
+	    strcmp(s.comment, "") == 0 && s.nslots == 2 &&
+	    strcmp(s.slots[1], "y") == 0, "valeurs validées");
 	submission_free(&s);
 
 	/* Lengths are counted in characters: 100 × "é" is 200 bytes but valid. */
