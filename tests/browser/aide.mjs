@@ -39,7 +39,12 @@ export async function lancer({ profil = nouveauProfil(), ...options } = {}) {
   return contexte;
 }
 
-export async function ouvrir(contexte, chemin = '/') {
+// Par défaut, la page de la première campagne : « / » va droit à elle quand elle est la seule
+// ouverte, mais d'autres suites laissent des campagnes ouvertes dans la base de test, et « / »
+// les liste alors (browser.campagne éprouve « / » lui-même).
+export const PREMIERE = '/c/disponibilites/';
+
+export async function ouvrir(contexte, chemin = PREMIERE) {
   const page = contexte.pages().find((p) => p.url() === 'about:blank') || await contexte.newPage();
   page.on('pageerror', (e) => contexte.erreurs.push(String(e)));
   await page.goto(BASE + chemin);

@@ -464,7 +464,10 @@ class SpoolTest(ft.FiableTestCase):
                     "Fiable-Client": client_header(from_queue=1, queued_ms=1000 * i,
                                                    queue_length=4 - i, attempt=i + 1)})
                 self.assertProblem(resp, 503, "database_unavailable")
-                self.assertStatus(get(ft.FORM, timeout=30), 503)
+                # The form's configuration is served from the worker's cache while the
+                # database is down (nothing can change it then): 200 from a worker that had
+                # it, 503 from one that had not; measured either way.
+                self.assertIn(get(ft.FORM, timeout=30).status, (200, 503))
             health = get(ft.HEALTH)
             self.assertStatus(health, 503)
             self.assertEqual(health.json()["database"], "injoignable")
