@@ -26,6 +26,9 @@ function locale(jours) {
   return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
 }
 
+// Une capture d'un seul élément (celles de docs/captures/ : petites, lisibles).
+const captureDe = async (p, selecteur, nom) => p.locator(selecteur).screenshot({ path: await capture(p, nom) });
+
 const attendre = (p, fonction, arg) => p.waitForFunction(fonction, arg, { timeout: plafond(15000) });
 
 before(async () => { await demarrer(); });
@@ -57,6 +60,7 @@ test('l\'organisateur crée une campagne, génère une série de créneaux et l\
   assert.equal(await p.textContent('#apercu-serie'), 'Cette série donnera 5 créneaux.');
   await p.locator('#form-serie').scrollIntoViewIfNeeded();
   await capture(p, 'campagnes-serie');
+  await captureDe(p, '#form-serie', 'campagnes-serie-formulaire');
   await p.click('#generer');
   await p.waitForSelector('#message-serie[data-type]', { timeout: plafond(15000) });
   assert.equal(await p.textContent('#message-serie'), '5 créneaux créés.');
@@ -78,6 +82,8 @@ test('l\'organisateur crée une campagne, génère une série de créneaux et l\
   assert.equal(await p.locator('#matrice thead tr.comptes td.non-couvert').count(), 5, 'non couverts : classe');
   assert.match(await p.textContent('#matrice thead tr.comptes td:first-of-type'), /personne/, 'non couverts : en toutes lettres');
   await capture(p, 'campagnes-editeur');
+  await p.evaluate(() => scrollTo(0, 0));
+  await p.screenshot({ path: await capture(p, 'campagnes-editeur-haut') });
   assert.deepEqual(p.erreurs, []);
   await p.context().close();
 });
@@ -194,6 +200,7 @@ test('modifier un créneau sur sa ligne : heures et libellé', async () => {
   await p.fill('#e-libelle', 'Permanence longue');
   await p.fill('#e-besoin', '2');
   await capture(p, 'campagnes-modifier-creneau');
+  await captureDe(p, '#creneaux', 'campagnes-modifier-ligne');
   await p.click('#creneaux tr.edition .enregistrer-creneau');
   await p.waitForSelector('#message-creneaux[data-type="succes"]', { timeout: plafond(15000) });
   assert.equal(await p.textContent('#message-creneaux'), 'Créneau modifié : Lun. 29 mars 2027, 10:00–12:30, « Permanence longue ».');
