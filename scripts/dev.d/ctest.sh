@@ -72,7 +72,7 @@ cmd_stack_up() {
 	[[ -x $BUILD/cgi-bin/fiable-submit ]] ||
 		die "pas de programmes compilés dans $BUILD : lancez scripts/dev test (ou cmake --build $BUILD)"
 	find_tools
-	start_stack
+	start_stack creneaux-demo.sql
 	node_deps
 	# Le serveur S3 de test a besoin des outils Node : démarré après npm ci.
 	s3_start

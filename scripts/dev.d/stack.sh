@@ -86,11 +86,15 @@ do_up() {
 	ensure_packages
 	find_tools
 	build
-	start_stack
+	start_stack campagne-demo.sql
 }
 
 # Démarre la pile d'une compilation déjà faite (BUILD) : « up », et « stack-up » pour ctest.
+# $1 : les données de démonstration (sql/demo/) : « up » crée une campagne de démonstration
+# (campagne-demo.sql) ; la pile de test garde le catalogue de créneaux de la première campagne
+# (creneaux-demo.sql), sur lequel comptent les tests.
 start_stack() {
+	local demo=$1
 	prepare_dirs
 	check_access
 	pg_init
@@ -99,8 +103,8 @@ start_stack() {
 	pg_create_db
 	log "migrations"
 	"$ROOT/scripts/migrate" "$SUPER_CONNINFO"
-	log "catalogue de créneaux de démonstration"
-	PGOPTIONS="-c client_min_messages=warning" psql_super -f "$ROOT/sql/demo/creneaux-demo.sql"
+	log "données de démonstration : sql/demo/$demo"
+	PGOPTIONS="-c client_min_messages=warning" psql_super -f "$ROOT/sql/demo/$demo"
 	ensure_secrets
 	# Avant les programmes : le premier courriel envoyé doit trouver son serveur.
 	[[ -z $SMTP_PORT ]] || smtp_start

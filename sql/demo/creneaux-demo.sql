@@ -1,5 +1,7 @@
--- Catalogue de démonstration chargé par `scripts/dev up` (jamais par les migrations) :
--- matin et après-midi des dix prochains jours ouvrables, heure de Bruxelles.
+-- Catalogue chargé par la pile de test (`scripts/dev stack-up` ; jamais par les migrations,
+-- ni par `scripts/dev up`, qui crée une campagne de démonstration : campagne-demo.sql) :
+-- matin et après-midi des dix prochains jours ouvrables, heure de Bruxelles. Les tests du
+-- formulaire comptent sur ces créneaux dans la première campagne.
 -- Rejouable : les créneaux déjà présents sont conservés. Ils vont dans la première campagne
 -- (campagne_par_defaut(), sql/0014), celle que sert le formulaire.
 INSERT INTO creneaux (id, campagne_id, starts_at, ends_at, label)

@@ -2,11 +2,12 @@
 // message français et un rechargement qui garde les saisies), ouverture, fermeture,
 // archivage (lecture seule ensuite), duplication ; l'éditeur de créneaux (un créneau, une
 // série, un fichier .ics ou .csv, ordre, retrait) ; la matrice personnes × créneaux par
-// pages, avec les créneaux non couverts signalés, et l'export CSV. Toutes les heures sont
+// pages, avec les créneaux non couverts signalés, et l'export CSV. Un créneau se modifie
+// sur sa ligne (« Modifier » : début, fin, libellé, besoin). Toutes les heures sont
 // celles du fuseau de la campagne, montrées avec Intl et saisies en heure locale
 // « AAAA-MM-JJTHH:MM » que le serveur convertit (contrat des campagnes).
 import { el } from '../commun/dom.js';
-import { format, heureMinute } from '../commun/dates.js';
+import { format, heureMinute, saisieLocale } from '../commun/dates.js';
 import { verifierService } from './commun.js';
 import {
   ADRESSE_API, annoncerDans, etiquettePhase, fuseauxConnus, lignesErreurs, lireChamps, pret,
@@ -199,19 +200,24 @@ function afficherCreneaux() {
   const retires = (campagne.creneaux || []).filter((c) => c.retire);
   const corps = document.querySelector('#creneaux tbody');
   const archivee = campagne.etat === 'archivee';
-  corps.replaceChildren(...liste.map((c, i) => el('tr', { 'data-creneau': c.id },
+  corps.replaceChildren(...liste.map((c, i) => [el('tr', { 'data-creneau': c.id },
     el('td', { class: 'nombre' }, String(i + 1)),
     el('td', { class: 'date' }, plage(c)),
     el('td', {}, c.libelle),
     el('td', { class: 'nombre', 'data-titre': 'Besoin' }, c.besoin ? String(c.besoin) : '—'),
     el('td', { class: 'nombre', 'data-titre': 'Réponses' }, String(c.disponibles ?? 0)),
     el('td', { class: 'actions-creneau' },
+      el('button', { type: 'button', class: 'secondaire modifier', disabled: archivee,
+        'aria-label': `Modifier « ${c.libelle} »`, 'aria-expanded': String(enEdition === c.id),
+        onclick: () => basculerEdition(c.id) }, 'Modifier'),
       el('button', { type: 'button', class: 'secondaire monter', disabled: archivee || i === 0,
         'aria-label': `Monter « ${c.libelle} »`, onclick: () => deplacer(c.id, -1) }, '↑'),
       el('button', { type: 'button', class: 'secondaire descendre', disabled: archivee || i === liste.length - 1,
         'aria-label': `Descendre « ${c.libelle} »`, onclick: () => deplacer(c.id, 1) }, '↓'),
       el('button', { type: 'button', class: 'secondaire retirer', disabled: archivee,
-        'aria-label': `Retirer « ${c.libelle} »`, onclick: () => retirer(c) }, 'Retirer')))));
+        'aria-label': `Retirer « ${c.libelle} »`, onclick: () => retirer(c) }, 'Retirer'))),
+    enEdition === c.id && !archivee ? ligneEdition(c) : null]).flat().filter(Boolean));
+  if (enEdition !== null && !liste.some((c) => c.id === enEdition)) enEdition = null;
   if (liste.length === 0) {
     corps.append(el('tr', {}, el('td', { colspan: 6, class: 'vide' }, 'Aucun créneau : ajoutez-en un, générez une série ou importez un fichier.')));
   }
@@ -225,6 +231,60 @@ function afficherCreneaux() {
 }
 
 const messageCreneaux = $('message-creneaux');
+
+// --- Modifier un créneau, sur sa ligne ------------------------------------------------------
+
+let enEdition = null; // l'id du créneau dont le formulaire de modification est ouvert
+
+function basculerEdition(sid) {
+  enEdition = enEdition === sid ? null : sid;
+  afficherCreneaux();
+  const cible = enEdition === null
+    ? document.querySelector(`#creneaux tr[data-creneau="${sid}"] .modifier`)
+    : document.querySelector('#creneaux tr.edition input');
+  cible?.focus();
+}
+
+// La ligne de modification : les heures en heure locale du fuseau de la campagne (le serveur
+// les relit dans ce fuseau), comme à l'ajout d'un créneau.
+function ligneEdition(c) {
+  const champ = (nom, texte, attributs) => {
+    const identifiant = `e-${nom}`;
+    return el('p', { class: 'champ' }, el('label', { for: identifiant }, texte),
+      el('input', { id: identifiant, name: nom, ...attributs }));
+  };
+  const form = el('form', { class: 'formulaire-campagne form-edition', novalidate: true, 'aria-label': `Modifier le créneau « ${c.libelle} »`,
+    onsubmit: (ev) => { ev.preventDefault(); enregistrerCreneau(c, ev.currentTarget); } },
+  champ('debut', 'Début', { type: 'datetime-local', required: true, value: saisieLocale(c.debut, fuseau()) }),
+  champ('fin', 'Fin', { type: 'datetime-local', required: true, value: saisieLocale(c.fin, fuseau()) }),
+  champ('libelle', 'Libellé', { maxlength: 200, value: c.libelle || '' }),
+  champ('besoin', 'Personnes nécessaires (facultatif)', { type: 'number', min: 1, max: 10000, value: c.besoin ? String(c.besoin) : '' }),
+  el('p', { class: 'actions' },
+    el('button', { type: 'submit', class: 'enregistrer-creneau' }, 'Enregistrer le créneau'), ' ',
+    el('button', { type: 'button', class: 'secondaire annuler-creneau', onclick: () => basculerEdition(c.id) }, 'Annuler')),
+  c.disponibles ? el('p', { class: 'aide large' }, `${c.disponibles} réponse${c.disponibles > 1 ? 's ont' : ' a'} coché ce créneau : la modification est inscrite au journal d'audit.`) : null);
+  return el('tr', { class: 'edition', 'data-edition': c.id }, el('td', { colspan: 6 }, form));
+}
+
+async function enregistrerCreneau(c, form) {
+  const f = form.elements;
+  const corps = { debut: f.debut.value, fin: f.fin.value, libelle: f.libelle.value.trim() };
+  if (f.besoin.value) corps.besoin = Number(f.besoin.value);
+  if (!corps.debut || !corps.fin || corps.fin <= corps.debut) {
+    annoncerDans(messageCreneaux, 'Indiquez un début et une fin, la fin après le début.', 'erreur');
+    return;
+  }
+  try {
+    const { donnees } = await requete(`${base}/creneaux/${encodeURIComponent(c.id)}`, { methode: 'PUT', corps });
+    enEdition = null;
+    await rafraichir();
+    document.querySelector(`#creneaux tr[data-creneau="${c.id}"] .modifier`)?.focus();
+    const modifie = (campagne.creneaux || []).find((x) => x.id === c.id) || donnees || c;
+    annoncerDans(messageCreneaux, `Créneau modifié : ${plage(modifie)}, « ${modifie.libelle} ».`, 'succes');
+  } catch (e) {
+    annoncerDans(messageCreneaux, e.message, 'erreur', lignesErreurs(e.probleme));
+  }
+}
 
 async function deplacer(sid, sens) {
   const ordre = actifs().map((c) => c.id);

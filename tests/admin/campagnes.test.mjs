@@ -1,8 +1,8 @@
 // Campagnes vues par l'organisateur : il crée une campagne depuis la liste, génère
 // une série de créneaux (2 semaines × lundi, mercredi, vendredi × 09:00–12:00, moins une
 // date : 5 créneaux, à 09:00 de part et d'autre du passage à l'heure d'été), l'ouvre ; une
-// réponse arrive par POST /api/submit avec « campagne » ; il la voit dans la matrice et dans
-// la liste. Deux pages éditent la même campagne : la seconde reçoit le 412, garde ses saisies,
+// personne répond sur /c/<slug>/ (un autre navigateur, téléphone) en cochant deux créneaux ;
+// il la voit dans la matrice et dans la liste. Un créneau se modifie sur sa ligne. Deux pages éditent la même campagne : la seconde reçoit le 412, garde ses saisies,
 // recharge et enregistre par-dessus. Un créneau coché est retiré (gardé, grisé) ; l'ordre
 // change au clavier ; l'archivage rend la page en lecture seule. Captures :
 // $FIABLE_BUILD/screenshots/admin-campagnes-*.png (liste, éditeur, série, matrice, téléphone).
@@ -25,6 +25,9 @@ function locale(jours) {
     .formatToParts(new Date(Date.now() + jours * 86400000)).map((x) => [x.type, x.value]));
   return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
 }
+
+// Une capture d'un seul élément (celles de docs/captures/ : petites, lisibles).
+const captureDe = async (p, selecteur, nom) => p.locator(selecteur).screenshot({ path: await capture(p, nom) });
 
 const attendre = (p, fonction, arg) => p.waitForFunction(fonction, arg, { timeout: plafond(15000) });
 
@@ -57,6 +60,7 @@ test('l\'organisateur crée une campagne, génère une série de créneaux et l\
   assert.equal(await p.textContent('#apercu-serie'), 'Cette série donnera 5 créneaux.');
   await p.locator('#form-serie').scrollIntoViewIfNeeded();
   await capture(p, 'campagnes-serie');
+  await captureDe(p, '#form-serie', 'campagnes-serie-formulaire');
   await p.click('#generer');
   await p.waitForSelector('#message-serie[data-type]', { timeout: plafond(15000) });
   assert.equal(await p.textContent('#message-serie'), '5 créneaux créés.');
@@ -78,39 +82,41 @@ test('l\'organisateur crée une campagne, génère une série de créneaux et l\
   assert.equal(await p.locator('#matrice thead tr.comptes td.non-couvert').count(), 5, 'non couverts : classe');
   assert.match(await p.textContent('#matrice thead tr.comptes td:first-of-type'), /personne/, 'non couverts : en toutes lettres');
   await capture(p, 'campagnes-editeur');
+  await p.evaluate(() => scrollTo(0, 0));
+  await p.screenshot({ path: await capture(p, 'campagnes-editeur-haut') });
   assert.deepEqual(p.erreurs, []);
   await p.context().close();
 });
 
-// POST /api/submit avec « campagne » vient d'une autre branche (le formulaire par campagne) :
-// tant que le programme refuse ce membre comme inconnu, ce test est sauté (et le dit) ; tout
-// autre refus le fait échouer.
+// La personne répond depuis la page de la campagne (/c/<slug>/, un autre navigateur, sans
+// identifiants, sur téléphone) ; l'organisateur recharge sa page et la voit dans la matrice.
 let repondu = false;
-test('une réponse à la campagne (POST /api/submit avec « campagne ») paraît dans la matrice et la liste', async (t) => {
+test('une personne répond sur /c/<slug>/ ; l\'organisateur la voit dans la matrice et la liste', async () => {
   assert.ok(adresseCampagne, 'la campagne du premier test');
   const p = await page();
-  const form = await fetch(`${BASE}/api/form?campagne=${SLUG}`);
-  const config = await form.json();
-  const ids = config.creneaux.map((c) => c.id);
-  const envoi = await fetch(`${BASE}/api/submit`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID(),
-      'Fiable-Client': 'from_queue=0; queued_ms=0; queue_length=0; attempt=1; autosave_ms=1.5' },
-    body: JSON.stringify({ campagne: SLUG, email: `camp-${suffixe}@example.org`, nom: 'Awa Diallo',
-      creneaux: [ids[0], ids[2]], commentaire: '' }),
-  });
-  const texte = await envoi.text();
-  if (envoi.status !== 201 && /campagne/.test(texte) && /inconnu|unknown/i.test(texte)) {
-    t.skip(`POST /api/submit ne connaît pas encore « campagne » (HTTP ${envoi.status})`);
-    await p.context().close();
-    return;
-  }
-  assert.equal(form.status, 200, 'GET /api/form?campagne=');
-  assert.equal(ids.length, 5);
-  assert.equal(envoi.status, 201, `POST /api/submit : ${texte}`);
+  await ouvrir(p, adresseCampagne);
+  assert.equal(await p.textContent('#matrice tbody'), 'Aucune réponse pour l\'instant.');
+
+  const personne = await page({ identifiants: null, taille: TELEPHONE });
+  await ouvrir(personne, `/c/${SLUG}/`);
+  await attendre(personne, (t) => document.getElementById('titre').textContent.includes(t), TITRE);
+  const cases = personne.locator('#liste-creneaux input[name="creneaux"]');
+  await attendre(personne, () => document.querySelectorAll('#liste-creneaux input[name="creneaux"]').length === 5);
+  await personne.fill('#nom', 'Awa Diallo');
+  await personne.fill('#email', `camp-${suffixe}@example.org`);
+  await cases.nth(0).check();
+  await cases.nth(2).check();
+  await capture(personne, 'campagnes-personne-telephone');
+  await personne.click('#envoyer');
+  await personne.waitForSelector('#merci:not([hidden])', { state: 'visible', timeout: plafond(20000) });
+  assert.match(await personne.textContent('#titre-merci'), /votre réponse est enregistrée/);
+  assert.match(await personne.inputValue('#lien-modification'), new RegExp(`/c/${SLUG}/#edit=`));
+  assert.deepEqual(personne.erreurs, []);
+  await personne.context().close();
   repondu = true;
 
-  await ouvrir(p, adresseCampagne);
+  await p.reload();
+  await p.waitForSelector('html[data-pret="1"]', { timeout: plafond(20000) });
   await p.waitForSelector('#matrice tbody tr[data-personne]', { timeout: plafond(15000) });
   const matrice = await p.$$eval('#matrice tbody tr[data-personne]', (trs) => trs.map((tr) => ({
     nom: tr.cells[0].textContent, coches: [...tr.cells].slice(1).map((td) => td.classList.contains('coche')),
@@ -170,6 +176,52 @@ test('deux administrateurs : le second reçoit le 412, garde ses saisies et enre
   await b.context().close();
 });
 
+test('modifier un créneau sur sa ligne : heures et libellé', async () => {
+  assert.ok(adresseCampagne, 'la campagne du premier test');
+  const p = await page();
+  await ouvrir(p, adresseCampagne);
+  const ligne = p.locator('#creneaux tbody tr[data-creneau]').nth(2);
+  const sid = await ligne.getAttribute('data-creneau');
+  assert.equal(await ligne.locator('td').nth(1).textContent(), 'Lun. 29 mars 2027, 09:00–12:00');
+  await ligne.locator('.modifier').click();
+  const edition = p.locator(`#creneaux tr[data-edition="${sid}"]`);
+  await edition.waitFor({ timeout: plafond(15000) });
+  assert.equal(await ligne.locator('.modifier').getAttribute('aria-expanded'), 'true');
+  assert.equal(await p.inputValue('#e-debut'), '2027-03-29T09:00', 'début en heure de Bruxelles');
+  assert.equal(await p.inputValue('#e-fin'), '2027-03-29T12:00');
+  assert.equal(await p.evaluate(() => document.activeElement.id), 'e-debut', 'le focus va au premier champ');
+  // Annuler ferme le formulaire sans rien écrire.
+  await edition.locator('.annuler-creneau').click();
+  assert.equal(await p.locator('#creneaux tr.edition').count(), 0);
+
+  await ligne.locator('.modifier').click();
+  await p.fill('#e-debut', '2027-03-29T10:00');
+  await p.fill('#e-fin', '2027-03-29T12:30');
+  await p.fill('#e-libelle', 'Permanence longue');
+  await p.fill('#e-besoin', '2');
+  await capture(p, 'campagnes-modifier-creneau');
+  await captureDe(p, '#creneaux', 'campagnes-modifier-ligne');
+  await p.click('#creneaux tr.edition .enregistrer-creneau');
+  await p.waitForSelector('#message-creneaux[data-type="succes"]', { timeout: plafond(15000) });
+  assert.equal(await p.textContent('#message-creneaux'), 'Créneau modifié : Lun. 29 mars 2027, 10:00–12:30, « Permanence longue ».');
+  assert.equal(await p.locator('#creneaux tr.edition').count(), 0, 'le formulaire est refermé');
+  const apres = p.locator(`#creneaux tr[data-creneau="${sid}"]`);
+  assert.deepEqual((await apres.locator('td').allTextContents()).slice(1, 4),
+    ['Lun. 29 mars 2027, 10:00–12:30', 'Permanence longue', '2']);
+  assert.equal(await p.evaluate(() => document.activeElement.closest('tr')?.dataset.creneau), sid, 'le focus revient à la ligne');
+  // La matrice suit : heures nouvelles, besoin 2 (Awa Diallo l'a coché : il en manque 1).
+  await attendre(p, (s) => /10:00–12:30/.test(document.querySelector(`#matrice thead th[data-creneau="${s}"]`)?.textContent || ''), sid);
+  assert.equal(await p.textContent(`#matrice thead tr.comptes td[data-creneau="${sid}"]`), '1 / 2manque 1');
+  // Une saisie fautive n'écrit rien.
+  await apres.locator('.modifier').click();
+  await p.fill('#e-fin', '2027-03-29T09:00');
+  await p.click('#creneaux tr.edition .enregistrer-creneau');
+  await p.waitForSelector('#message-creneaux[data-type="erreur"]', { timeout: plafond(15000) });
+  assert.match(await p.textContent('#message-creneaux'), /la fin après le début/);
+  assert.deepEqual(p.erreurs, []);
+  await p.context().close();
+});
+
 test('ordre au clavier, créneau coché retiré mais gardé, archivage en lecture seule, téléphone', async (t) => {
   const p = await page();
   await ouvrir(p, adresseCampagne);
@@ -186,8 +238,7 @@ test('ordre au clavier, créneau coché retiré mais gardé, archivage en lectur
   // test précédent, il est supprimé comme le suivant).
   await p.click(`#creneaux tr[data-creneau="${avant[0]}"] .retirer`);
   if (repondu) {
-    await p.waitForSelector(`#retires li[data-creneau="${avant[0]}"]`, { timeout: plafond(15000) });
-    assert.match(await p.textContent('#message-creneaux'), /retiré du formulaire/);
+    await attendre(p, () => /retiré du formulaire/.test(document.getElementById('message-creneaux').textContent));
     assert.match(await p.textContent(`#retires li[data-creneau="${avant[0]}"]`), /retiré.*22 mars 2027/);
   } else {
     await attendre(p, () => /supprimé/.test(document.getElementById('message-creneaux').textContent));
@@ -196,9 +247,10 @@ test('ordre au clavier, créneau coché retiré mais gardé, archivage en lectur
   }
   assert.equal(await p.locator('#creneaux tbody tr[data-creneau]').count(), 4);
   // Un créneau sans réponse : supprimé.
+  // Le message vient après la relecture de la campagne et de la matrice : on l'attend, lui.
   await p.click(`#creneaux tr[data-creneau="${avant[1]}"] .retirer`);
-  await attendre(p, () => document.querySelectorAll('#creneaux tbody tr[data-creneau]').length === 3);
-  assert.match(await p.textContent('#message-creneaux'), /supprimé : aucune réponse/);
+  await attendre(p, () => /supprimé : aucune réponse/.test(document.getElementById('message-creneaux').textContent));
+  assert.equal(await p.locator('#creneaux tbody tr[data-creneau]').count(), 3);
   assert.equal(await p.locator(`#retires li[data-creneau="${avant[1]}"]`).count(), 0);
 
   // Import : un fichier fautif est refusé en entier, avec ses lignes ; un bon fichier ajoute.
