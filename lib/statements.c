@@ -879,6 +879,10 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	/* $1 campaign, $2 'ouvert' or 'invites'. */
 	[STMT_CAMPAIGN_ACCESS_SET] = { "campaign_access_set",
 	    "UPDATE campagnes SET acces = $2 WHERE id = $1::bigint RETURNING acces", 2 },
+	/* $1 participant: no more reminders (once; a second time changes nothing). */
+	[STMT_PARTICIPANT_UNSUBSCRIBE] = { "participant_unsubscribe",
+	    "UPDATE participants SET desinscrit_relances_at = now() WHERE id = $1::bigint "
+	    "AND desinscrit_relances_at IS NULL RETURNING id", 1 },
 };
 
 const struct stmt_def *

@@ -105,4 +105,5 @@ GRANT UPDATE (jeton_invitation_hash, invited_at, invitation_mail_id, statut_invi
               erreur_smtp, desinscrit_relances_at)
     ON participants TO fiable_app;
 GRANT SELECT ON participants TO fiable_backup;
-GRANT INSERT (acces), UPDATE (acces) ON campagnes TO fiable_app;
+-- L'accès se change après la création (PUT …/acces) : UPDATE seulement.
+GRANT UPDATE (acces) ON campagnes TO fiable_app;

@@ -108,7 +108,28 @@ def answer(slug, slot, email, token=None, nom="Quelqu'un d'autre"):
     return ft.submit(body)
 
 
+def column_privileges(role, table, privilege):
+    """The columns of table on which role holds privilege (a table or a column grant)."""
+    return {r[0] for r in sql(
+        "SELECT attname FROM pg_attribute WHERE attrelid = :'p2'::regclass AND attnum > 0 "
+        "AND NOT attisdropped AND has_column_privilege(:'p1', :'p2'::regclass, attnum, :'p3')",
+        role, table, privilege)}
+
+
 class Participants(ft.FiableTestCase):
+
+    def test_privileges(self):
+        self.assertEqual(column_privileges("fiable_app", "participants", "INSERT"),
+                         {"campagne_id", "email", "nom", "groupe"})
+        self.assertEqual(column_privileges("fiable_app", "participants", "UPDATE"),
+                         {"jeton_invitation_hash", "invited_at", "invitation_mail_id",
+                          "statut_invitation", "erreur_smtp", "desinscrit_relances_at"})
+        for role, privilege, expected in (("fiable_app", "DELETE", "t"),
+                                          ("fiable_app", "TRUNCATE", "f"),
+                                          ("fiable_backup", "SELECT", "t"),
+                                          ("fiable_backup", "INSERT", "f")):
+            self.assertEqual(sql("SELECT has_table_privilege(:'p1', 'participants', :'p2')",
+                                 role, privilege)[0][0], expected, (role, privilege))
 
     def invite_and_collect(self, cid, emails):
         """POST …/inviter, then waits for the outbox to deliver all; {email: token}."""
@@ -284,6 +305,48 @@ class Participants(ft.FiableTestCase):
         self.assertProblem(answer(b_slug, b_slot, email, token=token), 403,
                            "invitation_invalide")
         self.assertStatus(answer(a_slug, a_slot, email, token=token), 201)
+
+    def test_invitation_prefill_and_unsubscribe(self):
+        cid, slug, _slot = new_campaign()
+        email = ft.unique_email("lien")
+        self.assertStatus(admin("POST", "%s/%s/participants" % (BASE, cid),
+                                {"email": email, "nom": "Léa Lien", "groupe": "B"}), 201)
+        self.assertEqual(admin("POST", "%s/%s/participants/inviter" % (BASE, cid))
+                         .json()["invitations"], 1)
+        msgs = ftm.settled_mails(email)
+        self.assertEqual(len(msgs), 1)
+        token = TOKEN.findall(ftm.mail_text(msgs[0]))[0]
+        self.assertIn("/c/%s/#invitation=%s" % (slug, token), ftm.mail_text(msgs[0]))
+        h = {"Content-Type": ft.JSON, "Origin": ft.own_origin()}
+        r = ft.request("POST", "/api/invitation", body=ft.encode_json({"jeton": token}),
+                       headers=h)
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json(), {"nom": "Léa Lien", "email": email, "campagne": slug,
+                                    "titre": sql("SELECT titre FROM campagnes WHERE id = "
+                                                 ":'p1'::bigint", cid)[0][0]})
+        self.assertEqual(r.header("Cache-Control"), "no-store")
+        r = ft.request("POST", "/api/invitation", body=ft.encode_json({"jeton": "A" * 43}),
+                       headers=h)
+        self.assertProblem(r, 403, "invitation_invalide")
+        r = ft.request("POST", "/api/invitation",
+                       body=ft.encode_json({"jeton": token, "email": email}), headers=h)
+        self.assertStatus(r, 400)
+
+        # One click (RFC 8058): what a mail client posts to the List-Unsubscribe address.
+        url = re.match(r"^<https?://[^/]+(/[^>]+)>$", str(msgs[0]["List-Unsubscribe"])).group(1)
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        bad = re.sub(r"s=.", "s=" + ("B" if url.split("s=")[1][0] != "B" else "C"), url)
+        self.assertProblem(ft.request("POST", bad, body=b"List-Unsubscribe=One-Click",
+                                      headers=form), 403, "invitation_invalide")
+        for _ in range(2):
+            r = ft.request("POST", url, body=b"List-Unsubscribe=One-Click", headers=form)
+            self.assertStatus(r, 200)
+            self.assertFrench(r.json()["message"], r, "message")
+        p = listing(cid)["participants"][0]
+        self.assertTrue(p["desinscrit_relances"])
+        self.assertEqual(sql_int("SELECT count(*) FROM audit_logs WHERE action = "
+                                 "'participant.update' AND entity_id = :'p1'",
+                                 str(p["id"])), 1)
 
 
 if __name__ == "__main__":
