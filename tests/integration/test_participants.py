@@ -306,6 +306,34 @@ class Participants(ft.FiableTestCase):
                            "invitation_invalide")
         self.assertStatus(answer(a_slug, a_slot, email, token=token), 201)
 
+    def test_refusal_by_the_mail_server_shown(self):
+        """The state of an invitation follows its mail (the trigger of sql/0018). The test
+        SMTP server accepts every address, so the outbox's final refusal is written here as
+        fiable-mail-outbox writes it (STMT_OUTBOX_GIVE_UP), on a message still pending."""
+        cid, _slug, _slot = new_campaign()
+        sql("UPDATE campagnes SET etat = 'brouillon' WHERE id = :'p1'::bigint", cid)
+        email = ft.unique_email("refus")
+        self.assertStatus(admin("POST", "%s/%s/participants" % (BASE, cid),
+                                {"email": email, "nom": "Rémi Refus"}), 201)
+        self.assertProblem(admin("POST", "%s/%s/participants/inviter" % (BASE, cid)), 409,
+                           "campagne_brouillon")
+        sql("UPDATE campagnes SET etat = 'ouverte' WHERE id = :'p1'::bigint", cid)
+        # Queued in a transaction that also gives the message up before any sender sees it.
+        sql("BEGIN; SELECT 1 FROM campagnes WHERE id = :'p1'::bigint FOR UPDATE; "
+            "WITH m AS (INSERT INTO mail_outbox (kind, recipient, subject, body) VALUES "
+            "('invitation', :'p2', 'Invitation', NULL) RETURNING id) "
+            "UPDATE participants SET jeton_invitation_hash = sha256(convert_to('x' || "
+            "participants.id::text, 'UTF8')), invited_at = now(), invitation_mail_id = m.id "
+            "FROM m WHERE campagne_id = :'p1'::bigint; "
+            "UPDATE mail_outbox SET status = 'failed', attempts = attempts + 1, last_error = "
+            "'550 5.1.1 boîte inconnue', body = NULL WHERE recipient = :'p2'; COMMIT",
+            cid, email)
+        lst = listing(cid)
+        p = lst["participants"][0]
+        self.assertEqual(p["invitation"], "refusee")
+        self.assertEqual(p["erreur_smtp"], "550 5.1.1 boîte inconnue")
+        self.assertEqual(lst["total"]["invitation_refusee"], 1)
+
     def test_invitation_prefill_and_unsubscribe(self):
         cid, slug, _slot = new_campaign()
         email = ft.unique_email("lien")
