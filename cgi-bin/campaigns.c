@@ -74,6 +74,15 @@ static const struct subroute subroutes[] = {
 	{ "creneaux/{sid}", "DELETE", PREFIX "{id}/creneaux/{sid}", handle_slot_remove },
 	{ "matrice", "GET, HEAD", PREFIX "{id}/matrice", handle_matrix },
 	{ "reponses.csv", "GET, HEAD", PREFIX "{id}/reponses.csv", handle_export },
+	{ "participants", "GET, HEAD", PREFIX "{id}/participants", handle_participants_list },
+	{ "participants", "POST", PREFIX "{id}/participants", handle_participant_add },
+	{ "participants/{pid}", "DELETE", PREFIX "{id}/participants/{pid}",
+	    handle_participant_remove },
+	{ "participants/import", "POST", PREFIX "{id}/participants/import",
+	    handle_participants_import },
+	{ "participants/inviter", "POST", PREFIX "{id}/participants/inviter",
+	    handle_participants_invite },
+	{ "acces", "PUT", PREFIX "{id}/acces", handle_campaign_access },
 };
 
 static void

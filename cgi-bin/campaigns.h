@@ -11,7 +11,7 @@
 
 /* The parts of an address under /api/admin/campagnes/: the campaign id (digits) and what
  * follows it ("", "creneaux", "creneaux/serie", ...); sid: the slot of
- * "creneaux/<sid>", else "". */
+ * "creneaux/<sid>", or the participant of "participants/<pid>" (digits), else "". */
 struct campaign_address {
 	char id[24];
 	const char *rest;
@@ -55,5 +55,12 @@ void handle_slot_order(struct call *call);
 void handle_duplicate(struct call *call);
 void handle_matrix(struct call *call);
 void handle_export(struct call *call);
+/* campaigns_participants.c: participants and invitations (sql/0018) */
+void handle_participants_list(struct call *call);
+void handle_participant_add(struct call *call);
+void handle_participant_remove(struct call *call);
+void handle_participants_import(struct call *call);
+void handle_participants_invite(struct call *call);
+void handle_campaign_access(struct call *call);
 
 #endif

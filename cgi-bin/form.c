@@ -236,9 +236,14 @@ check_timezone(struct db *db, const struct config *cfg)
 	return rc;
 }
 
+void handle_invitation(struct call *call);  /* invitation.c */
+void handle_unsubscribe(struct call *call);
+
 static const struct route routes[] = {
 	{ "/api/form", "GET, HEAD", handle_form },
 	{ "/api/campagnes", "GET, HEAD", handle_campaigns },
+	{ "/api/invitation", "POST", handle_invitation },
+	{ "/api/desinscription", "POST", handle_unsubscribe },
 };
 
 int

@@ -14,9 +14,18 @@
  * SHARE and its phase read at the transaction's time, the one the insert's trigger sees:
  * outside its phase the answer is refused with a 403 (campagne_pas_ouverte,
  * campagne_fermee) that is stored under the key like a success, so a replay gets the same
- * refusal; within the grace period it is stored with "en_retard": true. */
+ * refusal; within the grace period it is stored with "en_retard": true.
+ *
+ * Invited-only campaigns (acces 'invites', sql/0018): the optional member "invitation"
+ * carries the personal token of the invitation; in the transaction its participant is found
+ * by the token's SHA-256 within THAT campaign. No token, a token that invites nobody there
+ * (another campaign's included), or a body whose e-mail is not the participant's: 403
+ * (invitation_requise, invitation_invalide, invitation_autre_email), nothing stored, the
+ * key not claimed. Otherwise the answer is stored under the participant's e-mail and name
+ * as the list has them. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "audit.h"
 #include "campaign_lookup.h"
@@ -29,6 +38,7 @@
 #include "log.h"
 #include "mail.h"
 #include "outbox.h"
+#include "participants.h"
 #include "respond.h"
 #include "server.h"
 #include "submission.h"
@@ -38,11 +48,13 @@
 struct submit {
 	const struct submission *s;
 	const char *slug;            /* the campaign named ("" = the first) */
+	const char *invitation_hash; /* hex SHA-256 of the invitation token, or NULL */
 	struct campaign_answer camp;
 	char key_hash[IDEM_KEY_HASH_LEN];
 	char payload_hex[2 * SHA256_LEN + 1];
 	char token[TOKEN_STR_LEN];
 	unsigned char token_hash[SHA256_LEN];
+	PGresult *participant;       /* invited-only: the token's participant (email, nom) */
 	char *body;                  /* the representation stored and sent */
 	int status;
 	bool replayed, exposed;
@@ -106,6 +118,36 @@ store_refusal(struct submit *sb, struct write_tx *tx)
 	return ERR_NONE;
 }
 
+/* Invited-only: the participant of the token in the campaign, into sb->participant, and
+ * *out the submission under the participant's e-mail and name (pointing into sb->s and
+ * sb->participant). ERR_NONE, a 403 to answer, or ERR_INTERNAL on a database failure. */
+static enum api_error
+invited_participant(struct db *db, struct submit *sb, struct submission *out)
+{
+	const char *params[2] = { sb->camp.id, sb->invitation_hash };
+	PGresult *res;
+
+	if (sb->invitation_hash == NULL)
+		return ERR_INVITATION_REQUIRED;
+	if (sb->invitation_hash[0] == '\0')
+		return ERR_INVITATION_INVALID;	/* not even the shape of a token */
+	res = db_exec(db, STMT_PARTICIPANT_BY_TOKEN, params);
+	if (!db_ok(res)) {
+		PQclear(res);
+		return ERR_INTERNAL;
+	}
+	sb->participant = res;
+	if (PQntuples(res) != 1)
+		return ERR_INVITATION_INVALID;
+	if (strcasecmp(db_text_or(res, 0, "email", ""), sb->s->email) != 0)
+		return ERR_INVITATION_EMAIL;
+	*out = *sb->s;
+	/* PQgetvalue's text lives as long as the result (NOT NULL columns). */
+	out->email = PQgetvalue(res, 0, PQfnumber(res, "email"));
+	out->name = PQgetvalue(res, 0, PQfnumber(res, "nom"));
+	return ERR_NONE;
+}
+
 /* The transaction: ERR_NONE with sb->body (created, or replayed), else the error. */
 static enum api_error
 store(struct call *call, struct submit *sb)
@@ -113,6 +155,7 @@ store(struct call *call, struct submit *sb)
 	struct write_tx tx = { .db = call->db, .req = call->req, .endpoint = call->endpoint,
 	    .key_hash = sb->key_hash, .fingerprint = sb->payload_hex };
 	const struct submission *s = sb->s;
+	struct submission invited;
 	struct stored_submission st;
 	struct audit_entry entry;
 	cJSON *json = NULL, *details = NULL;
@@ -139,6 +182,20 @@ store(struct call *call, struct submit *sb)
 	}
 	if (sb->camp.refusal != ERR_NONE)
 		return store_refusal(sb, &tx);
+	if (sb->camp.invited_only) {
+		switch ((e = invited_participant(call->db, sb, &invited))) {
+		case ERR_NONE:
+			s = &invited;
+			break;
+		case ERR_INTERNAL:
+			goto fail;
+		default:
+			write_tx_abort(&tx);
+			PQclear(sb->participant);
+			sb->participant = NULL;
+			return e;
+		}
+	}
 
 	switch (submission_insert(call->db, s, sb->camp.id, sb->token_hash, &st)) {
 	case STORE_OK:
@@ -231,8 +288,9 @@ handle_submit(struct call *call)
 	struct submit sb = { .s = &s };
 	unsigned char payload_hash[SHA256_LEN];
 	char key[37], slug[CAMPAIGN_SLUG_BUF] = "", campaign_id[24];
+	char invitation_hex[2 * SHA256_LEN + 1] = "";
 	enum api_error e;
-	cJSON *root;
+	cJSON *root, *invitation;
 
 	if ((root = respond_read_json(call)) == NULL)
 		return;
@@ -247,6 +305,15 @@ handle_submit(struct call *call)
 		cJSON_Delete(root);
 		goto done;
 	}
+	/* "invitation": taken out like "campagne"; checked in the transaction (invited-only
+	 * campaigns), ignored elsewhere. Past this step only its SHA-256 is used. */
+	invitation = cJSON_DetachItemFromObjectCaseSensitive(root, "invitation");
+	if (invitation != NULL && !cJSON_IsNull(invitation)) {
+		if (cJSON_IsString(invitation) && invitation_token_valid(invitation->valuestring))
+			invitation_token_hash(invitation->valuestring, invitation_hex);
+		sb.invitation_hash = invitation_hex;
+	}
+	cJSON_Delete(invitation);
 	sb.slug = slug;
 	if (!respond_validate_submission_in(call, root, &s, campaign_id))
 		goto done;
@@ -280,6 +347,7 @@ handle_submit(struct call *call)
 	}
 	cJSON_free(sb.body);
 done:
+	PQclear(sb.participant);
 	submission_free(&s);
 }
 

@@ -35,6 +35,7 @@ campaign_for_answer(struct db *db, const char *slug, struct campaign_answer *out
 	snprintf(out->slug, sizeof(out->slug), "%s", db_text_or(res, 0, "slug", ""));
 	snprintf(out->titre, sizeof(out->titre), "%s", db_text_or(res, 0, "titre", ""));
 	out->first = slug[0] == '\0';
+	out->invited_only = strcmp(db_text_or(res, 0, "acces", "ouvert"), "invites") == 0;
 	phase = db_text_or(res, 0, "phase", "");
 	out->late = strcmp(phase, "retard") == 0;
 	if (strcmp(phase, "ouverte") == 0 || out->late) {

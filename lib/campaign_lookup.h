@@ -23,6 +23,7 @@ struct campaign_answer {
 	char titre[256 * 4];
 	bool first;                  /* the first campaign (old edit links /#edit=) */
 	bool late;                   /* phase 'retard': the answer will be flagged en_retard */
+	bool invited_only;           /* acces 'invites' (sql/0018): an invitation token needed */
 	enum api_error refusal;      /* ERR_NONE, or ERR_CAMPAIGN_NOT_OPEN / ERR_CAMPAIGN_CLOSED */
 	char detail[400];            /* the refusal's French detail, naming the date */
 };

@@ -97,6 +97,27 @@ static const struct api_error_info api_errors[ERR__MAX] = {
 	[ERR_MODIFICATION_CLOSED] = { 403, "modification_close", "Modification close",
 	    "Cette campagne est close : votre réponse ne peut plus être modifiée ni retirée. "
 	    "Elle reste enregistrée telle quelle.", .allow = false },
+	[ERR_PARTICIPANT_EXISTS] = { 409, "participant_existant", "Participant déjà inscrit",
+	    "Cette adresse e-mail figure déjà dans la liste des participants de la campagne.",
+	    .allow = false },
+	[ERR_PARTICIPANT_IMPORT_INVALID] = { 422, "import_participants_invalide",
+	    "Fichier de participants refusé",
+	    "Certaines lignes du fichier sont invalides : personne n'a été ajouté. "
+	    "Corrigez-les puis importez à nouveau le fichier.", .allow = false },
+	[ERR_CAMPAIGN_DRAFT] = { 409, "campagne_brouillon", "Campagne non publiée",
+	    "Cette campagne est un brouillon : publiez-la (état « ouverte ») avant d'envoyer "
+	    "les invitations.", .allow = false },
+	[ERR_INVITATION_REQUIRED] = { 403, "invitation_requise", "Invitation requise",
+	    "Cette campagne est réservée aux personnes invitées : ouvrez le lien personnel reçu "
+	    "dans votre invitation. Votre réponse n'a pas été enregistrée.", .allow = false },
+	[ERR_INVITATION_INVALID] = { 403, "invitation_invalide", "Invitation non valable",
+	    "Ce lien d'invitation n'est pas valable pour cette campagne : ouvrez le lien reçu "
+	    "dans votre invitation, sans le modifier. Votre réponse n'a pas été enregistrée.",
+	    .allow = false },
+	[ERR_INVITATION_EMAIL] = { 403, "invitation_autre_email", "Adresse différente",
+	    "Votre invitation est personnelle : l'adresse e-mail de la réponse doit être celle "
+	    "à laquelle vous l'avez reçue. Votre réponse n'a pas été enregistrée.",
+	    .allow = false },
 };
 
 const char *

@@ -50,6 +50,13 @@ enum api_error {
 	ERR_CAMPAIGN_NOT_OPEN,       /* before its opening, brouillon, archivee */
 	ERR_CAMPAIGN_CLOSED,         /* after its closing and grace period */
 	ERR_MODIFICATION_CLOSED,     /* changing an answer after the closing */
+	/* participants and invitations (sql/0018) */
+	ERR_PARTICIPANT_EXISTS,      /* 409: this e-mail is already on the campaign's list */
+	ERR_PARTICIPANT_IMPORT_INVALID, /* 422: a participant file with faulty lines */
+	ERR_CAMPAIGN_DRAFT,          /* 409: invitations to a campaign not published */
+	ERR_INVITATION_REQUIRED,     /* 403: an invited-only campaign, no token */
+	ERR_INVITATION_INVALID,      /* 403: a token that invites nobody to this campaign */
+	ERR_INVITATION_EMAIL,        /* 403: the token's participant has another e-mail */
 	ERR__MAX
 };
 

@@ -275,9 +275,42 @@ domain_ok(const char *d)
 	return strspn(d, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == len;
 }
 
+/* Appends the extra header lines (\n-separated "Name: value"), each checked: a name of
+ * letters, digits and hyphens, printable ASCII after it, at most 998 characters. False
+ * (nothing trusted) on any other shape. */
+static bool
+buf_extra_headers(struct buf *b, const char *headers)
+{
+	const char *p = headers;
+
+	while (p != NULL && *p != '\0') {
+		size_t n = strcspn(p, "\n"), name = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789-"), i;
+
+		if (n > 998 || name == 0 || name + 2 > n || p[name] != ':' || p[name + 1] != ' ')
+			return false;
+		for (i = name + 2; i < n; i++)
+			if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] > 0x7e)
+				return false;
+		buf_add(b, p, n);
+		buf_adds(b, "\r\n");
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+	return true;
+}
+
 char *
 mail_format(const char *from, const char *to, const char *subject, const char *body,
     long long now_epoch, const char *message_id_domain)
+{
+	return mail_format_headers(from, to, subject, body, NULL, now_epoch, message_id_domain);
+}
+
+char *
+mail_format_headers(const char *from, const char *to, const char *subject, const char *body,
+    const char *headers, long long now_epoch, const char *message_id_domain)
 {
 	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -308,6 +341,10 @@ mail_format(const char *from, const char *to, const char *subject, const char *b
 	buf_adds(&b, "@");
 	buf_adds(&b, domain_ok(message_id_domain) ? message_id_domain : "localhost");
 	buf_adds(&b, ">\r\n");
+	if (!buf_extra_headers(&b, headers)) {
+		log_warn("%s: en-têtes supplémentaires invalides", __func__);
+		goto fail;
+	}
 	buf_adds(&b, "MIME-Version: 1.0\r\n"
 	    "Content-Type: text/plain; charset=UTF-8\r\n"
 	    "Content-Transfer-Encoding: 8bit\r\n"

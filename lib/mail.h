@@ -18,6 +18,11 @@ bool mail_configured(const struct config *cfg);
 int mail_send(const struct config *cfg, const char *to, const char *subject, const char *body,
     bool *transient, char *err, size_t errlen);
 
+/* mail_send with extra header lines (\n-separated "Name: value", printable ASCII: see
+ * mail_format_headers), or NULL for none. */
+int mail_send_headers(const struct config *cfg, const char *to, const char *subject,
+    const char *body, const char *headers, bool *transient, char *err, size_t errlen);
+
 /* The longest address (RFC 5321). */
 #define MAIL_ADDR_MAX 254
 /* The bare address of MAIL_FROM (or of a recipient), checked; -1 when unusable. */
@@ -27,5 +32,11 @@ int mail_address(const char *value, char addr[MAIL_ADDR_MAX + 1]);
  * tests and for the .eml files. */
 char *mail_format(const char *from, const char *to, const char *subject, const char *body,
     long long now_epoch, const char *message_id_domain);
+
+/* mail_format with extra header lines after Message-ID (NULL: none); NULL when a line is
+ * not of the accepted shape. */
+char *mail_format_headers(const char *from, const char *to, const char *subject,
+    const char *body, const char *headers, long long now_epoch,
+    const char *message_id_domain);
 
 #endif

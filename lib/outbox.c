@@ -12,6 +12,7 @@
 static const char *const kind_names[] = {
 	[MAIL_RECEIPT] = "receipt",
 	[MAIL_EDIT_LINK] = "edit_link",
+	[MAIL_INVITATION] = "invitation",
 };
 
 bool
@@ -41,6 +42,33 @@ outbox_enqueue(struct db *db, enum mail_kind kind, const char *to, const char *s
 		*id = v;
 	ok = true;
 fail:
+	PQclear(res);
+	return ok;
+}
+
+bool
+outbox_enqueue_headers(struct db *db, enum mail_kind kind, const char *to, const char *subject,
+    const char *body, const char *headers, long long *id)
+{
+	const char *params[6];
+	PGresult *res;
+	long long v;
+	bool ok = false;
+
+	if ((unsigned)kind >= sizeof(kind_names) / sizeof(kind_names[0]))
+		return false;
+	params[0] = kind_names[kind];
+	params[1] = to;
+	params[2] = subject;
+	params[3] = body;
+	params[4] = NULL;
+	params[5] = headers;
+	res = db_exec(db, STMT_OUTBOX_ENQUEUE_HEADERS, params);
+	if (db_ok(res) && PQntuples(res) == 1 && db_int(res, 0, "id", 1, LLONG_MAX, &v)) {
+		if (id != NULL)
+			*id = v;
+		ok = true;
+	}
 	PQclear(res);
 	return ok;
 }
@@ -214,4 +242,40 @@ message_edit_link(const struct config *cfg, const char *nom, const char *token,
 	fputs(signature, f);
 	return message_finish(f, &buf, rc, "Votre lien pour modifier votre réponse", subject,
 	    body);
+}
+
+int
+message_invitation(const struct config *cfg, const char *titre, const char *slug,
+    const char *nom, const char *token, char **subject, char **body)
+{
+	char *buf = NULL, *subj = NULL;
+	size_t len = strlen(cfg->public_url), slen;
+	FILE *f;
+	int rc = -1;
+
+	*subject = *body = NULL;
+	if (strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
+	    strlen(token) || token[0] == '\0' || slug == NULL || slug[0] == '\0' ||
+	    strspn(slug, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(slug))
+		return -1;
+	while (len > 0 && cfg->public_url[len - 1] == '/')
+		len--;
+	if ((f = open_memstream(&buf, &slen)) == NULL)
+		return -1;
+	put_greeting(f, nom);
+	fputs("Vous êtes invité(e) à indiquer vos disponibilités pour « ", f);
+	put_text(f, titre);
+	fputs(" ».\n\nOuvrez votre lien personnel : le formulaire s'ouvre à votre nom.\n\n", f);
+	fprintf(f, "  %.*s/c/%s/#invitation=%s\n", (int)len, cfg->public_url, slug, token);
+	fputs("\nCe lien est personnel : ne le transmettez à personne, car il permet de répondre\n"
+	    "en votre nom. Si vous pensez avoir reçu ce message par erreur, ignorez-le.\n", f);
+	fputs(signature, f);
+	if ((subj = malloc(strlen(titre) + 16)) != NULL) {
+		snprintf(subj, strlen(titre) + 16, "Invitation : %s", titre);
+		rc = 0;
+	}
+	rc = message_finish(f, &buf, subj == NULL ? -1 : rc, subj != NULL ? subj : "", subject,
+	    body);
+	free(subj);
+	return rc;
 }

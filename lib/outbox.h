@@ -13,12 +13,18 @@
 
 enum mail_kind {
 	MAIL_RECEIPT,     /* confirmation of a first submission, with the edit link */
-	MAIL_EDIT_LINK    /* a new edit link, asked for with POST /api/modify/link */
+	MAIL_EDIT_LINK,   /* a new edit link, asked for with POST /api/modify/link */
+	MAIL_INVITATION   /* a participant's invitation, with the personal link (sql/0018) */
 };
 
 /* Queues a message in the current transaction; *id receives its id (may be NULL). */
 bool outbox_enqueue(struct db *db, enum mail_kind kind, const char *to, const char *subject,
     const char *body, const char *submission_id, long long *id);
+
+/* Same, with extra header lines (headers: "Name: value" lines separated by \n, checked again
+ * by mail.c when the message is composed; NULL for none) and no submission. */
+bool outbox_enqueue_headers(struct db *db, enum mail_kind kind, const char *to,
+    const char *subject, const char *body, const char *headers, long long *id);
 
 /* Delivers due messages (only message `only_id` when > 0), at most max of them, outside any
  * transaction. Returns how many were sent, or -1 on a database error. */
@@ -52,5 +58,10 @@ int message_receipt_campaign(const struct config *cfg, const char *titre, const 
     char **subject, char **body);
 int message_edit_link(const struct config *cfg, const char *nom, const char *token,
     char **subject, char **body);
+
+/* An invitation to campaign titre: the personal link PUBLIC_URL/c/SLUG/#invitation=TOKEN
+ * (in the fragment: never in a server log), which opens the form filled in. */
+int message_invitation(const struct config *cfg, const char *titre, const char *slug,
+    const char *nom, const char *token, char **subject, char **body);
 
 #endif

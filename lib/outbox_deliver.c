@@ -70,8 +70,9 @@ deliver_one(struct db *db, const struct config *cfg, long long only_id,
 		rc = -1;
 		snprintf(err, sizeof(err), "corps du message absent");
 	} else {
-		rc = mail_send(cfg, db_text_or(due, 0, "recipient", ""),
-		    db_text_or(due, 0, "subject", ""), body, &transient, err, sizeof(err));
+		rc = mail_send_headers(cfg, db_text_or(due, 0, "recipient", ""),
+		    db_text_or(due, 0, "subject", ""), body, db_text(due, 0, "headers"),
+		    &transient, err, sizeof(err));
 	}
 
 	params[0] = id;

@@ -236,6 +236,13 @@ int
 mail_send(const struct config *cfg, const char *to, const char *subject, const char *body,
     bool *transient, char *err, size_t errlen)
 {
+	return mail_send_headers(cfg, to, subject, body, NULL, transient, err, errlen);
+}
+
+int
+mail_send_headers(const struct config *cfg, const char *to, const char *subject,
+    const char *body, const char *headers, bool *transient, char *err, size_t errlen)
+{
 	char from_addr[ADDR_MAX_LEN + 1], to_addr[ADDR_MAX_LEN + 1], *message;
 	int rc;
 
@@ -257,7 +264,8 @@ mail_send(const struct config *cfg, const char *to, const char *subject, const c
 		snprintf(err, errlen, "adresse du destinataire invalide");
 		return -1;
 	}
-	if ((message = mail_format(cfg->mail_from, to, subject, body, (long long)time(NULL),
+	if ((message = mail_format_headers(cfg->mail_from, to, subject, body, headers,
+	    (long long)time(NULL),
 	    strchr(from_addr, '@') + 1)) == NULL) {
 		*transient = true;
 		snprintf(err, errlen, "message impossible à composer (mémoire insuffisante)");

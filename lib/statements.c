@@ -202,7 +202,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	/* $1 one id, or 0 for any due message; $2 how many. Locked rows are skipped, so two
 	 * deliverers never send the same message. Use inside a transaction. */
 	[STMT_OUTBOX_DUE] = { "outbox_due",
-	    "SELECT id, recipient, subject, body, attempts FROM mail_outbox "
+	    "SELECT id, recipient, subject, body, headers, attempts FROM mail_outbox "
 	    "WHERE status = 'pending' AND next_attempt_at <= now() "
 	    "AND ($1::bigint = 0 OR id = $1::bigint) ORDER BY id LIMIT $2::integer "
 	    "FOR UPDATE SKIP LOCKED", 2 },
@@ -782,7 +782,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	 * insert's trigger will see (now() is the transaction's time). Dates in French, in its
 	 * zone, for a refusal's detail. */
 	[STMT_CAMPAIGN_FOR_ANSWER] = { "campaign_for_answer",
-	    "SELECT c.id, c.slug, c.titre, c.fuseau, c.etat, campagne_phase(c.id) AS phase, "
+	    "SELECT c.id, c.slug, c.titre, c.fuseau, c.etat, c.acces, campagne_phase(c.id) AS phase, "
 	    "to_char(c.ouverture AT TIME ZONE c.fuseau, 'DD/MM/YYYY \"à\" HH24\" h \"MI') AS ouvre_le, "
 	    "to_char(c.fermeture AT TIME ZONE c.fuseau, 'DD/MM/YYYY \"à\" HH24\" h \"MI') AS ferme_le "
 	    "FROM campagnes AS c WHERE " CAMPAIGN_NAMED " FOR SHARE", 1 },
@@ -811,6 +811,78 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_SUBMISSION_CAMPAIGN_BY_TOKEN] = { "submission_campaign_by_token",
 	    "SELECT campagne_id FROM soumissions_disponibilites "
 	    "WHERE edit_token_hash = decode($1, 'hex')", 1 },
+	/* participants and invitations (sql/0018) */
+	/* As outbox_enqueue, with $6 extra header lines (mail.h). */
+	[STMT_OUTBOX_ENQUEUE_HEADERS] = { "outbox_enqueue_headers",
+	    "WITH m AS (INSERT INTO mail_outbox (kind, recipient, subject, body, submission_id, "
+	    "headers) VALUES ($1, $2, $3, $4, $5::bigint, $6) RETURNING id) "
+	    "SELECT id, pg_notify('" OUTBOX_CHANNEL "', id::text) FROM m", 6 },
+	/* $1 campaign id. No row: no such campaign; one row with a NULL id: no participant.
+	 * reponse: repondu (an active answer with the e-mail), retire (only withdrawn ones),
+	 * sans_reponse. Sorted by group (none last), then name: a group's rows follow each other. */
+	[STMT_PARTICIPANTS_LIST] = { "participants_list",
+	    "SELECT c.acces, p.id, p.email, p.nom, p.groupe, p.statut_invitation, p.erreur_smtp, "
+	    "to_char(p.invited_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS invited_at, "
+	    "p.desinscrit_relances_at IS NOT NULL AS desinscrit, "
+	    "CASE WHEN EXISTS (SELECT 1 FROM soumissions_disponibilites s "
+	    "  WHERE s.campagne_id = p.campagne_id AND lower(s.email) = lower(p.email) "
+	    "  AND s.deleted_at IS NULL) THEN 'repondu' "
+	    "WHEN EXISTS (SELECT 1 FROM soumissions_disponibilites s "
+	    "  WHERE s.campagne_id = p.campagne_id AND lower(s.email) = lower(p.email)) "
+	    "THEN 'retire' ELSE 'sans_reponse' END AS reponse "
+	    "FROM campagnes c LEFT JOIN participants p ON p.campagne_id = c.id "
+	    "WHERE c.id = $1::bigint ORDER BY p.groupe NULLS LAST, lower(p.nom), p.id", 1 },
+	/* $1 campaign, $2 email, $3 nom, $4 groupe (NULL). No row: the e-mail is on the list. */
+	[STMT_PARTICIPANT_INSERT] = { "participant_insert",
+	    "INSERT INTO participants (campagne_id, email, nom, groupe) "
+	    "VALUES ($1::bigint, $2, $3, $4) ON CONFLICT (campagne_id, lower(email)) DO NOTHING "
+	    "RETURNING id", 4 },
+	/* $1 campaign, $2 jsonb [{ligne, email, nom, groupe}]. The lines that cannot be added:
+	 * premiere, the first line with the same e-mail (when not this one); existe, already
+	 * on the list. */
+	[STMT_PARTICIPANTS_IMPORT_CHECK] = { "participants_import_check",
+	    "SELECT ligne, premiere, existe FROM (SELECT x.ligne, "
+	    "min(x.ligne) OVER (PARTITION BY lower(x.email)) AS premiere, "
+	    "EXISTS (SELECT 1 FROM participants p WHERE p.campagne_id = $1::bigint "
+	    "AND lower(p.email) = lower(x.email)) AS existe "
+	    "FROM jsonb_to_recordset($2::jsonb) AS x(ligne integer, email text)) AS t "
+	    "WHERE premiere <> ligne OR existe ORDER BY ligne", 2 },
+	/* $1 campaign, $2 as above, checked: every line inserted; how many. */
+	[STMT_PARTICIPANTS_IMPORT] = { "participants_import",
+	    "WITH i AS (INSERT INTO participants (campagne_id, email, nom, groupe) "
+	    "SELECT $1::bigint, x.email, x.nom, x.groupe "
+	    "FROM jsonb_to_recordset($2::jsonb) AS x(ligne integer, email text, nom text, groupe text) "
+	    "ORDER BY x.ligne RETURNING id) SELECT count(*) AS n FROM i", 2 },
+	/* $1 campaign, $2 participant. No row: not one of the campaign's. */
+	[STMT_PARTICIPANT_DELETE] = { "participant_delete",
+	    "DELETE FROM participants WHERE campagne_id = $1::bigint AND id = $2::bigint "
+	    "RETURNING id", 2 },
+	/* $1 campaign: those never invited, locked (under the campaign's lock). */
+	[STMT_PARTICIPANTS_TO_INVITE] = { "participants_to_invite",
+	    "SELECT id, email, nom FROM participants WHERE campagne_id = $1::bigint "
+	    "AND invited_at IS NULL ORDER BY id FOR UPDATE", 1 },
+	/* $1 participant, $2 sha256 of the token (hex), $3 its mail. No row: invited already. */
+	[STMT_PARTICIPANT_INVITED] = { "participant_invited",
+	    "UPDATE participants SET jeton_invitation_hash = decode($2, 'hex'), invited_at = now(), "
+	    "invitation_mail_id = $3::bigint, statut_invitation = 'a_envoyer', erreur_smtp = NULL "
+	    "WHERE id = $1::bigint AND invited_at IS NULL RETURNING id", 3 },
+	/* $1 campaign, $2 sha256 of an invitation token (hex): its participant there, if any. */
+	[STMT_PARTICIPANT_BY_TOKEN] = { "participant_by_token",
+	    "SELECT id, email, nom FROM participants WHERE campagne_id = $1::bigint "
+	    "AND jeton_invitation_hash = decode($2, 'hex')", 2 },
+	/* $1 sha256 of an invitation token (hex): who it invites, where (a published campaign). */
+	[STMT_INVITATION_LOOKUP] = { "invitation_lookup",
+	    "SELECT p.nom, p.email, c.slug, c.titre FROM participants p "
+	    "JOIN campagnes c ON c.id = p.campagne_id "
+	    "WHERE p.jeton_invitation_hash = decode($1, 'hex') "
+	    "AND c.etat NOT IN ('brouillon', 'archivee')", 1 },
+	/* $1 campaign, $2 'ouvert' or 'invites'. */
+	[STMT_CAMPAIGN_ACCESS_SET] = { "campaign_access_set",
+	    "UPDATE campagnes SET acces = $2 WHERE id = $1::bigint RETURNING acces", 2 },
+	/* $1 participant: no more reminders (once; a second time changes nothing). */
+	[STMT_PARTICIPANT_UNSUBSCRIBE] = { "participant_unsubscribe",
+	    "UPDATE participants SET desinscrit_relances_at = now() WHERE id = $1::bigint "
+	    "AND desinscrit_relances_at IS NULL RETURNING id", 1 },
 };
 
 const struct stmt_def *
