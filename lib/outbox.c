@@ -95,10 +95,15 @@ put_campaign_link(FILE *f, const struct config *cfg, const char *slug, const cha
 	return 0;
 }
 
-static int
-put_link(FILE *f, const struct config *cfg, const char *token)
+/* " à « TITRE »" after "votre réponse", or nothing without a title. */
+static void
+put_title(FILE *f, const char *titre)
 {
-	return put_campaign_link(f, cfg, NULL, token);
+	if (titre != NULL && titre[0] != '\0') {
+		fputs(" à « ", f);
+		put_text(f, titre);
+		fputs(" »", f);
+	}
 }
 
 static void
@@ -156,11 +161,7 @@ message_receipt_campaign(const struct config *cfg, const char *titre, const char
 		return -1;
 	put_greeting(f, nom);
 	fputs("Nous avons bien enregistré votre réponse", f);
-	if (titre != NULL && titre[0] != '\0') {
-		fputs(" à « ", f);
-		put_text(f, titre);
-		fputs(" »", f);
-	}
+	put_title(f, titre);
 	if (ncreneaux == 0) {
 		fputs(", sans aucun créneau choisi.\n", f);
 	} else {
@@ -191,8 +192,8 @@ message_receipt_campaign(const struct config *cfg, const char *titre, const char
 }
 
 int
-message_edit_link(const struct config *cfg, const char *nom, const char *token,
-    char **subject, char **body)
+message_edit_link(const struct config *cfg, const char *titre, const char *slug,
+    const char *nom, const char *token, char **subject, char **body)
 {
 	char *buf = NULL;
 	size_t len;
@@ -203,8 +204,10 @@ message_edit_link(const struct config *cfg, const char *nom, const char *token,
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return -1;
 	put_greeting(f, nom);
-	fputs("Vous avez demandé un lien pour modifier votre réponse. Le voici :\n\n", f);
-	rc = put_link(f, cfg, token);
+	fputs("Vous avez demandé un lien pour modifier votre réponse", f);
+	put_title(f, titre);
+	fputs(". Le voici :\n\n", f);
+	rc = put_campaign_link(f, cfg, slug, token);
 	fputs("\nCe lien est personnel : ne le transmettez à personne, car il permet de modifier\n"
 	    "votre réponse. Les liens reçus précédemment ne fonctionnent plus : seul celui-ci\n"
 	    "reste valable, jusqu'à ce que vous en demandiez un nouveau.\n"

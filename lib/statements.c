@@ -146,10 +146,14 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    ACTIVE_ELSEWHERE("s.email") " RETURNING s.version", 1 },
 	[STMT_SUBMISSION_CONTENT_AT] = { "submission_content_at",
 	    "SELECT soumission_contenu_a_la_version($1::bigint, $2::integer)::text AS contenu", 2 },
+	/* $1 e-mail, $2 campaign id (NULL: the first). Its active answer there, locked, with
+	 * what a link mail names: the campaign's title and slug (premiere: the first campaign,
+	 * whose links stay /#edit=). */
 	[STMT_SUBMISSION_ACTIVE_BY_EMAIL] = { "submission_active_by_email",
-	    "SELECT id, nom FROM soumissions_disponibilites "
-	    "WHERE campagne_id = " DEFAULT_CAMPAIGN " AND lower(email) = lower($1) "
-	    "AND deleted_at IS NULL FOR UPDATE", 1 },
+	    "SELECT s.id, s.nom, c.titre, c.slug, c.id = " DEFAULT_CAMPAIGN " AS premiere "
+	    "FROM soumissions_disponibilites AS s JOIN campagnes AS c ON c.id = s.campagne_id "
+	    "WHERE s.campagne_id = coalesce($2::bigint, " DEFAULT_CAMPAIGN ") "
+	    "AND lower(s.email) = lower($1) AND s.deleted_at IS NULL FOR UPDATE OF s", 2 },
 	/* A new token: no tracked field changes, so no new version. */
 	[STMT_SUBMISSION_SET_TOKEN] = { "submission_set_token",
 	    "UPDATE soumissions_disponibilites SET edit_token_hash = decode($2, 'hex') "
@@ -164,21 +168,22 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "pg_advisory_xact_lock(hashtext('fiable.modify_link.client'), hashtext($2))", 2 },
 	/* Under those locks: records the request unless the e-mail ($1) has $6 requests in the
 	 * window or the client address ($2) has $7; no row when refused. $3 the lower-cased
-	 * address, $4 user agent, $5 request id (for the audit row of a link). The notification
-	 * wakes the mail sender when the transaction commits. */
+	 * address, $4 user agent, $5 request id (for the audit row of a link), $8 the campaign
+	 * (an id) where to look for the answer. The limits count across campaigns. The
+	 * notification wakes the mail sender when the transaction commits. */
 	[STMT_LINK_RECORD] = { "link_record",
 	    "WITH recent AS (SELECT count(*) FILTER (WHERE email_key = decode($1, 'hex')) AS e, "
 	    "count(*) FILTER (WHERE client_addr = $2) AS c FROM modify_link_requests "
 	    "WHERE created_at > now() - " LINK_WINDOW " "
 	    "AND (email_key = decode($1, 'hex') OR client_addr = $2)), "
 	    "r AS (INSERT INTO modify_link_requests (email_key, client_addr, email, user_agent, "
-	    "request_id) SELECT decode($1, 'hex'), $2, $3, $4, $5 FROM recent "
-	    "WHERE recent.e < $6::integer AND recent.c < $7::integer RETURNING id) "
-	    "SELECT id, pg_notify('" OUTBOX_CHANNEL "', 'link') FROM r", 7 },
+	    "request_id, campagne_id) SELECT decode($1, 'hex'), $2, $3, $4, $5, $8::bigint "
+	    "FROM recent WHERE recent.e < $6::integer AND recent.c < $7::integer RETURNING id) "
+	    "SELECT id, pg_notify('" OUTBOX_CHANNEL "', 'link') FROM r", 8 },
 	/* The oldest pending request, locked; one another sender holds is skipped, so two
 	 * senders never resolve the same one. Use inside a transaction. */
 	[STMT_LINK_CLAIM] = { "link_claim",
-	    "SELECT id, email, client_addr, user_agent, request_id, "
+	    "SELECT id, email, client_addr, user_agent, request_id, campagne_id, "
 	    "created_at <= now() - " LINK_WINDOW " AS expired FROM modify_link_requests "
 	    "WHERE resolved_at IS NULL ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED", 0 },
 	/* $1 id, $2 outcome. What only the resolution needed is erased. */
