@@ -258,15 +258,5 @@ link_requests_resolve(struct db *db, const struct config *cfg, int max,
 int
 link_requests_pending(struct db *db, int max)
 {
-	char limit[16];
-	const char *params[1] = { limit };
-	PGresult *res;
-	long long n = -1;
-
-	snprintf(limit, sizeof(limit), "%d", max);
-	res = db_query(db, STMT_LINK_PENDING_COUNT, params);
-	if (!db_ok(res) || PQntuples(res) != 1 || !db_int(res, 0, "pending_count", 0, max, &n))
-		n = -1;
-	PQclear(res);
-	return (int)n;
+	return db_count_at_most(db, STMT_LINK_PENDING_COUNT, "pending_count", max);
 }

@@ -48,17 +48,7 @@ fail:
 int
 outbox_due_count(struct db *db, int max)
 {
-	char limit[16];
-	const char *params[1] = { limit };
-	PGresult *res;
-	long long n = -1;
-
-	snprintf(limit, sizeof(limit), "%d", max);
-	res = db_query(db, STMT_OUTBOX_DUE_COUNT, params);
-	if (!db_ok(res) || PQntuples(res) != 1 || !db_int(res, 0, "due_count", 0, max, &n))
-		n = -1;
-	PQclear(res);
-	return (int)n;
+	return db_count_at_most(db, STMT_OUTBOX_DUE_COUNT, "due_count", max);
 }
 
 /* Writes s with every control character as a space: a name cannot add lines (a forged
