@@ -2,11 +2,11 @@
  *   GET    /api/modify       the submission, its version (ETag) and its history
  *   PUT    /api/modify       a new version (If-Match required; Idempotency-Key accepted)
  *   DELETE /api/modify       withdraw it (soft delete; the e-mail becomes free)
- *   POST   /api/modify/link  a new edit link by e-mail (always 202: reveals nothing; the
- *                            mail sender decides later whether a link is sent)
+ *   POST   /api/modify/link  a new edit link by e-mail, for the answer to the campaign
+ *                            named by "campagne" (absent: the first); always 202: reveals
+ *                            nothing; the mail sender decides later whether a link is sent
  * The token travels in "Authorization: Bearer"; only its SHA-256 is stored. The feature
  * flags "modification" and "email_links" off refuse the first three or the last (403). */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +25,6 @@
 #include "server.h"
 #include "submission.h"
 #include "validate.h"
-
-/* The one member of a link request. */
-static const char *const link_members[] = { "email" };
 
 /* Same words whether or not the e-mail has an answer. */
 static const char link_accepted[] =
@@ -235,45 +232,39 @@ handle_delete(struct call *call)
 static void
 handle_link(struct call *call)
 {
-	char email[EMAIL_MAX_LEN + 1], *trimmed = NULL;
-	const cJSON *item;
+	char email[EMAIL_MAX_LEN + 1], campaign_id[24];
+	enum link_body body = LINK_BODY_FAILED;
 	cJSON *root, *errors;
-	size_t i;
 
 	if (!respond_feature_allowed(call, "email_links", ERR_EMAIL_LINKS_DISABLED))
 		return;
 	if ((root = respond_read_json(call)) == NULL)
 		return;
-	item = cJSON_GetObjectItemCaseSensitive(root, "email");
-	if (cJSON_IsString(item))
-		trimmed = trim_dup(item->valuestring);
-	if ((errors = cJSON_CreateObject()) == NULL ||
-	    json_unknown_members(root, link_members, 1, errors) < 0) {
-		cJSON_Delete(root);
-		cJSON_Delete(errors);
-		free(trimmed);
-		respond_error(call, ERR_INTERNAL);
-		return;
-	}
+	if ((errors = cJSON_CreateObject()) != NULL)
+		body = link_request_read(call->db, root, email, campaign_id, errors);
 	cJSON_Delete(root);
-	if (trimmed == NULL || strlen(trimmed) > EMAIL_MAX_LEN || !valid_email(trimmed))
-		cJSON_AddStringToObject(errors, "email", field_message(FIELD_EMAIL, FAULT_INVALID));
-	if (cJSON_GetArraySize(errors) > 0) {
-		respond_problem(call, ERR_VALIDATION, "errors", errors);
-		cJSON_Delete(errors);
-		free(trimmed);
-		return;
+	switch (body) {
+	case LINK_BODY_OK:
+		break;
+	case LINK_BODY_INVALID:
+	case LINK_BODY_NO_CAMPAIGN:
+		respond_problem(call, body == LINK_BODY_INVALID ? ERR_VALIDATION :
+		    ERR_CAMPAIGN_UNKNOWN, "errors", errors);
+		break;
+	case LINK_BODY_FAILED:
+		respond_error(call, ERR_INTERNAL);
+		break;
+	case LINK_BODY_DB_FAILED:
+		respond_db_failure(call);
+		break;
 	}
 	cJSON_Delete(errors);
-	/* Addresses are ASCII once valid; the limit counts them case-insensitively. */
-	for (i = 0; trimmed[i] != '\0'; i++)
-		email[i] = (char)tolower((unsigned char)trimmed[i]);
-	email[i] = '\0';
-	free(trimmed);
+	if (body != LINK_BODY_OK)
+		return;
 
 	if (!db_begin(call->db))
 		goto fail;
-	switch (link_request_record(call->db, call->cfg, call->req, email)) {
+	switch (link_request_record(call->db, call->cfg, call->req, email, campaign_id)) {
 	case LINK_RECORDED:
 		break;
 	case LINK_RATE_LIMITED:

@@ -480,6 +480,22 @@ db_run_count(struct db *db, enum stmt s, const char *const *params, const char *
 	return n;
 }
 
+int
+db_count_at_most(struct db *db, enum stmt s, const char *column, int max)
+{
+	char limit[16];
+	const char *params[1] = { limit };
+	PGresult *res;
+	long long n = -1;
+
+	snprintf(limit, sizeof(limit), "%d", max);
+	res = db_query(db, s, params);
+	if (!db_ok(res) || PQntuples(res) != 1 || !db_int(res, 0, column, 0, max, &n))
+		n = -1;
+	PQclear(res);
+	return (int)n;
+}
+
 long long
 db_run_rows(struct db *db, enum stmt s, const char *const *params, const char *what,
     char *err, size_t errlen)

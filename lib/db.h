@@ -61,6 +61,9 @@ bool db_run(struct db *db, enum stmt s, const char *const *params, const char *w
 /* The single count a statement returns (one row, one column), or -1 with a message. */
 long long db_run_count(struct db *db, enum stmt s, const char *const *params,
     const char *what, char *err, size_t errlen);
+/* The count in column `column` of read-only statement s, whose $1 is the most worth
+ * counting (max), outside a transaction: 0 to max, or -1 on a database error. */
+int db_count_at_most(struct db *db, enum stmt s, const char *column, int max);
 /* Runs a statement whose rows are counted (RETURNING): their number, or -1 with a message. */
 long long db_run_rows(struct db *db, enum stmt s, const char *const *params,
     const char *what, char *err, size_t errlen);

@@ -4,13 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ctype.h>
+
 #include "audit.h"
 #include "crypto.h"
 #include "flags.h"
 #include "log.h"
 #include "mail.h"
 #include "outbox.h"
+#include "json.h"
 #include "submission.h"
+#include "validate.h"
 
 /* The key the limit counts: HMAC-SHA-256 of the lower-cased address under FIABLE_SECRET,
  * with a label of its own (the secret also derives edit tokens). Without the secret, the
@@ -27,13 +31,60 @@ email_key(const struct config *cfg, const char *email, char hex[2 * SHA256_LEN +
 	hex_encode(mac, sizeof(mac), hex);
 }
 
+/* The members of a request's body. */
+static const char *const link_members[] = { "email", "campagne" };
+
+enum link_body
+link_request_read(struct db *db, const cJSON *root, char email[EMAIL_MAX_LEN + 1],
+    char campaign_id[24], cJSON *errors)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "email");
+	char *trimmed = cJSON_IsString(item) ? trim_dup(item->valuestring) : NULL;
+	const char *slug = "";
+	size_t i;
+
+	if ((cJSON_IsString(item) && trimmed == NULL) ||
+	    json_unknown_members(root, link_members, 2, errors) < 0) {
+		free(trimmed);
+		return LINK_BODY_FAILED;
+	}
+	if (trimmed == NULL || strlen(trimmed) > EMAIL_MAX_LEN || !valid_email(trimmed)) {
+		cJSON_AddStringToObject(errors, "email", field_message(FIELD_EMAIL, FAULT_INVALID));
+	} else {
+		/* Addresses are ASCII once valid; the limit counts them case-insensitively. */
+		for (i = 0; trimmed[i] != '\0'; i++)
+			email[i] = (char)tolower((unsigned char)trimmed[i]);
+		email[i] = '\0';
+	}
+	free(trimmed);
+	item = cJSON_GetObjectItemCaseSensitive(root, "campagne");
+	if (item != NULL && !cJSON_IsString(item))
+		cJSON_AddStringToObject(errors, "campagne", LINK_CAMPAIGN_UNKNOWN);
+	if (cJSON_GetArraySize(errors) > 0)
+		return LINK_BODY_INVALID;
+	if (item != NULL)
+		slug = item->valuestring;
+	/* A string without a slug's shape names no campaign: no query for it. */
+	switch (item != NULL && !campaign_slug_valid(slug) ? CAMPAIGN_ABSENT :
+	    campaign_id_of(db, slug, campaign_id)) {
+	case CAMPAIGN_FOUND:
+		return LINK_BODY_OK;
+	case CAMPAIGN_ABSENT:
+		cJSON_AddStringToObject(errors, "campagne", LINK_CAMPAIGN_UNKNOWN);
+		return LINK_BODY_NO_CAMPAIGN;
+	case CAMPAIGN_FAILED:
+		break;
+	}
+	return LINK_BODY_DB_FAILED;
+}
+
 enum link_record_result
 link_request_record(struct db *db, const struct config *cfg, const struct http_request *req,
-    const char *email)
+    const char *email, const char *campaign_id)
 {
 	char key[2 * SHA256_LEN + 1], addr[AUDIT_ADDR_MAX + 1], ua[AUDIT_UA_MAX + 1];
 	char rid[AUDIT_ID_MAX + 1], per_email[16], per_address[16];
-	const char *params[7];
+	const char *params[8];
 	enum link_record_result r;
 	PGresult *res;
 
@@ -56,6 +107,7 @@ link_request_record(struct db *db, const struct config *cfg, const struct http_r
 	params[4] = rid[0] ? rid : NULL;
 	params[5] = per_email;
 	params[6] = per_address;
+	params[7] = campaign_id;
 	res = db_exec(db, STMT_LINK_RECORD, params);
 	if (!db_ok(res))
 		r = LINK_FAILED;
@@ -65,14 +117,15 @@ link_request_record(struct db *db, const struct config *cfg, const struct http_r
 	return r;
 }
 
-/* For the active answer sub (id, nom): a new token and the link queued, in the current
- * transaction. False on a failure (database, random source, message). */
+/* For the active answer sub (id, nom, titre, slug, premiere): a new token and the link to
+ * its campaign's page queued, in the current transaction. False on a failure (database,
+ * random source, message). */
 static bool
 queue_link(struct db *db, const struct config *cfg, const PGresult *sub, const char *email)
 {
 	char token[TOKEN_STR_LEN], hex[2 * SHA256_LEN + 1], *subject = NULL, *text = NULL;
 	unsigned char hash[SHA256_LEN];
-	const char *params[2], *name;
+	const char *params[2], *name, *slug;
 	bool ok;
 
 	if (edit_token_random(token, hash) != 0)
@@ -81,8 +134,11 @@ queue_link(struct db *db, const struct config *cfg, const PGresult *sub, const c
 	if ((params[0] = db_text(sub, 0, "id")) == NULL || (name = db_text(sub, 0, "nom")) == NULL)
 		return false;
 	params[1] = hex;
+	/* The first campaign keeps the links of before campaigns: /#edit=. */
+	slug = db_bool(sub, 0, "premiere") ? NULL : db_text(sub, 0, "slug");
 	ok = submission_write(db, STMT_SUBMISSION_SET_TOKEN, params) == STORE_OK &&
-	    message_edit_link(cfg, name, token, &subject, &text) == 0 &&
+	    message_edit_link(cfg, db_text(sub, 0, "titre"), slug, name, token, &subject,
+	    &text) == 0 &&
 	    outbox_enqueue(db, MAIL_EDIT_LINK, email, subject, text, params[0], NULL);
 	free(subject);
 	free(text);
@@ -140,7 +196,9 @@ resolve_one(struct db *db, const struct config *cfg, struct link_counts *counts)
 		params[1] = "disabled";
 		count = &counts->disabled;
 	} else {
-		const char *email[1] = { db_text(claim, 0, "email") };
+		/* campagne_id NULL: the first campaign (requests of before sql/0017). */
+		const char *email[2] = { db_text(claim, 0, "email"),
+		    db_text(claim, 0, "campagne_id") };
 
 		sub = db_exec(db, STMT_SUBMISSION_ACTIVE_BY_EMAIL, email);
 		if (!db_ok(sub))
@@ -200,15 +258,5 @@ link_requests_resolve(struct db *db, const struct config *cfg, int max,
 int
 link_requests_pending(struct db *db, int max)
 {
-	char limit[16];
-	const char *params[1] = { limit };
-	PGresult *res;
-	long long n = -1;
-
-	snprintf(limit, sizeof(limit), "%d", max);
-	res = db_query(db, STMT_LINK_PENDING_COUNT, params);
-	if (!db_ok(res) || PQntuples(res) != 1 || !db_int(res, 0, "pending_count", 0, max, &n))
-		n = -1;
-	PQclear(res);
-	return (int)n;
+	return db_count_at_most(db, STMT_LINK_PENDING_COUNT, "pending_count", max);
 }

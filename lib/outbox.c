@@ -76,17 +76,7 @@ outbox_enqueue_headers(struct db *db, enum mail_kind kind, const char *to, const
 int
 outbox_due_count(struct db *db, int max)
 {
-	char limit[16];
-	const char *params[1] = { limit };
-	PGresult *res;
-	long long n = -1;
-
-	snprintf(limit, sizeof(limit), "%d", max);
-	res = db_query(db, STMT_OUTBOX_DUE_COUNT, params);
-	if (!db_ok(res) || PQntuples(res) != 1 || !db_int(res, 0, "due_count", 0, max, &n))
-		n = -1;
-	PQclear(res);
-	return (int)n;
+	return db_count_at_most(db, STMT_OUTBOX_DUE_COUNT, "due_count", max);
 }
 
 /* Writes s with every control character as a space: a name cannot add lines (a forged
@@ -123,10 +113,15 @@ put_campaign_link(FILE *f, const struct config *cfg, const char *slug, const cha
 	return 0;
 }
 
-static int
-put_link(FILE *f, const struct config *cfg, const char *token)
+/* " à « TITRE »" after "votre réponse", or nothing without a title. */
+static void
+put_title(FILE *f, const char *titre)
 {
-	return put_campaign_link(f, cfg, NULL, token);
+	if (titre != NULL && titre[0] != '\0') {
+		fputs(" à « ", f);
+		put_text(f, titre);
+		fputs(" »", f);
+	}
 }
 
 static void
@@ -184,11 +179,7 @@ message_receipt_campaign(const struct config *cfg, const char *titre, const char
 		return -1;
 	put_greeting(f, nom);
 	fputs("Nous avons bien enregistré votre réponse", f);
-	if (titre != NULL && titre[0] != '\0') {
-		fputs(" à « ", f);
-		put_text(f, titre);
-		fputs(" »", f);
-	}
+	put_title(f, titre);
 	if (ncreneaux == 0) {
 		fputs(", sans aucun créneau choisi.\n", f);
 	} else {
@@ -219,8 +210,8 @@ message_receipt_campaign(const struct config *cfg, const char *titre, const char
 }
 
 int
-message_edit_link(const struct config *cfg, const char *nom, const char *token,
-    char **subject, char **body)
+message_edit_link(const struct config *cfg, const char *titre, const char *slug,
+    const char *nom, const char *token, char **subject, char **body)
 {
 	char *buf = NULL;
 	size_t len;
@@ -231,8 +222,10 @@ message_edit_link(const struct config *cfg, const char *nom, const char *token,
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return -1;
 	put_greeting(f, nom);
-	fputs("Vous avez demandé un lien pour modifier votre réponse. Le voici :\n\n", f);
-	rc = put_link(f, cfg, token);
+	fputs("Vous avez demandé un lien pour modifier votre réponse", f);
+	put_title(f, titre);
+	fputs(". Le voici :\n\n", f);
+	rc = put_campaign_link(f, cfg, slug, token);
 	fputs("\nCe lien est personnel : ne le transmettez à personne, car il permet de modifier\n"
 	    "votre réponse. Les liens reçus précédemment ne fonctionnent plus : seul celui-ci\n"
 	    "reste valable, jusqu'à ce que vous en demandiez un nouveau.\n"

@@ -56,8 +56,10 @@ int message_receipt(const struct config *cfg, const char *nom, const char *const
 int message_receipt_campaign(const struct config *cfg, const char *titre, const char *slug,
     const char *nom, const char *const *creneaux, size_t ncreneaux, const char *token,
     char **subject, char **body);
-int message_edit_link(const struct config *cfg, const char *nom, const char *token,
-    char **subject, char **body);
+/* The link asked for with POST /api/modify/link, to the answer to campaign titre; its link
+ * as a receipt's (slug NULL: the first campaign's /#edit=). */
+int message_edit_link(const struct config *cfg, const char *titre, const char *slug,
+    const char *nom, const char *token, char **subject, char **body);
 
 /* An invitation to campaign titre: the personal link PUBLIC_URL/c/SLUG/#invitation=TOKEN
  * (in the fragment: never in a server log), which opens the form filled in. */

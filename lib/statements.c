@@ -22,15 +22,9 @@
  * that will serve several campaigns pass campagne_id instead, where this is written. */
 #define DEFAULT_CAMPAIGN "campagne_par_defaut()"
 
-/* The organiser's API of campaigns. A time as the API answers it: ISO 8601 with
- * the offset of the campaign's zone, "2026-03-30T09:00:00+02:00" (NULL stays NULL, an
- * infinite time is "infinity"). */
-#define LOCAL_ISO(ts, tz) \
-	"CASE WHEN isfinite(" ts ") THEN to_char((" ts ") AT TIME ZONE " tz ", " \
-	"'YYYY-MM-DD\"T\"HH24:MI:SS') || (SELECT CASE WHEN z.o < 0 THEN '-' ELSE '+' END || " \
-	"lpad((abs(z.o) / 3600)::text, 2, '0') || ':' || lpad((abs(z.o) % 3600 / 60)::text, 2, '0') " \
-	"FROM (SELECT extract(epoch FROM ((" ts ") AT TIME ZONE " tz ") - " \
-	"((" ts ") AT TIME ZONE 'UTC'))::integer AS o) AS z) ELSE (" ts ")::text END"
+/* The organiser's API of campaigns. Its times are written by iso_8601(ts, zone) (sql/0015,
+ * sql/0017): ISO 8601 with the offset of the campaign's zone, "2026-03-30T09:00:00+02:00"
+ * (NULL stays NULL, an infinite time is "infinity"). */
 /* A time of a request (checked by campaign.c: ISO 8601 with "Z" or an offset, or a local
  * time of zone tz) as a timestamptz; NULL stays NULL. */
 #define TIME_IN(p, tz) \
@@ -40,9 +34,9 @@
 /* What the API says of a campaign c. */
 #define CAMPAIGN_COLUMNS \
 	"c.id, c.slug, c.titre, c.introduction, c.fuseau, c.etat, campagne_phase(c.id) AS phase, " \
-	"c.version, " LOCAL_ISO("c.ouverture", "c.fuseau") " AS ouverture, " \
-	LOCAL_ISO("c.fermeture", "c.fuseau") " AS fermeture, " \
-	LOCAL_ISO("c.modification_jusqu_a", "c.fuseau") " AS modification_jusqu_a, " \
+	"c.version, iso_8601(c.ouverture, c.fuseau) AS ouverture, " \
+	"iso_8601(c.fermeture, c.fuseau) AS fermeture, " \
+	"iso_8601(c.modification_jusqu_a, c.fuseau) AS modification_jusqu_a, " \
 	"(extract(epoch FROM c.delai_grace) / 60)::integer AS delai_grace_minutes"
 /* A campaign's time shifted by $N weeks on its local clock (a DST change keeps the hour). */
 #define WEEKS_LATER(ts, weeks) \
@@ -50,8 +44,8 @@
 	"AT TIME ZONE c.fuseau"
 /* What the API says of a slot k of campaign c. */
 #define SLOT_COLUMNS \
-	"k.id, k.label AS libelle, " LOCAL_ISO("k.starts_at", "c.fuseau") " AS debut, " \
-	LOCAL_ISO("k.ends_at", "c.fuseau") " AS fin, k.position, k.besoin"
+	"k.id, k.label AS libelle, iso_8601(k.starts_at, c.fuseau) AS debut, " \
+	"iso_8601(k.ends_at, c.fuseau) AS fin, k.position, k.besoin"
 
 /* All parameters are passed separately (text format); nothing is ever spliced into SQL. */
 static const struct stmt_def stmts[STMT__MAX] = {
@@ -146,10 +140,14 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    ACTIVE_ELSEWHERE("s.email") " RETURNING s.version", 1 },
 	[STMT_SUBMISSION_CONTENT_AT] = { "submission_content_at",
 	    "SELECT soumission_contenu_a_la_version($1::bigint, $2::integer)::text AS contenu", 2 },
+	/* $1 e-mail, $2 campaign id (NULL: the first). Its active answer there, locked, with
+	 * what a link mail names: the campaign's title and slug (premiere: the first campaign,
+	 * whose links stay /#edit=). */
 	[STMT_SUBMISSION_ACTIVE_BY_EMAIL] = { "submission_active_by_email",
-	    "SELECT id, nom FROM soumissions_disponibilites "
-	    "WHERE campagne_id = " DEFAULT_CAMPAIGN " AND lower(email) = lower($1) "
-	    "AND deleted_at IS NULL FOR UPDATE", 1 },
+	    "SELECT s.id, s.nom, c.titre, c.slug, c.id = " DEFAULT_CAMPAIGN " AS premiere "
+	    "FROM soumissions_disponibilites AS s JOIN campagnes AS c ON c.id = s.campagne_id "
+	    "WHERE s.campagne_id = coalesce($2::bigint, " DEFAULT_CAMPAIGN ") "
+	    "AND lower(s.email) = lower($1) AND s.deleted_at IS NULL FOR UPDATE OF s", 2 },
 	/* A new token: no tracked field changes, so no new version. */
 	[STMT_SUBMISSION_SET_TOKEN] = { "submission_set_token",
 	    "UPDATE soumissions_disponibilites SET edit_token_hash = decode($2, 'hex') "
@@ -164,21 +162,22 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "pg_advisory_xact_lock(hashtext('fiable.modify_link.client'), hashtext($2))", 2 },
 	/* Under those locks: records the request unless the e-mail ($1) has $6 requests in the
 	 * window or the client address ($2) has $7; no row when refused. $3 the lower-cased
-	 * address, $4 user agent, $5 request id (for the audit row of a link). The notification
-	 * wakes the mail sender when the transaction commits. */
+	 * address, $4 user agent, $5 request id (for the audit row of a link), $8 the campaign
+	 * (an id) where to look for the answer. The limits count across campaigns. The
+	 * notification wakes the mail sender when the transaction commits. */
 	[STMT_LINK_RECORD] = { "link_record",
 	    "WITH recent AS (SELECT count(*) FILTER (WHERE email_key = decode($1, 'hex')) AS e, "
 	    "count(*) FILTER (WHERE client_addr = $2) AS c FROM modify_link_requests "
 	    "WHERE created_at > now() - " LINK_WINDOW " "
 	    "AND (email_key = decode($1, 'hex') OR client_addr = $2)), "
 	    "r AS (INSERT INTO modify_link_requests (email_key, client_addr, email, user_agent, "
-	    "request_id) SELECT decode($1, 'hex'), $2, $3, $4, $5 FROM recent "
-	    "WHERE recent.e < $6::integer AND recent.c < $7::integer RETURNING id) "
-	    "SELECT id, pg_notify('" OUTBOX_CHANNEL "', 'link') FROM r", 7 },
+	    "request_id, campagne_id) SELECT decode($1, 'hex'), $2, $3, $4, $5, $8::bigint "
+	    "FROM recent WHERE recent.e < $6::integer AND recent.c < $7::integer RETURNING id) "
+	    "SELECT id, pg_notify('" OUTBOX_CHANNEL "', 'link') FROM r", 8 },
 	/* The oldest pending request, locked; one another sender holds is skipped, so two
 	 * senders never resolve the same one. Use inside a transaction. */
 	[STMT_LINK_CLAIM] = { "link_claim",
-	    "SELECT id, email, client_addr, user_agent, request_id, "
+	    "SELECT id, email, client_addr, user_agent, request_id, campagne_id, "
 	    "created_at <= now() - " LINK_WINDOW " AS expired FROM modify_link_requests "
 	    "WHERE resolved_at IS NULL ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED", 0 },
 	/* $1 id, $2 outcome. What only the resolution needed is erased. */
@@ -732,7 +731,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_CAMPAIGN_EXPORT_DECLARE] = { "campaign_export_declare",
 	    "DECLARE campagne_export NO SCROLL CURSOR FOR "
 	    "SELECT s.id, s.nom, s.email, s.en_retard, s.creneaux::text AS creneaux, s.commentaire, "
-	    LOCAL_ISO("s.updated_at", "c.fuseau") " AS modifiee "
+	    "iso_8601(s.updated_at, c.fuseau) AS modifiee "
 	    "FROM soumissions_disponibilites s JOIN campagnes c ON c.id = s.campagne_id "
 	    "WHERE s.campagne_id = $1::bigint AND s.deleted_at IS NULL ORDER BY s.id", 1 },
 	[STMT_CAMPAIGN_EXPORT_FETCH] = { "campaign_export_fetch",
@@ -743,8 +742,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 #define CAMPAIGN_DATES \
 	"iso_8601(c.ouverture, c.fuseau) AS ouverture, iso_8601(c.fermeture, c.fuseau) AS fermeture, " \
 	"iso_8601(c.fermeture + c.delai_grace, c.fuseau) AS fin_delai_grace, " \
-	"CASE WHEN c.modification_jusqu_a = 'infinity' THEN 'infinity' " \
-	"ELSE iso_8601(c.modification_jusqu_a, c.fuseau) END AS modification_jusqu_a"
+	"iso_8601(c.modification_jusqu_a, c.fuseau) AS modification_jusqu_a"
 /* The next instant at which the phase of campaign c changes (seconds since the epoch), or
  * NULL: what a cached form is valid until. */
 #define CAMPAIGN_NEXT_CHANGE \

@@ -134,7 +134,7 @@ export function brancher() {
       return;
     }
     sortie.textContent = 'Demande en cours…';
-    const r = await file.requete('POST', '/api/modify/link', { corps: { email }, client: client() });
+    const r = await file.requete('POST', '/api/modify/link', { corps: etat.slug ? { email, campagne: etat.slug } : { email }, client: client() });
     sortie.textContent = r.issue === 'succes' ? r.donnees?.detail || 'Demande enregistrée.'
       : r.issue === 'reseau' ? `Demande impossible : ${r.message} Réessayez quand la connexion sera revenue.`
         : r.donnees?.errors?.email || r.message;

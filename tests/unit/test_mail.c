@@ -237,7 +237,8 @@ test_messages(void)
 	free(body);
 
 	cfg.public_url = "http://127.0.0.1:8080";
-	CHECK(message_edit_link(&cfg, "Élise", token, &subject, &body) == 0, "message_edit_link");
+	CHECK(message_edit_link(&cfg, NULL, NULL, "Élise", token, &subject, &body) == 0,
+	    "message_edit_link");
 	CHECK(strcmp(subject, "Votre lien pour modifier votre réponse") == 0, "sujet : %s",
 	    subject);
 	snprintf(link, sizeof(link), "http://127.0.0.1:8080/#edit=%s\n", token);
@@ -247,8 +248,20 @@ test_messages(void)
 	free(subject);
 	free(body);
 
-	CHECK(message_edit_link(&cfg, "x", "jeton invalide\n", &subject, &body) == -1 &&
+	/* A campaign's own page, named by its title (a line break in it adds no line). */
+	CHECK(message_edit_link(&cfg, "Jury\nde juin", "jury-juin", "Élise", token, &subject,
+	    &body) == 0, "message_edit_link d'une campagne");
+	snprintf(link, sizeof(link), "http://127.0.0.1:8080/c/jury-juin/#edit=%s\n", token);
+	CHECK(strstr(body, link) != NULL, "lien de la campagne absent :\n%s", body);
+	CHECK(strstr(body, "votre réponse à « Jury de juin »") != NULL, "titre absent :\n%s",
+	    body);
+	free(subject);
+	free(body);
+
+	CHECK(message_edit_link(&cfg, NULL, NULL, "x", "jeton invalide\n", &subject, &body) == -1 &&
 	    subject == NULL && body == NULL, "jeton invalide accepté");
+	CHECK(message_edit_link(&cfg, "T", "Pas/Une-Adresse", "x", token, &subject, &body) == -1 &&
+	    subject == NULL && body == NULL, "adresse de campagne invalide acceptée");
 }
 
 static void
