@@ -1,4 +1,4 @@
--- Retour arrière de 0017_iso_8601_infini : la fonction de 0015 (un instant infini y devient
+-- Retour arrière de 0019_iso_8601_infini : la fonction de 0015 (un instant infini y devient
 -- une date absurde). À appliquer avec l'ancien code, qui écrivait lui-même les instants
 -- infinis de l'API des campagnes.
 CREATE OR REPLACE FUNCTION iso_8601(p_instant timestamptz, p_fuseau text) RETURNS text

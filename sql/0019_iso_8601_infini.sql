@@ -1,4 +1,4 @@
--- 0017 — iso_8601() écrit aussi les instants infinis, et se fond dans les requêtes.
+-- 0019 — iso_8601() écrit aussi les instants infinis, et se fond dans les requêtes.
 --
 -- iso_8601(instant, fuseau) (0015) est désormais la seule écriture des dates de l'API des
 -- campagnes : les requêtes de fiable-campaigns, qui en avaient une copie (« infinity » pour
@@ -12,7 +12,7 @@
 --     du corps sont ceux de pg_catalog, que le schéma public ne peut masquer (personne n'y
 --     crée d'objet : PostgreSQL 15 le ferme à PUBLIC).
 --
--- Idempotente. Retour arrière : 0017_iso_8601_infini.down.sql.
+-- Idempotente. Retour arrière : 0019_iso_8601_infini.down.sql.
 
 CREATE OR REPLACE FUNCTION iso_8601(p_instant timestamptz, p_fuseau text) RETURNS text
 LANGUAGE sql STABLE
