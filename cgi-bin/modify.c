@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign_lookup.h"
 #include "change.h"
 #include "config.h"
 #include "crypto.h"
@@ -46,11 +47,7 @@ apply_update(struct db *db, const struct locked_submission *row, struct change *
 	(void)details;
 	cJSON_Delete(slots);
 	cJSON_free(json);
-	if (r == STORE_DUPLICATE_EMAIL)
-		return ERR_ALREADY_SUBMITTED;
-	if (r == STORE_CAMPAIGN_REFUSED)
-		return ERR_MODIFICATION_CLOSED;
-	return r == STORE_OK ? ERR_NONE : ERR_INTERNAL;
+	return change_store_error(r);
 }
 
 static enum api_error
@@ -61,29 +58,7 @@ apply_withdraw(struct db *db, const struct locked_submission *row, struct change
 
 	(void)c;
 	(void)details;
-	switch (submission_write(db, STMT_SUBMISSION_WITHDRAW, params)) {
-	case STORE_OK:
-		return ERR_NONE;
-	case STORE_CAMPAIGN_REFUSED:
-		return ERR_MODIFICATION_CLOSED;
-	default:
-		return ERR_INTERNAL;
-	}
-}
-
-/* The campaign of the answer of a token into id[24]; false when none (or on error: the
- * change that follows answers it). */
-static bool
-campaign_of_token(struct db *db, const char *token_hash, char id[24])
-{
-	const char *params[1] = { token_hash };
-	PGresult *res = db_query(db, STMT_SUBMISSION_CAMPAIGN_BY_TOKEN, params);
-	bool found = db_ok(res) && PQntuples(res) == 1 && !db_is_null(res, 0, "campagne_id");
-
-	if (found)
-		snprintf(id, 24, "%s", db_text(res, 0, "campagne_id"));
-	PQclear(res);
-	return found;
+	return change_store_error(submission_write(db, STMT_SUBMISSION_WITHDRAW, params));
 }
 
 /* Sends the outcome of a change (success, replay or refusal). */

@@ -68,11 +68,7 @@ apply_version(struct db *db, const struct locked_submission *row, struct change 
 	cJSON_AddNumberToObject(details, "version_restauree", (double)rr->version);
 	cJSON_free(slots);
 	cJSON_Delete(content);
-	if (r == STORE_DUPLICATE_EMAIL)
-		return ERR_ALREADY_SUBMITTED;
-	if (r == STORE_CAMPAIGN_REFUSED)
-		return ERR_MODIFICATION_CLOSED;
-	return r == STORE_OK ? ERR_NONE : ERR_INTERNAL;
+	return change_store_error(r);
 }
 
 static enum api_error
@@ -87,11 +83,7 @@ apply_undelete(struct db *db, const struct locked_submission *row, struct change
 	if (!row->withdrawn)
 		return ERR_NOT_WITHDRAWN;
 	r = submission_write_active(db, STMT_SUBMISSION_UNDELETE, row->email, params);
-	if (r == STORE_DUPLICATE_EMAIL)
-		return ERR_ALREADY_SUBMITTED;
-	if (r == STORE_CAMPAIGN_REFUSED)
-		return ERR_MODIFICATION_CLOSED;
-	return r == STORE_OK ? ERR_NONE : ERR_INTERNAL;
+	return change_store_error(r);
 }
 
 /* Reads a positive integer member; false when absent or not a whole number in range. */

@@ -84,3 +84,16 @@ campaign_id_of(struct db *db, const char *slug, char id[24])
 	PQclear(res);
 	return r;
 }
+
+bool
+campaign_of_token(struct db *db, const char *token_hash, char id[24])
+{
+	const char *params[1] = { token_hash };
+	PGresult *res = db_query(db, STMT_SUBMISSION_CAMPAIGN_BY_TOKEN, params);
+	bool found = db_ok(res) && PQntuples(res) == 1 && !db_is_null(res, 0, "campagne_id");
+
+	if (found)
+		snprintf(id, 24, "%s", db_text(res, 0, "campagne_id"));
+	PQclear(res);
+	return found;
+}

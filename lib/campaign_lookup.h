@@ -42,4 +42,8 @@ enum campaign_lookup campaign_for_answer(struct db *db, const char *slug,
 /* Outside a transaction: the id of the campaign of slug ("" = the first) into id[24]. */
 enum campaign_lookup campaign_id_of(struct db *db, const char *slug, char id[24]);
 
+/* The campaign of the answer whose edit token has this SHA-256 (hex) into id[24]; false when
+ * none, or on error (the change that follows answers it). */
+bool campaign_of_token(struct db *db, const char *token_hash, char id[24]);
+
 #endif

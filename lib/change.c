@@ -123,3 +123,18 @@ change_free(struct change *c)
 	c->errors = NULL;
 	c->current = NULL;
 }
+
+enum api_error
+change_store_error(enum store_result r)
+{
+	switch (r) {
+	case STORE_OK:
+		return ERR_NONE;
+	case STORE_DUPLICATE_EMAIL:
+		return ERR_ALREADY_SUBMITTED;
+	case STORE_CAMPAIGN_REFUSED:
+		return ERR_MODIFICATION_CLOSED;
+	default:
+		return ERR_INTERNAL;
+	}
+}

@@ -54,4 +54,9 @@ void change_free(struct change *c);
 bool change_fingerprint(const char *token_hash, const struct http_request *req,
     char hex[2 * SHA256_LEN + 1]);
 
+/* What a change answers for the result of its write: ERR_NONE, ERR_ALREADY_SUBMITTED (another
+ * active answer has the e-mail), ERR_MODIFICATION_CLOSED (the campaign refuses changes now),
+ * else ERR_INTERNAL. */
+enum api_error change_store_error(enum store_result r);
+
 #endif
