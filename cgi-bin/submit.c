@@ -44,21 +44,7 @@
 #include "submission.h"
 #include "write_tx.h"
 
-/* What one submission carries through its transaction. */
-struct submit {
-	const struct submission *s;
-	const char *slug;            /* the campaign named ("" = the first) */
-	const char *invitation_hash; /* hex SHA-256 of the invitation token, or NULL */
-	struct campaign_answer camp;
-	char key_hash[IDEM_KEY_HASH_LEN];
-	char payload_hex[2 * SHA256_LEN + 1];
-	char token[TOKEN_STR_LEN];
-	unsigned char token_hash[SHA256_LEN];
-	PGresult *participant;       /* invited-only: the token's participant (email, nom) */
-	char *body;                  /* the representation stored and sent */
-	int status;
-	bool replayed, exposed;
-};
+#include "submit.h"
 
 /* Queues the receipt with the edit link, in the submission's transaction; the mail sender
  * (fiable-mail-outbox --watch) is notified at commit, so nobody waits for the mail server.
@@ -82,70 +68,6 @@ queue_receipt(struct call *call, const struct submission *s, const struct campai
 	free(subject);
 	free(text);
 	return ok;
-}
-
-/* A campaign outside its phase: the 403 is the stored response of the key (a replay gets
- * it again), with its metric and an audit row, and nothing else is written. */
-static enum api_error
-store_refusal(struct submit *sb, struct write_tx *tx)
-{
-	struct audit_entry entry;
-	cJSON *details;
-	enum api_error e;
-
-	if ((sb->body = http_problem_body(sb->camp.refusal, sb->camp.detail, NULL, NULL)) == NULL ||
-	    (details = cJSON_CreateObject()) == NULL) {
-		cJSON_free(sb->body);
-		sb->body = NULL;
-		return write_tx_fail(tx);
-	}
-	cJSON_AddStringToObject(details, "campagne", sb->camp.slug);
-	cJSON_AddStringToObject(details, "code", api_error_code(sb->camp.refusal));
-	cJSON_AddStringToObject(details, "idempotency_key_sha256", sb->key_hash);
-	entry.action = "submission.refused";
-	entry.entity = "campagnes";
-	entry.entity_id = sb->camp.id;
-	entry.actor = sb->s->email;
-	entry.details = details;
-	e = write_tx_commit_refusal(tx, api_error_status(sb->camp.refusal), sb->body, &entry);
-	cJSON_Delete(details);
-	if (e != ERR_NONE) {
-		cJSON_free(sb->body);
-		sb->body = NULL;
-		return e;
-	}
-	sb->status = api_error_status(sb->camp.refusal);
-	return ERR_NONE;
-}
-
-/* Invited-only: the participant of the token in the campaign, into sb->participant, and
- * *out the submission under the participant's e-mail and name (pointing into sb->s and
- * sb->participant). ERR_NONE, a 403 to answer, or ERR_INTERNAL on a database failure. */
-static enum api_error
-invited_participant(struct db *db, struct submit *sb, struct submission *out)
-{
-	const char *params[2] = { sb->camp.id, sb->invitation_hash };
-	PGresult *res;
-
-	if (sb->invitation_hash == NULL)
-		return ERR_INVITATION_REQUIRED;
-	if (sb->invitation_hash[0] == '\0')
-		return ERR_INVITATION_INVALID;	/* not even the shape of a token */
-	res = db_exec(db, STMT_PARTICIPANT_BY_TOKEN, params);
-	if (!db_ok(res)) {
-		PQclear(res);
-		return ERR_INTERNAL;
-	}
-	sb->participant = res;
-	if (PQntuples(res) != 1)
-		return ERR_INVITATION_INVALID;
-	if (strcasecmp(db_text_or(res, 0, "email", ""), sb->s->email) != 0)
-		return ERR_INVITATION_EMAIL;
-	*out = *sb->s;
-	/* PQgetvalue's text lives as long as the result (NOT NULL columns). */
-	out->email = PQgetvalue(res, 0, PQfnumber(res, "email"));
-	out->name = PQgetvalue(res, 0, PQfnumber(res, "nom"));
-	return ERR_NONE;
 }
 
 /* The transaction: ERR_NONE with sb->body (created, or replayed), else the error. */
@@ -181,9 +103,9 @@ store(struct call *call, struct submit *sb)
 		goto fail;
 	}
 	if (sb->camp.refusal != ERR_NONE)
-		return store_refusal(sb, &tx);
+		return submit_store_refusal(sb, &tx);
 	if (sb->camp.invited_only) {
-		switch ((e = invited_participant(call->db, sb, &invited))) {
+		switch ((e = submit_invited_participant(call->db, sb, &invited))) {
 		case ERR_NONE:
 			s = &invited;
 			break;
@@ -243,43 +165,6 @@ failed:
 	return e;
 }
 
-/* Takes the member "campagne" out of the body (the other members are the submission's):
- * absent, the first campaign; else a slug of a campaign that exists, whose id goes into
- * campaign_id. False after answering (400 not a string, 422 no such campaign). */
-static bool
-campaign_named(struct call *call, cJSON *root, char slug[CAMPAIGN_SLUG_BUF],
-    char campaign_id[24])
-{
-	cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(root, "campagne"), *errors;
-	bool valid = item == NULL || (cJSON_IsString(item) &&
-	    campaign_slug_valid(item->valuestring));
-
-	slug[0] = '\0';
-	if (valid && item != NULL)
-		snprintf(slug, CAMPAIGN_SLUG_BUF, "%s", item->valuestring);
-	cJSON_Delete(item);
-	if (valid) {
-		switch (campaign_id_of(call->db, slug, campaign_id)) {
-		case CAMPAIGN_FOUND:
-			return true;
-		case CAMPAIGN_ABSENT:
-			break;
-		case CAMPAIGN_FAILED:
-			respond_db_failure(call);
-			return false;
-		}
-	}
-	if ((errors = cJSON_CreateObject()) == NULL) {
-		respond_error(call, ERR_INTERNAL);
-		return false;
-	}
-	cJSON_AddStringToObject(errors, "campagne",
-	    "Cette campagne n'existe pas : vérifiez l'adresse du formulaire.");
-	respond_problem(call, ERR_CAMPAIGN_UNKNOWN, "errors", errors);
-	cJSON_Delete(errors);
-	return false;
-}
-
 static void
 handle_submit(struct call *call)
 {
@@ -301,7 +186,7 @@ handle_submit(struct call *call)
 		    ERR_IDEMPOTENCY_KEY_MISSING : ERR_IDEMPOTENCY_KEY_INVALID);
 		return;
 	}
-	if (!campaign_named(call, root, slug, campaign_id)) {
+	if (!submit_campaign_named(call, root, slug, campaign_id)) {
 		cJSON_Delete(root);
 		goto done;
 	}
