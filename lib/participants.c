@@ -9,6 +9,7 @@
 
 #include <openssl/crypto.h>
 
+#include "csv.h"
 #include "json.h"
 #include "log.h"
 #include "mail.h"
@@ -102,54 +103,6 @@ participant_parse(const cJSON *root, struct participant_fields *f, cJSON *errors
 	return faults;
 }
 
-/* The fields of one CSV line (no line break in it) into buf (len + CSV_MAX_FIELDS + 1 bytes
- * at least), unquoted and trimmed, as lib/slot_import.c reads its files. Returns how many,
- * or -1 an unclosed quote, -2 too many fields, -3 text after a closing quote. */
-static int
-csv_split(const char *line, size_t len, char sep, char *buf, char **fields)
-{
-	size_t i = 0, j;
-	int n = 0;
-
-	for (;;) {
-		char *start = buf;
-
-		if (n == CSV_MAX_FIELDS)
-			return -2;
-		fields[n++] = buf;
-		for (j = i; j < len && (line[j] == ' ' || line[j] == '\t'); j++)
-			;
-		if (j < len && line[j] == '"') {
-			for (j++;; j++) {
-				if (j == len)
-					return -1;
-				if (line[j] == '"') {
-					if (j + 1 < len && line[j + 1] == '"') {
-						*buf++ = '"';
-						j++;
-						continue;
-					}
-					break;
-				}
-				*buf++ = line[j];
-			}
-			for (j++; j < len && (line[j] == ' ' || line[j] == '\t'); j++)
-				;
-			if (j < len && line[j] != sep)
-				return -3;
-		} else {
-			for (; j < len && line[j] != sep; j++)
-				*buf++ = line[j];
-			while (buf > start && (buf[-1] == ' ' || buf[-1] == '\t'))
-				buf--;
-		}
-		*buf++ = '\0';
-		if (j >= len)
-			return n;
-		i = j + 1;
-	}
-}
-
 /* The separator: whichever of ';' and ',' comes first in the first line (an address or a
  * column name holds neither). */
 static char
@@ -161,17 +114,6 @@ csv_separator(const char *line, size_t len)
 		if (line[i] == ';' || line[i] == ',')
 			return line[i];
 	return ';';
-}
-
-static bool
-blank(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (s[i] != ' ' && s[i] != '\t')
-			return false;
-	return true;
 }
 
 int
@@ -209,16 +151,16 @@ participant_csv_parse(const char *data, size_t len, cJSON **rows, struct slot_er
 		line++;
 		if (l > 0 && text[l - 1] == '\r')
 			l--;
-		if (blank(text, l))
+		if (csv_blank(text, l))
 			continue;
 		if (first) {
 			first = false;
 			sep = csv_separator(text, l);
-			n = csv_split(text, l, sep, buf, fields);
+			n = csv_split(text, l, sep, buf, fields, CSV_MAX_FIELDS);
 			if (n > 0 && strchr(fields[0], '@') == NULL)
 				continue;	/* a header */
 		}
-		n = csv_split(text, l, sep, buf, fields);
+		n = csv_split(text, l, sep, buf, fields, CSV_MAX_FIELDS);
 		if (n == -1)
 			msg = "Un guillemet n'est pas fermé (un champ entre guillemets ne peut pas "
 			    "contenir de retour à la ligne).";

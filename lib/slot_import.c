@@ -7,6 +7,7 @@
 
 #include <libical/ical.h>
 
+#include "csv.h"
 #include "num.h"
 #include "validate.h"
 
@@ -63,52 +64,6 @@ trim_in_place(char *s)
 	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
 		s[--len] = '\0';
 	return s;
-}
-
-/* The fields of one CSV line (no line break in it) into buf (len + CSV_MAX_FIELDS + 1
- * bytes at least), unquoted. Returns how many, or NULL-terminated error codes: -1 an
- * unclosed quote, -2 more than CSV_MAX_FIELDS fields, -3 text after a closing quote. */
-static int
-csv_split(const char *line, size_t len, char sep, char *buf, char **fields)
-{
-	size_t i = 0;
-	int n = 0;
-
-	for (;;) {
-		size_t j = i;
-
-		if (n == CSV_MAX_FIELDS)
-			return -2;
-		fields[n++] = buf;
-		while (j < len && (line[j] == ' ' || line[j] == '\t'))
-			j++;
-		if (j < len && line[j] == '"') {
-			for (j++;; j++) {
-				if (j == len)
-					return -1;
-				if (line[j] == '"') {
-					if (j + 1 < len && line[j + 1] == '"') {
-						*buf++ = '"';
-						j++;
-						continue;
-					}
-					break;
-				}
-				*buf++ = line[j];
-			}
-			for (j++; j < len && (line[j] == ' ' || line[j] == '\t'); j++)
-				;
-			if (j < len && line[j] != sep)
-				return -3;
-		} else {
-			for (j = i; j < len && line[j] != sep; j++)
-				*buf++ = line[j];
-		}
-		*buf++ = '\0';
-		if (j >= len)
-			return n;
-		i = j + 1;	/* past the separator */
-	}
 }
 
 static bool
@@ -247,17 +202,6 @@ csv_is_header(const char *line, size_t len)
 	return !(i < len && line[i] >= '0' && line[i] <= '9');
 }
 
-static bool
-blank(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (s[i] != ' ' && s[i] != '\t')
-			return false;
-	return true;
-}
-
 int
 slot_csv_parse(const char *data, size_t len, struct slot_local_list *out,
     struct slot_errors *errors)
@@ -293,7 +237,7 @@ slot_csv_parse(const char *data, size_t len, struct slot_local_list *out,
 		line++;
 		if (l > 0 && text[l - 1] == '\r')
 			l--;
-		if (blank(text, l))
+		if (csv_blank(text, l))
 			continue;
 		if (first) {
 			first = false;
@@ -301,7 +245,7 @@ slot_csv_parse(const char *data, size_t len, struct slot_local_list *out,
 			if (csv_is_header(text, l))
 				continue;
 		}
-		n = csv_split(text, l, sep, buf, fields);
+		n = csv_split(text, l, sep, buf, fields, CSV_MAX_FIELDS);
 		if (n == -1)
 			msg = "Un guillemet n'est pas fermé (un champ entre guillemets ne peut pas "
 			    "contenir de retour à la ligne).";
