@@ -19,7 +19,8 @@ archived). Like the other benchmarks it never fails on a timing or a memory figu
 when a request fails or an export is short of rows.
 
 Run with `scripts/dev bench -R campaign` (optimised build). FIABLE_BENCH_CAMPAIGN_ANSWERS
-(100000) and FIABLE_BENCH_CAMPAIGN_RUNS (30) change the run."""
+(100000) and FIABLE_BENCH_CAMPAIGN_RUNS (30) change the run; FIABLE_BENCH_CAMPAIGN_KEEP=1 leaves
+the answers in place (to look at the plans in psql on a stack started by hand)."""
 
 import http.client
 import json
@@ -297,6 +298,9 @@ def main():
                      streamed_get("/api/admin/submissions", metrics_pid))
         admin("GET", "%s/%d" % (BASE, cid))
     finally:
+        if os.environ.get("FIABLE_BENCH_CAMPAIGN_KEEP") == "1":
+            print("réponses laissées en place (FIABLE_BENCH_CAMPAIGN_KEEP=1)")
+            return 0
         cleanup(cids)
         for s in added_first_slots:
             ft.sql("DELETE FROM creneaux WHERE id = :'p1'", s)
