@@ -727,11 +727,18 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "FROM creneaux k JOIN campagnes c ON c.id = k.campagne_id "
 	    "WHERE k.campagne_id = $1::bigint AND k.retire_at IS NULL "
 	    "ORDER BY k.position, k.starts_at, k.id", 2 },
-	/* $1 campaign, $2 after this answer id, $3 rows: a page of active answers (keyset). */
+	/* $1 campaign, $2 after this answer id, $3 rows: a page of active answers (keyset). The
+	 * page's ids first, from the index of the active answers (sql/0016), then their rows one
+	 * by one (OFFSET 0 keeps the nested loop): with a plain ORDER BY id LIMIT the planner
+	 * walks the primary key and filters, through every answer of the later campaigns on the
+	 * last page (450 ms at 100,000 answers, 1.5 ms so). */
 	[STMT_CAMPAIGN_MATRIX_PEOPLE] = { "campaign_matrix_people",
+	    "SELECT r.* FROM (SELECT p.id FROM soumissions_disponibilites p "
+	    "WHERE p.campagne_id = $1::bigint AND p.deleted_at IS NULL AND p.id > $2::bigint "
+	    "ORDER BY p.id LIMIT $3::integer) AS page CROSS JOIN LATERAL ("
 	    "SELECT s.id, s.nom, s.email, s.en_retard, s.creneaux::text AS creneaux "
-	    "FROM soumissions_disponibilites s WHERE s.campagne_id = $1::bigint "
-	    "AND s.deleted_at IS NULL AND s.id > $2::bigint ORDER BY s.id LIMIT $3::integer", 3 },
+	    "FROM soumissions_disponibilites s WHERE s.id = page.id OFFSET 0) AS r "
+	    "ORDER BY page.id", 3 },
 	/* The export reads its slots and its answers in one snapshot. */
 	[STMT_CAMPAIGN_EXPORT_SNAPSHOT] = { "campaign_export_snapshot",
 	    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0 },
@@ -829,6 +836,12 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "FETCH FORWARD 500 FROM admin_soumissions", 0 },
 	[STMT_ADMIN_SUBMISSIONS_CLOSE] = { "admin_submissions_close",
 	    "CLOSE admin_soumissions", 0 },
+	/* $1 campaign: its slots as STMT_CAMPAIGN_SLOTS without the people available (a matrix
+	 * page read with comptes=non: counting costs one pass over every answer). */
+	[STMT_CAMPAIGN_SLOTS_UNCOUNTED] = { "campaign_slots_uncounted",
+	    "SELECT " SLOT_COLUMNS ", k.retire_at IS NOT NULL AS retire "
+	    "FROM creneaux k JOIN campagnes c ON c.id = k.campagne_id "
+	    "WHERE k.campagne_id = $1::bigint ORDER BY k.position, k.starts_at, k.id", 1 },
 };
 
 const struct stmt_def *
