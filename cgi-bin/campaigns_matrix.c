@@ -1,6 +1,8 @@
 /* campaigns_matrix.c — who is available when, for fiable-campaigns:
- *   GET  …/N/matrice?apres=ID&limite=1..500 → {creneaux, personnes, suivant} (keyset paging
- *        on the answer id: each page one bounded query, memory flat)
+ *   GET  …/N/matrice?apres=ID&limite=1..500&comptes=oui|non → {creneaux, personnes, suivant}
+ *        (keyset paging on the answer id: each page one bounded query, memory flat; with
+ *        comptes=non the slots come without "disponibles", which costs a pass over every
+ *        answer: the page after the first keeps the first one's counts)
  *   GET  …/N/reponses.csv → the active answers, one column per slot (removed ones marked
  *        « (retiré) »), streamed from a cursor 500 rows at a time. */
 #include <stdio.h>
@@ -37,7 +39,7 @@ void
 handle_matrix(struct call *call)
 {
 	struct campaign_address a;
-	char after[24] = "0", limit[8] = "", rows[24];
+	char after[24] = "0", limit[8] = "", rows[24], counts[32] = "oui";
 	long long lim = CAMPAIGN_MATRIX_LIMIT_DEF, aft = 0;
 	const char *params[3];
 	PGresult *slots = NULL, *people = NULL;
@@ -51,10 +53,12 @@ handle_matrix(struct call *call)
 	if ((http_query_value(call->req->query_string, "apres", after, sizeof(after)) &&
 	    !num_parse(after, 0, 999999999999999999LL, &aft)) ||
 	    (http_query_value(call->req->query_string, "limite", limit, sizeof(limit)) &&
-	    !num_parse(limit, 1, CAMPAIGN_MATRIX_LIMIT_MAX, &lim))) {
+	    !num_parse(limit, 1, CAMPAIGN_MATRIX_LIMIT_MAX, &lim)) ||
+	    (http_query_value(call->req->query_string, "comptes", counts, sizeof(counts)) &&
+	    strcmp(counts, "oui") != 0 && strcmp(counts, "non") != 0)) {
 		cJSON *errors = cJSON_CreateObject();
 		cJSON_AddStringToObject(errors, "limite", "Paramètres invalides : apres est l'id de "
-		    "la dernière réponse lue, limite un nombre de 1 à 500.");
+		    "la dernière réponse lue, limite un nombre de 1 à 500, comptes oui ou non.");
 		respond_problem(call, ERR_VALIDATION, "errors", errors);
 		cJSON_Delete(errors);
 		return;
@@ -66,7 +70,8 @@ handle_matrix(struct call *call)
 	params[0] = a.id;
 	params[1] = after;
 	params[2] = rows;
-	slots = db_query(call->db, STMT_CAMPAIGN_SLOTS, params);
+	slots = db_query(call->db, strcmp(counts, "non") == 0 ? STMT_CAMPAIGN_SLOTS_UNCOUNTED :
+	    STMT_CAMPAIGN_SLOTS, params);
 	people = db_query(call->db, STMT_CAMPAIGN_MATRIX_PEOPLE, params);
 	if (slots == NULL || PQresultStatus(slots) != PGRES_TUPLES_OK || people == NULL ||
 	    PQresultStatus(people) != PGRES_TUPLES_OK) {

@@ -71,37 +71,81 @@ handle_prometheus(struct call *call)
 	respond_record(call, 200);
 }
 
+/* Writes the text in t to the response and empties it. */
+static void
+flush(struct call *call, struct buf *t)
+{
+	if (t->len > 0)
+		FCGX_PutStr(t->p, (int)t->len, call->fcgi->out);
+	buf_clear(t);
+}
+
+/* The roster streamed from a cursor, 500 submissions at a time: the worker's memory does not
+ * follow the number of answers. No Content-Length: the rows are written as they are
+ * fetched. A failure after the status is sent ends the body early: the CSV then says so on
+ * a last line, the JSON is left incomplete (unparsable, never mistaken for a whole one). */
 static void
 handle_roster(struct call *call, bool csv)
 {
 	struct roster ro;
+	struct buf t = BUF_INIT;
+	char name[64];
+	PGresult *res = NULL;
+	bool started = false;
 
-	if (!roster_load(call->db, call->cfg->timezone, &ro)) {
-		roster_free(&ro);
-		respond_db_failure(call);
-		return;
-	}
+	if (!roster_open(call->db, call->cfg->timezone, !csv, &ro))
+		goto fail;
 	if (csv) {
-		struct buf t = BUF_INIT;
-		char name[64], headers[160];
-
-		roster_csv(&ro, &t);
 		roster_csv_name(name, sizeof(name));
-		snprintf(headers, sizeof(headers),
-		    "Content-Disposition: attachment; filename=\"%s\"\r\n", name);
-		if (t.failed)
-			http_send_error(call->fcgi->out, ERR_INTERNAL, NULL, NULL, NULL);
-		else
-			http_send(call->fcgi->out, 200, "text/csv; charset=utf-8", headers, t.p,
-			    t.len);
-		buf_free(&t);
+		FCGX_FPrintF(call->fcgi->out, "Status: 200 OK\r\nContent-Type: text/csv; "
+		    "charset=utf-8\r\nContent-Disposition: attachment; filename=\"%s\"\r\n"
+		    "Cache-Control: no-store\r\n\r\n", name);
+		roster_csv_head(&ro, &t);
 	} else {
-		cJSON *o = roster_json(&ro);
-		http_send_json(call->fcgi->out, 200, NULL, o);
-		cJSON_Delete(o);
+		FCGX_PutS("Status: 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+		    "Cache-Control: no-store\r\n\r\n", call->fcgi->out);
+		roster_json_head(&ro, &t);
 	}
-	roster_free(&ro);
+	started = true;
+	for (;;) {
+		if ((res = roster_fetch(&ro)) == NULL)
+			goto fail;
+		if (PQntuples(res) == 0)
+			break;
+		if (csv)
+			roster_csv_rows(&ro, res, &t);
+		else
+			roster_json_rows(&ro, res, &t);
+		PQclear(res);
+		res = NULL;
+		if (t.failed)
+			goto fail;
+		flush(call, &t);
+	}
+	PQclear(res);
+	res = NULL;
+	if (csv)
+		roster_csv_tail(&ro, &t);
+	else
+		roster_json_tail(&ro, &t);
+	if (t.failed)
+		goto fail;
+	flush(call, &t);
+	roster_close(&ro, true);
+	buf_free(&t);
 	respond_record(call, 200);
+	return;
+fail:
+	PQclear(res);
+	if (!db_lost(call->db))
+		log_error("liste des soumissions interrompue : %s", db_error(call->db));
+	roster_close(&ro, false);
+	buf_free(&t);
+	if (!started)
+		respond_db_failure(call);
+	else if (csv)
+		FCGX_PutS("\r\n\"EXPORT INTERROMPU : fichier incomplet, recommencez.\"\r\n",
+		    call->fcgi->out);
 }
 
 static void

@@ -97,7 +97,10 @@ campaign_slots_json(const PGresult *res, bool with_counts)
 		add_number_or_null(s, res, i, "besoin");
 		if (with_counts) {
 			cJSON_AddBoolToObject(s, "retire", db_bool(res, i, "retire"));
-			cJSON_AddNumberToObject(s, "disponibles", db_number(res, i, "disponibles"));
+			/* Absent from a matrix page read with comptes=non. */
+			if (PQfnumber(res, "disponibles") >= 0)
+				cJSON_AddNumberToObject(s, "disponibles",
+				    db_number(res, i, "disponibles"));
 		}
 		cJSON_AddItemToArray(a, s);
 	}

@@ -4,32 +4,85 @@
 #include <time.h>
 
 bool
-roster_load(struct db *db, const char *tz, struct roster *ro)
+roster_open(struct db *db, const char *tz, bool all, struct roster *ro)
 {
 	const char *params[1] = { tz };
+	PGresult *res;
 
-	ro->people = NULL;
-	ro->slots = db_query(db, STMT_ADMIN_SLOTS, params);
+	ro->db = db;
+	ro->slots = NULL;
+	ro->open = false;
+	ro->active = ro->withdrawn = 0;
+	ro->first = true;
+	if (!db_begin(db))
+		return false;
+	ro->open = true;
+	res = db_exec(db, STMT_CAMPAIGN_EXPORT_SNAPSHOT, NULL);
+	if (!db_ok(res)) {
+		PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	ro->slots = db_exec(db, STMT_ADMIN_SLOTS, params);
 	if (!db_ok(ro->slots))
 		return false;
-	ro->people = db_query(db, STMT_ADMIN_SUBMISSIONS, NULL);
-	return db_ok(ro->people);
+	res = db_exec(db, all ? STMT_ADMIN_SUBMISSIONS : STMT_ADMIN_SUBMISSIONS_ACTIVE, NULL);
+	if (!db_ok(res)) {
+		PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	return true;
+}
+
+PGresult *
+roster_fetch(struct roster *ro)
+{
+	PGresult *res = db_exec(ro->db, STMT_ADMIN_SUBMISSIONS_FETCH, NULL);
+
+	if (!db_ok(res)) {
+		PQclear(res);
+		return NULL;
+	}
+	return res;
 }
 
 void
-roster_free(struct roster *ro)
+roster_close(struct roster *ro, bool ok)
 {
 	PQclear(ro->slots);
-	PQclear(ro->people);
+	ro->slots = NULL;
+	if (!ro->open)
+		return;
+	ro->open = false;
+	if (ok) {
+		PQclear(db_exec(ro->db, STMT_ADMIN_SUBMISSIONS_CLOSE, NULL));
+		if (db_commit(ro->db))
+			return;
+	}
+	db_rollback(ro->db);
 }
 
-cJSON *
-roster_json(const struct roster *ro)
+/* Appends the unformatted JSON of o to t (and frees o). */
+static void
+add_json(struct buf *t, cJSON *o)
 {
-	cJSON *o = cJSON_CreateObject(), *slots, *people;
-	int i, active = 0;
+	char *text = cJSON_PrintUnformatted(o);
 
-	slots = cJSON_AddArrayToObject(o, "creneaux");
+	if (text == NULL)
+		t->failed = true;
+	else
+		buf_adds(t, text);
+	cJSON_free(text);
+	cJSON_Delete(o);
+}
+
+void
+roster_json_head(struct roster *ro, struct buf *t)
+{
+	cJSON *slots = cJSON_CreateArray();
+	int i;
+
 	for (i = 0; i < PQntuples(ro->slots); i++) {
 		cJSON *c = cJSON_CreateObject();
 		cJSON_AddStringToObject(c, "id", db_text(ro->slots, i, "id"));
@@ -41,28 +94,47 @@ roster_json(const struct roster *ro)
 		cJSON_AddNumberToObject(c, "disponibles", db_number(ro->slots, i, "disponibles"));
 		cJSON_AddItemToArray(slots, c);
 	}
-	people = cJSON_AddArrayToObject(o, "soumissions");
-	for (i = 0; i < PQntuples(ro->people); i++) {
+	buf_adds(t, "{\"creneaux\":");
+	add_json(t, slots);
+	buf_adds(t, ",\"soumissions\":[");
+	ro->first = true;
+}
+
+void
+roster_json_rows(struct roster *ro, const PGresult *people, struct buf *t)
+{
+	int i;
+
+	for (i = 0; i < PQntuples(people); i++) {
 		cJSON *p = cJSON_CreateObject();
-		bool withdrawn = !db_is_null(ro->people, i, "deleted_at");
-		cJSON_AddNumberToObject(p, "id", db_number(ro->people, i, "id"));
-		cJSON_AddStringToObject(p, "email", db_text(ro->people, i, "email"));
-		cJSON_AddStringToObject(p, "nom", db_text(ro->people, i, "nom"));
-		cJSON_AddItemToObject(p, "creneaux", cJSON_Parse(db_text(ro->people, i, "creneaux")));
-		cJSON_AddStringToObject(p, "commentaire", db_text(ro->people, i, "commentaire"));
-		cJSON_AddNumberToObject(p, "version", db_number(ro->people, i, "version"));
-		cJSON_AddStringToObject(p, "created_at", db_text(ro->people, i, "created_at"));
-		cJSON_AddStringToObject(p, "updated_at", db_text(ro->people, i, "updated_at"));
+		bool withdrawn = !db_is_null(people, i, "deleted_at");
+		cJSON_AddNumberToObject(p, "id", db_number(people, i, "id"));
+		cJSON_AddStringToObject(p, "email", db_text(people, i, "email"));
+		cJSON_AddStringToObject(p, "nom", db_text(people, i, "nom"));
+		cJSON_AddItemToObject(p, "creneaux", cJSON_Parse(db_text(people, i, "creneaux")));
+		cJSON_AddStringToObject(p, "commentaire", db_text(people, i, "commentaire"));
+		cJSON_AddNumberToObject(p, "version", db_number(people, i, "version"));
+		cJSON_AddStringToObject(p, "created_at", db_text(people, i, "created_at"));
+		cJSON_AddStringToObject(p, "updated_at", db_text(people, i, "updated_at"));
 		if (withdrawn)
-			cJSON_AddStringToObject(p, "deleted_at", db_text(ro->people, i, "deleted_at"));
+			cJSON_AddStringToObject(p, "deleted_at", db_text(people, i, "deleted_at"));
 		else
 			cJSON_AddNullToObject(p, "deleted_at");
-		active += !withdrawn;
-		cJSON_AddItemToArray(people, p);
+		if (withdrawn)
+			ro->withdrawn++;
+		else
+			ro->active++;
+		if (!ro->first)
+			buf_add(t, ",", 1);
+		ro->first = false;
+		add_json(t, p);
 	}
-	cJSON_AddNumberToObject(o, "actives", active);
-	cJSON_AddNumberToObject(o, "retirees", PQntuples(ro->people) - active);
-	return o;
+}
+
+void
+roster_json_tail(const struct roster *ro, struct buf *t)
+{
+	buf_printf(t, "],\"actives\":%lld,\"retirees\":%lld}", ro->active, ro->withdrawn);
 }
 
 void
@@ -95,9 +167,9 @@ has_slot(const cJSON *slots, const char *id)
 }
 
 void
-roster_csv(const struct roster *ro, struct buf *t)
+roster_csv_head(const struct roster *ro, struct buf *t)
 {
-	int i, j;
+	int j;
 
 	buf_add(t, "\xEF\xBB\xBF", 3);
 	roster_csv_field(t, "Nom", true);
@@ -106,19 +178,33 @@ roster_csv(const struct roster *ro, struct buf *t)
 		roster_csv_field(t, db_text(ro->slots, j, "titre"), false);
 	roster_csv_field(t, "Commentaire", false);
 	buf_add(t, "\r\n", 2);
-	for (i = 0; i < PQntuples(ro->people); i++) {
+}
+
+void
+roster_csv_rows(const struct roster *ro, const PGresult *people, struct buf *t)
+{
+	int i, j;
+
+	for (i = 0; i < PQntuples(people); i++) {
 		cJSON *slots;
-		if (!db_is_null(ro->people, i, "deleted_at"))
+		if (!db_is_null(people, i, "deleted_at"))
 			continue;	/* withdrawn */
-		slots = cJSON_Parse(db_text(ro->people, i, "creneaux"));
-		roster_csv_field(t, db_text(ro->people, i, "nom"), true);
-		roster_csv_field(t, db_text(ro->people, i, "email"), false);
+		slots = cJSON_Parse(db_text(people, i, "creneaux"));
+		roster_csv_field(t, db_text(people, i, "nom"), true);
+		roster_csv_field(t, db_text(people, i, "email"), false);
 		for (j = 0; j < PQntuples(ro->slots); j++)
 			roster_csv_field(t, has_slot(slots, db_text(ro->slots, j, "id")) ? "oui" : "", false);
-		roster_csv_field(t, db_text(ro->people, i, "commentaire"), false);
+		roster_csv_field(t, db_text(people, i, "commentaire"), false);
 		buf_add(t, "\r\n", 2);
 		cJSON_Delete(slots);
 	}
+}
+
+void
+roster_csv_tail(const struct roster *ro, struct buf *t)
+{
+	int j;
+
 	roster_csv_field(t, "Personnes disponibles", true);
 	roster_csv_field(t, "", false);
 	for (j = 0; j < PQntuples(ro->slots); j++)

@@ -22,8 +22,15 @@
  * that will serve several campaigns pass campagne_id instead, where this is written. */
 #define DEFAULT_CAMPAIGN "campagne_par_defaut()"
 
+/* What the administration's roster (lib/roster.c) reads of a submission. */
+#define ADMIN_SUBMISSION_COLUMNS \
+	"SELECT id, email, nom, creneaux::text AS creneaux, commentaire, version, " \
+	"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, " \
+	"to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS updated_at, " \
+	"to_char(deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS deleted_at"
+
 /* The organiser's API of campaigns. Its times are written by iso_8601(ts, zone) (sql/0015,
- * sql/0017): ISO 8601 with the offset of the campaign's zone, "2026-03-30T09:00:00+02:00"
+ * sql/0019): ISO 8601 with the offset of the campaign's zone, "2026-03-30T09:00:00+02:00"
  * (NULL stays NULL, an infinite time is "infinity"). */
 /* A time of a request (checked by campaign.c: ISO 8601 with "Z" or an offset, or a local
  * time of zone tz) as a timestamptz; NULL stays NULL. */
@@ -500,7 +507,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "mail_error = $3, sent_at = CASE WHEN $2 = 'sent' THEN now() END "
 	    "WHERE id = $1::bigint", 3 },
 	/* $1 time zone. Every slot of the campaign (removed ones too) with its people available
-	 * (active submissions only), and a column title for spreadsheets:
+	 * (active submissions only; one pass over the answers, not one per slot), and a column title for spreadsheets:
 	 * "lundi 24/11/2026 — Matin (9 h – 12 h)". */
 	[STMT_ADMIN_SLOTS] = { "admin_slots",
 	    "SELECT c.id, c.label AS libelle, "
@@ -510,17 +517,16 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "(ARRAY['lundi','mardi','mercredi','jeudi','vendredi','samedi','dimanche'])"
 	    "[extract(isodow FROM c.starts_at AT TIME ZONE $1)::integer] || ' ' || "
 	    "to_char(c.starts_at AT TIME ZONE $1, 'DD/MM/YYYY') || ' — ' || c.label AS titre, "
-	    "(SELECT count(*) FROM soumissions_disponibilites s "
-	    "WHERE s.campagne_id = c.campagne_id AND s.deleted_at IS NULL AND s.creneaux ? c.id) "
-	    "AS disponibles "
-	    "FROM creneaux c WHERE c.campagne_id = " DEFAULT_CAMPAIGN " "
+	    "coalesce(d.n, 0) AS disponibles "
+	    "FROM creneaux c LEFT JOIN (SELECT x.id, count(*) AS n FROM soumissions_disponibilites s "
+	    "CROSS JOIN LATERAL jsonb_array_elements_text(s.creneaux) AS x(id) "
+	    "WHERE s.campagne_id = " DEFAULT_CAMPAIGN " AND s.deleted_at IS NULL GROUP BY x.id) AS d "
+	    "ON d.id = c.id WHERE c.campagne_id = " DEFAULT_CAMPAIGN " "
 	    "ORDER BY c.position, c.starts_at, c.id", 1 },
-	/* Every submission of the campaign (withdrawn ones too), by name. */
+	/* Every submission of the campaign (withdrawn ones too), by name: a cursor, fetched by
+	 * STMT_ADMIN_SUBMISSIONS_FETCH (memory stays flat). */
 	[STMT_ADMIN_SUBMISSIONS] = { "admin_submissions",
-	    "SELECT id, email, nom, creneaux::text AS creneaux, commentaire, version, "
-	    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, "
-	    "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS updated_at, "
-	    "to_char(deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS deleted_at "
+	    "DECLARE admin_soumissions NO SCROLL CURSOR FOR " ADMIN_SUBMISSION_COLUMNS " "
 	    "FROM soumissions_disponibilites WHERE campagne_id = " DEFAULT_CAMPAIGN " "
 	    "ORDER BY deleted_at IS NOT NULL, lower(nom), id", 0 },
 	/* $1 the migrations this code knows, comma-separated: how many are applied, how many
@@ -617,14 +623,15 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "set_config('fiable.client_addr', coalesce($2, ''), true), "
 	    "set_config('fiable.user_agent', coalesce($3, ''), true), "
 	    "set_config('fiable.request_id', coalesce($4, ''), true)", 4 },
-	/* Every campaign with its active and late answers. */
+	/* Every campaign with its active and late answers (one pass over the index of the active
+	 * answers, sql/0016). */
 	[STMT_CAMPAIGN_LIST] = { "campaign_list",
-	    "SELECT " CAMPAIGN_COLUMNS ", "
-	    "(SELECT count(*) FROM soumissions_disponibilites s WHERE s.campagne_id = c.id "
-	    "AND s.deleted_at IS NULL) AS reponses, "
-	    "(SELECT count(*) FROM soumissions_disponibilites s WHERE s.campagne_id = c.id "
-	    "AND s.deleted_at IS NULL AND s.en_retard) AS en_retard "
-	    "FROM campagnes c ORDER BY c.id", 0 },
+	    "SELECT " CAMPAIGN_COLUMNS ", coalesce(n.reponses, 0) AS reponses, "
+	    "coalesce(n.en_retard, 0) AS en_retard "
+	    "FROM campagnes c LEFT JOIN (SELECT s.campagne_id, count(*) AS reponses, "
+	    "count(*) FILTER (WHERE s.en_retard) AS en_retard FROM soumissions_disponibilites s "
+	    "WHERE s.deleted_at IS NULL GROUP BY s.campagne_id) AS n ON n.campagne_id = c.id "
+	    "ORDER BY c.id", 0 },
 	/* $1 id */
 	[STMT_CAMPAIGN_GET] = { "campaign_get",
 	    "SELECT " CAMPAIGN_COLUMNS " FROM campagnes c WHERE c.id = $1::bigint", 1 },
@@ -719,11 +726,18 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "FROM creneaux k JOIN campagnes c ON c.id = k.campagne_id "
 	    "WHERE k.campagne_id = $1::bigint AND k.retire_at IS NULL "
 	    "ORDER BY k.position, k.starts_at, k.id", 2 },
-	/* $1 campaign, $2 after this answer id, $3 rows: a page of active answers (keyset). */
+	/* $1 campaign, $2 after this answer id, $3 rows: a page of active answers (keyset). The
+	 * page's ids first, from the index of the active answers (sql/0016), then their rows one
+	 * by one (OFFSET 0 keeps the nested loop): with a plain ORDER BY id LIMIT the planner
+	 * walks the primary key and filters, through every answer of the later campaigns on the
+	 * last page (450 ms at 100,000 answers, 1.5 ms so). */
 	[STMT_CAMPAIGN_MATRIX_PEOPLE] = { "campaign_matrix_people",
+	    "SELECT r.* FROM (SELECT p.id FROM soumissions_disponibilites p "
+	    "WHERE p.campagne_id = $1::bigint AND p.deleted_at IS NULL AND p.id > $2::bigint "
+	    "ORDER BY p.id LIMIT $3::integer) AS page CROSS JOIN LATERAL ("
 	    "SELECT s.id, s.nom, s.email, s.en_retard, s.creneaux::text AS creneaux "
-	    "FROM soumissions_disponibilites s WHERE s.campagne_id = $1::bigint "
-	    "AND s.deleted_at IS NULL AND s.id > $2::bigint ORDER BY s.id LIMIT $3::integer", 3 },
+	    "FROM soumissions_disponibilites s WHERE s.id = page.id OFFSET 0) AS r "
+	    "ORDER BY page.id", 3 },
 	/* The export reads its slots and its answers in one snapshot. */
 	[STMT_CAMPAIGN_EXPORT_SNAPSHOT] = { "campaign_export_snapshot",
 	    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0 },
@@ -881,6 +895,23 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_PARTICIPANT_UNSUBSCRIBE] = { "participant_unsubscribe",
 	    "UPDATE participants SET desinscrit_relances_at = now() WHERE id = $1::bigint "
 	    "AND desinscrit_relances_at IS NULL RETURNING id", 1 },
+	/* the administration's roster, streamed (lib/roster.c) */
+	/* The active submissions of the first campaign, by name (the CSV): the cursor of
+	 * STMT_ADMIN_SUBMISSIONS, in the order of soumissions_campagne_nom_idx (sql/0016). */
+	[STMT_ADMIN_SUBMISSIONS_ACTIVE] = { "admin_submissions_active",
+	    "DECLARE admin_soumissions NO SCROLL CURSOR FOR " ADMIN_SUBMISSION_COLUMNS " "
+	    "FROM soumissions_disponibilites WHERE campagne_id = " DEFAULT_CAMPAIGN " "
+	    "AND deleted_at IS NULL ORDER BY lower(nom), id", 0 },
+	[STMT_ADMIN_SUBMISSIONS_FETCH] = { "admin_submissions_fetch",
+	    "FETCH FORWARD 500 FROM admin_soumissions", 0 },
+	[STMT_ADMIN_SUBMISSIONS_CLOSE] = { "admin_submissions_close",
+	    "CLOSE admin_soumissions", 0 },
+	/* $1 campaign: its slots as STMT_CAMPAIGN_SLOTS without the people available (a matrix
+	 * page read with comptes=non: counting costs one pass over every answer). */
+	[STMT_CAMPAIGN_SLOTS_UNCOUNTED] = { "campaign_slots_uncounted",
+	    "SELECT " SLOT_COLUMNS ", k.retire_at IS NOT NULL AS retire "
+	    "FROM creneaux k JOIN campagnes c ON c.id = k.campagne_id "
+	    "WHERE k.campagne_id = $1::bigint ORDER BY k.position, k.starts_at, k.id", 1 },
 };
 
 const struct stmt_def *

@@ -473,6 +473,9 @@ $('form-import').addEventListener('submit', async (ev) => {
 
 const PAR_PAGE = 50;
 const pageMatrice = [null]; // le curseur « apres » de chaque page vue (keyset)
+// Les comptes par créneau de la première page : les pages suivantes sont lues sans eux
+// (comptes=non), leur calcul parcourant toutes les réponses.
+let comptesMatrice = new Map();
 const messageMatrice = $('message-matrice');
 
 function enteteMatrice(creneaux) {
@@ -485,7 +488,7 @@ function enteteMatrice(creneaux) {
   const ligneComptes = el('tr', { class: 'comptes' }, el('th', { scope: 'row', class: 'personne' }, 'Disponibles / besoin'),
     creneaux.map((c) => {
       // Sans besoin indiqué, un créneau est non couvert tant que personne n'est disponible.
-      const dispo = c.disponibles ?? 0;
+      const dispo = c.disponibles ?? comptesMatrice.get(c.id) ?? 0;
       const manque = c.besoin ? Math.max(0, c.besoin - dispo) : (dispo === 0 && !c.retire ? 1 : 0);
       return el('td', { class: `nombre${manque ? ' non-couvert' : ''}`, 'data-creneau': c.id },
         c.besoin ? `${dispo} / ${c.besoin}` : String(dispo),
@@ -496,10 +499,13 @@ function enteteMatrice(creneaux) {
 
 async function chargerMatrice(apres) {
   const q = new URLSearchParams({ limite: String(PAR_PAGE) });
+  const suite = apres !== null && apres !== undefined && comptesMatrice.size > 0;
   if (apres !== null && apres !== undefined) q.set('apres', String(apres));
+  if (suite) q.set('comptes', 'non');
   try {
     const { donnees } = await requete(`${base}/matrice?${q}`);
     const creneaux = donnees.creneaux || [];
+    if (!suite) comptesMatrice = new Map(creneaux.map((c) => [c.id, c.disponibles ?? 0]));
     enteteMatrice(creneaux);
     const corps = document.querySelector('#matrice tbody');
     corps.replaceChildren(...(donnees.personnes || []).map((p) => {

@@ -4,7 +4,8 @@ CRUD and its audit rows naming the administrator; If-Match on edits (428, 412 in
 foreign Origin, unknown members and taken slugs refused with nothing stored; an archived
 campaign read-only; slot series across the end-of-March daylight-saving change; ICS and CSV
 imports (the fixtures of tests/unit/data); a ticked slot removed but kept and marked in the
-matrix and the CSV; duplication 2 weeks later; keyset paging of the matrix."""
+matrix and the CSV; duplication 2 weeks later; keyset paging of the matrix (with and without
+the per-slot counts)."""
 
 import csv
 import io
@@ -315,7 +316,22 @@ class CampaignsAdmin(ft.FiableTestCase):
         self.assertEqual(seen, ids)
         self.assertEqual(pages, 3)
         self.assertEqual(m["creneaux"][0]["disponibles"], 5)
+        # comptes=non (what the admin page asks after the first page): the same page, the
+        # slots without their counts.
+        q = "?limite=2&apres=%d" % ids[1]
+        counted = admin("GET", "%s/%d/matrice%s" % (BASE, c["id"], q)).json()
+        bare = admin("GET", "%s/%d/matrice%s&comptes=non" % (BASE, c["id"], q)).json()
+        self.assertEqual([p["id"] for p in bare["personnes"]], ids[2:4])
+        self.assertEqual(bare["personnes"], counted["personnes"])
+        self.assertEqual(bare["suivant"], counted["suivant"])
+        self.assertNotIn("disponibles", bare["creneaux"][0])
+        self.assertEqual({k: v for k, v in counted["creneaux"][0].items() if k != "disponibles"},
+                         bare["creneaux"][0])
+        self.assertEqual(admin("GET", "%s/%d/matrice%s&comptes=oui" % (BASE, c["id"], q))
+                         .json(), counted)
         resp = admin("GET", "%s/%d/matrice?limite=501" % (BASE, c["id"]))
+        self.assertProblem(resp, 400, "validation_failed")
+        resp = admin("GET", "%s/%d/matrice?comptes=peut-etre" % (BASE, c["id"]))
         self.assertProblem(resp, 400, "validation_failed")
         self.assertProblem(admin("GET", "%s/999999999/matrice" % BASE), 404, "not_found")
 
