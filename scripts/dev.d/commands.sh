@@ -108,7 +108,7 @@ cmd_logs() {
 # Redémarrage en douceur des processus d'un programme, un par un : chacun finit sa requête
 # (SIGTERM), multiwatch le remplace, et le suivant n'est arrêté qu'une fois le remplaçant là.
 cmd_fcgi_restart() {
-	(($# == 1)) || die "usage : scripts/dev fcgi-restart NOM (submit, form, health, modify, restore)"
+	(($# == 1)) || die "usage : scripts/dev fcgi-restart NOM (submit, form, health, modify, restore, metrics, campaigns)"
 	settings_helper
 	local mw pid n i
 	mw=$(live_pid "$RUN_DIR/fiable-$1.pid" multiwatch) || die "fiable-$1 n'est pas en marche ($VAR)"
@@ -153,7 +153,7 @@ cmd_cron() {
 }
 
 cmd_worker_pids() {
-	(($# == 1)) || die "usage : scripts/dev worker-pids NOM (submit, form, health, modify, restore, metrics)"
+	(($# == 1)) || die "usage : scripts/dev worker-pids NOM (submit, form, health, modify, restore, metrics, campaigns)"
 	settings_helper
 	local pid
 	pid=$(live_pid "$RUN_DIR/fiable-$1.pid" multiwatch) || die "fiable-$1 n'est pas en marche ($VAR)"

@@ -37,7 +37,9 @@ children_of() {
 		st=${st##*) }
 		read -r state ppid _ <<<"$st"
 		[[ $ppid == "$1" && $state != Z ]] || continue
-		if [[ -n ${2:-} ]] && ! { proc_comm "$pid" comm && [[ $comm == "$2" ]]; }; then
+		# The kernel keeps 15 characters of a name (TASK_COMM_LEN): fiable-campaigns is
+		# fiable-campaign there.
+		if [[ -n ${2:-} ]] && ! { proc_comm "$pid" comm && [[ $comm == "${2:0:15}" ]]; }; then
 			continue
 		fi
 		printf '%s\n' "$pid"
