@@ -140,7 +140,8 @@ test('adresse déjà utilisée : 409, puis « Recevoir un lien de modification p
   await attendreTexte(page, '#deja-resultat', 'lien de modification');
   const lien = envois.find((e) => e.url === '/api/modify/link');
   assert.ok(lien, 'POST /api/modify/link envoyé');
-  assert.deepEqual(JSON.parse(lien.corps), { email: corps.email });
+  // La page d'une campagne nomme sa campagne : le lien sera celui de la réponse à cette campagne.
+  assert.deepEqual(JSON.parse(lien.corps), { email: corps.email, campagne: 'disponibilites' });
   assert.match(lien.entetes['fiable-client'] || '', /from_queue=0; queued_ms=\d+; queue_length=\d+; attempt=\d+; autosave_ms=[\d.]+/);
   // L'envoi des courriels traite la demande après la réponse : le lien arrive en file d'envoi.
   let genres = sqlGenres(corps.email);
