@@ -40,6 +40,7 @@ static bool batch_on;
 static cJSON *held;                  /* the batch: spool lines' objects, NULL when empty */
 static int batch_len;
 static uint64_t batch_since_us;      /* http_now_us() when the first one was added */
+static char batch_prefix[25];        /* the random part of its lines' ids */
 
 void
 metrics_configure(const char *dir)
@@ -319,23 +320,27 @@ arrival_time(const struct http_request *req)
 	return now - (double)(http_now_us() - req->start_us) / 1e6;
 }
 
-/* One metric as a spool line's object, with a fresh id (what makes its ingestion happen
- * once however often it is sent). NULL when out of memory or randomness. */
+/* One metric as a spool line's object, with id (32 hex digits: what makes its ingestion
+ * happen once however often it is sent; NULL: a fresh random one). NULL when out of memory
+ * or randomness. */
 static cJSON *
-metric_line(const struct http_request *req, const char *endpoint, int status)
+metric_line(const struct http_request *req, const char *endpoint, int status, const char *id)
 {
 	struct metric_params m;
 	unsigned char rnd[16];
-	char id[33];
+	char fresh[33];
 	cJSON *o;
 	static const char *const names[] = { NULL, NULL, NULL, NULL, "from_queue", "queued_ms",
 	    "queue_length", "attempt", "autosave_ms", "idempotency_key_sha256" };
 	size_t i;
 
 	metric_params_fill(&m, req, endpoint, status, http_now_us() - req->start_us);
-	if (random_bytes(rnd, sizeof(rnd)) != 0)
-		return NULL;
-	hex_encode(rnd, sizeof(rnd), id);
+	if (id == NULL) {
+		if (random_bytes(rnd, sizeof(rnd)) != 0)
+			return NULL;
+		hex_encode(rnd, sizeof(rnd), fresh);
+		id = fresh;
+	}
 	if ((o = cJSON_CreateObject()) == NULL)
 		return NULL;
 	cJSON_AddStringToObject(o, "id", id);
@@ -400,7 +405,7 @@ metrics_spool_append(const struct http_request *req, const char *endpoint, int s
 
 	if (spool_dir[0] == '\0')
 		return -1;
-	if ((o = metric_line(req, endpoint, status)) == NULL ||
+	if ((o = metric_line(req, endpoint, status, NULL)) == NULL ||
 	    (line = cJSON_PrintUnformatted(o)) == NULL)
 		goto fail;
 	len = strlen(line);
@@ -698,11 +703,19 @@ metrics_batch_enabled(void)
 static bool
 batch_add(const struct http_request *req, const char *endpoint, int status)
 {
+	unsigned char rnd[12];
+	char id[33];
 	cJSON *line;
 
-	if (held == NULL && (held = cJSON_CreateArray()) == NULL)
-		return false;
-	if ((line = metric_line(req, endpoint, status)) == NULL)
+	/* The ids of a batch: 24 random hex digits drawn once for it, then its line number in
+	 * 8 (one draw per batch, not one per request). */
+	if (held == NULL) {
+		if (random_bytes(rnd, sizeof(rnd)) != 0 || (held = cJSON_CreateArray()) == NULL)
+			return false;
+		hex_encode(rnd, sizeof(rnd), batch_prefix);
+	}
+	snprintf(id, sizeof(id), "%s%08x", batch_prefix, (unsigned)batch_len);
+	if ((line = metric_line(req, endpoint, status, id)) == NULL)
 		return false;
 	if (!cJSON_AddItemToArray(held, line)) {
 		cJSON_Delete(line);

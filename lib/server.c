@@ -153,11 +153,11 @@ serve(const struct program *p, struct call *call)
 }
 
 /* A program whose read metrics are batched (metrics_batch_enable) must send a batch still
- * held when the traffic stops, while FCGX_Accept_r would block: it waits for a connection
- * with poll(), whose timeout is the batch's deadline, on a listening socket made
- * non-blocking (all the workers of a program share it and run this same loop), so that a
- * connection another worker took first is EAGAIN and back to poll(), not a wait in accept()
- * with a batch held. False when stopping. */
+ * held when the traffic stops, while FCGX_Accept_r would block: its listening socket is made
+ * non-blocking (all the workers of a program share it and run this same loop). Accepting is
+ * tried first (under load a connection is there: no extra system call); when none is waiting
+ * (EAGAIN, or another worker took it), the worker waits with poll(), whose timeout is the
+ * batch's deadline, and sends the batch when it passes. False when stopping. */
 static bool
 wait_for_connection(struct db *db)
 {
@@ -236,13 +236,12 @@ server_main(int argc, char **argv, const struct program *p)
 		struct http_request req;
 		struct call call;
 
-		if (batched && !wait_for_connection(db))
-			break;
 		if (stopping)
 			break;
 		if ((rc = FCGX_Accept_r(&r)) < 0) {
-			if (batched && !stopping && (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR))
-				continue;	/* another worker took the connection */
+			if (batched && !stopping && (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR) &&
+			    wait_for_connection(db))
+				continue;	/* no connection waiting: one came, accept it */
 			break;
 		}
 		http_request_init(&req, fcgi_param, &r);
