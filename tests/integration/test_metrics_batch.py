@@ -15,7 +15,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fiable_test as ft  # noqa: E402
-from fiable_test import dev, get, sql, sql_int  # noqa: E402
+from fiable_test import dev, get, sql, sql_int, sql_one  # noqa: E402
 
 # METRICS_BATCH_MS (1 s) plus the time to commit, on a quiet machine (ft.ceiling scales it).
 FLUSH_SECONDS = 5
@@ -110,6 +110,47 @@ class MetricsBatchTest(ft.FiableTestCase):
                          "the form workers were not all replaced")
         self.assertEqual(set(statuses), {200}, "answers during the restart: %r" % statuses)
         self.wait_rows(before, statuses[200])
+
+    def test_batches_of_an_outage_go_to_the_spool_and_in_once(self):
+        self.assertStatus(get(ft.FORM), 200)
+        stopped = sql_one("SELECT now()")
+        dev("db-stop", "fast")
+        try:
+            # Concurrent reads while the database is down: the batches that cannot be sent
+            # go to the spool. Served from the worker's cache (200) or not (503).
+            statuses = hammer(120)
+            self.assertTrue(set(statuses) <= {200, 503}, "answers during the outage: %r"
+                            % statuses)
+            # A batch held when the traffic stopped is sent (here: spooled) at its deadline.
+            deadline = time.monotonic() + ft.ceiling(FLUSH_SECONDS)
+            while self.spool_lines() < sum(statuses.values()) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertGreaterEqual(self.spool_lines(), sum(statuses.values()),
+                                    "the outage's reads are not all in the spool")
+        finally:
+            dev("db-start")
+        self.assertTrue(ft.wait_db_ready(ft.ceiling(30)), "the database did not come back")
+        restarted = sql_one("SELECT now()")
+        # A measured request ingests the spool once the database answers again.
+        deadline = time.monotonic() + ft.ceiling(FLUSH_SECONDS)
+        while self.spool_lines() > 0 and time.monotonic() < deadline:
+            get(ft.FORM)
+            time.sleep(0.1)
+        self.assertEqual(self.spool_lines(), 0, "the spool was not emptied")
+        # Every answer of the outage counted once, with its status (rows by arrival time).
+        rows = {int(st): int(n) for st, n in sql(
+            "SELECT status, count(*) FROM request_metrics WHERE endpoint = '/api/form' "
+            "AND created_at >= :'p1'::timestamptz AND created_at < :'p2'::timestamptz "
+            "GROUP BY status", stopped, restarted)}
+        self.assertEqual(rows, dict(statuses))
+
+    def spool_lines(self):
+        n = 0
+        for name in os.listdir(os.environ["FIABLE_TEST_SPOOL_DIR"]):
+            if name == "metrics.spool" or name.endswith(".ingest"):
+                with open(os.path.join(os.environ["FIABLE_TEST_SPOOL_DIR"], name), "rb") as f:
+                    n += f.read().count(b"\n")
+        return n
 
 
 if __name__ == "__main__":
