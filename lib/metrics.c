@@ -774,13 +774,11 @@ fail:
 void
 metrics_batch_flush(struct db *db)
 {
-	long added;
-
 	if (batch_len == 0)
 		return;
 	if (!db_lost(db) && db_ensure(db)) {
 		/* Sent again after a lost connection, the same ids add nothing. */
-		if ((added = spool_send_batch(db, held)) >= 0) {
+		if (spool_send_batch(db, held) >= 0) {
 			if (spool_has_appends())
 				(void)metrics_spool_ingest(db);
 			goto done;
