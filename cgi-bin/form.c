@@ -7,7 +7,8 @@
  *   GET /api/campagnes             the campaigns open or about to open
  * Both bodies are rendered once and kept in the worker's memory (lib/form_cache.h): a
  * request costs no database round trip until a campaign, a slot or a flag changes (NOTIFY),
- * the connection is replaced, or the campaign's phase changes with the clock. */
+ * the connection is replaced, or the campaign's phase changes with the clock. Their metrics
+ * are sent in batches (metrics_batch_enable), not committed one per request. */
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@
 #include "form_cache.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "num.h"
 #include "respond.h"
 #include "server.h"
@@ -239,6 +241,15 @@ check_timezone(struct db *db, const struct config *cfg)
 void handle_invitation(struct call *call);  /* invitation.c */
 void handle_unsubscribe(struct call *call);
 
+/* Everything here is a read that everyone opens at once: its metrics go in batches
+ * (lib/metrics.h), not in one commit per request. */
+static int
+start(struct db *db, const struct config *cfg)
+{
+	metrics_batch_enable();
+	return check_timezone(db, cfg);
+}
+
 static const struct route routes[] = {
 	{ "/api/form", "GET, HEAD", handle_form },
 	{ "/api/campagnes", "GET, HEAD", handle_campaigns },
@@ -254,7 +265,7 @@ main(int argc, char **argv)
 		.summary = "formulaires des campagnes (GET /api/form, GET /api/campagnes)",
 		.routes = routes,
 		.nroutes = sizeof(routes) / sizeof(routes[0]),
-		.start = check_timezone,
+		.start = start,
 	};
 
 	return server_main(argc, argv, &p);

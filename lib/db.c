@@ -409,18 +409,31 @@ db_wait_notify(struct db *db, int timeout_ms)
 		return errno == EINTR ? 0 : -1;
 	if (rc == 0)
 		return 0;
-	if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
-		db->lost = true;
-		log_warn("db: attente de notification : connexion perdue : %s", PQerrorMessage(db->conn));
-		PQfinish(db->conn);
-		db->conn = NULL;
-		return -1;
+	if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK)
+		goto lost;
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		got = 1;
+		PQfreemem(n);
 	}
+	/* What came was no notification: most likely the FATAL of a server shutting down, which
+	 * libpq keeps as a notice, the connection still looking fine until the end of the stream
+	 * is read. Read once more if there is more: the loss is seen now, not at the next
+	 * statement (a cache would otherwise be served as if the database were there). */
+	pfd.revents = 0;
+	if (!got && poll(&pfd, 1, 0) > 0 &&
+	    (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK))
+		goto lost;
 	while ((n = PQnotifies(db->conn)) != NULL) {
 		got = 1;
 		PQfreemem(n);
 	}
 	return got;
+lost:
+	db->lost = true;
+	log_warn("db: attente de notification : connexion perdue : %s", PQerrorMessage(db->conn));
+	PQfinish(db->conn);
+	db->conn = NULL;
+	return -1;
 }
 
 void

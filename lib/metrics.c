@@ -34,6 +34,14 @@
 #define SPOOL_DIR_MAX 3072
 static char spool_dir[SPOOL_DIR_MAX];
 
+/* Read metrics in batches (metrics_batch_enable): one worker serves one request at a time,
+ * so process-wide state without locking. */
+static bool batch_on;
+static cJSON *held;                  /* the batch: spool lines' objects, NULL when empty */
+static int batch_len;
+static uint64_t batch_since_us;      /* http_now_us() when the first one was added */
+static char batch_prefix[25];        /* the random part of its lines' ids */
+
 void
 metrics_configure(const char *dir)
 {
@@ -235,10 +243,14 @@ spool_has_appends(void)
 	return stat(path, &st) == 0 && st.st_size > 0;
 }
 
+static bool batch_add(const struct http_request *req, const char *endpoint, int status);
+
 void
 metrics_record_outside(struct db *db, const struct http_request *req, const char *endpoint,
     int status)
 {
+	if (batch_on && batch_add(req, endpoint, status))
+		return;	/* sent with the batch (metrics_batch_flush) */
 	if (!db_lost(db) && db_ensure(db)) {
 		if (metrics_record(db, req, endpoint, status)) {
 			/* The database is back: what the outage spooled goes in now. */
@@ -308,28 +320,29 @@ arrival_time(const struct http_request *req)
 	return now - (double)(http_now_us() - req->start_us) / 1e6;
 }
 
-int
-metrics_spool_append(const struct http_request *req, const char *endpoint, int status)
+/* One metric as a spool line's object, with id (32 hex digits: what makes its ingestion
+ * happen once however often it is sent; NULL: a fresh random one). NULL when out of memory
+ * or randomness. */
+static cJSON *
+metric_line(const struct http_request *req, const char *endpoint, int status, const char *id)
 {
 	struct metric_params m;
 	unsigned char rnd[16];
-	char id[33], *line = NULL;
-	cJSON *o = NULL;
-	struct stat st;
-	size_t len;
-	int fd = -1, rc = -1;
+	char fresh[33];
+	cJSON *o;
 	static const char *const names[] = { NULL, NULL, NULL, NULL, "from_queue", "queued_ms",
 	    "queue_length", "attempt", "autosave_ms", "idempotency_key_sha256" };
 	size_t i;
 
-	if (spool_dir[0] == '\0')
-		return -1;
 	metric_params_fill(&m, req, endpoint, status, http_now_us() - req->start_us);
-	if (random_bytes(rnd, sizeof(rnd)) != 0)
-		goto fail;
-	hex_encode(rnd, sizeof(rnd), id);
+	if (id == NULL) {
+		if (random_bytes(rnd, sizeof(rnd)) != 0)
+			return NULL;
+		hex_encode(rnd, sizeof(rnd), fresh);
+		id = fresh;
+	}
 	if ((o = cJSON_CreateObject()) == NULL)
-		goto fail;
+		return NULL;
 	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddNumberToObject(o, "t", arrival_time(req));
 	cJSON_AddStringToObject(o, "endpoint", endpoint);
@@ -348,23 +361,27 @@ metrics_spool_append(const struct http_request *req, const char *endpoint, int s
 		else
 			cJSON_AddRawToObject(o, names[i], m.v[i]);
 	}
-	if ((line = cJSON_PrintUnformatted(o)) == NULL)
-		goto fail;
-	len = strlen(line);
-	if (len + 1 > SPOOL_LINE_MAX)
-		goto fail;
-	line[len] = '\n';	/* replaces the NUL; written with its length */
+	return o;
+}
+
+/* Appends whole lines (each ending in a newline) to the spool with one write() and one
+ * fdatasync(). 0, or -1 (logged). */
+static int
+spool_write(const char *lines, size_t len)
+{
+	struct stat st;
+	int fd, rc = -1;
 
 	if ((fd = spool_open_locked()) < 0) {
 		log_warn("%s: %s/" SPOOL_FILE " : %s", __func__, spool_dir, strerror(errno));
-		goto fail;
+		return -1;
 	}
-	if (fstat(fd, &st) != 0 || st.st_size + (off_t)len + 1 > SPOOL_MAX_BYTES) {
+	if (fstat(fd, &st) != 0 || st.st_size + (off_t)len > SPOOL_MAX_BYTES) {
 		log_warn("%s: file durable pleine (%ld octets au plus)", __func__, SPOOL_MAX_BYTES);
 		goto fail;
 	}
-	/* One write of a whole line; a short write (disk full) is undone. */
-	if (write(fd, line, len + 1) != (ssize_t)(len + 1)) {
+	/* One write of whole lines; a short write (disk full) is undone. */
+	if (write(fd, lines, len) != (ssize_t)len) {
 		log_warn("%s: écriture impossible : %s", __func__, strerror(errno));
 		if (ftruncate(fd, st.st_size) != 0)
 			log_warn("%s: ligne incomplète laissée dans la file", __func__);
@@ -374,8 +391,29 @@ metrics_spool_append(const struct http_request *req, const char *endpoint, int s
 		log_warn("%s: fdatasync : %s", __func__, strerror(errno));
 	rc = 0;
 fail:
-	if (fd >= 0)
-		close(fd);
+	close(fd);
+	return rc;
+}
+
+int
+metrics_spool_append(const struct http_request *req, const char *endpoint, int status)
+{
+	char *line = NULL;
+	cJSON *o;
+	size_t len;
+	int rc = -1;
+
+	if (spool_dir[0] == '\0')
+		return -1;
+	if ((o = metric_line(req, endpoint, status, NULL)) == NULL ||
+	    (line = cJSON_PrintUnformatted(o)) == NULL)
+		goto fail;
+	len = strlen(line);
+	if (len + 1 > SPOOL_LINE_MAX)
+		goto fail;
+	line[len] = '\n';	/* replaces the NUL; written with its length */
+	rc = spool_write(line, len + 1);
+fail:
 	cJSON_free(line);
 	cJSON_Delete(o);
 	return rc;
@@ -644,6 +682,120 @@ metrics_spool_backlog(long long *lines, long long *bytes)
 	}
 	closedir(d);
 	return 0;
+}
+
+/* --- Read metrics in batches ------------------------------------------------------------ */
+
+void
+metrics_batch_enable(void)
+{
+	batch_on = true;
+}
+
+bool
+metrics_batch_enabled(void)
+{
+	return batch_on;
+}
+
+/* Keeps one metric in the batch, as a spool line with its id. False when out of memory
+ * (the caller records it the usual way). */
+static bool
+batch_add(const struct http_request *req, const char *endpoint, int status)
+{
+	unsigned char rnd[12];
+	char id[33];
+	cJSON *line;
+
+	/* The ids of a batch: 24 random hex digits drawn once for it, then its line number in
+	 * 8 (one draw per batch, not one per request). */
+	if (held == NULL) {
+		if (random_bytes(rnd, sizeof(rnd)) != 0 || (held = cJSON_CreateArray()) == NULL)
+			return false;
+		hex_encode(rnd, sizeof(rnd), batch_prefix);
+	}
+	snprintf(id, sizeof(id), "%s%08x", batch_prefix, (unsigned)batch_len);
+	if ((line = metric_line(req, endpoint, status, id)) == NULL)
+		return false;
+	if (!cJSON_AddItemToArray(held, line)) {
+		cJSON_Delete(line);
+		return false;
+	}
+	if (batch_len++ == 0)
+		batch_since_us = http_now_us();
+	return true;
+}
+
+int
+metrics_batch_wait_ms(void)
+{
+	const uint64_t limit = (uint64_t)METRICS_BATCH_MS * 1000u;
+	uint64_t age;
+
+	if (batch_len == 0)
+		return -1;
+	age = http_now_us() - batch_since_us;
+	if (batch_len >= METRICS_BATCH_MAX || age >= limit)
+		return 0;
+	return (int)((limit - age + 999) / 1000);
+}
+
+/* The batch written to the spool in one append: what a database outage leaves behind is
+ * ingested later, as the failures of the other workers are. 0, or -1 (logged). */
+static int
+batch_spool(void)
+{
+	char *lines = NULL, *line;
+	size_t len = 0, n;
+	const cJSON *o;
+	int rc = -1;
+
+	if (spool_dir[0] == '\0')
+		return -1;
+	if ((lines = malloc((size_t)batch_len * SPOOL_LINE_MAX)) == NULL)
+		return -1;
+	cJSON_ArrayForEach(o, held) {
+		if ((line = cJSON_PrintUnformatted(o)) == NULL)
+			goto fail;
+		n = strlen(line);
+		if (n + 1 <= SPOOL_LINE_MAX) {
+			memcpy(lines + len, line, n);
+			lines[len + n] = '\n';
+			len += n + 1;
+		}
+		cJSON_free(line);
+	}
+	rc = len > 0 ? spool_write(lines, len) : 0;
+fail:
+	free(lines);
+	return rc;
+}
+
+void
+metrics_batch_flush(struct db *db)
+{
+	if (batch_len == 0)
+		return;
+	if (!db_lost(db) && db_ensure(db)) {
+		/* Sent again after a lost connection, the same ids add nothing. */
+		if (spool_send_batch(db, held) >= 0) {
+			if (spool_has_appends())
+				(void)metrics_spool_ingest(db);
+			goto done;
+		}
+		if (!db_lost(db)) {
+			log_warn("%s: %d métrique(s) de lecture non enregistrée(s) : %s", __func__,
+			    batch_len, db_error(db));
+			goto done;
+		}
+	}
+	if (batch_spool() != 0)
+		log_warn("%s: %d métrique(s) de lecture perdue(s) (base indisponible, file durable "
+		    "inutilisable)", __func__, batch_len);
+done:
+	cJSON_Delete(held);
+	held = NULL;
+	batch_len = 0;
 }
 
 /* --- Reading --------------------------------------------------------------------------- */

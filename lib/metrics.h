@@ -60,6 +60,27 @@ long metrics_spool_ingest(struct db *db);
 /* Spooled metrics waiting to be ingested: lines and bytes. -1 when the spool cannot be read. */
 int metrics_spool_backlog(long long *lines, long long *bytes);
 
+/* Read metrics in batches. A program that only reads (fiable-form, whose GET /api/form
+ * everyone opens at once) keeps its request metrics in memory instead of committing one
+ * row per request, and sends them in one metriques_ingerer() call, as spool lines with
+ * their ids (a batch sent again after a lost connection counts once). server_main() sends
+ * the batch when it holds METRICS_BATCH_MAX metrics, when its oldest is METRICS_BATCH_MS
+ * old, when no connection is waiting, and at exit. If the database is unreachable, the
+ * batch goes to the spool. A worker killed with SIGKILL loses its unsent batch. */
+#define METRICS_BATCH_MAX 64
+#define METRICS_BATCH_MS 1000
+
+/* Turns batching on for this process (before serving): metrics_record_outside() then keeps
+ * the metric in the batch. */
+void metrics_batch_enable(void);
+bool metrics_batch_enabled(void);
+
+/* Milliseconds before the batch is due (0: due now), or -1 when it is empty. */
+int metrics_batch_wait_ms(void);
+
+/* Sends the batch (or spools it when the database is unreachable) and empties it. */
+void metrics_batch_flush(struct db *db);
+
 /* The summary of the last `window` (a PostgreSQL interval, "24 hours"), with a series in
  * steps of `step` ("1 hour") and days in time zone tz: the JSON of metriques_resume(), whose
  * member names the alert rules use, plus "echecs_authentification_admin". NULL on a database

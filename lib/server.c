@@ -1,5 +1,8 @@
 #include "server.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -149,6 +152,44 @@ serve(const struct program *p, struct call *call)
 		respond_error(call, address != NULL ? ERR_METHOD_NOT_ALLOWED : ERR_NOT_FOUND);
 }
 
+/* A program whose read metrics are batched (metrics_batch_enable) must send a batch still
+ * held when the traffic stops, while FCGX_Accept_r would block: its listening socket is made
+ * non-blocking (all the workers of a program share it and run this same loop). Accepting is
+ * tried first (under load a connection is there: no extra system call); when none is waiting
+ * (EAGAIN, or another worker took it), the worker waits with poll(), whose timeout is the
+ * batch's deadline, and sends the batch when it passes. False when stopping. */
+static bool
+wait_for_connection(struct db *db)
+{
+	struct pollfd pfd;
+	int ms, n;
+
+	while (!stopping) {
+		if ((ms = metrics_batch_wait_ms()) == 0) {
+			metrics_batch_flush(db);
+			continue;
+		}
+		pfd.fd = 0;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		n = poll(&pfd, 1, ms);
+		if (n == 0)
+			metrics_batch_flush(db);
+		else if (n > 0 || errno != EINTR)
+			return true;	/* a connection, or an error FCGX_Accept_r will report */
+	}
+	return false;
+}
+
+/* True when a connection is waiting on the listening socket: the worker is not idle. */
+static bool
+connection_waiting(void)
+{
+	struct pollfd pfd = { .fd = 0, .events = POLLIN, .revents = 0 };
+
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN) != 0;
+}
+
 int
 server_main(int argc, char **argv, const struct program *p)
 {
@@ -156,7 +197,8 @@ server_main(int argc, char **argv, const struct program *p)
 	struct config cfg;
 	struct db *db;
 	FCGX_Request r;
-	int rc;
+	bool batched;
+	int rc, flags, ms;
 
 	memset(&cfg, 0, sizeof(cfg));
 	if ((rc = server_setup(argc, argv, p->name, p->summary, &cfg)) != 0)
@@ -186,11 +228,22 @@ server_main(int argc, char **argv, const struct program *p)
 		db_close(db);
 		return 1;
 	}
+	batched = metrics_batch_enabled();
+	if (batched && ((flags = fcntl(0, F_GETFL)) < 0 || fcntl(0, F_SETFL, flags | O_NONBLOCK) != 0))
+		log_warn("%s: socket non bloquant impossible : %s", __func__, strerror(errno));
 	log_info("prêt");
-	while (!stopping && FCGX_Accept_r(&r) >= 0) {
+	for (;;) {
 		struct http_request req;
 		struct call call;
 
+		if (stopping)
+			break;
+		if ((rc = FCGX_Accept_r(&r)) < 0) {
+			if (batched && !stopping && (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR) &&
+			    wait_for_connection(db))
+				continue;	/* no connection waiting: one came, accept it */
+			break;
+		}
 		http_request_init(&req, fcgi_param, &r);
 		log_set_request_id(req.request_id);
 		memset(&call, 0, sizeof(call));
@@ -202,9 +255,15 @@ server_main(int argc, char **argv, const struct program *p)
 		serve(p, &call);
 		http_request_free(&req);
 		log_set_request_id(NULL);
+		/* A batch is sent when full or old, and whenever no connection waits: an idle
+		 * worker holds nothing, and one client's request is measured once it is answered,
+		 * as before. Sent before FCGX_Finish_r for that reason. */
+		if (batched && (ms = metrics_batch_wait_ms()) >= 0 && (ms == 0 || !connection_waiting()))
+			metrics_batch_flush(db);
 		FCGX_Finish_r(&r);
 	}
 	FCGX_Free(&r, 1);
+	metrics_batch_flush(db);	/* SIGTERM: what the batch holds is sent before leaving */
 	log_info("arrêt");
 	db_close(db);
 	return 0;

@@ -131,7 +131,8 @@ export const enteteClient = ({ depuisFile, attenteMs = 0, longueur = 0, essai = 
 // d'après Retry-After), message }.
 export async function requete(methode, url, { corps, jeton, ifMatch, cle, client } = {}) {
   // Un GET sans jeton part sans en-tête ni option de cache : il reprend ainsi le préchargement
-  // de la page (<link rel="preload" href="/api/form">), lancé avant même les modules.
+  // que nginx annonce avec la page /c/<slug>/ (Link: </api/form?campagne=<slug>>; rel=preload;
+  // as=fetch; crossorigin), lancé avant même les modules.
   const simple = methode === 'GET' && !jeton;
   const h = simple ? {} : { Accept: 'application/json, application/problem+json' };
   if (corps !== undefined) h['Content-Type'] = 'application/json';
