@@ -15,40 +15,10 @@ static const char *const kind_names[] = {
 	[MAIL_INVITATION] = "invitation",
 };
 
-bool
-outbox_enqueue(struct db *db, enum mail_kind kind, const char *to, const char *subject,
-    const char *body, const char *submission_id, long long *id)
-{
-	const char *params[5];
-	PGresult *res;
-	long long v;
-	bool ok = false;
-
-	if ((unsigned)kind >= sizeof(kind_names) / sizeof(kind_names[0]))
-		return false;
-	params[0] = kind_names[kind];
-	params[1] = to;
-	params[2] = subject;
-	params[3] = body;
-	params[4] = submission_id;
-	res = db_exec(db, STMT_OUTBOX_ENQUEUE, params);
-	if (!db_ok(res) || PQntuples(res) != 1)
-		goto fail;
-	if (!db_int(res, 0, "id", 1, LLONG_MAX, &v)) {
-		log_warn("%s: identifiant inattendu", __func__);
-		goto fail;
-	}
-	if (id != NULL)
-		*id = v;
-	ok = true;
-fail:
-	PQclear(res);
-	return ok;
-}
-
-bool
-outbox_enqueue_headers(struct db *db, enum mail_kind kind, const char *to, const char *subject,
-    const char *body, const char *headers, long long *id)
+/* One message into the outbox, announced to the mail sender at commit. */
+static bool
+enqueue(struct db *db, enum mail_kind kind, const char *to, const char *subject,
+    const char *body, const char *submission_id, const char *headers, long long *id)
 {
 	const char *params[6];
 	PGresult *res;
@@ -61,16 +31,34 @@ outbox_enqueue_headers(struct db *db, enum mail_kind kind, const char *to, const
 	params[1] = to;
 	params[2] = subject;
 	params[3] = body;
-	params[4] = NULL;
+	params[4] = submission_id;
 	params[5] = headers;
-	res = db_exec(db, STMT_OUTBOX_ENQUEUE_HEADERS, params);
-	if (db_ok(res) && PQntuples(res) == 1 && db_int(res, 0, "id", 1, LLONG_MAX, &v)) {
-		if (id != NULL)
-			*id = v;
-		ok = true;
+	res = db_exec(db, STMT_OUTBOX_ENQUEUE, params);
+	if (db_ok(res) && PQntuples(res) == 1) {
+		if (db_int(res, 0, "id", 1, LLONG_MAX, &v)) {
+			if (id != NULL)
+				*id = v;
+			ok = true;
+		} else {
+			log_warn("%s: identifiant inattendu", __func__);
+		}
 	}
 	PQclear(res);
 	return ok;
+}
+
+bool
+outbox_enqueue(struct db *db, enum mail_kind kind, const char *to, const char *subject,
+    const char *body, const char *submission_id, long long *id)
+{
+	return enqueue(db, kind, to, subject, body, submission_id, NULL, id);
+}
+
+bool
+outbox_enqueue_headers(struct db *db, enum mail_kind kind, const char *to, const char *subject,
+    const char *body, const char *headers, long long *id)
+{
+	return enqueue(db, kind, to, subject, body, NULL, headers, id);
 }
 
 int

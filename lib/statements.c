@@ -202,9 +202,9 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	/* $1 kind, $2 recipient, $3 subject, $4 body, $5 submission id (may be NULL). The
 	 * notification reaches `fiable-mail-outbox --watch` when the transaction commits. */
 	[STMT_OUTBOX_ENQUEUE] = { "outbox_enqueue",
-	    "WITH m AS (INSERT INTO mail_outbox (kind, recipient, subject, body, submission_id) "
-	    "VALUES ($1, $2, $3, $4, $5::bigint) RETURNING id) "
-	    "SELECT id, pg_notify('" OUTBOX_CHANNEL "', id::text) FROM m", 5 },
+	    "WITH m AS (INSERT INTO mail_outbox (kind, recipient, subject, body, submission_id, "
+	    "headers) VALUES ($1, $2, $3, $4, $5::bigint, $6) RETURNING id) "
+	    "SELECT id, pg_notify('" OUTBOX_CHANNEL "', id::text) FROM m", 6 },
 	/* $1 one id, or 0 for any due message; $2 how many. Locked rows are skipped, so two
 	 * deliverers never send the same message. Use inside a transaction. */
 	[STMT_OUTBOX_DUE] = { "outbox_due",
@@ -824,11 +824,6 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "SELECT campagne_id FROM soumissions_disponibilites "
 	    "WHERE edit_token_hash = decode($1, 'hex')", 1 },
 	/* participants and invitations (sql/0018) */
-	/* As outbox_enqueue, with $6 extra header lines (mail.h). */
-	[STMT_OUTBOX_ENQUEUE_HEADERS] = { "outbox_enqueue_headers",
-	    "WITH m AS (INSERT INTO mail_outbox (kind, recipient, subject, body, submission_id, "
-	    "headers) VALUES ($1, $2, $3, $4, $5::bigint, $6) RETURNING id) "
-	    "SELECT id, pg_notify('" OUTBOX_CHANNEL "', id::text) FROM m", 6 },
 	/* $1 campaign id. No row: no such campaign; one row with a NULL id: no participant.
 	 * reponse: repondu (an active answer with the e-mail), retire (only withdrawn ones),
 	 * sans_reponse. Sorted by group (none last), then name: a group's rows follow each other. */
