@@ -907,6 +907,40 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "SELECT " SLOT_COLUMNS ", k.retire_at IS NOT NULL AS retire "
 	    "FROM creneaux k JOIN campagnes c ON c.id = k.campagne_id "
 	    "WHERE k.campagne_id = $1::bigint ORDER BY k.position, k.starts_at, k.id", 1 },
+	/* $1 submission: every slot of its campaign it ticks now or ticked in a version of its
+	 * history (at most 1000), as they are now (retire: removed from the form), each with the
+	 * changes of its label or times the audit log holds (creneau.update, the last 50), oldest
+	 * first. One row, one jsonb array; times in the campaign's zone like GET /api/form. */
+	[STMT_SUBMISSION_KNOWN_SLOTS] = { "submission_known_slots",
+	    "WITH s AS (SELECT campagne_id, jsonb_build_object('c', creneaux, "
+	    "'h', historique_modifications) AS j FROM soumissions_disponibilites "
+	    "WHERE id = $1::bigint), "
+	    "ids AS (SELECT DISTINCT v.id FROM s, LATERAL ("
+	    "SELECT jsonb_path_query(s.j, '$.c[*]') #>> '{}' AS id UNION "
+	    "SELECT jsonb_path_query(s.j, '$.h[*].champs.creneaux.*[*]') #>> '{}') AS v "
+	    "WHERE v.id IS NOT NULL LIMIT 1000) "
+	    "SELECT coalesce(jsonb_agg(jsonb_build_object('id', k.id, 'libelle', k.label, "
+	    "'debut', iso_8601(k.starts_at, c.fuseau), 'fin', iso_8601(k.ends_at, c.fuseau), "
+	    "'retire', k.retire_at IS NOT NULL, 'modifications', coalesce(m.liste, '[]'::jsonb)) "
+	    "ORDER BY k.position, k.starts_at, k.id), '[]'::jsonb)::text AS creneaux_connus "
+	    "FROM s JOIN ids ON true JOIN creneaux k ON k.id = ids.id AND k.campagne_id = s.campagne_id "
+	    "JOIN campagnes c ON c.id = k.campagne_id "
+	    "LEFT JOIN LATERAL (SELECT jsonb_agg(jsonb_build_object("
+	    "'le', to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+	    "'avant', jsonb_strip_nulls(jsonb_build_object("
+	    "'libelle', a.f #> '{label,avant}', "
+	    "'debut', iso_8601((a.f #>> '{starts_at,avant}')::timestamptz, c.fuseau), "
+	    "'fin', iso_8601((a.f #>> '{ends_at,avant}')::timestamptz, c.fuseau))), "
+	    "'apres', jsonb_strip_nulls(jsonb_build_object("
+	    "'libelle', a.f #> '{label,apres}', "
+	    "'debut', iso_8601((a.f #>> '{starts_at,apres}')::timestamptz, c.fuseau), "
+	    "'fin', iso_8601((a.f #>> '{ends_at,apres}')::timestamptz, c.fuseau)))) "
+	    "ORDER BY a.created_at, a.id) AS liste "
+	    "FROM (SELECT l.id, l.created_at, l.details -> 'champs' AS f FROM audit_logs l "
+	    "WHERE l.entity = 'creneaux' AND l.entity_id = k.id "
+	    "AND l.action = 'creneau.update' "
+	    "AND l.details -> 'champs' ?| array['label', 'starts_at', 'ends_at'] "
+	    "ORDER BY l.created_at DESC, l.id DESC LIMIT 50) AS a) AS m ON true", 1 },
 };
 
 const struct stmt_def *

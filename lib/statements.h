@@ -164,6 +164,8 @@ enum stmt {
 	STMT_ADMIN_SUBMISSIONS_FETCH,
 	STMT_ADMIN_SUBMISSIONS_CLOSE,
 	STMT_CAMPAIGN_SLOTS_UNCOUNTED,
+	/* the slots an answer names, with their changes (issue 15) */
+	STMT_SUBMISSION_KNOWN_SLOTS,
 	STMT__MAX
 };
 

@@ -265,6 +265,24 @@ submission_lock_by_id(struct db *db, const char *id, struct locked_submission *o
 	return lock_row(db, STMT_SUBMISSION_LOCK_BY_ID, id, out);
 }
 
+/* "creneaux_connus": the slots the answer names now or in its history, as they are now,
+ * with the organisation's changes of their label and times (STMT_SUBMISSION_KNOWN_SLOTS). */
+static bool
+add_known_slots(struct db *db, const char *id, cJSON *o)
+{
+	const char *params[1] = { id };
+	PGresult *res = db_exec(db, STMT_SUBMISSION_KNOWN_SLOTS, params);
+	cJSON *slots = NULL;
+
+	if (db_ok(res) && PQntuples(res) == 1)
+		slots = cJSON_Parse(db_text(res, 0, "creneaux_connus"));
+	PQclear(res);
+	if (slots == NULL)
+		return false;
+	cJSON_AddItemToObject(o, "creneaux_connus", slots);
+	return true;
+}
+
 cJSON *
 submission_load(struct db *db, const char *id)
 {
@@ -290,6 +308,10 @@ submission_load(struct db *db, const char *id)
 		cJSON_AddStringToObject(o, "campagne", db_text_or(res, 0, "campagne", ""));
 	}
 	PQclear(res);
+	if (o != NULL && !add_known_slots(db, id, o)) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
 	return o;
 }
 

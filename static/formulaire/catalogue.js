@@ -21,9 +21,21 @@ function heuresDe(c) {
   }
 }
 
+// Un créneau absent du formulaire (retiré) est nommé par « creneaux_connus » de la réponse.
 export function nomCreneau(id) {
   const c = etat.creneaux.get(id);
-  return c ? `${jourDe(c)}, ${c.libelle}` : `${id} (plus proposé)`;
+  if (c) return `${jourDe(c)}, ${c.libelle}`;
+  const connu = (etat.compte?.reponse?.creneaux_connus || []).find((k) => k.id === id);
+  if (connu) return `${decrireCreneau(connu)}${connu.retire ? ' (retiré par l’organisation)' : ''}`;
+  return `${id} (plus proposé)`;
+}
+
+// « Lundi 4 mai 2026, 09:00 – 12:00, Matin » : debut et fin sont écrits à l'heure de
+// l'institution (avec leur décalage), comme dans GET /api/form.
+export function decrireCreneau(c) {
+  const heures = typeof c.debut === 'string' && typeof c.fin === 'string'
+    ? `${jourCalendrier(c.debut.slice(0, 10))}, ${c.debut.slice(11, 16)} – ${c.fin.slice(11, 16)}, ` : '';
+  return `${heures}${c.libelle}`;
 }
 
 function caseCreneau(id, texte) {

@@ -2,6 +2,7 @@
 import { dateLongue } from '../commun/dates.js';
 import { el } from '../commun/dom.js';
 import { contenu } from './affichage.js';
+import { decrireCreneau } from './catalogue.js';
 import { $ } from './etat.js';
 
 // Le contenu de chaque version, reconstruit depuis la version actuelle en remontant
@@ -34,4 +35,38 @@ export function afficherHistorique(rep) {
       actuelle || v.contenu.deleted_at ? null
         : el('button', { type: 'button', className: 'secondaire', 'data-restaurer': v.version, texte: `Restaurer la version ${v.version}` }));
   }));
+  afficherModificationsCreneaux(rep);
+}
+
+// Les changements d'un créneau coché (maintenant ou dans une version) faits par
+// l'organisation : chaque modification donne les champs avant et après ; l'état d'avant se
+// reconstruit depuis l'état actuel, de la plus récente à la plus ancienne.
+function modificationsCreneaux(rep) {
+  const lignes = [];
+  for (const k of rep.creneaux_connus || []) {
+    let apres = { libelle: k.libelle, debut: k.debut, fin: k.fin };
+    for (const m of [...(k.modifications || [])].reverse()) {
+      const avant = { ...apres, ...m.avant };
+      lignes.push({ le: m.le, texte: `Le créneau « ${decrireCreneau(avant)} » a été modifié par l’organisation le ${dateLongue(m.le)} : ${decrireCreneau(apres)}${k.retire ? ' (retiré depuis par l’organisation)' : ''}.` });
+      apres = avant;
+    }
+  }
+  return lignes.sort((a, b) => (a.le < b.le ? -1 : a.le > b.le ? 1 : 0));
+}
+
+// Sous l'historique des versions : créée ici la première fois (index.html n'en a pas).
+function listeCreneaux() {
+  let ul = document.getElementById('historique-creneaux');
+  if (!ul) {
+    ul = el('ul', { id: 'historique-creneaux', className: 'historique' });
+    $('historique-liste').after(ul);
+  }
+  return ul;
+}
+
+function afficherModificationsCreneaux(rep) {
+  const lignes = modificationsCreneaux(rep);
+  const ul = listeCreneaux();
+  ul.hidden = lignes.length === 0;
+  ul.replaceChildren(...lignes.map((l) => el('li', { texte: l.texte })));
 }

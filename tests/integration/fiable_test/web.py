@@ -183,7 +183,8 @@ ADMIN_RESTORE = "/api/admin/restore"
 
 # What GET/PUT/DELETE /api/modify and the restorations answer (never the edit token).
 REPRESENTATION_KEYS = {"id", "email", "nom", "creneaux", "commentaire", "version", "created_at",
-                       "updated_at", "deleted_at", "historique", "en_retard", "campagne"}
+                       "updated_at", "deleted_at", "historique", "en_retard", "campagne",
+                       "creneaux_connus"}
 CONTENT_FIELDS = ("email", "nom", "creneaux", "commentaire")
 
 # In ModifyTestCase.assertHistoryEntry: a value that is not compared.
