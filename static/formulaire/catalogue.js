@@ -100,7 +100,7 @@ export function cocher(ids) {
     $('liste-creneaux').append(autres);
   }
   for (const id of reste) {
-    const ligne = caseCreneau(id, id);
+    const ligne = caseCreneau(id, nomCreneau(id));
     ligne.firstChild.checked = true;
     autres.append(ligne);
   }

@@ -337,6 +337,30 @@ test('anciennes clés (page d’avant les campagnes) : reprises par la première
   assert.equal(await page.inputValue('#nom'), 'Ancien brouillon');
 });
 
+test('un créneau coché que l’organisation modifie, puis retire : l’historique de la réponse le dit', { timeout: plafond(60000) }, async () => {
+  const c = creerCampagne('histoire', { titre: 'Campagne modifiée' });
+  const corps = { email: emailUnique('histoire'), nom: 'Histoire', creneaux: [`${c.slug}-1`, `${c.slug}-2`], commentaire: '', campagne: c.slug };
+  const r = await api('POST', '/api/submit', { corps, cle: randomUUID() });
+  assert.equal(r.status, 201, JSON.stringify(r.donnees));
+  // L'organisation avance le premier créneau d'une heure et le renomme, retire le second
+  // (audités par les déclencheurs de sql/0014, comme une écriture de fiable-campaigns).
+  sql("UPDATE creneaux SET label = 'Lundi tôt', starts_at = '2030-06-03 08:00+02' WHERE id = :'id'", { id: `${c.slug}-1` });
+  sql("UPDATE creneaux SET retire_at = now() WHERE id = :'id'", { id: `${c.slug}-2` });
+  const contexte = await navigateur();
+  const page = await ouvrir(contexte, `/c/${c.slug}/#edit=${r.donnees.edit_token}`);
+  await attendreVisible(page, '#compte');
+  await page.click('#bouton-historique');
+  await attendreVisible(page, '#historique-creneaux');
+  const lignes = await texte(page, '#historique-creneaux');
+  assert.match(lignes, /Le créneau « [^»]*09:00 – 12:00, Lundi matin » a été modifié par l’organisation le .+ : [^»]*08:00 – 12:00, Lundi tôt\./, lignes);
+  // Le créneau retiré garde son nom (et le dit) dans le contenu des versions.
+  assert.match(await texte(page, '#historique-liste'), /Lundi après-midi \(retiré par l’organisation\)/);
+  // Et dans le formulaire : encore coché, nommé, sous « Créneaux qui ne sont plus proposés ».
+  assert.match(await texte(page, '#creneaux-autres'), /Lundi après-midi \(retiré par l’organisation\)/);
+  assert.equal(await page.locator(`#creneau-${c.slug}-2`).isChecked(), true);
+  await capture(page, 'campagne-historique-creneaux');
+});
+
 test('aucune campagne ouverte : / le dit, sans formulaire', { timeout: plafond(60000) }, async () => {
   const premiere = sql('SELECT id FROM campagnes WHERE id = campagne_par_defaut()');
   const ouvertes = sql("SELECT coalesce(string_agg(id::text, ','), '') FROM campagnes WHERE etat = 'ouverte'");
