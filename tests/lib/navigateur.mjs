@@ -64,10 +64,8 @@ export const CHROMIUM = process.env.FIABLE_TEST_CHROMIUM || '/usr/bin/chromium';
 const requireNode = createRequire(path.join(process.env.FIABLE_TEST_NODE_MODULES, 'x.js'));
 export const { chromium } = requireNode('playwright-core');
 
-// --lang : la langue de l'interface de Chromium, celle des champs date et heure (jj/mm/aaaa) ;
-// la locale des contextes (fr-BE) ne règle que Intl et Accept-Language.
 export const DRAPEAUX = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--lang=fr-BE'];
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
 // Un navigateur sans profil gardé ; args : drapeaux ajoutés à DRAPEAUX.
 export function lancerNavigateur({ args = [], ...options } = {}) {
