@@ -65,15 +65,16 @@ backup_apply(struct db *db, long long backup_id, const char *email, const char *
 	}
 	r->conflicts = PQntuples(res);
 	for (i = 0; i < PQntuples(res); i++) {
-		const char *holder = PQgetvalue(res, i, 2);
+		const char *rid = db_text_or(res, i, "id", "");
+		const char *remail = db_text_or(res, i, "email", "");
+		const char *holder = db_text_or(res, i, "holder", "");
 		if (holder[0] != '\0')
 			fprintf(report, "conflit : la réponse %s (%s) n'est pas restaurée : cette "
 			    "adresse est active dans la réponse %s, laissée telle quelle\n",
-			    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), holder);
+			    rid, remail, holder);
 		else
 			fprintf(report, "conflit : la réponse %s (%s) n'est pas restaurée : son jeton "
-			    "de modification est déjà pris par une autre réponse\n",
-			    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+			    "de modification est déjà pris par une autre réponse\n", rid, remail);
 	}
 	PQclear(res);
 	res = NULL;

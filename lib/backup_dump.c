@@ -4,6 +4,7 @@
 #include "backup_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,9 +124,9 @@ header_line(enum backup_table t, const char *columns)
 }
 
 static void
-copy_field(char *out, size_t outlen, const PGresult *res, int col)
+copy_field(char *out, size_t outlen, const PGresult *res, const char *column)
 {
-	snprintf(out, outlen, "%s", PQgetisnull(res, 0, col) ? "" : PQgetvalue(res, 0, col));
+	snprintf(out, outlen, "%s", db_text_or(res, 0, column, ""));
 }
 
 int
@@ -134,7 +135,7 @@ backup_dump(struct db *db, int fd, struct backup_manifest *m, char *err, size_t 
 	struct gz_out gz;
 	struct dump_ctx d;
 	PGresult *res = NULL;
-	char *header = NULL, *end;
+	char *header = NULL;
 	bool in_tx = false;
 	int t, ret = -1;
 
@@ -162,21 +163,17 @@ backup_dump(struct db *db, int fd, struct backup_manifest *m, char *err, size_t 
 		db_failure_message(db, res, "la lecture de l'instantané", err, errlen);
 		goto fail;
 	}
-	copy_field(m->snapshot_at, sizeof(m->snapshot_at), res, 0);
-	errno = 0;
-	m->audit_last_id = strtoll(PQgetvalue(res, 0, 1), &end, 10);
-	if (errno != 0 || *end != '\0') {
+	copy_field(m->snapshot_at, sizeof(m->snapshot_at), res, "snapshot_at");
+	if (!db_int(res, 0, "audit_last_id", 0, LLONG_MAX, &m->audit_last_id)) {
 		snprintf(err, errlen, "dernier id du journal d'audit illisible");
 		goto fail;
 	}
-	copy_field(m->schema_version, sizeof(m->schema_version), res, 2);
-	errno = 0;
-	m->audit_chain_seq = strtoll(PQgetvalue(res, 0, 3), &end, 10);
-	if (errno != 0 || *end != '\0') {
+	copy_field(m->schema_version, sizeof(m->schema_version), res, "schema_version");
+	if (!db_int(res, 0, "chain_seq", 0, LLONG_MAX, &m->audit_chain_seq)) {
 		snprintf(err, errlen, "tête de la chaîne d'audit illisible");
 		goto fail;
 	}
-	copy_field(m->audit_chain_hash, sizeof(m->audit_chain_hash), res, 4);
+	copy_field(m->audit_chain_hash, sizeof(m->audit_chain_hash), res, "chain_hash");
 	PQclear(res);
 	res = NULL;
 

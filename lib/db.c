@@ -1,6 +1,7 @@
 #include "db.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -477,17 +478,14 @@ db_run_count(struct db *db, enum stmt s, const char *const *params, const char *
 {
 	PGresult *res = db_exec(db, s, params);
 	long long n = -1;
-	char *end;
 
 	if (!db_ok(res) || PQntuples(res) != 1) {
 		db_failure_message(db, res, what, err, errlen);
-	} else {
-		errno = 0;
-		n = strtoll(PQgetvalue(res, 0, 0), &end, 10);
-		if (errno != 0 || *end != '\0' || n < 0) {
-			snprintf(err, errlen, "%s : nombre inattendu", what);
-			n = -1;
-		}
+	} else if (PQnfields(res) != 1 ||
+	    !num_parse(PQgetvalue(res, 0, 0), 0, LLONG_MAX, &n)) {
+		/* The one column of a count: by position, there is no other. */
+		snprintf(err, errlen, "%s : nombre inattendu", what);
+		n = -1;
 	}
 	PQclear(res);
 	return n;

@@ -319,9 +319,11 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "SELECT set_config('statement_timeout', $1, true), set_config('TimeZone', 'UTC', true)", 1 },
 	[STMT_BACKUP_SNAPSHOT_INFO] = { "backup_snapshot_info",
 	    "SELECT to_char(statement_timestamp() AT TIME ZONE 'UTC', "
-	    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), (SELECT coalesce(max(id), 0) FROM audit_logs), "
-	    "(SELECT coalesce(max(version), '') FROM schema_migrations), "
-	    "coalesce(h.chain_seq, 0), coalesce(h.hash, '') FROM (SELECT 1) AS one LEFT JOIN ("
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS snapshot_at, "
+	    "(SELECT coalesce(max(id), 0) FROM audit_logs) AS audit_last_id, "
+	    "(SELECT coalesce(max(version), '') FROM schema_migrations) AS schema_version, "
+	    "coalesce(h.chain_seq, 0) AS chain_seq, coalesce(h.hash, '') AS chain_hash "
+	    "FROM (SELECT 1) AS one LEFT JOIN ("
 	    "SELECT chain_seq, hash FROM audit_logs ORDER BY chain_seq DESC LIMIT 1) AS h ON true", 0 },
 	/* $1 a table name: its columns and types, in order. */
 	[STMT_BACKUP_COLUMNS] = { "backup_columns",
@@ -405,7 +407,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "SELECT r.id, r.email, coalesce((SELECT o.id::text FROM soumissions_disponibilites AS o "
 	    "WHERE o.deleted_at IS NULL AND o.campagne_id = r.campagne_id "
 	    "AND lower(o.email) = lower(r.email) AND o.id <> r.id "
-	    "LIMIT 1), '') FROM pg_temp.restore_soumissions AS r "
+	    "LIMIT 1), '') AS holder FROM pg_temp.restore_soumissions AS r "
 	    "LEFT JOIN soumissions_disponibilites AS s ON s.id = r.id WHERE " APPLY_FILTER " "
 	    "AND (s.id IS NULL OR " APPLY_DIFFERS ") ORDER BY r.id", 1 },
 	[STMT_BACKUP_APPLY_SLOTS] = { "backup_apply_slots",
