@@ -14,6 +14,7 @@
  *   PUT    …/N/acces                   {acces: "ouvert" | "invites"} → 200 {acces}
  * Audit: a row per participant added, removed or changed (the trigger of sql/0018, with the
  * administrator of campaign_tx_begin); one row per sending of invitations, with the count. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "campaign.h"
 #include "campaigns.h"
 #include "json.h"
+#include "num.h"
 #include "participants.h"
 #include "respond.h"
 
@@ -136,7 +138,11 @@ handle_participant_remove(struct call *call)
 		campaign_write_fail(call, ERR_NOT_FOUND, NULL, NULL);
 	else {
 		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "supprime", (double)strtoll(a.sid, NULL, 10));
+		long long pid = 0;
+
+		/* digits checked by campaign_address() */
+		(void)num_parse(a.sid, 1, LLONG_MAX, &pid);
+		cJSON_AddNumberToObject(o, "supprime", (double)pid);
 		campaign_write_commit(call, 200, NULL, o);
 		cJSON_Delete(o);
 	}

@@ -13,6 +13,7 @@
 #include "json.h"
 #include "log.h"
 #include "mail.h"
+#include "num.h"
 #include "outbox.h"
 #include "validate.h"
 
@@ -287,6 +288,7 @@ participants_list_json(struct db *db, const char *id, bool *found)
 	struct tally total = { 0 }, group = { 0 };
 	cJSON *o = NULL, *list, *groups, *g = NULL, *t;
 	const char *cur = NULL;
+	long long cid;
 	int i, n;
 
 	*found = true;
@@ -299,7 +301,9 @@ participants_list_json(struct db *db, const char *id, bool *found)
 	if ((o = cJSON_CreateObject()) == NULL)
 		goto fail;
 	/* The campaign's id: the parameter, digits checked by the address. */
-	cJSON_AddNumberToObject(o, "campagne", (double)strtoll(id, NULL, 10));
+	if (!num_parse(id, 1, LLONG_MAX, &cid))
+		goto fail;
+	cJSON_AddNumberToObject(o, "campagne", (double)cid);
 	cJSON_AddStringToObject(o, "acces", db_text_or(res, 0, "acces", "ouvert"));
 	list = cJSON_AddArrayToObject(o, "participants");
 	groups = cJSON_AddArrayToObject(o, "groupes");
