@@ -202,9 +202,8 @@ local_minutes_between(const struct local_time *a, const struct local_time *b)
 	return (db - da) * 1440 + (b->hour - a->hour) * 60 + (b->minute - a->minute);
 }
 
-/* n decimal digits exactly, into *out. */
-static bool
-digits(const char *s, int n, int *out)
+bool
+slot_digits(const char *s, int n, int *out)
 {
 	int i, v = 0;
 
@@ -228,8 +227,8 @@ local_date_parse(const char *s, struct local_time *out)
 {
 	int y, m, d;
 
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4, &y) ||
-	    !digits(s + 5, 2, &m) || !digits(s + 8, 2, &d) || !civil_valid(y, m, d) ||
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || !slot_digits(s, 4, &y) ||
+	    !slot_digits(s + 5, 2, &m) || !slot_digits(s + 8, 2, &d) || !civil_valid(y, m, d) ||
 	    !slot_year_ok(y))
 		return false;
 	memset(out, 0, sizeof(*out));
@@ -244,7 +243,7 @@ local_hm_parse(const char *s, int *hour, int *minute)
 {
 	int h, m;
 
-	if (strlen(s) != 5 || s[2] != ':' || !digits(s, 2, &h) || !digits(s + 3, 2, &m) ||
+	if (strlen(s) != 5 || s[2] != ':' || !slot_digits(s, 2, &h) || !slot_digits(s + 3, 2, &m) ||
 	    h > 23 || m > 59)
 		return false;
 	*hour = h;

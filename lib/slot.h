@@ -93,6 +93,8 @@ long long local_minutes_between(const struct local_time *a, const struct local_t
 /* True when year is within SLOT_YEAR_MIN..SLOT_YEAR_MAX. */
 bool slot_year_ok(int year);
 
+/* n decimal digits exactly (no sign, no space) into *out; false otherwise. */
+bool slot_digits(const char *s, int n, int *out);
 /* Strict readers (years SLOT_YEAR_MIN..SLOT_YEAR_MAX): "2026-03-30" (ISO) ; "09:00" (00:00–23:59, two digits each). */
 bool local_date_parse(const char *s, struct local_time *out);
 bool local_hm_parse(const char *s, int *hour, int *minute);

@@ -66,20 +66,6 @@ trim_in_place(char *s)
 	return s;
 }
 
-static bool
-digits_n(const char *s, int n, int *out)
-{
-	int i, v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
 /* "2026-03-30 09:00", "2026-03-30T09:00", "30/03/2026 09:00", each with an optional ":00". */
 static bool
 csv_datetime(const char *s, struct local_time *t)
@@ -89,18 +75,18 @@ csv_datetime(const char *s, struct local_time *t)
 
 	if (len != 16 && len != 19)
 		return false;
-	if (len == 19 && (s[16] != ':' || !digits_n(s + 17, 2, &sec) || sec != 0))
+	if (len == 19 && (s[16] != ':' || !slot_digits(s + 17, 2, &sec) || sec != 0))
 		return false;
 	if (s[4] == '-' && s[7] == '-' && (s[10] == ' ' || s[10] == 'T')) {
-		if (!digits_n(s, 4, &y) || !digits_n(s + 5, 2, &mo) || !digits_n(s + 8, 2, &d))
+		if (!slot_digits(s, 4, &y) || !slot_digits(s + 5, 2, &mo) || !slot_digits(s + 8, 2, &d))
 			return false;
 	} else if (s[2] == '/' && s[5] == '/' && s[10] == ' ') {
-		if (!digits_n(s, 2, &d) || !digits_n(s + 3, 2, &mo) || !digits_n(s + 6, 4, &y))
+		if (!slot_digits(s, 2, &d) || !slot_digits(s + 3, 2, &mo) || !slot_digits(s + 6, 4, &y))
 			return false;
 	} else {
 		return false;
 	}
-	if (s[13] != ':' || !digits_n(s + 11, 2, &h) || !digits_n(s + 14, 2, &mi) || h > 23 ||
+	if (s[13] != ':' || !slot_digits(s + 11, 2, &h) || !slot_digits(s + 14, 2, &mi) || h > 23 ||
 	    mi > 59 || !civil_valid(y, mo, d) || !slot_year_ok(y))
 		return false;
 	t->year = y;
