@@ -827,19 +827,12 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "WHERE edit_token_hash = decode($1, 'hex')", 1 },
 	/* participants and invitations (sql/0018) */
 	/* $1 campaign id. No row: no such campaign; one row with a NULL id: no participant.
-	 * reponse: repondu (an active answer with the e-mail), retire (only withdrawn ones),
-	 * sans_reponse. Sorted by group (none last), then name: a group's rows follow each other. */
+	 * reponse: as the view participants_reponses (sql/0020) defines it. Sorted by group (none last), then name: a group's rows follow each other. */
 	[STMT_PARTICIPANTS_LIST] = { "participants_list",
 	    "SELECT c.acces, p.id, p.email, p.nom, p.groupe, p.statut_invitation, p.erreur_smtp, "
 	    "to_char(p.invited_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS invited_at, "
-	    "p.desinscrit_relances_at IS NOT NULL AS desinscrit, "
-	    "CASE WHEN EXISTS (SELECT 1 FROM soumissions_disponibilites s "
-	    "  WHERE s.campagne_id = p.campagne_id AND lower(s.email) = lower(p.email) "
-	    "  AND s.deleted_at IS NULL) THEN 'repondu' "
-	    "WHEN EXISTS (SELECT 1 FROM soumissions_disponibilites s "
-	    "  WHERE s.campagne_id = p.campagne_id AND lower(s.email) = lower(p.email)) "
-	    "THEN 'retire' ELSE 'sans_reponse' END AS reponse "
-	    "FROM campagnes c LEFT JOIN participants p ON p.campagne_id = c.id "
+	    "p.desinscrit_relances_at IS NOT NULL AS desinscrit, p.reponse "
+	    "FROM campagnes c LEFT JOIN participants_reponses p ON p.campagne_id = c.id "
 	    "WHERE c.id = $1::bigint ORDER BY p.groupe NULLS LAST, lower(p.nom), p.id", 1 },
 	/* $1 campaign, $2 email, $3 nom, $4 groupe (NULL). No row: the e-mail is on the list. */
 	[STMT_PARTICIPANT_INSERT] = { "participant_insert",
