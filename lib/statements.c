@@ -50,6 +50,11 @@
 	"(((" ts ") AT TIME ZONE c.fuseau) + make_interval(weeks => " weeks "::integer)) " \
 	"AT TIME ZONE c.fuseau"
 /* What the API says of a slot k of campaign c. */
+/* The people available per slot of campaign c (sql/0021: counts kept at write time), as a
+ * subquery (creneau_id, disponibles): the one source of every count per slot. */
+#define SLOT_COUNTS(c) \
+	"(SELECT creneau_id, disponibles FROM creneaux_disponibles WHERE campagne_id = " c ")"
+
 #define SLOT_COLUMNS \
 	"k.id, k.label AS libelle, iso_8601(k.starts_at, c.fuseau) AS debut, " \
 	"iso_8601(k.ends_at, c.fuseau) AS fin, k.position, k.besoin"
@@ -509,8 +514,8 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "mail_error = $3, sent_at = CASE WHEN $2 = 'sent' THEN now() END "
 	    "WHERE id = $1::bigint", 3 },
 	/* $1 time zone. Every slot of the campaign (removed ones too) with its people available
-	 * (active submissions only; one pass over the answers, not one per slot), and a column title for spreadsheets:
-	 * "lundi 24/11/2026 — Matin (9 h – 12 h)". */
+	 * (active submissions only; the view creneaux_disponibles, sql/0021), and a column title
+	 * for spreadsheets: "lundi 24/11/2026 — Matin (9 h – 12 h)". */
 	[STMT_ADMIN_SLOTS] = { "admin_slots",
 	    "SELECT c.id, c.label AS libelle, "
 	    "to_char(c.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS debut, "
@@ -519,11 +524,9 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "(ARRAY['lundi','mardi','mercredi','jeudi','vendredi','samedi','dimanche'])"
 	    "[extract(isodow FROM c.starts_at AT TIME ZONE $1)::integer] || ' ' || "
 	    "to_char(c.starts_at AT TIME ZONE $1, 'DD/MM/YYYY') || ' — ' || c.label AS titre, "
-	    "coalesce(d.n, 0) AS disponibles "
-	    "FROM creneaux c LEFT JOIN (SELECT x.id, count(*) AS n FROM soumissions_disponibilites s "
-	    "CROSS JOIN LATERAL jsonb_array_elements_text(s.creneaux) AS x(id) "
-	    "WHERE s.campagne_id = " DEFAULT_CAMPAIGN " AND s.deleted_at IS NULL GROUP BY x.id) AS d "
-	    "ON d.id = c.id WHERE c.campagne_id = " DEFAULT_CAMPAIGN " "
+	    "coalesce(d.disponibles, 0) AS disponibles "
+	    "FROM creneaux c LEFT JOIN " SLOT_COUNTS(DEFAULT_CAMPAIGN) " AS d "
+	    "ON d.creneau_id = c.id WHERE c.campagne_id = " DEFAULT_CAMPAIGN " "
 	    "ORDER BY c.position, c.starts_at, c.id", 1 },
 	/* Every submission of the campaign (withdrawn ones too), by name: a cursor, fetched by
 	 * STMT_ADMIN_SUBMISSIONS_FETCH (memory stays flat). */
@@ -655,15 +658,12 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "modification_jusqu_a = " TIME_IN("$9", "$5") ", etat = $10 "
 	    "WHERE id = $1::bigint RETURNING version", 10 },
 	/* $1 campaign: its slots (removed ones too) in the form's order, with the people
-	 * available (active answers; one pass over the answers, not one per slot). */
+	 * available (active answers; the view creneaux_disponibles, sql/0021). */
 	[STMT_CAMPAIGN_SLOTS] = { "campaign_slots",
 	    "SELECT " SLOT_COLUMNS ", k.retire_at IS NOT NULL AS retire, "
-	    "coalesce(d.n, 0) AS disponibles "
+	    "coalesce(d.disponibles, 0) AS disponibles "
 	    "FROM creneaux k JOIN campagnes c ON c.id = k.campagne_id "
-	    "LEFT JOIN (SELECT x.id, count(*) AS n FROM soumissions_disponibilites s "
-	    "CROSS JOIN LATERAL jsonb_array_elements_text(s.creneaux) AS x(id) "
-	    "WHERE s.campagne_id = $1::bigint AND s.deleted_at IS NULL GROUP BY x.id) AS d "
-	    "ON d.id = k.id "
+	    "LEFT JOIN " SLOT_COUNTS("$1::bigint") " AS d ON d.creneau_id = k.id "
 	    "WHERE k.campagne_id = $1::bigint ORDER BY k.position, k.starts_at, k.id", 1 },
 	/* $1 campaign, $2 jsonb [{"debut": epoch, "fin": epoch, "libelle", "besoin": n|null,
 	 * "position": n|null}]: new slots, ids "c<campaign>-<10 hex>" (random), positions after
@@ -897,7 +897,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_ADMIN_SUBMISSIONS_CLOSE] = { "admin_submissions_close",
 	    "CLOSE admin_soumissions", 0 },
 	/* $1 campaign: its slots as STMT_CAMPAIGN_SLOTS without the people available (a matrix
-	 * page read with comptes=non: counting costs one pass over every answer). */
+	 * page read with comptes=non: the page after the first keeps the first one's). */
 	[STMT_CAMPAIGN_SLOTS_UNCOUNTED] = { "campaign_slots_uncounted",
 	    "SELECT " SLOT_COLUMNS ", k.retire_at IS NOT NULL AS retire "
 	    "FROM creneaux k JOIN campagnes c ON c.id = k.campagne_id "
@@ -936,6 +936,11 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "AND l.action = 'creneau.update' "
 	    "AND l.details -> 'champs' ?| array['label', 'starts_at', 'ends_at'] "
 	    "ORDER BY l.created_at DESC, l.id DESC LIMIT 50) AS a) AS m ON true", 1 },
+	/* counts per slot (sql/0021) */
+	/* The deltas of the counts per slot moved into creneaux_comptes (-1: another session
+	 * is doing it). Outside a REPEATABLE READ transaction. */
+	[STMT_SLOT_COUNTS_COMPACT] = { "slot_counts_compact",
+	    "SELECT creneaux_comptes_compacter() AS deltas", 0 },
 };
 
 const struct stmt_def *

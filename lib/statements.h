@@ -166,6 +166,8 @@ enum stmt {
 	STMT_CAMPAIGN_SLOTS_UNCOUNTED,
 	/* the slots an answer names, with their changes (issue 15) */
 	STMT_SUBMISSION_KNOWN_SLOTS,
+	/* counts per slot (sql/0021) */
+	STMT_SLOT_COUNTS_COMPACT,
 	STMT__MAX
 };
 
