@@ -38,6 +38,11 @@ CREATE TABLE IF NOT EXISTS creneaux_comptes_deltas (
 );
 CREATE INDEX IF NOT EXISTS creneaux_comptes_deltas_campagne_idx
     ON creneaux_comptes_deltas (campagne_id);
+-- Une file : chaque tassement y laisse autant de lignes mortes qu'il a versé de deltas, que les
+-- lectures parcourent jusqu'au passage de l'autovacuum. Il passe dès 1 000 lignes mortes au
+-- lieu de 20 % de la table.
+ALTER TABLE creneaux_comptes_deltas SET (autovacuum_vacuum_scale_factor = 0,
+    autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0);
 
 CREATE TABLE IF NOT EXISTS creneaux_comptes (
     campagne_id bigint NOT NULL,

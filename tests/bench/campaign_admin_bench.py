@@ -271,6 +271,8 @@ def main():
         moved = int(ft.sql("SELECT creneaux_comptes_compacter()", timeout=1800)[0][0])
         print("tassement des comptes après le remplissage : %d deltas en %.1f s"
               % (moved, time.monotonic() - t))
+        # The dead rows it leaves, as the table's autovacuum (sql/0021) removes them soon.
+        ft.sql("VACUUM creneaux_comptes_deltas", timeout=1800)
         check_counts(cid)
         active = int(ft.sql("SELECT count(*) FROM soumissions_disponibilites WHERE campagne_id "
                             "= :'p1'::bigint AND deleted_at IS NULL", cid)[0][0])
