@@ -936,6 +936,24 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "AND l.action = 'creneau.update' "
 	    "AND l.details -> 'champs' ?| array['label', 'starts_at', 'ends_at'] "
 	    "ORDER BY l.created_at DESC, l.id DESC LIMIT 50) AS a) AS m ON true", 1 },
+	/* Campaigns with participants (archived ones aside), each with the count of its
+	 * participants per answer state as participants_reponses (sql/0020) defines it, the
+	 * rate of those who answered (percent), its phase and the hours left before it closes
+	 * (NULL without a closing date or once passed). Soonest closing first. */
+	[STMT_METRICS_CAMPAIGN_RESPONSES] = { "metrics_campaign_responses",
+	    "SELECT coalesce(jsonb_agg(jsonb_build_object('slug', c.slug, 'titre', c.titre, "
+	    "'phase', campagne_phase(c.id), 'fermeture', iso_8601(c.fermeture, c.fuseau), "
+	    "'heures_avant_fermeture', CASE WHEN c.fermeture > now() THEN "
+	    "round(extract(epoch FROM c.fermeture - now()) / 3600, 2) END, "
+	    "'participants', r.total, 'repondu', r.repondu, 'sans_reponse', r.sans_reponse, "
+	    "'retire', r.retire, 'taux_reponse', round(100.0 * r.repondu / r.total, 2)) "
+	    "ORDER BY c.fermeture NULLS LAST, c.slug), '[]')::text AS campagnes "
+	    "FROM campagnes c JOIN (SELECT campagne_id, count(*) AS total, "
+	    "count(*) FILTER (WHERE reponse = 'repondu') AS repondu, "
+	    "count(*) FILTER (WHERE reponse = 'sans_reponse') AS sans_reponse, "
+	    "count(*) FILTER (WHERE reponse = 'retire') AS retire "
+	    "FROM participants_reponses GROUP BY campagne_id) AS r ON r.campagne_id = c.id "
+	    "WHERE c.etat <> 'archivee'", 0 },
 };
 
 const struct stmt_def *

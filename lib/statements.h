@@ -166,6 +166,8 @@ enum stmt {
 	STMT_CAMPAIGN_SLOTS_UNCOUNTED,
 	/* the slots an answer names, with their changes (issue 15) */
 	STMT_SUBMISSION_KNOWN_SLOTS,
+	/* the response rate of each campaign with participants (issue 16, metrics and alert) */
+	STMT_METRICS_CAMPAIGN_RESPONSES,
 	STMT__MAX
 };
 
