@@ -432,7 +432,9 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "SELECT pg_get_serial_sequence('audit_logs', 'id')::regclass, "
 	    "(SELECT max(id) FROM audit_logs) UNION ALL "
 	    "SELECT pg_get_serial_sequence('campagnes', 'id')::regclass, "
-	    "(SELECT max(id) FROM campagnes)) AS q "
+	    "(SELECT max(id) FROM campagnes) UNION ALL "
+	    "SELECT pg_get_serial_sequence('participants', 'id')::regclass, "
+	    "(SELECT max(id) FROM participants)) AS q "
 	    "WHERE q.top > coalesce(pg_sequence_last_value(q.seq), 0)", 0 },
 	/* audit hash chain (sql/0008): read back by fiable-verify-audit, which recomputes each
 	 * link itself. One cursor over the chain in its order, with each row's canonical text. */
@@ -954,6 +956,27 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "count(*) FILTER (WHERE reponse = 'retire') AS retire "
 	    "FROM participants_reponses GROUP BY campagne_id) AS r ON r.campagne_id = c.id "
 	    "WHERE c.etat <> 'archivee'", 0 },
+	/* backups of the participants (format 3): read, scratch copy, load, as the other tables */
+	[STMT_BACKUP_DECLARE_PARTICIPANTS] = { "backup_declare_participants",
+	    BACKUP_CURSOR "participants AS t ORDER BY t.id", 0 },
+	[STMT_BACKUP_DECLARE_SCRATCH_PARTICIPANTS] = { "backup_declare_scratch_participants",
+	    BACKUP_CURSOR "pg_temp.restore_participants AS t ORDER BY t.id", 0 },
+	[STMT_BACKUP_SCRATCH_PARTICIPANTS] = { "backup_scratch_participants",
+	    "CREATE TEMP TABLE restore_participants (LIKE participants " BACKUP_LIKE
+	    ") ON COMMIT DROP", 0 },
+	[STMT_BACKUP_LOAD_PARTICIPANTS] = { "backup_load_participants",
+	    "INSERT INTO pg_temp.restore_participants SELECT * FROM "
+	    "jsonb_populate_recordset(NULL::pg_temp.restore_participants, $1::jsonb)", 1 },
+	/* Participants gone from the database: back with their id, token hash, invitation and
+	 * unsubscription dates (after their campaigns). The invitation mail they point to is
+	 * not in backups: the link goes when that mail is no longer there. One whose e-mail or
+	 * token is now another's is left out. */
+	[STMT_BACKUP_APPLY_PARTICIPANTS] = { "backup_apply_participants",
+	    "WITH added AS (INSERT INTO participants OVERRIDING SYSTEM VALUE SELECT p.* "
+	    "FROM pg_temp.restore_participants AS r CROSS JOIN LATERAL jsonb_populate_record(r, "
+	    "jsonb_build_object('invitation_mail_id', CASE WHEN EXISTS (SELECT 1 FROM mail_outbox "
+	    "AS m WHERE m.id = r.invitation_mail_id) THEN r.invitation_mail_id END)) AS p "
+	    "ON CONFLICT DO NOTHING RETURNING id) SELECT count(*) FROM added", 0 },
 };
 
 const struct stmt_def *

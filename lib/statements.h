@@ -168,6 +168,12 @@ enum stmt {
 	STMT_SUBMISSION_KNOWN_SLOTS,
 	/* the response rate of each campaign with participants (issue 16, metrics and alert) */
 	STMT_METRICS_CAMPAIGN_RESPONSES,
+	/* backups of the participants (format 3, sql/0024) */
+	STMT_BACKUP_DECLARE_PARTICIPANTS,
+	STMT_BACKUP_DECLARE_SCRATCH_PARTICIPANTS,
+	STMT_BACKUP_SCRATCH_PARTICIPANTS,
+	STMT_BACKUP_LOAD_PARTICIPANTS,
+	STMT_BACKUP_APPLY_PARTICIPANTS,
 	STMT__MAX
 };
 
