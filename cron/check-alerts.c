@@ -147,7 +147,7 @@ event_message(const struct config *cfg, const struct alert_rule *ru)
 		snprintf(where, sizeof(where), " (la plus basse des campagnes ouvertes qui ferment "
 		    "dans moins de %ld heures)", ru->closing_hours);
 	if (ru->source == ALERT_SRC_CAMPAIGNS && ru->detail_count > 0)
-		snprintf(which, sizeof(which), "Campagne(s) concernée(s) (%d) : %s.\n\n",
+		snprintf(which, sizeof(which), "Campagne(s) concernée(s) (%d) : %s\n\n",
 		    ru->detail_count, ru->detail);
 	if ((text = malloc(cap)) == NULL)
 		return NULL;
@@ -319,10 +319,10 @@ print_dry_run(const struct config *cfg, const struct alert_rule *rules, size_t n
 
 		PQclear(res);
 		if (ru->has_value)
-			printf("%-16s %s (valeur : %.6g, seuil : %c %.6g)\n", ru->name,
+			printf("%-22s %s (valeur : %.6g, seuil : %c %.6g)\n", ru->name,
 			    ru->firing ? "DÉCLENCHÉE" : "normale", ru->value, ru->op, ru->threshold);
 		else
-			printf("%-16s %s (valeur absente, seuil : %c %.6g)\n", ru->name,
+			printf("%-22s %s (valeur absente, seuil : %c %.6g)\n", ru->name,
 			    ru->firing ? "DÉCLENCHÉE" : "normale", ru->op, ru->threshold);
 		if (ru->detail_count > 0)
 			printf("  campagne(s) : %s\n", ru->detail);

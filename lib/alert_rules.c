@@ -178,7 +178,7 @@ crosses(const struct alert_rule *ru, double v)
 static void
 evaluate_campaigns(struct alert_rule *ru, const cJSON *campaigns)
 {
-	const cJSON *c, *phase, *hours, *slug, *v;
+	const cJSON *c, *phase, *hours, *slug, *title, *v;
 	char number[32], *comma;
 	size_t len = 0;
 	int w;
@@ -209,8 +209,15 @@ evaluate_campaigns(struct alert_rule *ru, const cJSON *campaigns)
 		snprintf(number, sizeof(number), "%.4g", v->valuedouble);
 		if ((comma = strchr(number, '.')) != NULL)
 			*comma = ',';	/* read by French speakers */
-		w = snprintf(ru->detail + len, sizeof(ru->detail) - len, "%s%s (%s%s%s)",
-		    len ? ", " : "", slug->valuestring, number, ru->unit[0] ? " " : "", ru->unit);
+		title = cJSON_GetObjectItemCaseSensitive(c, "titre");
+		if (cJSON_IsString(title))
+			w = snprintf(ru->detail + len, sizeof(ru->detail) - len,
+			    "%s« %s » (%s) : %s%s%s", len ? " ; " : "", title->valuestring,
+			    slug->valuestring, number, ru->unit[0] ? " " : "", ru->unit);
+		else
+			w = snprintf(ru->detail + len, sizeof(ru->detail) - len, "%s%s : %s%s%s",
+			    len ? " ; " : "", slug->valuestring, number, ru->unit[0] ? " " : "",
+			    ru->unit);
 		if (w > 0 && (size_t)w < sizeof(ru->detail) - len)
 			len += (size_t)w;
 		else

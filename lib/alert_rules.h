@@ -20,7 +20,8 @@ enum alert_source {
 	                          * within fermeture_heures (member "campagnes" of the metrics) */
 };
 
-/* The campaigns a firing rule on campaigns names in its mail, "slug (50 %), ...". */
+/* The campaigns a firing rule on campaigns names in its mail: "« Titre » (slug) : 50 % ; ..."
+ * (as many as fit; detail_count says how many there are). */
 #define ALERT_DETAIL_MAX 1024
 
 struct alert_rule {

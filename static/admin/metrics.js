@@ -365,7 +365,7 @@ const PHASES = {
 function afficherCampagnes(campagnes) {
   document.getElementById('campagnes').replaceChildren(tableau(
     [['Campagne'], ['Phase'], ['Fermeture'], ['Participants', 'nombre'], ['Ont répondu', 'nombre'],
-      ['Sans réponse', 'nombre'], ['Retirées', 'nombre'], ['Taux de réponse', 'nombre']],
+      ['Sans réponse', 'nombre'], ['Réponse retirée', 'nombre'], ['Taux de réponse', 'nombre']],
     campagnes.map((c) => el('tr', { 'data-campagne': c.slug },
       el('td', {}, c.titre, ' ', el('code', {}, c.slug)),
       el('td', {}, PHASES[c.phase] || c.phase),

@@ -415,7 +415,7 @@ class CampaignResponseRateTest(ft.FiableTestCase):
         self.assertEqual(dry.returncode, 0, dry.stderr)
         named = [ln for ln in dry.stdout.splitlines() if ln.strip().startswith("campagne(s) :")]
         self.assertEqual(len(named), 1, dry.stdout)
-        self.assertIn("%s (50 %%)" % self.soon_low, named[0])
+        self.assertIn("« Taux %s » (%s) : 50 %%" % (self.soon_low, self.soon_low), named[0])
         self.assertNotIn(self.soon_high, named[0])
         self.assertNotIn(self.later_low, named[0])
 
@@ -424,7 +424,7 @@ class CampaignResponseRateTest(ft.FiableTestCase):
         mails = ft.wait_for_mail(address, timeout=10, since=since)
         self.assertEqual(subjects(mails), ["[Fiable] ALERTE : " + rule["titre"]])
         text = ft.mail_text(mails[0])
-        self.assertIn("%s (50 %%)" % self.soon_low, text)
+        self.assertIn("« Taux %s » (%s) : 50 %%" % (self.soon_low, self.soon_low), text)
         self.assertIn("Seuil : < 80 %", text)
         self.assertNotIn(self.soon_high, text)
         self.assertNotIn(self.later_low, text)

@@ -246,15 +246,16 @@ test_evaluate_campaigns(void)
 		const char *detail;
 	} cases[] = {
 		{ "[]", false, false, 0, 0, "" },
-		{ "[" CAMP("a", "ouverte", "10", "50") "]", true, true, 50, 1, "a (50 %)" },
+		{ "[" CAMP("a", "ouverte", "10", "50") "]", true, true, 50, 1, "a : 50 %" },
 		{ "[" CAMP("a", "ouverte", "10", "90") "]", true, false, 90, 0, "" },
 		{ "[" CAMP("a", "ouverte", "10", "80") "]", true, false, 80, 0, "" },
 		{ "[" CAMP("a", "ouverte", "72", "50") "]", false, false, 0, 0, "" },
 		{ "[" CAMP("a", "ouverte", "null", "50") "]", false, false, 0, 0, "" },
 		{ "[" CAMP("a", "retard", "10", "50") "]", false, false, 0, 0, "" },
 		{ "[" CAMP("a", "ouverte", "10", "33.33") "," CAMP("b", "ouverte", "3", "90") ","
-		    CAMP("c", "ouverte", "23.9", "12.5") "," CAMP("d", "ouverte", "30", "0") "]",
-		    true, true, 12.5, 2, "a (33,33 %), c (12,5 %)" },
+		    "{\"slug\":\"c\",\"titre\":\"Réunion « C »\",\"phase\":\"ouverte\","
+		    "\"heures_avant_fermeture\":23.9,\"taux_reponse\":12.5}" "," CAMP("d", "ouverte", "30", "0") "]",
+		    true, true, 12.5, 2, "a : 33,33 % ; « Réunion « C » » (c) : 12,5 %" },
 	};
 	const char *text = "{\"regles\":[{\"nom\":\"c\",\"titre\":\"T\",\"source\":\"campagnes\","
 	    "\"indicateur\":\"taux_reponse\",\"comparaison\":\"<\",\"seuil\":80,\"unite\":\"%\","
