@@ -393,8 +393,8 @@ class CampaignResponseRateTest(ft.FiableTestCase):
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                timeout=ft.ceiling(30))
         self.assertEqual(rules.returncode, 0, rules.stdout.decode("utf-8", "replace"))
-        self.assertIn("FiableCampagneTauxReponseBas", open(PROMETHEUS_RULES,
-                                                           encoding="utf-8").read())
+        with open(PROMETHEUS_RULES, encoding="utf-8") as f:
+            self.assertIn("FiableCampagneTauxReponseBas", f.read())
 
     def test_alert_names_the_campaign_closing_soon_under_the_rate(self):
         rule = shipped_rule(CAMPAIGN_RULE)
