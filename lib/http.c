@@ -199,6 +199,7 @@ http_request_init(struct http_request *req, http_param_fn param, void *ctx)
 	req->origin = param("HTTP_ORIGIN", ctx);
 	req->sec_fetch_site = param("HTTP_SEC_FETCH_SITE", ctx);
 	req->host = param("HTTP_HOST", ctx);
+	req->server_port = param("SERVER_PORT", ctx);
 	req->idempotency_key = param("HTTP_IDEMPOTENCY_KEY", ctx);
 	req->authorization = param("HTTP_AUTHORIZATION", ctx);
 	req->if_match = param("HTTP_IF_MATCH", ctx);
@@ -291,6 +292,41 @@ http_is_json(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
+/* Whether host ("name", "name:port", "[v6]", "[v6]:port") names its port. */
+static bool
+host_has_port(const char *host)
+{
+	const char *bracket = strrchr(host, ']');
+
+	return strchr(bracket != NULL ? bracket : host, ':') != NULL;
+}
+
+/* Whether the Origin is the site the request came to. The browser sets Host to the site it
+ * talks to, so scheme://Host is our own origin. Behind Debian's stock fastcgi_params, HTTP_HOST
+ * is nginx's $host, without the port: then the port is the one the request came in on
+ * (SERVER_PORT; browsers leave the default port out of Origin), so a page of another port of
+ * the same host is still another origin. A front that listens on another port than nginx
+ * names its public address in PUBLIC_URL (or FIABLE_ALLOWED_ORIGINS). */
+static bool
+origin_is_own(const struct http_request *req)
+{
+	size_t slen = strlen(req->scheme), hlen;
+	const char *rest, *port = req->server_port;
+	const char *dflt = strcmp(req->scheme, "https") == 0 ? "443" : "80";
+
+	if (req->host == NULL || req->host[0] == '\0' ||
+	    strncasecmp(req->origin, req->scheme, slen) != 0 ||
+	    strncmp(req->origin + slen, "://", 3) != 0)
+		return false;
+	rest = req->origin + slen + 3;
+	if (host_has_port(req->host) || port == NULL || strcmp(port, dflt) == 0)
+		return strcasecmp(rest, req->host) == 0;
+	hlen = strlen(req->host);
+	return port[0] != '\0' && strspn(port, "0123456789") == strlen(port) &&
+	    strncasecmp(rest, req->host, hlen) == 0 && rest[hlen] == ':' &&
+	    strcmp(rest + hlen + 1, port) == 0;
+}
+
 bool
 http_origin_allowed(const struct http_request *req, const char *const *allowed, size_t nallowed)
 {
@@ -299,14 +335,8 @@ http_origin_allowed(const struct http_request *req, const char *const *allowed, 
 	if (req->origin == NULL || req->origin[0] == '\0')
 		return req->sec_fetch_site == NULL ||
 		    strcasecmp(req->sec_fetch_site, "cross-site") != 0;
-	/* The browser sets Host to the site it talks to, so scheme://Host is our own origin. */
-	if (req->host != NULL) {
-		size_t slen = strlen(req->scheme);
-		if (strncasecmp(req->origin, req->scheme, slen) == 0 &&
-		    strncmp(req->origin + slen, "://", 3) == 0 &&
-		    strcasecmp(req->origin + slen + 3, req->host) == 0)
-			return true;
-	}
+	if (origin_is_own(req))
+		return true;
 	for (i = 0; i < nallowed; i++)
 		if (strcasecmp(req->origin, allowed[i]) == 0)
 			return true;

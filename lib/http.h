@@ -92,7 +92,9 @@ struct http_request {
 	const char *content_length;
 	const char *origin;
 	const char *sec_fetch_site;
-	const char *host;
+	const char *host;              /* HTTP_HOST: with its port, or without (Debian's stock
+	                                * fastcgi_params passes nginx's $host) */
+	const char *server_port;       /* SERVER_PORT: the port the request came in on */
 	const char *scheme;            /* "http" or "https" */
 	const char *idempotency_key;
 	const char *authorization;

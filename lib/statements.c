@@ -437,7 +437,9 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "SELECT pg_get_serial_sequence('audit_logs', 'id')::regclass, "
 	    "(SELECT max(id) FROM audit_logs) UNION ALL "
 	    "SELECT pg_get_serial_sequence('campagnes', 'id')::regclass, "
-	    "(SELECT max(id) FROM campagnes)) AS q "
+	    "(SELECT max(id) FROM campagnes) UNION ALL "
+	    "SELECT pg_get_serial_sequence('participants', 'id')::regclass, "
+	    "(SELECT max(id) FROM participants)) AS q "
 	    "WHERE q.top > coalesce(pg_sequence_last_value(q.seq), 0)", 0 },
 	/* audit hash chain (sql/0008): read back by fiable-verify-audit, which recomputes each
 	 * link itself. One cursor over the chain in its order, with each row's canonical text. */
@@ -941,6 +943,45 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	 * is doing it). Outside a REPEATABLE READ transaction. */
 	[STMT_SLOT_COUNTS_COMPACT] = { "slot_counts_compact",
 	    "SELECT creneaux_comptes_compacter() AS deltas", 0 },
+	/* Campaigns with participants (archived ones aside), each with the count of its
+	 * participants per answer state as participants_reponses (sql/0020) defines it, the
+	 * rate of those who answered (percent), its phase and the hours left before it closes
+	 * (NULL without a closing date or once passed). Soonest closing first. */
+	[STMT_METRICS_CAMPAIGN_RESPONSES] = { "metrics_campaign_responses",
+	    "SELECT coalesce(jsonb_agg(jsonb_build_object('slug', c.slug, 'titre', c.titre, "
+	    "'phase', campagne_phase(c.id), 'fermeture', iso_8601(c.fermeture, c.fuseau), "
+	    "'heures_avant_fermeture', CASE WHEN c.fermeture > now() THEN "
+	    "round(extract(epoch FROM c.fermeture - now()) / 3600, 2) END, "
+	    "'participants', r.total, 'repondu', r.repondu, 'sans_reponse', r.sans_reponse, "
+	    "'retire', r.retire, 'taux_reponse', round(100.0 * r.repondu / r.total, 2)) "
+	    "ORDER BY c.fermeture NULLS LAST, c.slug), '[]')::text AS campagnes "
+	    "FROM campagnes c JOIN (SELECT campagne_id, count(*) AS total, "
+	    "count(*) FILTER (WHERE reponse = 'repondu') AS repondu, "
+	    "count(*) FILTER (WHERE reponse = 'sans_reponse') AS sans_reponse, "
+	    "count(*) FILTER (WHERE reponse = 'retire') AS retire "
+	    "FROM participants_reponses GROUP BY campagne_id) AS r ON r.campagne_id = c.id "
+	    "WHERE c.etat <> 'archivee'", 0 },
+	/* backups of the participants (format 3): read, scratch copy, load, as the other tables */
+	[STMT_BACKUP_DECLARE_PARTICIPANTS] = { "backup_declare_participants",
+	    BACKUP_CURSOR "participants AS t ORDER BY t.id", 0 },
+	[STMT_BACKUP_DECLARE_SCRATCH_PARTICIPANTS] = { "backup_declare_scratch_participants",
+	    BACKUP_CURSOR "pg_temp.restore_participants AS t ORDER BY t.id", 0 },
+	[STMT_BACKUP_SCRATCH_PARTICIPANTS] = { "backup_scratch_participants",
+	    "CREATE TEMP TABLE restore_participants (LIKE participants " BACKUP_LIKE
+	    ") ON COMMIT DROP", 0 },
+	[STMT_BACKUP_LOAD_PARTICIPANTS] = { "backup_load_participants",
+	    "INSERT INTO pg_temp.restore_participants SELECT * FROM "
+	    "jsonb_populate_recordset(NULL::pg_temp.restore_participants, $1::jsonb)", 1 },
+	/* Participants gone from the database: back with their id, token hash, invitation and
+	 * unsubscription dates (after their campaigns). The invitation mail they point to is
+	 * not in backups: the link goes when that mail is no longer there. One whose e-mail or
+	 * token is now another's is left out. */
+	[STMT_BACKUP_APPLY_PARTICIPANTS] = { "backup_apply_participants",
+	    "WITH added AS (INSERT INTO participants OVERRIDING SYSTEM VALUE SELECT p.* "
+	    "FROM pg_temp.restore_participants AS r CROSS JOIN LATERAL jsonb_populate_record(r, "
+	    "jsonb_build_object('invitation_mail_id', CASE WHEN EXISTS (SELECT 1 FROM mail_outbox "
+	    "AS m WHERE m.id = r.invitation_mail_id) THEN r.invitation_mail_id END)) AS p "
+	    "ON CONFLICT DO NOTHING RETURNING id) SELECT count(*) FROM added", 0 },
 };
 
 const struct stmt_def *

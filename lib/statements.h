@@ -168,6 +168,14 @@ enum stmt {
 	STMT_SUBMISSION_KNOWN_SLOTS,
 	/* counts per slot (sql/0021) */
 	STMT_SLOT_COUNTS_COMPACT,
+	/* the response rate of each campaign with participants (issue 16, metrics and alert) */
+	STMT_METRICS_CAMPAIGN_RESPONSES,
+	/* backups of the participants (format 3, sql/0024) */
+	STMT_BACKUP_DECLARE_PARTICIPANTS,
+	STMT_BACKUP_DECLARE_SCRATCH_PARTICIPANTS,
+	STMT_BACKUP_SCRATCH_PARTICIPANTS,
+	STMT_BACKUP_LOAD_PARTICIPANTS,
+	STMT_BACKUP_APPLY_PARTICIPANTS,
 	STMT__MAX
 };
 
