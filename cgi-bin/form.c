@@ -239,6 +239,7 @@ check_timezone(struct db *db, const struct config *cfg)
 }
 
 void handle_invitation(struct call *call);  /* invitation.c */
+void handle_unsubscribe_page(struct call *call);  /* unsubscribe.c */
 void handle_unsubscribe(struct call *call);
 
 /* Everything here is a read that everyone opens at once: its metrics go in batches
@@ -254,6 +255,7 @@ static const struct route routes[] = {
 	{ "/api/form", "GET, HEAD", handle_form },
 	{ "/api/campagnes", "GET, HEAD", handle_campaigns },
 	{ "/api/invitation", "POST", handle_invitation },
+	{ "/api/desinscription", "GET, HEAD", handle_unsubscribe_page },
 	{ "/api/desinscription", "POST", handle_unsubscribe },
 };
 

@@ -166,6 +166,9 @@ enum stmt {
 	STMT_CAMPAIGN_SLOTS_UNCOUNTED,
 	/* the slots an answer names, with their changes (issue 15) */
 	STMT_SUBMISSION_KNOWN_SLOTS,
+	/* the person's side of invitations (issue 16) */
+	STMT_PARTICIPANT_UNSUBSCRIBE_PAGE,
+	STMT_SUBMISSION_CAMPAIGN_ACCESS,
 	STMT__MAX
 };
 
