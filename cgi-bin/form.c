@@ -104,6 +104,8 @@ render_form(struct call *call, const char *slug, char **body, long long *expires
 	cJSON_AddStringToObject(c, "titre", db_text_or(camp, 0, "titre", ""));
 	cJSON_AddStringToObject(c, "introduction", db_text_or(camp, 0, "introduction", ""));
 	cJSON_AddStringToObject(c, "phase", db_text_or(camp, 0, "phase", ""));
+	/* ouvert, or invites: the page says that an invitation's link is needed. */
+	cJSON_AddStringToObject(c, "acces", db_text_or(camp, 0, "acces", "ouvert"));
 	add_text_or_null(c, "ouverture", camp, "ouverture");
 	add_text_or_null(c, "fermeture", camp, "fermeture");
 	add_text_or_null(c, "fin_delai_grace", camp, "fin_delai_grace");

@@ -139,7 +139,7 @@ handle_unsubscribe_page(struct call *call)
 	done = PQntuples(res) == 1 && db_bool(res, 0, "desinscrit");
 	buf_adds(&b, "<section class=\"carte\" id=\"desinscription\">\n<p>");
 	if (done) {
-		buf_adds(&b, "Vous êtes déjà désinscrit des relances de ");
+		buf_adds(&b, "Vous êtes déjà désinscrit(e) des relances de ");
 		add_campaign(&b, PQntuples(res) == 1 ? db_text(res, 0, "titre") : NULL, true);
 		buf_adds(&b, ". Vous pouvez toujours y répondre avec le lien de votre invitation."
 		    "</p>\n");

@@ -785,7 +785,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	/* $1 slug or ''. The campaign of a form, whatever its state (the caller refuses a
 	 * brouillon or archivee one), with its phase now and when the phase next changes. */
 	[STMT_FORM_CAMPAIGN] = { "form_campaign",
-	    "SELECT c.id, c.slug, c.titre, c.introduction, c.fuseau, c.etat, "
+	    "SELECT c.id, c.slug, c.titre, c.introduction, c.fuseau, c.etat, c.acces, "
 	    "campagne_phase(c.id) AS phase, " CAMPAIGN_DATES ", "
 	    CAMPAIGN_NEXT_CHANGE " AS prochain_changement "
 	    "FROM campagnes AS c WHERE " CAMPAIGN_NAMED, 1 },
