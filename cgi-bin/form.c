@@ -1,10 +1,11 @@
 /* fiable-form — what a person's page needs before answering:
  *   GET /api/form?campagne=<slug>  one campaign's form: its slots (not removed, in order,
  *                                  with their day in its time zone), the campaign itself
- *                                  (titre, introduction, phase, dates), the feature flags
+ *                                  (titre, introduction, phase, dates, acces), the flags
  *                                  and the validation rules; without ?campagne=, the first
  *                                  campaign (the pages and tests of before campaigns)
  *   GET /api/campagnes             the campaigns open or about to open
+ *   GET, POST /api/desinscription  (unsubscribe.c) and POST /api/invitation (invitation.c)
  * Both bodies are rendered once and kept in the worker's memory (lib/form_cache.h): a
  * request costs no database round trip until a campaign, a slot or a flag changes (NOTIFY),
  * the connection is replaced, or the campaign's phase changes with the clock. Their metrics

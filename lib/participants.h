@@ -4,7 +4,9 @@
  * Invitation tokens: 256 random bits, base64url (43 characters), sent only in the body of
  * the queued invitation (mail_outbox erases a body once sent or given up, as it does for the
  * edit link of a receipt); the database keeps their SHA-256. The personal link is
- * PUBLIC_URL/c/SLUG/#invitation=TOKEN: in the fragment, never in a server log.
+ * PUBLIC_URL/c/SLUG/#invitation=TOKEN: in the fragment, never in a server log. Once the
+ * person has answered, the same token is also an edit token for that answer only
+ * (TOKEN_SUBMISSION in statements.c).
  *
  * CSV of participants: one person a line, columns e-mail, nom[, groupe], separated by ';'
  * or ',' (the first of the two in the first line), UTF-8 with or without a BOM, LF or CRLF,
