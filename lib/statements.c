@@ -21,10 +21,16 @@
 #define TOKEN_SUBMISSION(h) \
 	"(SELECT s.id, s.edit_token_hash AS credential FROM soumissions_disponibilites AS s " \
 	"WHERE s.edit_token_hash = decode(" h ", 'hex') " \
-	"UNION ALL (SELECT s.id, p.jeton_invitation_hash FROM participants AS p " \
+	"UNION ALL (" TOKEN_PARTICIPANT_ANSWER(h, "AND s.deleted_at IS NULL") " LIMIT 1) " \
+	"UNION ALL (" TOKEN_PARTICIPANT_ANSWER(h, "AND s.deleted_at IS NOT NULL") " " \
+	"ORDER BY s.deleted_at DESC, s.id DESC LIMIT 1) LIMIT 1)"
+/* The answers of the participant invited by token h, in its campaign (which: cond). The
+ * active one is found by the index soumissions_campagne_email_active_uniq. */
+#define TOKEN_PARTICIPANT_ANSWER(h, cond) \
+	"SELECT s.id, p.jeton_invitation_hash FROM participants AS p " \
 	"JOIN soumissions_disponibilites AS s ON s.campagne_id = p.campagne_id " \
-	"AND lower(s.email) = lower(p.email) WHERE p.jeton_invitation_hash = decode(" h ", 'hex') " \
-	"ORDER BY s.deleted_at IS NOT NULL, s.deleted_at DESC, s.id DESC LIMIT 1) LIMIT 1)"
+	"AND lower(s.email) = lower(p.email) " cond " " \
+	"WHERE p.jeton_invitation_hash = decode(" h ", 'hex')"
 /* True when a submission other than s is active with this e-mail in s's campaign (an SQL
  * expression). */
 #define ACTIVE_ELSEWHERE(email) \
