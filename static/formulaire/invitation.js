@@ -74,11 +74,12 @@ export const corpsInvitation = () => (invitation && !etat.base ? { invitation: i
 function accepter(d, jeton) {
   invitation = { jeton, nom: d.nom, email: d.email, titre: d.titre, acces: d.acces, repondu: d.repondu };
   garder(invitation);
-  // Déjà répondu : le jeton ouvre la réponse, sauf si ce navigateur a déjà celle de cette
-  // personne (son lien de modification).
-  const connue = etat.compte?.reponse?.email;
-  if (d.repondu && (!etat.compte || (connue && connue.toLowerCase() !== d.email.toLowerCase()))) {
-    etat.compte = { jeton, reponse: null };
+  // Déjà répondu : le jeton ouvre la réponse (il reste valable quand un nouveau lien de
+  // modification remplace l'ancien) ; la version gardée dans ce navigateur, si c'est celle de
+  // cette personne, s'affiche en attendant.
+  if (d.repondu) {
+    const connue = etat.compte?.reponse;
+    etat.compte = { jeton, reponse: connue?.email?.toLowerCase() === d.email.toLowerCase() ? connue : null };
     garderCompte();
   }
   note(`Invitation personnelle de ${d.nom} (${d.email}). Le nom et l’adresse e-mail viennent de la liste des personnes invitées : ils ne peuvent pas être modifiés ici.${d.repondu ? ' Ce lien ouvre aussi votre réponse, pour la modifier.' : ''}`, 'info');

@@ -117,6 +117,11 @@ test('le lien personnel ouvre le formulaire au nom de l’invitée, verrouillé 
   // La vue de l'organisateur (API d'administration) : a répondu.
   const p = await vueOrganisateur(campagne, LEA.email);
   assert.equal(p.reponse, 'repondu');
+  await capture(page, 'invitation-merci');
+  // Le même lien, rouvert dans ce navigateur : la réponse, à modifier.
+  const encore = await ouvrir(contexte, `/c/${SLUG}/#invitation=${lien.jeton}`);
+  await attendreVisible(encore, '#compte');
+  assert.equal(await texte(encore, '#envoyer'), 'Enregistrer les modifications');
   assert.deepEqual(contexte.erreurs, []);
 });
 
@@ -160,6 +165,9 @@ test('un lien faux : un message clair ; campagne ouverte à tous, on répond qua
   await attendreTexte(page, '#invitation', 'réservée aux personnes invitées');
   assert.equal(await page.locator('#nom').evaluate((e) => e.readOnly), false);
   await capture(page, 'invitation-lien-faux');
+  // Sans lien du tout, la page d'une campagne sur invitation le dit.
+  const sansLien = await ouvrir(await navigateur(), `/c/${SLUG}/`);
+  await attendreTexte(sansLien, '#invitation', 'Cette campagne est réservée aux personnes invitées');
 
   // La première campagne est ouverte à tous : le même lien faux n'empêche pas de répondre.
   const ouverte = await ouvrir(contexte, `/c/disponibilites/#invitation=${faux}`);
