@@ -7,8 +7,9 @@
  *                            nothing; the mail sender decides later whether a link is sent
  * The token travels in "Authorization: Bearer"; only its SHA-256 is stored. The invitation
  * token of a participant is accepted as well, for that participant's answer in its campaign
- * only (TOKEN_SUBMISSION in lib/statements.c): the personal link is also the edit link. The feature
- * flags "modification" and "email_links" off refuse the first three or the last (403). */
+ * only (TOKEN_SUBMISSION in lib/statements.c): the personal link is also the edit link.
+ * The feature flags "modification" and "email_links" off refuse the first three or the
+ * last (403). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
