@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 
@@ -452,4 +453,23 @@ fail:
 		log_warn("%s: invitations non préparées : %s", __func__, db_error(db));
 	PQclear(res);
 	return queued;
+}
+
+enum api_error
+participant_identity_kept(struct db *db, const struct locked_submission *row,
+    const char *email, bool *kept)
+{
+	const char *params[1] = { row->id };
+	PGresult *res = db_exec(db, STMT_SUBMISSION_CAMPAIGN_ACCESS, params);
+	enum api_error e = ERR_NONE;
+
+	*kept = false;
+	if (!db_ok(res) || PQntuples(res) != 1)
+		e = ERR_INTERNAL;
+	else if (strcmp(db_text_or(res, 0, "acces", "ouvert"), "invites") == 0)
+		*kept = true;
+	PQclear(res);
+	if (*kept && strcasecmp(email, row->email) != 0)
+		e = ERR_INVITATION_EMAIL;
+	return e;
 }

@@ -4,7 +4,9 @@
  * Invitation tokens: 256 random bits, base64url (43 characters), sent only in the body of
  * the queued invitation (mail_outbox erases a body once sent or given up, as it does for the
  * edit link of a receipt); the database keeps their SHA-256. The personal link is
- * PUBLIC_URL/c/SLUG/#invitation=TOKEN: in the fragment, never in a server log.
+ * PUBLIC_URL/c/SLUG/#invitation=TOKEN: in the fragment, never in a server log. Once the
+ * person has answered, the same token is also an edit token for that answer only
+ * (TOKEN_SUBMISSION in statements.c).
  *
  * CSV of participants: one person a line, columns e-mail, nom[, groupe], separated by ';'
  * or ',' (the first of the two in the first line), UTF-8 with or without a BOM, LF or CRLF,
@@ -22,7 +24,9 @@
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
+#include "http.h"
 #include "slot.h"
+#include "submission.h"
 
 #define PARTICIPANT_NAME_MAX_CHARS  100            /* participants.nom CHECK */
 #define PARTICIPANT_GROUP_MAX_CHARS 100            /* participants.groupe CHECK */
@@ -71,5 +75,13 @@ int participants_invite(struct db *db, const struct config *cfg, const char *id,
  * HMAC-SHA-256 under the server's secret, base64url (TOKEN_STR_LEN bytes). Only good for
  * that: it is in the List-Unsubscribe address, which mail clients may fetch and servers log. */
 void unsubscribe_signature(const struct config *cfg, const char *pid, char out[TOKEN_STR_LEN]);
+
+/* Invited-only campaigns (issue 16): the e-mail and name of an answer are those of the
+ * list, and a change keeps them. For the locked answer row about to be changed to e-mail
+ * email: ERR_NONE with *kept true (invited-only: write row's e-mail and name) or false (an
+ * open campaign: write the body's); ERR_INVITATION_EMAIL when invited-only and email is
+ * another address; ERR_INTERNAL on a database failure. */
+enum api_error participant_identity_kept(struct db *db, const struct locked_submission *row,
+    const char *email, bool *kept);
 
 #endif

@@ -10,8 +10,27 @@
 	"historique_modifications::text AS historique, en_retard, " \
 	"(SELECT c.slug FROM campagnes AS c WHERE c.id = campagne_id) AS campagne"
 /* What a writer needs of the row it locks. */
-#define LOCK_COLUMNS "id, version, deleted_at IS NOT NULL AS withdrawn, " \
-	"encode(edit_token_hash, 'hex') AS token_hash, email, nom"
+#define LOCK_FIELDS "id, version, deleted_at IS NOT NULL AS withdrawn, email, nom"
+#define LOCK_COLUMNS LOCK_FIELDS ", encode(edit_token_hash, 'hex') AS token_hash"
+/* The submission a presented token opens (h: the hex SHA-256 of the token), as (id,
+ * credential: the hash that matched). Its edit token; or (issue 16) the invitation token of
+ * a participant, which opens that participant's answer in the participant's campaign only,
+ * matched by e-mail as the view participants_reponses (sql/0020) matches them: the active
+ * answer, else the last withdrawn one (so that a withdrawal can be undone). Never another
+ * person's answer, never another campaign's. */
+#define TOKEN_SUBMISSION(h) \
+	"(SELECT s.id, s.edit_token_hash AS credential FROM soumissions_disponibilites AS s " \
+	"WHERE s.edit_token_hash = decode(" h ", 'hex') " \
+	"UNION ALL (" TOKEN_PARTICIPANT_ANSWER(h, "AND s.deleted_at IS NULL") " LIMIT 1) " \
+	"UNION ALL (" TOKEN_PARTICIPANT_ANSWER(h, "AND s.deleted_at IS NOT NULL") " " \
+	"ORDER BY s.deleted_at DESC, s.id DESC LIMIT 1) LIMIT 1)"
+/* The answers of the participant invited by token h, in its campaign (which: cond). The
+ * active one is found by the index soumissions_campagne_email_active_uniq. */
+#define TOKEN_PARTICIPANT_ANSWER(h, cond) \
+	"SELECT s.id, p.jeton_invitation_hash FROM participants AS p " \
+	"JOIN soumissions_disponibilites AS s ON s.campagne_id = p.campagne_id " \
+	"AND lower(s.email) = lower(p.email) " cond " " \
+	"WHERE p.jeton_invitation_hash = decode(" h ", 'hex')"
 /* True when a submission other than s is active with this e-mail in s's campaign (an SQL
  * expression). */
 #define ACTIVE_ELSEWHERE(email) \
@@ -128,11 +147,13 @@ static const struct stmt_def stmts[STMT__MAX] = {
 
 	[STMT_SUBMISSION_BY_ID] = { "submission_by_id",
 	    "SELECT " SUBMISSION_COLUMNS " FROM soumissions_disponibilites WHERE id = $1::bigint", 1 },
-	/* $1: sha256 of the presented token (hex); the row is locked until the end of the
-	 * transaction, so concurrent writers with the same If-Match see each other. */
+	/* $1: sha256 of the presented token (hex), an edit or an invitation token
+	 * (TOKEN_SUBMISSION); token_hash: the one that matched. The row is locked until the end
+	 * of the transaction, so concurrent writers with the same If-Match see each other. */
 	[STMT_SUBMISSION_LOCK_BY_TOKEN] = { "submission_lock_by_token",
-	    "SELECT " LOCK_COLUMNS " FROM soumissions_disponibilites "
-	    "WHERE edit_token_hash = decode($1, 'hex') FOR UPDATE", 1 },
+	    "SELECT " LOCK_FIELDS ", encode(t.credential, 'hex') AS token_hash "
+	    "FROM soumissions_disponibilites JOIN " TOKEN_SUBMISSION("$1") " AS t USING (id) "
+	    "FOR UPDATE OF soumissions_disponibilites", 1 },
 	[STMT_SUBMISSION_LOCK_BY_ID] = { "submission_lock_by_id",
 	    "SELECT " LOCK_COLUMNS " FROM soumissions_disponibilites "
 	    "WHERE id = $1::bigint FOR UPDATE", 1 },
@@ -772,7 +793,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	/* $1 slug or ''. The campaign of a form, whatever its state (the caller refuses a
 	 * brouillon or archivee one), with its phase now and when the phase next changes. */
 	[STMT_FORM_CAMPAIGN] = { "form_campaign",
-	    "SELECT c.id, c.slug, c.titre, c.introduction, c.fuseau, c.etat, "
+	    "SELECT c.id, c.slug, c.titre, c.introduction, c.fuseau, c.etat, c.acces, "
 	    "campagne_phase(c.id) AS phase, " CAMPAIGN_DATES ", "
 	    CAMPAIGN_NEXT_CHANGE " AS prochain_changement "
 	    "FROM campagnes AS c WHERE " CAMPAIGN_NAMED, 1 },
@@ -822,11 +843,12 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "RETURNING id, version, en_retard, "
 	    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at",
 	    6 },
-	/* $1 sha256 of an edit token (hex): the campaign of its submission (no lock: which
-	 * catalogue a PUT's slots are checked against, before its transaction). */
+	/* $1 sha256 of an edit or invitation token (hex, TOKEN_SUBMISSION): the campaign of its
+	 * submission (no lock: which catalogue a PUT's slots are checked against, before its
+	 * transaction). */
 	[STMT_SUBMISSION_CAMPAIGN_BY_TOKEN] = { "submission_campaign_by_token",
 	    "SELECT campagne_id FROM soumissions_disponibilites "
-	    "WHERE edit_token_hash = decode($1, 'hex')", 1 },
+	    "JOIN " TOKEN_SUBMISSION("$1") " AS t USING (id)", 1 },
 	/* participants and invitations (sql/0018) */
 	/* $1 campaign id. No row: no such campaign; one row with a NULL id: no participant.
 	 * reponse: as the view participants_reponses (sql/0020) defines it. Sorted by group (none last), then name: a group's rows follow each other. */
@@ -874,19 +896,23 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_PARTICIPANT_BY_TOKEN] = { "participant_by_token",
 	    "SELECT id, email, nom FROM participants WHERE campagne_id = $1::bigint "
 	    "AND jeton_invitation_hash = decode($2, 'hex')", 2 },
-	/* $1 sha256 of an invitation token (hex): who it invites, where (a published campaign). */
+	/* $1 sha256 of an invitation token (hex): who it invites, where (a published campaign),
+	 * and whether that person has answered (reponse: as participants_reponses says). */
 	[STMT_INVITATION_LOOKUP] = { "invitation_lookup",
-	    "SELECT p.nom, p.email, c.slug, c.titre FROM participants p "
+	    "SELECT p.nom, p.email, p.reponse, c.slug, c.titre, c.acces FROM participants_reponses p "
 	    "JOIN campagnes c ON c.id = p.campagne_id "
 	    "WHERE p.jeton_invitation_hash = decode($1, 'hex') "
 	    "AND c.etat NOT IN ('brouillon', 'archivee')", 1 },
 	/* $1 campaign, $2 'ouvert' or 'invites'. */
 	[STMT_CAMPAIGN_ACCESS_SET] = { "campaign_access_set",
 	    "UPDATE campagnes SET acces = $2 WHERE id = $1::bigint RETURNING acces", 2 },
-	/* $1 participant: no more reminders (once; a second time changes nothing). */
+	/* $1 participant: no more reminders (once; a second time changes nothing); the title
+	 * of the participant's campaign (no row: no such participant any more). */
 	[STMT_PARTICIPANT_UNSUBSCRIBE] = { "participant_unsubscribe",
-	    "UPDATE participants SET desinscrit_relances_at = now() WHERE id = $1::bigint "
-	    "AND desinscrit_relances_at IS NULL RETURNING id", 1 },
+	    "WITH u AS (UPDATE participants SET desinscrit_relances_at = now() "
+	    "WHERE id = $1::bigint AND desinscrit_relances_at IS NULL RETURNING id) "
+	    "SELECT c.titre, (SELECT count(*) FROM u) AS changes FROM participants p "
+	    "JOIN campagnes c ON c.id = p.campagne_id WHERE p.id = $1::bigint", 1 },
 	/* the administration's roster, streamed (lib/roster.c) */
 	/* The active submissions of the first campaign, by name (the CSV): the cursor of
 	 * STMT_ADMIN_SUBMISSIONS, in the order of soumissions_campagne_nom_idx (sql/0016). */
@@ -982,6 +1008,17 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "jsonb_build_object('invitation_mail_id', CASE WHEN EXISTS (SELECT 1 FROM mail_outbox "
 	    "AS m WHERE m.id = r.invitation_mail_id) THEN r.invitation_mail_id END)) AS p "
 	    "ON CONFLICT DO NOTHING RETURNING id) SELECT count(*) FROM added", 0 },
+	/* the person's side of invitations (issue 16) */
+	/* $1 participant: the title of the campaign the unsubscribe page names, and whether
+	 * the participant already unsubscribed (no row: no such participant any more). */
+	[STMT_PARTICIPANT_UNSUBSCRIBE_PAGE] = { "participant_unsubscribe_page",
+	    "SELECT c.titre, p.desinscrit_relances_at IS NOT NULL AS desinscrit "
+	    "FROM participants p JOIN campagnes c ON c.id = p.campagne_id "
+	    "WHERE p.id = $1::bigint", 1 },
+	/* $1 submission: the access mode of its campaign ('ouvert', 'invites'). */
+	[STMT_SUBMISSION_CAMPAIGN_ACCESS] = { "submission_campaign_access",
+	    "SELECT c.acces FROM soumissions_disponibilites s "
+	    "JOIN campagnes c ON c.id = s.campagne_id WHERE s.id = $1::bigint", 1 },
 };
 
 const struct stmt_def *

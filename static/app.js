@@ -14,6 +14,7 @@ import { ecrireChamps } from './formulaire/champs.js';
 import { garder, refus, succes } from './formulaire/envoi.js';
 import { $, annoncer, CLE_COMPTE, CLE_FORM, deLaCampagne, etat, lireLocal, SLUG_PAGE, versionDe } from './formulaire/etat.js';
 import { brancher } from './formulaire/evenements.js';
+import { ouvrirInvitation } from './formulaire/invitation.js';
 import { chargerReponse, garderCompte } from './formulaire/modification.js';
 import { afficherReseau, repartir } from './formulaire/vue-file.js';
 
@@ -50,6 +51,8 @@ async function demarrer() {
   file.configurer({ succes, refus, garder, appartient: deLaCampagne });
   const frais = chargerFormulaire();
   if (!cache) await frais;
+  // Un lien d'invitation (#invitation=) : nom et e-mail de la liste, ou la réponse déjà envoyée.
+  await ouvrirInvitation();
 
   // Interactif dès que le catalogue et le contenu connus sont affichés (localStorage) ; la
   // file (IndexedDB) est lue ensuite.

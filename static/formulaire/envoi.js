@@ -6,6 +6,7 @@ import { effacerBrouillonEnvoye, sauverBrouillon } from './brouillon.js';
 import { afficherErreurs, corpsDe, ecrireChamps, effacerErreur, focaliser, lireChamps, verifier } from './champs.js';
 import { annoncer, bouton, CHAMPS, demanderPersistance, etat, etiquette, modeModification, versionDe } from './etat.js';
 import { chargerFormulaire } from './catalogue.js';
+import { corpsInvitation } from './invitation.js';
 import { chargerReponse, garderCompte, jetonInvalide, majReponse } from './modification.js';
 import { rafraichirFile } from './vue-file.js';
 
@@ -42,7 +43,7 @@ export async function envoyer(evenement) {
   const campagne = etat.slug;
   const envoi = file.nouvelEnvoi(rep
     ? { type: 'modification', methode: 'PUT', url: '/api/modify', corps, campagne, jeton: etat.compte.jeton, ifMatch: etiquette(etat.base.version), autosaveMs: etat.dureeBrouillon }
-    : { type: 'creation', methode: 'POST', url: '/api/submit', corps: campagne ? { ...corps, campagne } : corps, campagne, autosaveMs: etat.dureeBrouillon });
+    : { type: 'creation', methode: 'POST', url: '/api/submit', corps: campagne ? { ...corps, campagne, ...corpsInvitation() } : corps, campagne, autosaveMs: etat.dureeBrouillon });
   demanderPersistance();
   annoncer('Envoi en cours…');
   if (!etat.flags.offline_queue) return envoyerSansFile(envoi);

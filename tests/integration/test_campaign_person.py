@@ -85,7 +85,8 @@ class CampaignPersonTest(ft.FiableTestCase):
             self.assertEqual(c["phase"], phase, resp.describe())
             self.assertEqual(set(c), {"slug", "titre", "introduction", "phase", "ouverture",
                                       "fermeture", "fin_delai_grace", "modification_jusqu_a",
-                                      "fuseau"})
+                                      "fuseau", "acces"})
+            self.assertEqual(c["acces"], "ouvert")
             self.assertEqual([s["id"] for s in body["creneaux"]], ids)
             self.assertIn("regles", body)
             self.assertIn("fonctionnalites", body)

@@ -351,7 +351,9 @@ class Participants(ft.FiableTestCase):
         self.assertStatus(r, 200)
         self.assertEqual(r.json(), {"nom": "Léa Lien", "email": email, "campagne": slug,
                                     "titre": sql("SELECT titre FROM campagnes WHERE id = "
-                                                 ":'p1'::bigint", cid)[0][0]})
+                                                 ":'p1'::bigint", cid)[0][0],
+                                    "acces": "invites", "reponse": "sans_reponse",
+                                    "repondu": False})
         self.assertEqual(r.header("Cache-Control"), "no-store")
         r = ft.request("POST", "/api/invitation", body=ft.encode_json({"jeton": "A" * 43}),
                        headers=h)
