@@ -63,18 +63,16 @@ handle_reminders_schedule(struct call *call)
 	char hours[REMINDER_SCHEDULE_MAX * 8 + 4];
 	const char *params[2];
 	PGresult *locked = NULL, *res = NULL;
-	cJSON *root, *errors = cJSON_CreateObject(), *o;
+	cJSON *root, *errors, *o;
 
 	if (!campaign_address_parse(call->req->uri, &a)) {
 		respond_error(call, ERR_NOT_FOUND);
-		cJSON_Delete(errors);
 		return;
 	}
-	if ((root = respond_read_json(call)) == NULL) {
-		cJSON_Delete(errors);
+	if ((root = respond_read_json(call)) == NULL)
 		return;
-	}
-	if (errors == NULL || !reminder_schedule_parse(root, hours, sizeof(hours), errors)) {
+	if ((errors = cJSON_CreateObject()) == NULL ||
+	    !reminder_schedule_parse(root, hours, sizeof(hours), errors)) {
 		respond_problem(call, errors ? ERR_VALIDATION : ERR_INTERNAL, "errors", errors);
 		goto done;
 	}

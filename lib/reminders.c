@@ -88,8 +88,9 @@ reminder_audit(struct db *db, const struct http_request *req, const char *id,
     const struct reminder *r, const char *run_id, int sent)
 {
 	char actor[96];
-	struct audit_entry e;
 	cJSON *details = cJSON_CreateObject();
+	struct audit_entry e = { .action = "participants.remind", .entity = "campagnes",
+	    .entity_id = id, .actor = actor, .details = details };
 	bool ok;
 
 	if (details == NULL)
@@ -102,11 +103,6 @@ reminder_audit(struct db *db, const struct http_request *req, const char *id,
 	}
 	cJSON_AddStringToObject(details, "relance", run_id);
 	cJSON_AddNumberToObject(details, "envoyes", sent);
-	e.action = "participants.remind";
-	e.entity = "campagnes";
-	e.entity_id = id;
-	e.actor = actor;
-	e.details = details;
 	ok = audit_append(db, req, &e);
 	cJSON_Delete(details);
 	return ok;

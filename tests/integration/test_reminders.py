@@ -340,6 +340,13 @@ class Reminders(ft.FiableTestCase):
         self.assertProblem(ft.request("POST", "/api/invitation",
                                       body=ft.encode_json({"jeton": old}), headers=h), 403,
                            "invitation_invalide")
+        # A participant reminded can still be removed (its reminder rows go with it).
+        pid = sql_int("SELECT id FROM participants WHERE campagne_id = :'p1'::bigint", cid)
+        self.assertStatus(admin("DELETE", "%s/%s/participants/%d" % (BASE, cid, pid)), 200)
+        self.assertEqual(sql_int("SELECT count(*) FROM relances_envois WHERE participant_id = "
+                                 ":'p1'::bigint", pid), 0)
+        self.assertEqual(sql_int("SELECT envoyes FROM relances WHERE campagne_id = "
+                                 ":'p1'::bigint", cid), 1, "the record of the reminder stays")
 
     def test_cron_usage(self):
         prog = os.path.join(os.environ["FIABLE_TEST_BACKUP_BIN"], "fiable-reminders")
