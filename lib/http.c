@@ -118,6 +118,9 @@ static const struct api_error_info api_errors[ERR__MAX] = {
 	    "Votre invitation est personnelle : l'adresse e-mail de la réponse doit être celle "
 	    "à laquelle vous l'avez reçue. Votre réponse n'a pas été enregistrée.",
 	    .allow = false },
+	[ERR_REMINDER_NOT_OPEN] = { 409, "relance_impossible", "Relance impossible",
+	    "Cette campagne n’accepte pas de réponses en ce moment (brouillon, pas encore "
+	    "ouverte, close ou archivée) : personne n’a été relancé.", .allow = false },
 };
 
 const char *

@@ -57,6 +57,8 @@ enum api_error {
 	ERR_INVITATION_REQUIRED,     /* 403: an invited-only campaign, no token */
 	ERR_INVITATION_INVALID,      /* 403: a token that invites nobody to this campaign */
 	ERR_INVITATION_EMAIL,        /* 403: the token's participant has another e-mail */
+	/* reminders (sql/0022) */
+	ERR_REMINDER_NOT_OPEN,       /* 409: a reminder to a campaign that takes no answers */
 	ERR__MAX
 };
 

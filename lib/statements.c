@@ -64,6 +64,16 @@
 	"iso_8601(c.fermeture, c.fuseau) AS fermeture, " \
 	"iso_8601(c.modification_jusqu_a, c.fuseau) AS modification_jusqu_a, " \
 	"(extract(epoch FROM c.delai_grace) / 60)::integer AS delai_grace_minutes"
+/* Who a reminder of campaign C writes to, the one rule (sql/0022): no answer (the view of
+ * sql/0020), an invitation the mail server accepted, not unsubscribed from reminders; a
+ * manual reminder (M true) also skips whoever had one in the last 12 hours (a second click
+ * sends nothing). */
+#define REMINDER_TARGETS(c, m) \
+	"FROM participants_reponses p WHERE p.campagne_id = " c "::bigint " \
+	"AND p.reponse = 'sans_reponse' AND p.statut_invitation = 'envoyee' " \
+	"AND p.invited_at IS NOT NULL AND p.desinscrit_relances_at IS NULL " \
+	"AND NOT (" m "::boolean AND EXISTS (SELECT 1 FROM relances_envois e " \
+	"WHERE e.participant_id = p.id AND e.created_at > now() - interval '12 hours'))"
 /* A campaign's time shifted by $N weeks on its local clock (a DST change keeps the hour). */
 #define WEEKS_LATER(ts, weeks) \
 	"(((" ts ") AT TIME ZONE c.fuseau) + make_interval(weeks => " weeks "::integer)) " \
@@ -887,11 +897,13 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_PARTICIPANTS_TO_INVITE] = { "participants_to_invite",
 	    "SELECT id, email, nom FROM participants WHERE campagne_id = $1::bigint "
 	    "AND invited_at IS NULL ORDER BY id FOR UPDATE", 1 },
-	/* $1 participant, $2 sha256 of the token (hex), $3 its mail. No row: invited already. */
+	/* $1 participant, $2 sha256 of the token (hex), $3 its mail, $4 the token's salt (hex,
+	 * sql/0022). No row: invited already. */
 	[STMT_PARTICIPANT_INVITED] = { "participant_invited",
 	    "UPDATE participants SET jeton_invitation_hash = decode($2, 'hex'), invited_at = now(), "
-	    "invitation_mail_id = $3::bigint, statut_invitation = 'a_envoyer', erreur_smtp = NULL "
-	    "WHERE id = $1::bigint AND invited_at IS NULL RETURNING id", 3 },
+	    "invitation_mail_id = $3::bigint, statut_invitation = 'a_envoyer', erreur_smtp = NULL, "
+	    "jeton_sel = decode($4, 'hex') "
+	    "WHERE id = $1::bigint AND invited_at IS NULL RETURNING id", 4 },
 	/* $1 campaign, $2 sha256 of an invitation token (hex): its participant there, if any. */
 	[STMT_PARTICIPANT_BY_TOKEN] = { "participant_by_token",
 	    "SELECT id, email, nom FROM participants WHERE campagne_id = $1::bigint "
@@ -1019,6 +1031,84 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_SUBMISSION_CAMPAIGN_ACCESS] = { "submission_campaign_access",
 	    "SELECT c.acces FROM soumissions_disponibilites s "
 	    "JOIN campagnes c ON c.id = s.campagne_id WHERE s.id = $1::bigint", 1 },
+	/* reminders (sql/0022, lib/reminders.c) */
+	/* $1 campaign: what a reminder's mail says of it, locked (the cron's transaction; under
+	 * an admin write the row is locked already). */
+	[STMT_REMINDER_CAMPAIGN] = { "reminder_campaign",
+	    "SELECT c.slug, c.titre, campagne_phase(c.id) AS phase, "
+	    "to_char(c.fermeture AT TIME ZONE c.fuseau, 'DD/MM/YYYY \"à\" HH24\" h \"MI') AS ferme_le "
+	    "FROM campagnes c WHERE c.id = $1::bigint FOR UPDATE", 1 },
+	/* $1 campaign, $2 the administrator: a manual reminder. */
+	[STMT_REMINDER_RUN_MANUAL] = { "reminder_run_manual",
+	    "INSERT INTO relances (campagne_id, genre, admin) VALUES ($1::bigint, 'manuelle', $2) "
+	    "RETURNING id", 2 },
+	/* $1 campaign, $2 hours before its closing: that automatic reminder, counted from the
+	 * closing as it is now. No row: it was done already (the unique index). */
+	[STMT_REMINDER_RUN_AUTO] = { "reminder_run_auto",
+	    "INSERT INTO relances (campagne_id, genre, heures_avant, fermeture) "
+	    "SELECT c.id, 'automatique', $2::integer, c.fermeture FROM campagnes c "
+	    "WHERE c.id = $1::bigint AND c.fermeture IS NOT NULL "
+	    "ON CONFLICT (campagne_id, heures_avant, fermeture) WHERE genre = 'automatique' "
+	    "DO NOTHING RETURNING id", 2 },
+	/* $1 campaign, $2 true for a manual reminder: how many it would write to now. */
+	[STMT_REMINDER_TARGETS_COUNT] = { "reminder_targets_count",
+	    "SELECT count(*) AS n " REMINDER_TARGETS("$1", "$2"), 2 },
+	/* $1 campaign, $2 the reminder, $3 as above: each person to remind claimed for this
+	 * reminder (a second claim of the same one gets nobody, even concurrent), with what
+	 * their mail needs. */
+	[STMT_REMINDER_CLAIM] = { "reminder_claim",
+	    "WITH claimed AS (INSERT INTO relances_envois (relance_id, participant_id) "
+	    "SELECT $2::bigint, p.id " REMINDER_TARGETS("$1", "$3") " ORDER BY p.id "
+	    "ON CONFLICT DO NOTHING RETURNING participant_id) "
+	    "SELECT p.id, p.email, p.nom, encode(p.jeton_sel, 'hex') AS sel, "
+	    "encode(p.jeton_invitation_hash, 'hex') AS hash "
+	    "FROM claimed JOIN participants p ON p.id = claimed.participant_id ORDER BY p.id", 3 },
+	/* $1 reminder, $2 participant, $3 the mail queued. */
+	[STMT_REMINDER_MAIL] = { "reminder_mail",
+	    "UPDATE relances_envois SET mail_id = $3::bigint "
+	    "WHERE relance_id = $1::bigint AND participant_id = $2::bigint", 3 },
+	/* $1 reminder, $2 how many more were written to. */
+	[STMT_REMINDER_COUNT_ADD] = { "reminder_count_add",
+	    "UPDATE relances SET envoyes = envoyes + $2::integer WHERE id = $1::bigint", 2 },
+	/* $1 participant, $2 a new salt, $3 its token's sha256 (hex): a token that replaces the
+	 * invitation's (one that cannot be derived again: another secret, before sql/0022). */
+	[STMT_PARTICIPANT_TOKEN_RENEW] = { "participant_token_renew",
+	    "UPDATE participants SET jeton_sel = decode($2, 'hex'), "
+	    "jeton_invitation_hash = decode($3, 'hex') WHERE id = $1::bigint RETURNING id", 3 },
+	/* The automatic reminders due now: per open campaign, the nearest of its times before
+	 * the closing that has passed, unless done (for this closing). */
+	[STMT_REMINDERS_DUE] = { "reminders_due",
+	    "SELECT c.id, d.h AS heures_avant FROM campagnes c CROSS JOIN LATERAL "
+	    "(SELECT min(x) AS h FROM unnest(c.relances_heures) AS x "
+	    "WHERE now() >= c.fermeture - make_interval(hours => x)) AS d "
+	    "WHERE campagne_phase(c.id) = 'ouverte' AND c.fermeture IS NOT NULL AND d.h IS NOT NULL "
+	    "AND NOT EXISTS (SELECT 1 FROM relances r WHERE r.campagne_id = c.id "
+	    "AND r.genre = 'automatique' AND r.heures_avant = d.h AND r.fermeture = c.fermeture) "
+	    "ORDER BY c.id LIMIT 1000", 0 },
+	/* $1 campaign: its schedule, how many a manual reminder would write to, and the last
+	 * reminders. No row: no such campaign. */
+	[STMT_REMINDERS_LIST] = { "reminders_list",
+	    "SELECT array_to_json(c.relances_heures)::text AS heures, "
+	    "(SELECT count(*) " REMINDER_TARGETS("c.id", "true") ") AS a_relancer, "
+	    "(SELECT coalesce(json_agg(json_build_object('id', r.id, 'genre', r.genre, "
+	    "'admin', r.admin, 'heures_avant', r.heures_avant, 'envoyes', r.envoyes, "
+	    "'le', to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) "
+	    "ORDER BY r.created_at DESC, r.id DESC), '[]') FROM (SELECT * FROM relances "
+	    "WHERE campagne_id = c.id ORDER BY created_at DESC, id DESC LIMIT 100) r)::text "
+	    "AS relances FROM campagnes c WHERE c.id = $1::bigint", 1 },
+	/* $1 campaign, $2 jsonb array of hours (checked): its automatic reminders. */
+	[STMT_REMINDERS_SCHEDULE_SET] = { "reminders_schedule_set",
+	    "UPDATE campagnes SET relances_heures = ARRAY(SELECT x::integer FROM "
+	    "jsonb_array_elements_text($2::jsonb) AS x ORDER BY x::integer DESC) "
+	    "WHERE id = $1::bigint RETURNING array_to_json(relances_heures)::text AS heures", 2 },
+	/* $1 campaign: those who have not answered, for the CSV (bounded). */
+	[STMT_PARTICIPANTS_NO_ANSWER] = { "participants_no_answer",
+	    "SELECT p.email, p.nom, p.groupe, CASE WHEN p.invited_at IS NULL THEN 'a_inviter' "
+	    "ELSE p.statut_invitation END AS invitation, p.erreur_smtp, "
+	    "p.desinscrit_relances_at IS NOT NULL AS desinscrit "
+	    "FROM participants_reponses p WHERE p.campagne_id = $1::bigint "
+	    "AND p.reponse = 'sans_reponse' ORDER BY p.groupe NULLS LAST, lower(p.nom), p.id "
+	    "LIMIT 100000", 1 },
 };
 
 const struct stmt_def *

@@ -123,7 +123,8 @@ class Participants(ft.FiableTestCase):
                          {"campagne_id", "email", "nom", "groupe"})
         self.assertEqual(column_privileges("fiable_app", "participants", "UPDATE"),
                          {"jeton_invitation_hash", "invited_at", "invitation_mail_id",
-                          "statut_invitation", "erreur_smtp", "desinscrit_relances_at"})
+                          "statut_invitation", "erreur_smtp", "desinscrit_relances_at",
+                          "jeton_sel"})
         for role, privilege, expected in (("fiable_app", "DELETE", "t"),
                                           ("fiable_app", "TRUNCATE", "f"),
                                           ("fiable_backup", "SELECT", "t"),
