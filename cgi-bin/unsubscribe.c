@@ -179,7 +179,8 @@ handle_unsubscribe(struct call *call)
 		refuse(call, html);
 		return;
 	}
-	res = db_exec(call->db, STMT_PARTICIPANT_UNSUBSCRIBE, params);
+	/* db_query: one fresh try when the connection died while idle (the update is idempotent). */
+	res = db_query(call->db, STMT_PARTICIPANT_UNSUBSCRIBE, params);
 	if (!db_ok(res)) {
 		PQclear(res);
 		respond_db_failure(call);
