@@ -37,14 +37,7 @@ def setUpModule():
     bh.require_backup_env()
 
 
-def admin(method, path, body=None):
-    h = {"Authorization": ft.basic_auth("admin", ft.admin_password()),
-         "Origin": ft.own_origin()}
-    data = None
-    if body is not None:
-        h["Content-Type"] = ft.JSON
-        data = ft.encode_json(body)
-    return ft.request(method, path, body=data, headers=h)
+admin = ft.admin_api  # the organiser's API (fiable_test/web.py)
 
 
 def as_counts(rows):
