@@ -14,6 +14,9 @@
 // n'envoie que ceux de la sienne (gestionnaires.appartient), et un refus définitif que la
 // personne doit voir sans rien perdre (gestionnaires.garder : campagne close) le laisse dans
 // la file, marqué « refuse », jusqu'à ce qu'elle l'en retire elle-même.
+//
+// Chaque changement de la file est annoncé aux autres onglets avec la file elle-même (message
+// « file », champ envois) : un onglet n'a rien à relire au moment où le message arrive.
 
 const MAGASIN = 'envois';
 const DELAI_MIN = 1000;
@@ -28,11 +31,25 @@ let chaine = Promise.resolve();
 
 export const configurer = (g) => { gestionnaires = g; };
 export const diffuser = (message) => canal?.postMessage(message);
-if (canal) canal.onmessage = (e) => evenements.dispatchEvent(new CustomEvent('message', { detail: e.data }));
+// Une file changée par un autre onglet est planifiée ici aussi : si cet onglet-là se ferme,
+// celui-ci envoie à sa place.
+if (canal) {
+  canal.onmessage = (e) => {
+    evenements.dispatchEvent(new CustomEvent('message', { detail: e.data }));
+    if (e.data?.type === 'file') planifier().catch(() => {});
+  };
+}
 
-function signaler() {
-  evenements.dispatchEvent(new Event('change'));
-  diffuser({ type: 'file' });
+// La file telle qu'écrite, à cette page (événement « change ») et aux autres onglets.
+async function signaler() {
+  let envois;
+  try {
+    envois = await lister();
+  } catch {
+    return;
+  }
+  evenements.dispatchEvent(new CustomEvent('change', { detail: envois }));
+  diffuser({ type: 'file', envois });
 }
 
 function base() {
@@ -87,7 +104,7 @@ const modifier = (cle, changements) => transaction('readwrite', (m, fin) => {
 // Tenue quand l'envoi est écrit sur disque.
 export async function ajouter(envoi) {
   await transaction('readwrite', (m) => m.add(envoi));
-  signaler();
+  await signaler();
 }
 
 // Rattache à cette campagne les envois écrits avant les campagnes (sans « campagne ») ; leur
@@ -101,7 +118,7 @@ export const rattacher = (campagne) => transaction('readwrite', (m) => {
 
 export async function retirer(cle) {
   await transaction('readwrite', (m) => m.delete(cle));
-  signaler();
+  await signaler();
 }
 
 // crypto.randomUUID n'existe qu'en contexte sûr (https, localhost).
@@ -182,14 +199,14 @@ const avecVerrou = (fn) => (navigator.locks ? navigator.locks.request('fiable-en
 // Un essai. Rend false si le réseau semble coupé (inutile d'essayer les suivants).
 async function essayer(envoi, longueur, depuisFile) {
   if (!(await modifier(envoi.cle, { etat: 'envoi' }))) return true;
-  signaler();
+  await signaler();
   const r = await requete(envoi.methode, envoi.url, {
     corps: envoi.corps, jeton: envoi.jeton, ifMatch: envoi.if_match, cle: envoi.cle,
     client: { depuisFile, attenteMs: Date.now() - envoi.cree_le, longueur, essai: envoi.essais + 1, autosaveMs: envoi.autosave_ms },
   });
-  if (r.issue === 'refus' && gestionnaires.garder?.(envoi, r)) {
+  if (r.issue === 'refus' && gestionnaires.garder?.(envoi, r, depuisFile)) {
     await modifier(envoi.cle, { etat: 'refuse', refus: { status: r.status, code: r.donnees?.code ?? null, detail: r.message, le: Date.now() } });
-    signaler();
+    await signaler();
     return true;
   }
   if (r.issue === 'succes' || r.issue === 'refus') {
@@ -204,7 +221,7 @@ async function essayer(envoi, longueur, depuisFile) {
   }
   const essais = envoi.essais + 1;
   await modifier(envoi.cle, { etat: 'attente', essais, derniere_erreur: r.message, prochain_essai: Date.now() + delai(essais, r.attente) });
-  signaler();
+  await signaler();
   return r.issue !== 'reseau';
 }
 

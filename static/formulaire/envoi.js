@@ -59,23 +59,50 @@ export async function envoyer(evenement) {
   else if (reste) annoncer(`Mise en file d’attente : votre réponse est gardée dans ce navigateur et sera envoyée automatiquement dès que possible.${reste.derniere_erreur ? ` Raison : ${reste.derniere_erreur}` : ''}`, 'attente');
 }
 
-// Réponse 2xx, appelée avant que l'envoi ne quitte la file.
+// Réponse 2xx, appelée avant que l'envoi ne quitte la file. Le message aux autres onglets
+// porte tout ce qu'ils montrent (le compte, le contenu envoyé) : un onglet qui relirait
+// localStorage à son arrivée peut encore y trouver l'ancienne valeur (Firefox : écriture
+// propagée plus tard).
 export async function succes(envoi, r) {
   const d = r.donnees || {};
-  effacerBrouillonEnvoye(envoi.corps);
-  if (envoi.type === 'creation') {
-    etat.compte = { jeton: d.edit_token, reponse: { ...corpsDe({ ...envoi.corps, ...d }), id: d.id, version: d.version, created_at: d.created_at, updated_at: d.created_at, deleted_at: null, historique: [] } };
-    garderCompte();
-    etat.base = { id: d.id, version: d.version };
-    montrerMerci();
-    annoncer('Merci, votre réponse est enregistrée.', 'succes', true);
-  } else {
-    majReponse(d, true);
-    annoncer(`Vos modifications sont enregistrées (version ${d.version}).`, 'succes');
+  const compte = envoi.type === 'creation'
+    ? { jeton: d.edit_token, reponse: { ...corpsDe({ ...envoi.corps, ...d }), id: d.id, version: d.version, created_at: d.created_at, updated_at: d.created_at, deleted_at: null, historique: [] } }
+    : { ...etat.compte, reponse: d };
+  const message = { type: 'enregistre', cle: envoi.cle, envoi: envoi.type, corps: envoi.corps, compte, campagne: etat.slug };
+  confirmer(message);
+  file.diffuser(message);
+}
+
+// Le formulaire ne contient rien d'autre que ce contenu (ou rien) : la confirmation peut
+// prendre sa place sans rien cacher de ce qu'une autre personne a commencé à saisir.
+function formulaireLibre(corps) {
+  const s = corpsDe(lireChamps());
+  return (!s.nom && !s.email && !s.creneaux.length && !s.commentaire) || JSON.stringify(s) === JSON.stringify(corpsDe(corps));
+}
+
+// L'état final d'un envoi enregistré, le même dans chaque onglet : celui qui l'a envoyé et
+// ceux qui reçoivent son message (enregistre).
+export function confirmer({ cle, envoi, corps, compte }) {
+  etat.envois = etat.envois.filter((e) => e.cle !== cle);
+  const libre = formulaireLibre(corps);
+  effacerBrouillonEnvoye(corps);
+  etat.compte = compte;
+  garderCompte();
+  if (envoi !== 'creation') {
+    majReponse(compte.reponse, libre);
+    annoncer(`Vos modifications sont enregistrées (version ${compte.reponse.version}).`, 'succes');
+    return;
   }
-  // Le compte voyage dans le message : l'autre onglet qui relirait localStorage à l'arrivée
-  // du message peut encore y trouver l'ancienne valeur (écriture propagée plus tard).
-  file.diffuser({ type: 'compte', compte: etat.compte, campagne: etat.slug });
+  if (!libre) {
+    afficher();
+    annoncer(`La réponse de ${corps.nom} (${corps.email}) est enregistrée.`, 'succes');
+    return;
+  }
+  ecrireChamps({});
+  etat.base = { id: compte.reponse.id, version: compte.reponse.version };
+  etat.modifie = false;
+  montrerMerci();
+  annoncer('Merci, votre réponse est enregistrée.', 'succes', true);
 }
 
 // Un refus qui ne se corrige pas dans le formulaire : la campagne est close. L'envoi reste

@@ -1,11 +1,11 @@
 // Les écouteurs : saisie, envoi, réseau, autres onglets, boutons des cartes.
 import * as file from '../file.js';
-import { afficher, masquerAlertes, montrerMerci } from './affichage.js';
+import { afficher, masquerAlertes } from './affichage.js';
 import { effacerBrouillon, sauverBrouillon } from './brouillon.js';
 import { chargerFormulaire } from './catalogue.js';
 import { ecrireChamps, effacerErreur } from './champs.js';
-import { envoyer } from './envoi.js';
-import { $, annoncer, CHAMPS, CLE_COMPTE, client, emailValide, etat, formulaire, lireLocal } from './etat.js';
+import { confirmer, envoyer } from './envoi.js';
+import { $, annoncer, CHAMPS, client, emailValide, etat, formulaire } from './etat.js';
 import { action, chargerReponse, garderCompte, majReponse } from './modification.js';
 import { afficherReseau, rafraichirFile, texteEnvoi } from './vue-file.js';
 
@@ -52,22 +52,12 @@ export function brancher() {
   addEventListener('online', reseau);
   addEventListener('offline', reseau);
 
-  // Les autres onglets : la file a changé, ou une réponse vient d'être enregistrée.
-  file.evenements.addEventListener('change', rafraichirFile);
+  // Les autres onglets : la file a changé (le message la porte), ou un envoi vient d'être
+  // enregistré (le message porte le compte et le contenu envoyé).
+  file.evenements.addEventListener('change', (e) => rafraichirFile(e.detail));
   file.evenements.addEventListener('message', ({ detail }) => {
-    if (detail?.type === 'file') rafraichirFile();
-    if (detail?.type !== 'compte' || (detail.campagne ?? null) !== etat.slug) return;
-    const avant = etat.compte?.reponse?.id;
-    etat.compte = detail.compte !== undefined ? detail.compte : lireLocal(CLE_COMPTE);
-    if (!etat.compte?.reponse) return;
-    if (avant === etat.compte.reponse.id) return majReponse(etat.compte.reponse, false);
-    if (etat.modifie && !etat.envois.length) {
-      annoncer('Une réponse vient d’être enregistrée depuis un autre onglet de ce navigateur.');
-      return;
-    }
-    ecrireChamps({});
-    etat.base = { id: etat.compte.reponse.id, version: etat.compte.reponse.version };
-    montrerMerci();
+    if (detail?.type === 'file') rafraichirFile(detail.envois);
+    if (detail?.type === 'enregistre' && (detail.campagne ?? null) === etat.slug && detail.compte?.reponse) confirmer(detail);
   });
 
   $('file-liste').addEventListener('click', async (e) => {

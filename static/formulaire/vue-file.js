@@ -64,9 +64,10 @@ export function afficherFile() {
       el('button', { type: 'button', className: 'lien', 'data-action': 'retirer', texte: 'Retirer de la file' })))));
 }
 
-export async function rafraichirFile() {
+// envois : la file telle qu'un message ou un événement la porte (sinon, relue).
+export async function rafraichirFile(envois) {
   try {
-    repartir(await file.lister());
+    repartir(Array.isArray(envois) ? envois : await file.lister());
   } catch {
     etat.envois = [];
   }
