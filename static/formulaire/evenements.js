@@ -49,6 +49,7 @@ export function brancher() {
     if (!etat.catalogue) chargerFormulaire();
     chargerReponse();
   };
+  file.evenements.addEventListener('serveur', afficherReseau);
   addEventListener('online', reseau);
   addEventListener('offline', reseau);
 

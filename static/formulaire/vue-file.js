@@ -7,10 +7,12 @@ import { afficher, contenu } from './affichage.js';
 import { nomCreneau } from './catalogue.js';
 import { $, deLaCampagne, etat } from './etat.js';
 
+// La pastille : le réseau de l'appareil (hors ligne), sinon le serveur tel que la page l'a vu
+// à sa dernière requête ou sonde (file.serveur : injoignable, ou base indisponible).
 export function afficherReseau() {
-  const enLigne = navigator.onLine !== false;
-  $('reseau').textContent = enLigne ? 'En ligne' : 'Hors ligne';
-  $('reseau').dataset.etat = enLigne ? 'en-ligne' : 'hors-ligne';
+  const etatPastille = navigator.onLine === false ? 'hors-ligne' : file.serveur === false ? 'injoignable' : 'en-ligne';
+  $('reseau').textContent = { 'hors-ligne': 'Hors ligne', injoignable: 'Serveur injoignable', 'en-ligne': 'En ligne' }[etatPastille];
+  $('reseau').dataset.etat = etatPastille;
 }
 
 function decrireEnvoi(e) {
