@@ -206,14 +206,18 @@ export async function requete(methode, url, { corps, jeton, ifMatch, cle, client
   const detail = typeof donnees?.detail === 'string' ? donnees.detail : '';
   noterServeur(s < 502 || s > 504);
   if (rep.ok) return { issue: 'succes', status: s, donnees, etag: rep.headers.get('ETag') };
+  // message : pour les personnes, sans code ni mot technique ; technique : pour l'assistance
+  // (« Détails » d'un envoi en file).
+  const technique = `${detail || rep.statusText || 'Sans détail'} (erreur ${s})`;
   if (s === 408 || s === 429 || s >= 500) {
     const ra = Number.parseInt(rep.headers.get('Retry-After'), 10);
     return {
-      issue: 'reessai', status: s, donnees, attente: ra > 0 ? Math.min(ra * 1000, DELAI_MAX) : 0,
-      message: `${detail || 'Le serveur ne répond pas correctement.'} (erreur ${s})`,
+      issue: 'reessai', status: s, donnees, attente: ra > 0 ? Math.min(ra * 1000, DELAI_MAX) : 0, technique,
+      message: s === 429 ? 'Le serveur reçoit beaucoup de demandes en ce moment.'
+        : s >= 502 && s <= 504 ? 'Le service est momentanément indisponible.' : 'Le serveur a rencontré un problème.',
     };
   }
-  return { issue: 'refus', status: s, donnees, message: detail || `La demande a été refusée (erreur ${s}).` };
+  return { issue: 'refus', status: s, donnees, technique, message: detail || 'La demande a été refusée.' };
 }
 
 // Délai exponentiel (recul), plafonné, avec une part aléatoire (les navigateurs ne reviennent
@@ -251,7 +255,7 @@ async function essayer(envoi, longueur, depuisFile) {
   const essais = envoi.essais + 1;
   const recul = r.attente > 0 ? envoi.recul : envoi.recul + 1;
   await modifier(envoi.cle, {
-    etat: 'attente', essais, recul, derniere_erreur: r.message, dernier_status: r.status, prochain_essai: Date.now() + delai(recul, r.attente),
+    etat: 'attente', essais, recul, derniere_erreur: r.technique || r.message, dernier_status: r.status, prochain_essai: Date.now() + delai(recul, r.attente),
   });
   await signaler();
   return r.issue !== 'reseau';

@@ -60,6 +60,8 @@ export function contenu(c) {
 
 export function montrerMerci() {
   etat.merci = true;
+  const rep = etat.compte?.reponse;
+  $('merci-qui').textContent = rep ? `Réponse de ${rep.nom} (${rep.email}).${etat.accuse ? ` Un accusé de réception est envoyé à ${rep.email}.` : ''}` : '';
   $('lien-modification').value = etat.compte ? `${location.origin}${etat.slug ? `/c/${etat.slug}/` : '/'}#edit=${etat.compte.jeton}` : '';
   afficher();
   $('merci').focus();

@@ -35,6 +35,7 @@ export const etat = {
   copie: new Set(), // clés des envois refusés dont le contenu est montré à copier à la main
   liensDemandes: new Map(), // clé d'un envoi refusé (adresse déjà utilisée) -> résultat de la demande de lien
   merci: false,
+  accuse: false, // un accusé de réception part par e-mail (« accuse_reception » de /api/form)
   attente: false, // réponse pas encore chargée (lien #edit= ouvert hors ligne)
   dureeBrouillon: 0,
   conflit: null,

@@ -84,6 +84,8 @@ test(`deux onglets, une réponse en file, base arrêtée puis relancée : chaque
     await attendreFin(saisit, `tour ${tour}, onglet qui a saisi`);
     await attendreFin(autre, `tour ${tour}, autre onglet`);
     assert.equal(await a.inputValue('#lien-modification'), await b.inputValue('#lien-modification'), 'le même lien dans les deux onglets');
+    // La pile de test a un serveur SMTP : la confirmation dit qu'un accusé de réception part.
+    for (const p of [a, b]) assert.match(await p.textContent('#merci-qui'), new RegExp(`^Réponse de Onglets ${tour} \\(${email}\\)\\. Un accusé de réception est envoyé à ${email}\\.$`));
     assert.equal(reponsesPour(email).length, 1, `tour ${tour} : enregistrée une fois`);
   }
 });
