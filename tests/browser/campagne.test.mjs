@@ -211,7 +211,7 @@ test('avant l’ouverture, après la clôture, adresse inconnue : pas de formula
   await pret(page);
   await attendreVisible(page, '#phase');
   assert.equal(await texte(page, '#titre-phase'), 'Cette campagne est close');
-  assert.match(await texte(page, '#phase-texte'), /^Elle est close depuis le \S+ \d+ \S+ \d{4} à \d\d:\d\d : les nouvelles réponses ne sont plus acceptées\.$/);
+  assert.match(await texte(page, '#phase-texte'), /^Elle est close depuis le \S+ \d+(?:er)? \S+ \d{4} à \d\d:\d\d : les nouvelles réponses ne sont plus acceptées\.$/);
   assert.equal(await page.locator('#formulaire').isVisible(), false);
   await capture(page, 'campagne-close-bureau', { taille: BUREAU });
 
