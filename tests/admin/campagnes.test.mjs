@@ -259,7 +259,7 @@ test('ordre au clavier, créneau coché retiré mais gardé, archivage en lectur
   await p.click('#form-import button[type="submit"]');
   await p.waitForSelector('#message-import[data-type="erreur"] li', { timeout: plafond(15000) });
   assert.match(await p.textContent('#message-import'), /Ligne 3/);
-  assert.match(await p.textContent('#message-import'), /Aucun créneau n’a été ajouté/);
+  assert.match(await p.textContent('#message-import'), /Aucun créneau n'a été ajouté/);
   assert.equal(await p.locator('#creneaux tbody tr[data-creneau]').count(), 3);
   await p.setInputFiles('#i-fichier', csv('début;fin;libellé\n2027-04-05 09:00;2027-04-05 12:00;Lundi de Pâques\n'));
   await p.click('#form-import button[type="submit"]');

@@ -29,6 +29,17 @@ async function remplirEtEnvoyer(page, { nom, email }) {
 const fileDe = (page) => page.evaluate(() => import('/file.js').then((f) => f.lister()));
 const attendre = (ms) => new Promise((ok) => { setTimeout(ok, ms); });
 
+// Attend que la file (lue dans IndexedDB par la page) vérifie condition ; la rend.
+async function attendreFile(page, condition, ms) {
+  const fin = Date.now() + plafond(ms);
+  for (;;) {
+    const l = await fileDe(page);
+    if (condition(l)) return l;
+    assert.ok(Date.now() < fin, `la file n'a pas atteint l'état attendu : ${JSON.stringify(l)}`);
+    await attendre(200);
+  }
+}
+
 test(`serveur injoignable pendant ${PANNE_S} s : la réponse part dans les 5 s qui suivent son retour`, { timeout: plafond(60000) + PANNE_S * 1000 }, async (t) => {
   const contexte = await lancer();
   ouverts.push(contexte);
@@ -80,8 +91,7 @@ test('base arrêtée : chaque 503 avec Retry-After est réessayé après ce dél
     await remplirEtEnvoyer(page, { nom: 'Retry After', email });
     // Le serveur répond 503 avec Retry-After: 2 (api_errors) : quatre essais ratés en une
     // dizaine de secondes, quand le délai exponentiel (1, 2, 4, 8 s) en demanderait plus de 15.
-    await page.waitForFunction(() => import('/file.js').then((f) => f.lister()).then((l) => l[0]?.essais >= 4), null, { timeout: plafond(30000), polling: 250 });
-    const [envoi] = await fileDe(page);
+    const [envoi] = await attendreFile(page, (l) => l[0]?.essais >= 4 && l[0].etat === 'attente', 30000);
     assert.equal(envoi.recul, 0, `le délai exponentiel n'a pas grandi : ${JSON.stringify(envoi)}`);
     assert.equal(envoi.dernier_status, 503, JSON.stringify(envoi));
     assert.ok(envoi.prochain_essai - Date.now() <= 2400, `prochain essai dans ${envoi.prochain_essai - Date.now()} ms`);
