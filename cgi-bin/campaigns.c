@@ -172,7 +172,7 @@ main(int argc, char **argv)
 {
 	static const struct program p = {
 		.name = "fiable-campaigns",
-		.summary = "campagnes et créneaux pour l'administration (/api/admin/campagnes)",
+		.summary = "campagnes et créneaux pour l’administration (/api/admin/campagnes)",
 		.routes = routes,
 		.nroutes = sizeof(routes) / sizeof(routes[0]),
 		.admit = admit,

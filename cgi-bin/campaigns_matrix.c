@@ -57,7 +57,7 @@ handle_matrix(struct call *call)
 	    (http_query_value(call->req->query_string, "comptes", counts, sizeof(counts)) &&
 	    strcmp(counts, "oui") != 0 && strcmp(counts, "non") != 0)) {
 		cJSON *errors = cJSON_CreateObject();
-		cJSON_AddStringToObject(errors, "limite", "Paramètres invalides : apres est l'id de "
+		cJSON_AddStringToObject(errors, "limite", "Paramètres invalides : apres est l’id de "
 		    "la dernière réponse lue, limite un nombre de 1 à 500, comptes oui ou non.");
 		respond_problem(call, ERR_VALIDATION, "errors", errors);
 		cJSON_Delete(errors);

@@ -19,6 +19,7 @@
 #include "form_cache.h"
 #include "http.h"
 #include "log.h"
+#include "mail.h"
 #include "metrics.h"
 #include "num.h"
 #include "respond.h"
@@ -97,6 +98,8 @@ render_form(struct call *call, const char *slug, char **body, long long *expires
 			cJSON_AddNumberToObject(s, "besoin", db_number(slots, i, "besoin"));
 		cJSON_AddItemToArray(list, s);
 	}
+	/* The confirmation says a receipt was e-mailed only when one is (submit.c queue_receipt). */
+	cJSON_AddBoolToObject(o, "accuse_reception", mail_configured(call->cfg));
 	fl = cJSON_AddObjectToObject(o, "fonctionnalites");
 	for (i = 0; i < PQntuples(flags); i++)
 		cJSON_AddBoolToObject(fl, db_text(flags, i, "name"), db_bool(flags, i, "enabled"));

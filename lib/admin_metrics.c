@@ -23,7 +23,7 @@ const struct admin_kpi admin_kpis[] = {
 	{ "taux_succes", "taux_succes", "Taux de succès", "%", '>', 95 },
 	{ "temps_reponse", "temps_reponse_ms.p95", "Temps de réponse (95 % des requêtes)", "ms",
 	  '<', 2000 },
-	{ "file_attente", "file.longueur_moyenne", "File d'attente (moyenne)", "éléments", '<', 5 },
+	{ "file_attente", "file.longueur_moyenne", "File d’attente (moyenne)", "éléments", '<', 5 },
 	{ "aucune_perte", "envois_jamais_aboutis", "Envois jamais aboutis", "", '=', 0 },
 };
 const size_t admin_nkpis = sizeof(admin_kpis) / sizeof(admin_kpis[0]);

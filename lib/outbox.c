@@ -183,8 +183,8 @@ message_receipt_campaign(const struct config *cfg, const char *titre, const char
 	if (token == NULL) {
 		/* Feature flag "email_links" off: no link in the message at all. */
 		rc = 0;
-		fputs("\nSi vous n'êtes pas à l'origine de cette réponse, signalez-le à\n"
-		    "l'administration.\n", f);
+		fputs("\nSi vous n’êtes pas à l’origine de cette réponse, signalez-le à\n"
+		    "l’administration.\n", f);
 	} else {
 		fputs("\nPour modifier ou retirer votre réponse, ouvrez ce lien :\n\n", f);
 		rc = put_campaign_link(f, cfg, slug, "edit", token);
@@ -192,7 +192,7 @@ message_receipt_campaign(const struct config *cfg, const char *titre, const char
 		    "modifier\nvotre réponse. Si vous demandez un nouveau lien depuis le formulaire, "
 		    "celui-ci\ncessera de fonctionner : seul le dernier lien reçu reste valable.\n"
 		    "\n"
-		    "Si vous n'êtes pas à l'origine de cette réponse, ouvrez le lien ci-dessus pour\n"
+		    "Si vous n’êtes pas à l’origine de cette réponse, ouvrez le lien ci-dessus pour\n"
 		    "la retirer.\n", f);
 	}
 	fputs(signature, f);
@@ -218,10 +218,10 @@ message_edit_link(const struct config *cfg, const char *titre, const char *slug,
 	rc = put_campaign_link(f, cfg, slug, "edit", token);
 	fputs("\nCe lien est personnel : ne le transmettez à personne, car il permet de modifier\n"
 	    "votre réponse. Les liens reçus précédemment ne fonctionnent plus : seul celui-ci\n"
-	    "reste valable, jusqu'à ce que vous en demandiez un nouveau.\n"
+	    "reste valable, jusqu’à ce que vous en demandiez un nouveau.\n"
 	    "\n"
-	    "Si vous n'avez pas fait cette demande, vous pouvez ignorer ce message : votre\n"
-	    "réponse n'a pas changé.\n", f);
+	    "Si vous n’avez pas fait cette demande, vous pouvez ignorer ce message : votre\n"
+	    "réponse n’a pas changé.\n", f);
 	fputs(signature, f);
 	return message_finish(f, &buf, rc, "Votre lien pour modifier votre réponse", subject,
 	    body);
@@ -248,7 +248,7 @@ message_invitation(const struct config *cfg, const char *titre, const char *slug
 	put_greeting(f, nom);
 	fputs("Vous êtes invité(e) à indiquer vos disponibilités pour « ", f);
 	put_text(f, titre);
-	fputs(" ».\n\nOuvrez votre lien personnel : le formulaire s'ouvre à votre nom.\n\n", f);
+	fputs(" ».\n\nOuvrez votre lien personnel : le formulaire s’ouvre à votre nom.\n\n", f);
 	fprintf(f, "  %.*s/c/%s/#invitation=%s\n", (int)len, cfg->public_url, slug, token);
 	fputs("\nCe lien est personnel : ne le transmettez à personne, car il permet de répondre\n"
 	    "en votre nom. Si vous pensez avoir reçu ce message par erreur, ignorez-le.\n", f);

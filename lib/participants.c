@@ -133,7 +133,7 @@ participant_csv_parse(const char *data, size_t len, cJSON **rows, struct slot_er
 		return 1;
 	}
 	if (memchr(data, '\0', len) != NULL) {
-		slot_errors_add(errors, 0, NULL, "Ce fichier n'est pas du texte (il contient un "
+		slot_errors_add(errors, 0, NULL, "Ce fichier n’est pas du texte (il contient un "
 		    "octet nul) : enregistrez-le au format CSV, en UTF-8.");
 		return 1;
 	}
@@ -164,7 +164,7 @@ participant_csv_parse(const char *data, size_t len, cJSON **rows, struct slot_er
 		}
 		n = csv_split(text, l, sep, buf, fields, CSV_MAX_FIELDS);
 		if (n == -1)
-			msg = "Un guillemet n'est pas fermé (un champ entre guillemets ne peut pas "
+			msg = "Un guillemet n’est pas fermé (un champ entre guillemets ne peut pas "
 			    "contenir de retour à la ligne).";
 		else if (n == -2)
 			msg = "Trop de colonnes : e-mail, nom et groupe au plus.";

@@ -80,11 +80,13 @@ async function demarrer() {
     etat.flags.offline_queue = false;
     annoncer('Ce navigateur ne permet pas de garder les envois (stockage indisponible) : gardez la page ouverte jusqu’à la confirmation.', 'erreur');
   }
-  const e = etat.envois[0];
+  // Une modification en file est montrée dans le formulaire (verrouillé) ; une nouvelle
+  // réponse en file est dans la liste de la file, le formulaire reste libre.
+  const e = etat.envois.find((x) => x.type === 'modification');
   if (e) {
     ecrireChamps(e.corps);
-    if (e.type === 'modification' && etat.compte?.reponse) etat.base = { id: etat.compte.reponse.id, version: versionDe(e.if_match) };
-    annoncer('Mise en file d’attente : votre réponse attend d’être envoyée ; nouvel essai en cours…', 'attente');
+    if (etat.compte?.reponse) etat.base = { id: etat.compte.reponse.id, version: versionDe(e.if_match) };
+    annoncer('Mise en file d’attente : vos modifications attendent d’être envoyées.', 'attente');
   }
   afficher();
   if (modif) {

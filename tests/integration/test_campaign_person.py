@@ -218,7 +218,7 @@ class CampaignPersonTest(ft.FiableTestCase):
         self.assertProblem(refused, 403, "campagne_fermee")
         detail = refused.json()["detail"]
         self.assertIn("close depuis le", detail)
-        self.assertIn("n'a pas été enregistrée", detail)
+        self.assertIn("n’a pas été enregistrée", detail)
         self.assertRegex(detail, r"\d\d/\d\d/\d{4} à \d\d h \d\d")
         self.assertEqual(ft.count_by_email(p["email"]), 0)
         again = submit(p, key=key)
