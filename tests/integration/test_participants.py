@@ -72,27 +72,6 @@ def listing(cid):
     return resp.json()
 
 
-def mails_by_recipient(addresses):
-    """One pass over the test SMTP server's mailbox: {address: [messages]}."""
-    want = {a.lower() for a in addresses}
-    out = {a: [] for a in want}
-    for _mtime, path in ftm._mail_files():
-        try:
-            with open(path, "rb") as f:
-                msg = ftm.parse_mail(f.read())
-        except FileNotFoundError:
-            continue
-        for r in ftm._recipients(msg) & want:
-            out[r].append(msg)
-    return out
-
-
-def invitations_pending(cid):
-    return sql_int("SELECT count(*) FROM participants p JOIN mail_outbox m "
-                   "ON m.id = p.invitation_mail_id WHERE p.campagne_id = :'p1'::bigint "
-                   "AND m.status = 'pending'", cid)
-
-
 def answer(slug, slot, email, token=None, nom="Quelqu'un d'autre"):
     body = {"campagne": slug, "email": email, "nom": nom, "creneaux": [slot],
             "commentaire": ""}
@@ -130,11 +109,11 @@ class Participants(ft.FiableTestCase):
         resp = admin("POST", "%s/%s/participants/inviter" % (BASE, cid))
         self.assertStatus(resp, 200)
         self.assertEqual(resp.json()["invitations"], len(emails))
-        self.wait_for(lambda: invitations_pending(cid) == 0, 60,
+        self.wait_for(lambda: ftm.campaign_mail_pending(cid) == 0, 60,
                       "the invitations of campaign %s still pending" % cid)
         deadline = time.monotonic() + ceiling(30)
         while True:
-            got = mails_by_recipient(emails)
+            got = ftm.mails_by_recipient(emails)
             if all(len(v) >= 1 for v in got.values()) or time.monotonic() > deadline:
                 break
             time.sleep(0.2)

@@ -67,31 +67,6 @@ def listing(cid):
     return resp.json()
 
 
-def mails_of(addresses, subject_word):
-    """One pass over the test server's mailbox: {address: [messages whose subject has
-    subject_word]}."""
-    want = {a.lower() for a in addresses}
-    out = {a: [] for a in want}
-    for _mtime, path in ftm._mail_files():
-        try:
-            with open(path, "rb") as f:
-                msg = ftm.parse_mail(f.read())
-        except FileNotFoundError:
-            continue
-        if subject_word not in str(msg["Subject"]):
-            continue
-        for r in ftm._recipients(msg) & want:
-            out[r].append(msg)
-    return out
-
-
-def outbox_pending(cid):
-    """Mails of campaign cid's participants not yet in a final state."""
-    return sql_int("SELECT count(*) FROM mail_outbox m WHERE m.status = 'pending' AND "
-                   "lower(m.recipient) IN (SELECT lower(email) FROM participants "
-                   "WHERE campagne_id = :'p1'::bigint)", cid)
-
-
 def run_reminders(*args):
     prog = os.path.join(os.environ["FIABLE_TEST_BACKUP_BIN"], "fiable-reminders")
     proc = subprocess.run([prog, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -107,11 +82,11 @@ class Reminders(ft.FiableTestCase):
     def settle(self, cid, emails, word, expected):
         """Waits until the outbox has nothing pending for the campaign and the server holds
         `expected` messages (subject with word) in total for emails; returns them."""
-        self.wait_for(lambda: outbox_pending(cid) == 0, 90,
+        self.wait_for(lambda: ftm.campaign_mail_pending(cid) == 0, 90,
                       "mails of campaign %s still pending" % cid)
         deadline = time.monotonic() + ceiling(30)
         while True:
-            got = mails_of(emails, word)
+            got = ftm.mails_by_recipient(emails, word)
             if sum(len(v) for v in got.values()) >= expected or time.monotonic() > deadline:
                 return got
             time.sleep(0.2)
@@ -148,7 +123,7 @@ class Reminders(ft.FiableTestCase):
         self.assertEqual(bad[0]["invitation"], "refusee")
         self.assertIn("550", bad[0]["erreur_smtp"])
         self.assertEqual(lst["total"]["invitation_refusee"], 1)
-        self.assertEqual(mails_of([refused], "Invitation")[refused.lower()], [])
+        self.assertEqual(ftm.mails_by_recipient([refused], "Invitation")[refused.lower()], [])
 
         # 150 answer with their personal link.
         for e in emails[:150]:

@@ -96,6 +96,32 @@ def wait_for_mail(to_address, timeout=10.0, since=None, *, count=1):
         time.sleep(0.1)
 
 
+def mails_by_recipient(addresses, subject_word=None):
+    """One pass over the test SMTP server's mailbox: {lowercased address: [messages]} for
+    the given addresses, only messages whose subject contains subject_word when given."""
+    want = {a.lower() for a in addresses}
+    out = {a: [] for a in want}
+    for _mtime, path in _mail_files():
+        try:
+            with open(path, "rb") as f:
+                msg = parse_mail(f.read())
+        except FileNotFoundError:
+            continue
+        if subject_word is not None and subject_word not in str(msg["Subject"]):
+            continue
+        for r in _recipients(msg) & want:
+            out[r].append(msg)
+    return out
+
+
+def campaign_mail_pending(cid):
+    """Mails to campaign cid's participants (invitations, reminders) that the sender has
+    not yet brought to a final state."""
+    return sql_int("SELECT count(*) FROM mail_outbox m WHERE m.status = 'pending' AND "
+                   "lower(m.recipient) IN (SELECT lower(email) FROM participants "
+                   "WHERE campagne_id = :'p1'::bigint)", cid)
+
+
 def outbox_pending(to_address):
     """What the mail sender has still to do for this address (case-insensitive): rows of
     mail_outbox not yet in a final state, and link requests not yet resolved (resolving one
