@@ -11,7 +11,7 @@ import { format, heureMinute, saisieLocale } from '../commun/dates.js';
 import { verifierService } from './commun.js';
 import {
   ADRESSE_API, annoncerDans, etiquettePhase, fuseauxConnus, lignesErreurs, lireChamps, pret,
-  remplirChamps, requete, slugDepuis, verifierChamps,
+  remplirChamps, requete, slugDepuis, unSeulEnvoi, verifierChamps,
 } from './campagnes-outils.js';
 
 const id = new URLSearchParams(window.location.search).get('id');
@@ -267,14 +267,22 @@ function ligneEdition(c) {
   return el('tr', { class: 'edition', 'data-edition': c.id }, el('td', { colspan: 6 }, form));
 }
 
-async function enregistrerCreneau(c, form) {
+// Le corps d’un créneau (ajout ou modification) d’après son formulaire, ou null après avoir
+// dit ce qui manque. Un libellé vide vaut « le libellé par défaut » (null pour l’API).
+function corpsCreneau(form) {
   const f = form.elements;
-  const corps = { debut: f.debut.value, fin: f.fin.value, libelle: f.libelle.value.trim() };
+  const corps = { debut: f.debut.value, fin: f.fin.value, libelle: f.libelle.value.trim() || null };
   if (f.besoin.value) corps.besoin = Number(f.besoin.value);
   if (!corps.debut || !corps.fin || corps.fin <= corps.debut) {
     annoncerDans(messageCreneaux, 'Indiquez un début et une fin, la fin après le début.', 'erreur');
-    return;
+    return null;
   }
+  return corps;
+}
+
+async function enregistrerCreneau(c, form) {
+  const corps = corpsCreneau(form);
+  if (!corps) return;
   try {
     const { donnees } = await requete(`${base}/creneaux/${encodeURIComponent(c.id)}`, { methode: 'PUT', corps });
     enEdition = null;
@@ -329,21 +337,19 @@ async function rafraichir() {
 // Ajouter un créneau.
 $('form-un').addEventListener('submit', async (ev) => {
   ev.preventDefault();
-  const f = ev.currentTarget.elements;
-  const corps = { debut: f.debut.value, fin: f.fin.value, libelle: f.libelle.value.trim() };
-  if (f.besoin.value) corps.besoin = Number(f.besoin.value);
-  if (!corps.debut || !corps.fin || corps.fin <= corps.debut) {
-    annoncerDans(messageCreneaux, 'Indiquez un début et une fin, la fin après le début.', 'erreur');
-    return;
-  }
-  try {
-    await requete(`${base}/creneaux`, { methode: 'POST', corps });
-    ev.target.reset();
-    await rafraichir();
-    annoncerDans(messageCreneaux, 'Créneau ajouté.', 'succes');
-  } catch (e) {
-    annoncerDans(messageCreneaux, e.message, 'erreur', lignesErreurs(e.probleme));
-  }
+  const formulaire = ev.currentTarget;
+  const corps = corpsCreneau(formulaire);
+  if (!corps) return;
+  await unSeulEnvoi(formulaire, async () => {
+    try {
+      await requete(`${base}/creneaux`, { methode: 'POST', corps });
+      formulaire.reset();
+      await rafraichir();
+      annoncerDans(messageCreneaux, 'Créneau ajouté.', 'succes');
+    } catch (e) {
+      annoncerDans(messageCreneaux, e.message, 'erreur', lignesErreurs(e.probleme));
+    }
+  });
 });
 
 // --- Série ---------------------------------------------------------------------------------
@@ -459,15 +465,20 @@ $('form-import').addEventListener('submit', async (ev) => {
     annoncerDans(bloc, 'Ce fichier dépasse 1 Mio : découpez-le.', 'erreur');
     return;
   }
-  try {
-    const { donnees } = await requete(`${base}/creneaux/import`, { methode: 'POST', corps: fichier,
-      type: ics ? 'text/calendar' : 'text/csv' });
-    await rafraichir();
-    annoncerDans(bloc, `${donnees.crees} créneau${donnees.crees > 1 ? 'x' : ''} importé${donnees.crees > 1 ? 's' : ''} de « ${fichier.name} ».`, 'succes');
-    ev.target.reset();
-  } catch (e) {
-    annoncerDans(bloc, `${e.message} Aucun créneau n'a été ajouté.`, 'erreur', lignesErreurs(e.probleme));
-  }
+  const formulaire = ev.currentTarget;
+  await unSeulEnvoi(formulaire, async () => {
+    try {
+      const { donnees } = await requete(`${base}/creneaux/import`, { methode: 'POST', corps: fichier,
+        type: ics ? 'text/calendar' : 'text/csv' });
+      await rafraichir();
+      annoncerDans(bloc, `${donnees.crees} créneau${donnees.crees > 1 ? 'x' : ''} importé${donnees.crees > 1 ? 's' : ''} de « ${fichier.name} ».`, 'succes');
+      formulaire.reset();
+    } catch (e) {
+      // Un import refusé n’ajoute rien : le dire, sauf si le message du serveur le dit déjà.
+      const texte = /aucun créneau/i.test(e.message) ? e.message : `${e.message} Aucun créneau n’a été ajouté.`;
+      annoncerDans(bloc, texte, 'erreur', lignesErreurs(e.probleme));
+    }
+  });
 });
 
 // --- Matrice -------------------------------------------------------------------------------

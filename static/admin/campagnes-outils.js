@@ -99,6 +99,22 @@ export function fuseauxConnus() {
 // Marque la page prête (les tests l'attendent) une fois.
 export function pret() { document.documentElement.dataset.pret = '1'; }
 
+// Un seul envoi à la fois pour un formulaire : ses boutons d’envoi sont désactivés pendant
+// l’action (un double clic n’ajoute pas deux fois les mêmes créneaux), puis rendus à l’état
+// d’avant. Un envoi arrivé pendant l’action est ignoré.
+export async function unSeulEnvoi(form, action) {
+  if (form.dataset.envoi) return undefined;
+  form.dataset.envoi = '1';
+  const boutons = [...form.querySelectorAll('button[type="submit"]')].map((b) => [b, b.disabled]);
+  for (const [b] of boutons) b.disabled = true;
+  try {
+    return await action();
+  } finally {
+    for (const [b, avant] of boutons) b.disabled = avant;
+    delete form.dataset.envoi;
+  }
+}
+
 // --- Les champs d'une campagne, communs au formulaire de création et à celui d'édition -----
 // (mêmes attributs name : titre, slug, introduction, fuseau, ouverture, fermeture,
 // delai_grace_minutes, modification, modification_date).

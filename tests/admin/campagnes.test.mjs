@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 
-import { arreter, BASE, capture, demarrer, ouvrir, page, plafond, TELEPHONE } from './outils.mjs';
+import { adminJson, arreter, BASE, capture, demarrer, ouvrir, page, plafond, TELEPHONE } from './outils.mjs';
 
 const suffixe = randomUUID().slice(0, 8);
 const TITRE = `Permanences du printemps ${suffixe}`;
@@ -259,7 +259,7 @@ test('ordre au clavier, créneau coché retiré mais gardé, archivage en lectur
   await p.click('#form-import button[type="submit"]');
   await p.waitForSelector('#message-import[data-type="erreur"] li', { timeout: plafond(15000) });
   assert.match(await p.textContent('#message-import'), /Ligne 3/);
-  assert.match(await p.textContent('#message-import'), /Aucun créneau n'a été ajouté/);
+  assert.match(await p.textContent('#message-import'), /aucun créneau n’a été ajouté/);
   assert.equal(await p.locator('#creneaux tbody tr[data-creneau]').count(), 3);
   await p.setInputFiles('#i-fichier', csv('début;fin;libellé\n2027-04-05 09:00;2027-04-05 12:00;Lundi de Pâques\n'));
   await p.click('#form-import button[type="submit"]');
@@ -281,5 +281,27 @@ test('ordre au clavier, créneau coché retiré mais gardé, archivage en lectur
   assert.ok(await p.isEnabled('#dupliquer'), 'une campagne archivée se duplique');
   // Le 422 du fichier fautif est attendu : le navigateur l'inscrit dans la console.
   assert.deepEqual(p.erreurs.filter((e) => !/status of 422/.test(e)), []);
+  await p.context().close();
+});
+
+test('un double clic sur « Ajouter le créneau » n’ajoute qu’un créneau', async () => {
+  const p = await page();
+  await ouvrir(p, '/admin/campagnes.html');
+  await p.fill('#n-titre', `Double clic ${suffixe}`);
+  await Promise.all([p.waitForURL(/\/admin\/campagne\.html\?id=/, { timeout: plafond(15000) }), p.click('#creer')]);
+  await p.waitForSelector('html[data-pret="1"]', { timeout: plafond(20000) });
+  const id = new URL(p.url()).searchParams.get('id');
+  await p.fill('#u-debut', '2027-05-03T09:00');
+  await p.fill('#u-fin', '2027-05-03T11:00');
+  await p.dblclick('#form-un button[type="submit"]');
+  await p.waitForSelector('#message-creneaux[data-type]', { timeout: plafond(15000) });
+  assert.equal(await p.textContent('#message-creneaux'), 'Créneau ajouté.');
+  // Ce qui doit arriver est arrivé ; un second envoi serait parti avant : plus rien en cours.
+  await p.waitForLoadState('networkidle', { timeout: plafond(15000) });
+  assert.ok(await p.isEnabled('#form-un button[type="submit"]'), 'le bouton est rendu après l’envoi');
+  const c = await adminJson(`/api/admin/campagnes/${id}`);
+  assert.equal(c.creneaux.length, 1, 'un seul créneau créé');
+  assert.equal(await p.locator('#creneaux tbody tr[data-creneau]').count(), 1);
+  assert.deepEqual(p.erreurs, []);
   await p.context().close();
 });
