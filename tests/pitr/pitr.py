@@ -9,12 +9,16 @@ the cluster's user on the test stack's stanza, the restore commands of docs/DEPL
   FIABLE_TEST_PG_BIN                  PostgreSQL's programs (pg_ctl)
 """
 
+import json
 import os
 import re
+import secrets
+import shlex
 import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
@@ -27,6 +31,9 @@ SCRATCH_PGPORT = int(os.environ.get("FIABLE_TEST_PITR_PGPORT", "5474"))
 DOC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
                    "DEPLOIEMENT.md")
 IS_ROOT = os.geteuid() == 0
+# The unit the timers start (weekly full, daily diff): its ExecStart= is what the tests run.
+BACKUP_UNIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy",
+                           "systemd", "fiable-pgbackrest@.service")
 
 
 def require_pitr_env():
@@ -65,6 +72,24 @@ def pgbackrest(*args, timeout=300):
     if proc.returncode != 0:
         raise AssertionError("pgbackrest %s failed: %s" % (" ".join(args), bh.describe(proc)))
     return proc.stdout
+
+
+def unit_backup(kind, extra=(), timeout=600):
+    """Runs the ExecStart= of fiable-pgbackrest@KIND.service as the cluster's user, with the
+    test's configuration instead of /etc/pgbackrest; fails unless it succeeds."""
+    with open(BACKUP_UNIT, encoding="utf-8") as f:
+        lines = [line for line in f if line.startswith("ExecStart=")]
+    if len(lines) != 1:
+        raise AssertionError("%s has %d ExecStart= lines, not 1" % (BACKUP_UNIT, len(lines)))
+    argv = shlex.split(lines[0][len("ExecStart="):].replace("%i", kind))
+    if os.path.basename(argv[0]) != "pgbackrest" or not os.access(argv[0], os.X_OK):
+        raise AssertionError("the unit does not start an installed pgbackrest: %r" % argv)
+    argv[1:1] = ["--config-path=" + os.environ["FIABLE_TEST_PGBACKREST_CONFIG_PATH"]]
+    argv += list(extra)
+    proc = run(as_postgres() + argv, timeout)
+    if proc.returncode != 0:
+        raise AssertionError("fiable-pgbackrest@%s.service's command failed: %s"
+                             % (kind, bh.describe(proc)))
 
 
 def doc_block(name):
@@ -160,3 +185,142 @@ class ScratchCluster:
         if os.path.exists(os.path.join(self.data, "postmaster.pid")):
             run(as_postgres() + [pg_ctl, "stop", "-D", self.data, "-m", "immediate", "-w"], 60)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class TlsRelay:
+    """A TLS front on an ephemeral loopback port for the test S3 server, which speaks plain
+    HTTP: pgBackRest 2.45 talks to S3 over HTTPS only (src/storage/s3/helper.c parses the
+    endpoint with .type = httpProtocolTypeHttps). Bytes are relayed unchanged, so the test
+    server still checks every SigV4 signature (the Host header is the relay's address, as
+    pgBackRest signed it). The certificate is made here, for 127.0.0.1, and pgBackRest verifies
+    it (repo2-storage-ca-file). close() stops the relay."""
+
+    def __init__(self, directory, upstream_port):
+        import socket
+        import ssl
+        import threading
+        self.cert = os.path.join(directory, "s3-relay.crt")
+        key = os.path.join(directory, "s3-relay.key")
+        proc = run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", self.cert], 60)
+        if proc.returncode != 0:
+            raise AssertionError("openssl req failed: " + bh.describe(proc))
+        os.chmod(self.cert, 0o644)
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(self.cert, key)
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections = 0
+        self.closed = threading.Event()
+        self.threading = threading
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        import socket
+        import ssl
+        while not self.closed.is_set():
+            try:
+                raw, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                raw.settimeout(60)
+                client = self.context.wrap_socket(raw, server_side=True)
+                upstream = socket.create_connection(self.upstream, timeout=60)
+            except (OSError, ssl.SSLError):
+                raw.close()
+                continue
+            self.connections += 1
+            self.threading.Thread(target=self.relay, args=(client, upstream), daemon=True).start()
+
+    @staticmethod
+    def relay(client, upstream):
+        """Both directions in one thread: an SSL object must not be read and written by two
+        threads at once. Bytes already decrypted (pending) are relayed before waiting."""
+        import selectors
+        sel = selectors.DefaultSelector()
+        sel.register(client, selectors.EVENT_READ)
+        sel.register(upstream, selectors.EVENT_READ)
+        try:
+            while True:
+                ready = [client] if client.pending() else [k.fileobj for k, _ in sel.select(60)]
+                if not ready:
+                    return
+                for src in ready:
+                    data = src.recv(65536)
+                    if not data:
+                        return
+                    (upstream if src is client else client).sendall(data)
+        except OSError:
+            pass
+        finally:
+            sel.close()
+            for s in (client, upstream):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def close(self):
+        self.closed.set()
+        self.listener.close()
+
+
+# --- The S3 repository (repo2), for ha.pitr_s3 -------------------------------------------------
+
+S3_CONF_NAME = "s3-pitr-test.conf"
+
+
+def s3_port():
+    port = urllib.parse.urlsplit(os.environ["FIABLE_TEST_S3_ENDPOINT"]).port
+    if not port:
+        raise ft.EnvironmentMissing("no port in FIABLE_TEST_S3_ENDPOINT")
+    return port
+
+
+def s3_conf_path():
+    return os.path.join(os.environ["FIABLE_TEST_PGBACKREST_CONFIG_PATH"], "conf.d", S3_CONF_NAME)
+
+
+def add_s3_repository(relay):
+    """repo2 on the test S3 server, with the settings docs/DEPLOIEMENT.md names for an S3 of
+    the institution (path style, TLS verified, encrypted), under a prefix of its own."""
+    settings = [
+        "[global]",
+        "repo2-type=s3",
+        "repo2-path=/pitr-" + uuid.uuid4().hex[:12],
+        "repo2-s3-endpoint=127.0.0.1:%d" % relay.port,
+        "repo2-s3-bucket=" + os.environ["FIABLE_TEST_S3_BUCKET"],
+        "repo2-s3-region=" + os.environ["FIABLE_TEST_S3_REGION"],
+        "repo2-s3-uri-style=path",
+        "repo2-s3-key=" + os.environ["FIABLE_TEST_S3_ACCESS_KEY_ID"],
+        "repo2-s3-key-secret=" + os.environ["FIABLE_TEST_S3_SECRET_ACCESS_KEY"],
+        "repo2-storage-verify-tls=y",
+        "repo2-storage-ca-file=" + relay.cert,
+        "repo2-cipher-type=aes-256-cbc",
+        "repo2-cipher-pass=" + secrets.token_urlsafe(36),
+        "repo2-retention-full=1",
+    ]
+    path = s3_conf_path()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(settings) + "\n")
+    if IS_ROOT:
+        shutil.chown(path, "postgres", "postgres")
+
+
+def remove_s3_repository():
+    """Back to the folder alone: archive_command stops pushing to S3 at its next segment."""
+    try:
+        os.unlink(s3_conf_path())
+    except FileNotFoundError:
+        pass
+
+
+def s3_accepted():
+    """How many signed requests the test S3 server has accepted so far."""
+    status, body = bh.s3_control("stats")
+    if status != 200:
+        raise AssertionError("GET /__fiable/stats: %d" % status)
+    return int(json.loads(body)["accepted"])

@@ -2,8 +2,10 @@
 """Point-in-time recovery with pgBackRest (issue 19): the whole cluster brought back to a
 chosen second on a fresh data directory, by the commands of docs/DEPLOIEMENT.md as written.
 
-A full backup of the test cluster (which archives every WAL segment through archive_command,
-scripts/dev.d/postgresql.sh) is taken; answers are written through the API; a second T of the
+A full then a differential backup of the test cluster (which archives every WAL segment
+through archive_command, scripts/dev.d/postgresql.sh) are taken by the command of the timers'
+unit (deploy/systemd/fiable-pgbackrest@.service); answers are written through the API around
+the differential one; a second T of the
 database's clock is chosen; more answers are written; the WAL is archived. The blocks
 sh pitr:restaurer and sh pitr:demarrer restore the cluster as it was at T into a scratch
 directory and start it on its own socket. Exactly the answers committed before T are there
@@ -34,7 +36,9 @@ def setUpModule():
     ft.valid_slots(2)
 
 
-class PointInTimeRecoveryTest(bh.BackupTestCase):
+class RestoreScenario(bh.BackupTestCase):
+    """The scenario, on the repository that REPO names (pgbackrest --repo)."""
+    REPO = []
 
     def setUp(self):
         self.scratch = pitr.ScratchCluster()
@@ -47,15 +51,19 @@ class PointInTimeRecoveryTest(bh.BackupTestCase):
             ids.append(int(body["id"]))
         return ids
 
-    def test_restore_to_a_chosen_second(self):
-        # The archive works (pgbackrest check switches a segment and waits for it), then a
-        # full backup: the base every restore starts from.
+    def restore_to_a_chosen_second(self):
+        # The archive works (pgbackrest check switches a segment and waits for it), then the
+        # commands of the timers' unit: a full backup, answers, a differential one. The restore
+        # starts from both.
         pitr.pgbackrest("check", "--archive-timeout=%d" % ft.ceiling(60))
-        pitr.pgbackrest("backup", "--type=full", timeout=600)
-        info = pitr.pgbackrest("info")
-        self.assertRegex(info, r"full backup: \d{8}-\d{6}F")
+        pitr.unit_backup("full", self.REPO)
+        before = self.submit_answers(2)
+        pitr.unit_backup("diff", self.REPO)
+        info = pitr.pgbackrest("info", *self.REPO)
+        self.assertRegex(info, r"full backup: \d{8}-\d{6}F\n")
+        self.assertRegex(info, r"diff backup: \d{8}-\d{6}F_\d{8}-\d{6}D\n")
 
-        before = self.submit_answers(4)
+        before += self.submit_answers(3)
         target = pitr.next_second_and_wait()
         after = self.submit_answers(4)
         self.assertLess(max(before), min(after))
@@ -67,6 +75,7 @@ class PointInTimeRecoveryTest(bh.BackupTestCase):
         pitr.wait_archived()
 
         settings = self.scratch.doc_settings(CIBLE=target)
+        settings["PGBACKREST"] = " ".join([settings["PGBACKREST"]] + self.REPO)
         out = pitr.run_doc_block("restaurer", settings, timeout=600)
         print("restauration à %s : %s" % (target, (out.stdout + out.stderr).strip()), flush=True)
         out = pitr.run_doc_block("demarrer", settings, timeout=600)
@@ -91,6 +100,41 @@ class PointInTimeRecoveryTest(bh.BackupTestCase):
                          r"^fiable-verify-audit : chaîne intacte : %s ligne\(s\)"
                          % expected_audit[0])
         print(bh.last_line(proc.stderr), flush=True)
+
+
+class FolderRepositoryTest(RestoreScenario):
+    """ctest ha.pitr: the repository of the test stack, a folder (repo1)."""
+
+    def test_restore_to_a_chosen_second(self):
+        self.restore_to_a_chosen_second()
+
+
+class S3RepositoryTest(RestoreScenario):
+    """ctest ha.pitr_s3: a second repository on the harness's S3 server (which checks every
+    signature), through a TLS front, encrypted (repo2-cipher-type), added for this test only
+    in conf.d/ (archive_command pushes to every repository configured)."""
+    REPO = ["--repo=2"]
+
+    def setUp(self):
+        super().setUp()
+        self.relay = pitr.TlsRelay(self.scratch.root, pitr.s3_port())
+        self.addCleanup(self.relay.close)
+        self.addCleanup(pitr.remove_s3_repository)
+        pitr.add_s3_repository(self.relay)
+        pitr.pgbackrest("stanza-create")
+        self.accepted = pitr.s3_accepted()
+
+    def test_restore_to_a_chosen_second(self):
+        self.restore_to_a_chosen_second()
+        auto = os.path.join(self.scratch.data, "postgresql.auto.conf")
+        with open(auto, encoding="utf-8") as f:
+            restore_command = [line for line in f if line.startswith("restore_command")]
+        self.assertEqual(len(restore_command), 1, "no restore_command in " + auto)
+        self.assertIn("--repo=2", restore_command[0], "the WAL did not come from S3")
+        accepted = pitr.s3_accepted()
+        print("S3 : %d requête(s) signée(s) acceptée(s), %d connexion(s) TLS"
+              % (accepted - self.accepted, self.relay.connections), flush=True)
+        self.assertGreater(accepted, self.accepted)
 
 
 if __name__ == "__main__":
