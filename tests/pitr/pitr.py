@@ -180,6 +180,11 @@ class ScratchCluster:
     def sql(self, query, *params):
         return ft.sql(query, *params, conninfo=self.conninfo())
 
+    def auto_conf(self):
+        """postgresql.auto.conf of the restored cluster: what pgbackrest restore wrote."""
+        with open(os.path.join(self.data, "postgresql.auto.conf"), encoding="utf-8") as f:
+            return f.read()
+
     def stop(self):
         pg_ctl = os.path.join(os.environ["FIABLE_TEST_PG_BIN"], "pg_ctl")
         if os.path.exists(os.path.join(self.data, "postmaster.pid")):

@@ -83,6 +83,10 @@ class RestoreScenario(bh.BackupTestCase):
 
         self.assertEqual(self.scratch.sql("SELECT pg_is_in_recovery()"), [["f"]],
                          "the restored cluster was not promoted")
+        # --archive-mode=off: the copy pushes nothing into the repository (the line the
+        # switch-over of docs/DEPLOIEMENT.md removes).
+        self.assertIn("archive_mode = 'off'\n", self.scratch.auto_conf())
+        self.assertEqual(self.scratch.sql("SHOW archive_mode"), [["off"]])
         restored = self.scratch.sql(ANSWERS % "")
         restored_ids = {int(r[0]) for r in restored}
         self.assertTrue(set(before) <= restored_ids, "answers written before T are missing")
@@ -126,10 +130,9 @@ class S3RepositoryTest(RestoreScenario):
 
     def test_restore_to_a_chosen_second(self):
         self.restore_to_a_chosen_second()
-        auto = os.path.join(self.scratch.data, "postgresql.auto.conf")
-        with open(auto, encoding="utf-8") as f:
-            restore_command = [line for line in f if line.startswith("restore_command")]
-        self.assertEqual(len(restore_command), 1, "no restore_command in " + auto)
+        restore_command = [line for line in self.scratch.auto_conf().splitlines()
+                           if line.startswith("restore_command")]
+        self.assertEqual(len(restore_command), 1, "no restore_command in postgresql.auto.conf")
         self.assertIn("--repo=2", restore_command[0], "the WAL did not come from S3")
         accepted = pitr.s3_accepted()
         print("S3 : %d requête(s) signée(s) acceptée(s), %d connexion(s) TLS"
