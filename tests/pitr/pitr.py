@@ -306,6 +306,7 @@ def add_s3_repository(relay):
         "repo2-cipher-type=aes-256-cbc",
         "repo2-cipher-pass=" + secrets.token_urlsafe(36),
         "repo2-retention-full=1",
+        "repo2-bundle=y",
     ]
     path = s3_conf_path()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
