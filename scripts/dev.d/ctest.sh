@@ -136,7 +136,8 @@ write_test_env() {
 # une clé d'idempotence redonne le jeton de modification ; aucune de celles que les tests ont
 # envoyées ne doit être en clair dans la base (tout le cluster), les journaux, les sauvegardes
 # ou ailleurs dans l'environnement (la base doit encore tourner). Le dossier du cluster et le
-# dépôt pgBackRest (sa copie physique : WAL compressés) sont lus par pg_dumpall, pas en fichiers.
+# dépôt pgBackRest (sa copie physique, en WAL compressés) ne sont pas lus en fichiers : le
+# cluster l'est par pg_dumpall.
 cmd_stack_clear_keys() {
 	settings_test
 	log "recherche des clés d'idempotence en clair"

@@ -332,7 +332,7 @@ class Deploy(unittest.TestCase):
         for f in ("fiable.env.example", "alert-rules.json"):
             self.assertTrue(os.path.isfile(os.path.join(self.etc, "fiable", f)), f)
         for f in ("nginx.conf.example", "crontab.example", "logrotate", "sysusers.conf",
-                  "fiable.env.example"):
+                  "fiable.env.example", "pgbackrest.conf.in"):
             self.assertTrue(os.path.isfile(os.path.join(p, "share", "doc", "fiable", "examples", f)), f)
         self.assertTrue(os.path.isfile(os.path.join(p, "share", "doc", "fiable", "DEPLOIEMENT.md")))
         # Each migration has its down script, or says in its header why it has none.
