@@ -71,3 +71,4 @@ fiable_write("${FIABLE_SOURCE_DIR}/nginx.conf.example" "${ex}" nginx.conf.exampl
 fiable_write("${FIABLE_SOURCE_DIR}/cron/crontab.example" "${ex}" crontab.example file)
 fiable_write("${FIABLE_SOURCE_DIR}/cron/prometheus-rules.example.yml" "${ex}"
   prometheus-rules.example.yml file)
+fiable_write("${FIABLE_SOURCE_DIR}/deploy/pgbackrest.conf.in" "${ex}" pgbackrest.conf.in file)

@@ -125,7 +125,9 @@ write_test_env() {
 			"PORT=$PORT" \
 			"PGPORT=$PGPORT" \
 			"ASAN_OPTIONS=$ASAN_OPTIONS" \
-			"UBSAN_OPTIONS=$UBSAN_OPTIONS"
+			"UBSAN_OPTIONS=$UBSAN_OPTIONS" \
+			"FIABLE_TEST_PGBACKREST_CONFIG_PATH=$PGBR_DIR" \
+			"FIABLE_TEST_PG_BIN=$PG_BIN"
 	} >"$tmp"
 	mv -f "$tmp" "$TEST_ENV_FILE"
 }
@@ -133,12 +135,14 @@ write_test_env() {
 # stack-clear-keys (fixture stack.clear_keys, après tous les tests qui envoient des clés) :
 # une clé d'idempotence redonne le jeton de modification ; aucune de celles que les tests ont
 # envoyées ne doit être en clair dans la base (tout le cluster), les journaux, les sauvegardes
-# ou ailleurs dans l'environnement (la base doit encore tourner).
+# ou ailleurs dans l'environnement (la base doit encore tourner). Le dossier du cluster et le
+# dépôt pgBackRest (sa copie physique, en WAL compressés) ne sont pas lus en fichiers : le
+# cluster l'est par pg_dumpall.
 cmd_stack_clear_keys() {
 	settings_test
 	log "recherche des clés d'idempotence en clair"
 	exec python3 "$ROOT/tests/integration/clear_keys.py" --var "$VAR" \
-		--pg "$SUPER_CONNINFO" --skip "$PG_DATA"
+		--pg "$SUPER_CONNINFO" --skip "$PG_DATA" --skip "$PGBR_REPO"
 }
 
 # stack-down (fixture stack.down) : tout arrêter, puis examiner les journaux (un programme

@@ -91,3 +91,45 @@ check_running_pgport() {
 	[[ $port == "$PGPORT" ]] ||
 		die "PostgreSQL tourne déjà dans $PG_DATA avec PGPORT=$port (demandé : $PGPORT) ; lancez « scripts/dev down » d'abord"
 }
+
+# --- Archivage continu des WAL (pgBackRest) ----------------------------------------------------
+
+PGBR_STANZA=fiable
+
+# pgbr ARGS... : pgBackRest sur le stanza de cet environnement, en utilisateur postgres.
+pgbr() { as_pg pgbackrest --config-path="$PGBR_DIR" --stanza="$PGBR_STANZA" "$@"; }
+
+# Avant pg_start (archive_mode ne change qu'au démarrage) ; rejouable. pgbackrest.conf est tiré
+# de deploy/pgbackrest.conf.in (le modèle de la production), dépôt dans FIABLE_VAR ; le cluster
+# lit ses réglages d'archivage dans fiable-archive.conf, inclus par postgresql.conf.
+pgbr_configure() {
+	local conf=$PG_DATA/fiable-archive.conf include="include_if_exists = 'fiable-archive.conf'"
+	mkdir_as "$PGBR_DIR" 0755
+	mkdir_as "$PGBR_DIR/conf.d" 0755 # pgBackRest y lit *.conf en plus (le dépôt S3 des tests)
+	mkdir_as "$PGBR_REPO" 0750 "$PG_USER:$PG_USER"
+	mkdir_as "$LOG_DIR/pgbackrest" 0750 "$PG_USER:$PG_USER"
+	mkdir_as "$RUN_DIR/pgbackrest" 0750 "$PG_USER:$PG_USER"
+	sed -e "s|@REPO_PATH@|$PGBR_REPO|" -e "s|@LOG_PATH@|$LOG_DIR/pgbackrest|" \
+		-e "s|@LOCK_PATH@|$RUN_DIR/pgbackrest|" -e "s|@PG_DATA@|$PG_DATA|" \
+		-e "s|@PG_SOCKET_DIR@|$PG_SOCK_DIR|" -e "s|@PG_PORT@|$PGPORT|" \
+		"$ROOT/deploy/pgbackrest.conf.in" >"$PGBR_DIR/pgbackrest.conf"
+	! grep -v '^#' "$PGBR_DIR/pgbackrest.conf" | grep -q '@[A-Z_]*@' ||
+		die "deploy/pgbackrest.conf.in : un @NOM@ n'est pas remplacé par scripts/dev.d/postgresql.sh"
+	# Un WAL archivé au plus tard 60 s après son écriture (perte d'au plus une minute si le
+	# site entier disparaît).
+	printf "%s\n" "# Écrit par scripts/dev (pgbr_configure) : archivage continu par pgBackRest." \
+		"archive_mode = on" \
+		"archive_command = 'pgbackrest --config-path=$PGBR_DIR --stanza=$PGBR_STANZA archive-push %p'" \
+		"archive_timeout = 60" >"$conf"
+	file_as "$conf" 0600 "$PG_USER:$PG_USER"
+	grep -qxF "$include" "$PG_DATA/postgresql.conf" || printf '%s\n' "$include" >>"$PG_DATA/postgresql.conf"
+}
+
+# Après pg_start : le stanza (créé s'il manque, vérifié sinon).
+pgbr_stanza() {
+	local maint="host=$PG_SOCK_DIR port=$PGPORT dbname=postgres user=postgres"
+	log "pgBackRest : stanza $PGBR_STANZA (dépôt $PGBR_REPO)"
+	pgbr stanza-create || die "pgbackrest stanza-create a échoué (journaux : $LOG_DIR/pgbackrest)"
+	[[ $(psql -X -tA -d "$maint" -c "SHOW archive_mode") == on ]] ||
+		warn "PostgreSQL tourne sans archive_mode (démarré avant sa configuration) : scripts/dev db-restart"
+}

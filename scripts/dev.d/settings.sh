@@ -39,6 +39,9 @@ derive_paths() {
 	SUPER_CONNINFO="host=$PG_SOCK_DIR port=$PGPORT dbname=fiable user=postgres"
 	APP_CONNINFO="host=$PG_SOCK_DIR port=$PGPORT dbname=fiable user=fiable_app application_name=fiable"
 	BASE_URL=http://127.0.0.1:$PORT
+	# Archivage continu (pgBackRest) : sa configuration (pgbackrest.conf et conf.d/), son dépôt.
+	PGBR_DIR=$VAR/pgbackrest
+	PGBR_REPO=$PGBR_DIR/repo
 	# Une socket unix a un chemin d'au plus 107 octets.
 	for p in "$PG_SOCK_DIR/.s.PGSQL.$PGPORT" "$RUN_DIR/fiable-submit.sock"; do
 		((${#p} <= 107)) || die "chemin de socket trop long (${#p} > 107 octets) : $p — choisissez un FIABLE_VAR plus court"

@@ -98,7 +98,9 @@ start_stack() {
 	prepare_dirs
 	check_access
 	pg_init
+	pgbr_configure
 	pg_start
+	pgbr_stanza
 	record_settings
 	pg_create_db
 	log "migrations"

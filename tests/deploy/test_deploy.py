@@ -332,7 +332,7 @@ class Deploy(unittest.TestCase):
         for f in ("fiable.env.example", "alert-rules.json"):
             self.assertTrue(os.path.isfile(os.path.join(self.etc, "fiable", f)), f)
         for f in ("nginx.conf.example", "crontab.example", "logrotate", "sysusers.conf",
-                  "fiable.env.example"):
+                  "fiable.env.example", "pgbackrest.conf.in"):
             self.assertTrue(os.path.isfile(os.path.join(p, "share", "doc", "fiable", "examples", f)), f)
         self.assertTrue(os.path.isfile(os.path.join(p, "share", "doc", "fiable", "DEPLOIEMENT.md")))
         # Each migration has its down script, or says in its header why it has none.
@@ -405,14 +405,23 @@ class Deploy(unittest.TestCase):
             self.assertIn("fiable-%s.service" % n, names)
         for n in ("fiable-mail-outbox.service", "fiable-nginx.service",
                   "fiable-backup-submissions.timer", "fiable-cleanup-old-backups.timer",
-                  "fiable-check-alerts.timer", "fiable-verify-audit.timer"):
+                  "fiable-check-alerts.timer", "fiable-verify-audit.timer",
+                  "fiable-pgbackrest@.service", "fiable-pgbackrest-full.timer",
+                  "fiable-pgbackrest-diff.timer"):
             self.assertIn(n, names)
+        # pgBackRest (docs/DEPLOIEMENT.md, « Archivage continu »): weekly full, daily diff.
+        self.assertEqual(unit_value(self.unit("fiable-pgbackrest-full.timer"), "OnCalendar"),
+                         ["Sun *-*-* 01:00:00"])
+        self.assertEqual(unit_value(self.unit("fiable-pgbackrest-diff.timer"), "OnCalendar"),
+                         ["Mon..Sat *-*-* 01:00:00"])
         self.assertEqual(unit_value(self.unit("fiable-backup-submissions.timer"), "OnCalendar"),
                          ["*-*-* 02:00:00"])
         self.assertEqual(unit_value(self.unit("fiable-check-alerts.timer"), "OnCalendar"), ["*:0/5"])
         for u in units:
             if u.endswith(".service") and "nginx" not in u:
-                for key, want in (("User", "fiable"), ("NoNewPrivileges", "yes"),
+                # pgbackrest reads the cluster's files: the cluster's account, not fiable.
+                user = "postgres" if "pgbackrest" in u else "fiable"
+                for key, want in (("User", user), ("NoNewPrivileges", "yes"),
                                   ("ProtectSystem", "strict"), ("CapabilityBoundingSet", ""),
                                   ("PrivateTmp", "yes"), ("ProtectHome", "yes")):
                     self.assertEqual(unit_value(u, key), [want], "%s: %s" % (u, key))
