@@ -62,13 +62,13 @@ app_measure() {
 # "tps p50_ms p99_ms failed", latencies from its per-transaction log.
 pg_measure() {
 	local c=$1 s=$2 out tps lat
-	rm -f "$tmp"/pgb.*
-	out=$(cd "$tmp" && "$PG_BIN/pgbench" -n -M prepared -c "$c" -j 2 -T "$s" -l --log-prefix=pgb \
+	rm -f "$tmp"/log/pgb.*
+	out=$(mkdir -p "$tmp/log" && cd "$tmp/log" && "$PG_BIN/pgbench" -n -M prepared -c "$c" -j 2 -T "$s" -l --log-prefix=pgb \
 		-D "slots=$slots_json" -f "$here/submit_tx.sql" "$FIABLE_TEST_PG" 2>&1) || true
 	tps=$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' <<<"$out" | head -n 1)
 	[[ -n $tps ]] || { echo "$out" >&2; echo "0 0 0 -1"; return; }
 	# Column 3 of pgbench's log: the transaction's latency in µs.
-	lat=$(cat "$tmp"/pgb.* | awk '{ print $3 }' | sort -n | awk '{ v[NR] = $1 } END {
+	lat=$(cat "$tmp"/log/pgb.* | awk '{ print $3 }' | sort -n | awk '{ v[NR] = $1 } END {
 		if (NR == 0) { print "0 0"; exit }
 		i50 = int(NR * 0.50); if (i50 < 1) i50 = 1; i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
 		printf "%.2f %.2f\n", v[i50] / 1000, v[i99] / 1000 }')
