@@ -70,6 +70,7 @@ micro_cache() {
 		mkdir -p "$FIABLE_VAR/nginx/cache-formulaire"
 		[[ $(id -u) != 0 ]] || chown www-data "$FIABLE_VAR/nginx/cache-formulaire"
 		sed -i -E "s|^(    upstream fiable_form .*)$|    fastcgi_cache_path $FIABLE_VAR/nginx/cache-formulaire keys_zone=formulaire:1m max_size=16m inactive=10s;\n\1|" "$conf"
+		# shellcheck disable=SC2016 # $request_uri is nginx's
 		sed -i -E 's|^(            fastcgi_pass fiable_form;)$|\1\n            fastcgi_cache formulaire; fastcgi_cache_key $request_uri; fastcgi_cache_valid 200 1s;\n            fastcgi_cache_use_stale updating; fastcgi_cache_background_update on;\n            fastcgi_ignore_headers Cache-Control Expires;|' "$conf"
 		grep -q 'fastcgi_cache formulaire' "$conf" || { echo "micro-cache : ligne fastcgi_pass fiable_form introuvable" >&2; return 1; }
 	fi
