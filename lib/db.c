@@ -370,6 +370,13 @@ db_rollback(struct db *db)
 }
 
 bool
+db_in_transaction(const struct db *db)
+{
+	return db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
+	    PQtransactionStatus(db->conn) != PQTRANS_IDLE;
+}
+
+bool
 db_listen(struct db *db, const char *channel)
 {
 	char *ident, sql[128];

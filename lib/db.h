@@ -36,6 +36,8 @@ bool db_commit(struct db *db);
  * when either failed (the transaction is then left for db_rollback). */
 bool db_exec_commit(struct db *db, enum stmt s, const char *const *params);
 void db_rollback(struct db *db);
+/* True while a transaction is open on the connection (BEGIN sent, no COMMIT/ROLLBACK yet). */
+bool db_in_transaction(const struct db *db);
 
 /* How many times a connection was established: a change means session state (prepared
  * statements, LISTEN) was lost. */

@@ -216,18 +216,26 @@ metric_params_fill(struct metric_params *m, const struct http_request *req,
 	}
 }
 
-bool
-metrics_record(struct db *db, const struct http_request *req, const char *endpoint, int status)
+/* One metric with statement s (STMT_METRIC_RECORD_CLIENT or its no-flush twin). */
+static bool
+record_with(struct db *db, enum stmt s, const struct http_request *req, const char *endpoint,
+    int status)
 {
 	struct metric_params m;
 	PGresult *res;
 	bool ok;
 
 	metric_params_fill(&m, req, endpoint, status, http_now_us() - req->start_us);
-	res = db_exec(db, STMT_METRIC_RECORD_CLIENT, m.v);
+	res = db_exec(db, s, m.v);
 	ok = db_ok(res);
 	PQclear(res);
 	return ok;
+}
+
+bool
+metrics_record(struct db *db, const struct http_request *req, const char *endpoint, int status)
+{
+	return record_with(db, STMT_METRIC_RECORD_CLIENT, req, endpoint, status);
 }
 
 /* True when metrics.spool exists and is not empty: one stat() per request. */
@@ -252,7 +260,10 @@ metrics_record_outside(struct db *db, const struct http_request *req, const char
 	if (batch_on && batch_add(req, endpoint, status))
 		return;	/* sent with the batch (metrics_batch_flush) */
 	if (!db_lost(db) && db_ensure(db)) {
-		if (metrics_record(db, req, endpoint, status)) {
+		/* Alone in its transaction, the metric commits without waiting for a WAL flush
+		 * (issue 18); inside a caller's transaction, that transaction's COMMIT decides. */
+		if (record_with(db, db_in_transaction(db) ? STMT_METRIC_RECORD_CLIENT :
+		    STMT_METRIC_RECORD_NO_FLUSH, req, endpoint, status)) {
 			/* The database is back: what the outage spooled goes in now. */
 			if (spool_has_appends())
 				(void)metrics_spool_ingest(db);
@@ -532,9 +543,10 @@ bad:
 	return NULL;
 }
 
-/* Sends one batch (a JSON array) to metriques_ingerer(). Lines added, or -1. */
+/* Sends one batch (a JSON array) to metriques_ingerer() with statement s (durable for the
+ * spool's files, no flush for the read batches). Lines added, or -1. */
 static long
-spool_send_batch(struct db *db, const cJSON *batch)
+spool_send_batch(struct db *db, enum stmt s, const cJSON *batch)
 {
 	char *text = cJSON_PrintUnformatted(batch);
 	const char *params[1] = { text };
@@ -544,7 +556,7 @@ spool_send_batch(struct db *db, const cJSON *batch)
 
 	if (text == NULL)
 		return -1;
-	res = db_query(db, STMT_METRICS_INGEST, params);
+	res = db_query(db, s, params);
 	if (db_ok(res) && PQntuples(res) == 1 && db_int(res, 0, "ajoutees", 0, LONG_MAX, &added))
 		n = (long)added;
 	PQclear(res);
@@ -598,7 +610,7 @@ spool_ingest_file(struct db *db, const char *path)
 		}
 		off += len + 1;
 		if (batch != NULL && (cJSON_GetArraySize(batch) >= SPOOL_BATCH || off >= got)) {
-			if ((n = spool_send_batch(db, batch)) < 0)
+			if ((n = spool_send_batch(db, STMT_METRICS_INGEST, batch)) < 0)
 				goto fail;
 			added += n;
 			cJSON_Delete(batch);
@@ -778,7 +790,7 @@ metrics_batch_flush(struct db *db)
 		return;
 	if (!db_lost(db) && db_ensure(db)) {
 		/* Sent again after a lost connection, the same ids add nothing. */
-		if (spool_send_batch(db, held) >= 0) {
+		if (spool_send_batch(db, STMT_METRICS_INGEST_NO_FLUSH, held) >= 0) {
 			if (spool_has_appends())
 				(void)metrics_spool_ingest(db);
 			goto done;

@@ -44,8 +44,11 @@ bool metrics_record(struct db *db, const struct http_request *req, const char *e
     int status);
 
 /* Records a request that was answered without a transaction of its own (errors, reads):
- * best effort, never changes the answer. While the database is unreachable the metric goes
- * to the spool; once it answers again, the spool is ingested. */
+ * best effort, never changes the answer. Outside any transaction, the metric's own COMMIT
+ * does not wait for a WAL flush (synchronous_commit off: a crash may lose the last fraction
+ * of a second of them); inside the caller's transaction, it commits with it. While the
+ * database is unreachable the metric goes to the spool; once it answers again, the spool is
+ * ingested (durably: its files are removed afterwards). */
 void metrics_record_outside(struct db *db, const struct http_request *req,
     const char *endpoint, int status);
 
@@ -65,8 +68,9 @@ int metrics_spool_backlog(long long *lines, long long *bytes);
  * row per request, and sends them in one metriques_ingerer() call, as spool lines with
  * their ids (a batch sent again after a lost connection counts once). server_main() sends
  * the batch when it holds METRICS_BATCH_MAX metrics, when its oldest is METRICS_BATCH_MS
- * old, when no connection is waiting, and at exit. If the database is unreachable, the
- * batch goes to the spool. A worker killed with SIGKILL loses its unsent batch. */
+ * old, when no connection is waiting, and at exit, committed without waiting for a WAL
+ * flush (as metrics_record_outside). If the database is unreachable, the batch goes to the
+ * spool. A worker killed with SIGKILL loses its unsent batch. */
 #define METRICS_BATCH_MAX 64
 #define METRICS_BATCH_MS 1000
 

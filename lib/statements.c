@@ -1109,6 +1109,24 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "FROM participants_reponses p WHERE p.campagne_id = $1::bigint "
 	    "AND p.reponse = 'sans_reponse' ORDER BY p.groupe NULLS LAST, lower(p.nom), p.id "
 	    "LIMIT 100000", 1 },
+	/* A metric committed alone, not part of any write (reads, refusals, replays: issue 18):
+	 * its transaction commits with synchronous_commit off, so the request does not wait for
+	 * a WAL flush; set_config(..., true) lasts until that COMMIT, nothing else is changed.
+	 * A crash may lose the last fraction of a second of such metrics (wal_writer_delay),
+	 * never anything a write committed. Never inside a write's transaction (lib/metrics.c
+	 * checks), whose COMMIT it would make asynchronous too. */
+#define METRIC_NO_FLUSH "WITH nf AS MATERIALIZED " \
+	"(SELECT set_config('synchronous_commit', 'off', true) AS synchronous_commit) "
+	[STMT_METRIC_RECORD_NO_FLUSH] = { "metric_record_no_flush",
+	    METRIC_NO_FLUSH "INSERT INTO request_metrics (endpoint, method, status, duration_us, "
+	    "from_queue, queued_ms, queue_length, attempt, autosave_ms, idempotency_key_sha256) "
+	    "SELECT $1, $2, $3::smallint, $4::integer, $5::boolean, $6::integer, $7::integer, "
+	    "$8::integer, $9::real, decode($10, 'hex') FROM nf", 10 },
+	/* $1: JSON array of a batch of read metrics (fiable-form's): as STMT_METRICS_INGEST,
+	 * committed without waiting for a flush. The spool's files are ingested with
+	 * STMT_METRICS_INGEST: they are removed once ingested, so their COMMIT must be durable. */
+	[STMT_METRICS_INGEST_NO_FLUSH] = { "metrics_ingest_no_flush",
+	    METRIC_NO_FLUSH "SELECT metriques_ingerer($1::jsonb) AS ajoutees FROM nf", 1 },
 };
 
 const struct stmt_def *

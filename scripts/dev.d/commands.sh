@@ -159,3 +159,39 @@ cmd_worker_pids() {
 	pid=$(live_pid "$RUN_DIR/fiable-$1.pid" multiwatch) || die "fiable-$1 n'est pas en marche ($VAR)"
 	children_of "$pid" "fiable-$1"
 }
+
+# L'environnement des programmes d'une instance déjà là (mailer-start, fcgi-scale) : ses
+# réglages de courriel, le serveur SMTP de test s'il y en a un, sinon ceux de « up »
+# (variables SMTP_* de l'appelant, ou fichiers .eml).
+helper_program_env() {
+	PUBLIC_URL=${PUBLIC_URL:-$BASE_URL}
+	MAIL_SMTP_URL=${SMTP_URL:-}
+	MAIL_SMTP_USER=${SMTP_USER:-}
+	MAIL_SMTP_PASSWORD=${SMTP_PASSWORD:-}
+	MAIL_DIR=''
+	if [[ -n $SMTP_PORT ]]; then
+		MAIL_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT
+		MAIL_SMTP_USER=''
+		MAIL_SMTP_PASSWORD=''
+	fi
+	[[ -n $MAIL_SMTP_URL ]] || MAIL_DIR=$(realpath -m -- "${FIABLE_MAIL_DIR:-$VAR/mail}")
+	fcgi_env
+}
+
+# fcgi-scale NOM N [BASE] (bancs d'essai, issue 18) : fiable-NOM arrêté puis redémarré avec
+# N processus, connectés à la base BASE du même cluster (une copie jetable, par exemple).
+# Les requêtes qui arrivent pendant le redémarrage (une fraction de seconde) reçoivent 502.
+cmd_fcgi_scale() {
+	(($# == 2 || $# == 3)) || die "usage : scripts/dev fcgi-scale NOM N [BASE]"
+	local name=$1 n=$2 base=${3:-fiable} p known=0
+	for p in "${FCGI_PROGRAMS[@]}"; do [[ ${p%%:*} == "$name" ]] && known=1; done
+	((known)) || die "programme inconnu : $name"
+	[[ $n =~ ^[0-9]+$ ]] && ((n >= 1 && n <= 64)) || die "nombre de processus invalide : $n (1 à 64)"
+	[[ $base =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "nom de base invalide : $base"
+	settings_helper
+	find_tools
+	APP_CONNINFO=${APP_CONNINFO/dbname=fiable /dbname=$base }
+	helper_program_env
+	fcgi_stop "$name"
+	fcgi_start "$name" "$n"
+}
