@@ -521,6 +521,24 @@ class HealthTest(ft.FiableTestCase):
         strict = get(ft.HEALTH + "?strict=1")
         self.assertStatus(strict, 503 if body["avertissements"] else 200)
 
+    def test_strict_warning_has_no_retry_after(self):
+        """No backup for 26 hours is no outage that ends in a few seconds: ?strict=1 answers
+        503 for it, without Retry-After (nginx adds none either)."""
+        # Recent backups (of other tests) hidden for the time of this one, then given back.
+        hidden = [r[0] for r in sql(
+            "UPDATE backup_metadata SET deleted_at = now() WHERE deleted_at IS NULL "
+            "AND status = 'success' AND finished_at > now() - interval '26 hours' "
+            "RETURNING id")]
+        for bid in hidden:
+            self.addCleanup(sql, "UPDATE backup_metadata SET deleted_at = NULL "
+                            "WHERE id = :'p1'::bigint", bid)
+        body = get(ft.HEALTH).json()
+        self.assertTrue(any("sauvegarde" in w for w in body["avertissements"]), body)
+        strict = get(ft.HEALTH + "?strict=1")
+        self.assertStatus(strict, 503)
+        self.assertEqual(strict.json()["status"], "degrade")
+        self.assertIsNone(strict.header("Retry-After"), strict.describe())
+
     def test_pending_migration_is_503_with_the_reason(self):
         last = self.migrations()[-1]
         applied_at = sql_one("SELECT applied_at FROM schema_migrations WHERE version = :'p1'", last)
