@@ -122,7 +122,7 @@ prom_histogram(struct db *db, struct buf *t, const struct histogram *h)
 		    total);
 	}
 	total += counts[nb];
-	buf_printf(t, "%s_bucket{le=\"+Inf\"} %lld\n%s_sum %.17g\n%s_count %lld\n", h->name,
+	buf_printf(t, "%s_bucket{le=\"+Inf\"} %lld\n%s_sum %.15g\n%s_count %lld\n", h->name,
 	    total, h->name, sum * h->scale, h->name, total);
 	return true;
 }

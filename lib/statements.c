@@ -1117,14 +1117,15 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	/* $1 kind of metriques_bornes(): its bounds in order (milliseconds, or items). */
 	[STMT_PROM_BOUNDS] = { "prom_bounds",
 	    "SELECT b FROM unnest(metriques_bornes($1)) AS b ORDER BY b", 1 },
-	/* $1 'duree' (duration_us / 1000), 'autosave' (autosave_ms) or 'file' (queue_length):
+	/* float8 throughout (numeric arithmetic is several times slower over a million rows).
+	 * $1 'duree' (duration_us / 1000), 'autosave' (autosave_ms) or 'file' (queue_length):
 	 * per idx, the values of that kind at most bound idx + 1 (1-based) and above bound idx
 	 * (idx = how many bounds lie strictly under the value: Prometheus's le is <=), their
 	 * number and sum. */
 	[STMT_PROM_HISTOGRAM] = { "prom_histogram",
 	    "WITH b AS (SELECT m, ARRAY(SELECT -x FROM unnest(m) AS x ORDER BY x DESC) AS neg "
 	    "FROM metriques_bornes($1) AS m), "
-	    "v AS (SELECT CASE $1 WHEN 'duree' THEN duration_us / 1000.0 "
+	    "v AS (SELECT CASE $1 WHEN 'duree' THEN duration_us / 1000::float8 "
 	    "WHEN 'autosave' THEN autosave_ms::float8 ELSE queue_length::float8 END AS x "
 	    "FROM request_metrics) "
 	    "SELECT cardinality(b.m) - width_bucket(-v.x, b.neg) AS idx, count(*) AS n, "
