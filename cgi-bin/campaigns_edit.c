@@ -126,13 +126,12 @@ handle_update(struct call *call, const char *id)
 {
 	struct campaign_fields f;
 	PGresult *locked, *res;
-	long want = 0, have;
+	long have;
 	cJSON *root;
-	int m;
 
 	if ((root = respond_read_json(call)) == NULL)
 		return;
-	if ((m = http_if_match_version(call->req, &want)) == 0) {
+	if (!http_if_match_present(call->req)) {
 		cJSON_Delete(root);
 		respond_error(call, ERR_IF_MATCH_REQUIRED);
 		return;
@@ -143,7 +142,7 @@ handle_update(struct call *call, const char *id)
 		return;
 	}
 	have = (long)db_number(locked, 0, "version");
-	if (m < 0 || want != have) {
+	if (http_if_match(call->req, have) < 0) {
 		cJSON *current = campaign_row_json(locked);
 		PQclear(locked);
 		cJSON_Delete(root);

@@ -191,9 +191,11 @@ handle_health(struct call *call)
 		    cJSON_CreateString(ok ? "degrade" : "indisponible"));
 	cJSON_AddItemToObject(o, "raisons", reasons);
 	cJSON_AddItemToObject(o, "avertissements", warnings);
-	/* A 503 says when to ask again, as the API's own 503 does (api_errors). */
+	/* A 503 for a reason says when to ask again, as the API's own 503 does (api_errors): a
+	 * database coming back, a deploy applying its migrations. A warning of ?strict=1 (no
+	 * backup for 26 hours...) is not over in seconds: no Retry-After. */
 	api_error_headers(ERR_DATABASE_UNAVAILABLE, NULL, headers, sizeof(headers));
-	respond_json(call, status, status == 200 ? NULL : headers, o);
+	respond_json(call, status, !ok ? headers : NULL, o);
 	cJSON_Delete(o);
 }
 

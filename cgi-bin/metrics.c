@@ -11,7 +11,8 @@
  * and, from nginx's internal location @authentification_refusee (error_page 401 of
  * auth_basic), any method on /admin/ or /api/admin/: the refused login is logged and counted
  * when credentials were sent, then answered 401.
- * Before reading, it ingests what the spool kept during a database outage. The renderers
+ * The JSON page ingests what the spool kept during a database outage before reading; the
+ * Prometheus scrape only reads (a read-only transaction). The renderers
  * live in lib/: admin_metrics.c, prometheus.c, roster.c, admin_flags.c. */
 #include <stdio.h>
 #include <string.h>
@@ -55,12 +56,15 @@ handle_metrics(struct call *call)
 	cJSON_Delete(o);
 }
 
+/* GET /api/admin/metrics/prometheus: read-only, and not counted itself (a scrape every 15 s
+ * would be most of the traffic, and a scrape never writes). */
 static void
 handle_prometheus(struct call *call)
 {
 	struct buf t = BUF_INIT;
 
-	if (!prometheus_text(call->db, call->cfg->timezone, &t)) {
+	call->endpoint = NULL;	/* not counted, its errors neither */
+	if (!prometheus_text(call->db, &t)) {
 		buf_free(&t);
 		respond_db_failure(call);
 		return;
@@ -68,7 +72,6 @@ handle_prometheus(struct call *call)
 	http_send(call->fcgi->out, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, t.p,
 	    t.len);
 	buf_free(&t);
-	respond_record(call, 200);
 }
 
 /* Writes the text in t to the response and empties it. */

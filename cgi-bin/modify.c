@@ -152,12 +152,12 @@ handle_write(struct call *call, bool withdraw)
 	char key[37], key_hash[IDEM_KEY_HASH_LEN], fingerprint[2 * SHA256_LEN + 1];
 	char campaign_id[24];
 	cJSON *root;
-	int m;
 
 	if (!modify_admitted(call, token_hash))
 		return;
-	if ((m = http_if_match_version(req, &c.if_match)) <= 0) {
-		respond_error(call, m == 0 ? ERR_IF_MATCH_REQUIRED : ERR_VERSION_MISMATCH);
+	/* Whether it holds is seen with the row locked (change_run). */
+	if (!http_if_match_present(req)) {
+		respond_error(call, ERR_IF_MATCH_REQUIRED);
 		return;
 	}
 	if (!http_origin_allowed(req, call->cfg->origins, call->cfg->norigins)) {
@@ -165,7 +165,7 @@ handle_write(struct call *call, bool withdraw)
 		return;
 	}
 	if (req->idempotency_key != NULL && req->idempotency_key[0] != '\0') {
-		if (!http_parse_uuid(req->idempotency_key, key)) {
+		if (!http_idempotency_key(req, key)) {
 			respond_error(call, ERR_IDEMPOTENCY_KEY_INVALID);
 			return;
 		}

@@ -135,10 +135,6 @@ handle_restore(struct call *call)
 		respond_error(call, ERR_INVALID_TOKEN);
 		return;
 	}
-	if (http_if_match_version(req, &c.if_match) < 0) {
-		respond_error(call, ERR_VERSION_MISMATCH);
-		return;
-	}
 	if ((root = respond_read_json(call)) == NULL)
 		return;
 

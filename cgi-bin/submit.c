@@ -180,7 +180,7 @@ handle_submit(struct call *call)
 	if ((root = respond_read_json(call)) == NULL)
 		return;
 	if (req->idempotency_key == NULL || req->idempotency_key[0] == '\0' ||
-	    !http_parse_uuid(req->idempotency_key, key)) {
+	    !http_idempotency_key(req, key)) {
 		cJSON_Delete(root);
 		respond_error(call, req->idempotency_key == NULL || req->idempotency_key[0] == '\0' ?
 		    ERR_IDEMPOTENCY_KEY_MISSING : ERR_IDEMPOTENCY_KEY_INVALID);

@@ -61,7 +61,8 @@ change_run(struct db *db, const struct http_request *req, struct change *c)
 		e = ERR_SUBMISSION_WITHDRAWN;
 		goto refuse;
 	}
-	if (c->if_match > 0 && c->if_match != row.version) {
+	/* If-Match (when sent) against the version now locked: RFC 9110 §13.1.1. */
+	if (http_if_match(req, row.version) < 0) {
 		if ((c->current = submission_load(db, row.id)) == NULL)
 			goto fail;
 		e = ERR_VERSION_MISMATCH;

@@ -29,7 +29,6 @@ struct change {
 	const char *token_hash;      /* hex SHA-256 of the edit token, or NULL with id */
 	const char *id;              /* administration: the submission id */
 	const char *actor;           /* audit actor; NULL = the submission's e-mail */
-	long if_match;               /* version named by If-Match, 0 when not given */
 	const char *idem_key_hash;   /* hex SHA-256 of the Idempotency-Key (idempotency.h), or NULL */
 	const char *fingerprint;     /* hex SHA-256 identifying the request, with idem_key_hash */
 	bool on_withdrawn;           /* the change applies to a withdrawn submission */

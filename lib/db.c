@@ -292,16 +292,28 @@ db_command(struct db *db, const char *sql)
 	return ok;
 }
 
-bool
-db_begin(struct db *db)
+static bool
+db_begin_with(struct db *db, const char *begin)
 {
 	if (!db_ensure(db))
 		return false;
-	if (db_command(db, "BEGIN"))
+	if (db_command(db, begin))
 		return true;
 	if (!db->lost || !db_ensure(db))
 		return false;
-	return db_command(db, "BEGIN");
+	return db_command(db, begin);
+}
+
+bool
+db_begin(struct db *db)
+{
+	return db_begin_with(db, "BEGIN");
+}
+
+bool
+db_begin_read_only(struct db *db)
+{
+	return db_begin_with(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 }
 
 bool

@@ -31,6 +31,9 @@ PGresult *db_query(struct db *db, enum stmt s, const char *const *params);
 
 /* Transaction control. db_begin reconnects once if the connection died while idle. */
 bool db_begin(struct db *db);
+/* A transaction that PostgreSQL refuses to let write, on one snapshot (what a reader that
+ * must never change anything uses: the Prometheus scrape). */
+bool db_begin_read_only(struct db *db);
 bool db_commit(struct db *db);
 /* The last statement of a transaction and its COMMIT, sent together: one round trip. False
  * when either failed (the transaction is then left for db_rollback). */

@@ -359,36 +359,63 @@ http_bearer_token(const struct http_request *req)
 	return *a != '\0' ? a : NULL;
 }
 
-int
-http_if_match_version(const struct http_request *req, long *version)
+bool
+http_if_match_present(const struct http_request *req)
 {
-	const char *v = req->if_match, *end;
-	char digits[11];
-	long long n;
-	size_t len;
+	return req->if_match != NULL && req->if_match[0] != '\0';
+}
 
-	if (v == NULL || v[0] == '\0')
+/* RFC 9110 §5.6.1: optional white space, spaces and tabs. */
+static const char *
+skip_ows(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+int
+http_if_match(const struct http_request *req, long current)
+{
+	const char *p, *q;
+	char ours[24];
+	size_t n;
+	bool weak, found = false;
+
+	if (!http_if_match_present(req))
 		return 0;
-	while (*v == ' ')
-		v++;
-	/* Strong comparison is byte for byte: "v07" is not our ETag "v7". */
-	if (strncmp(v, "\"v", 2) != 0 || v[2] < '1' || v[2] > '9')
-		return -1;
-	len = strspn(v + 2, "0123456789");
-	end = v + 2 + len;
-	if (len >= sizeof(digits) || *end != '"')
-		return -1;
-	memcpy(digits, v + 2, len);
-	digits[len] = '\0';
-	if (!num_parse(digits, 1, 2147483647LL, &n))
-		return -1;
-	end++;
-	while (*end == ' ')
-		end++;
-	if (*end != '\0')
-		return -1;
-	*version = (long)n;
-	return 1;
+	p = skip_ows(req->if_match);
+	if (*p == '*')
+		return *skip_ows(p + 1) == '\0' ? 1 : -1;
+	n = (size_t)snprintf(ours, sizeof(ours), "v%ld", current);
+	for (;;) {
+		p = skip_ows(p);
+		if (*p == '\0')
+			break;
+		if (*p == ',') {	/* #rule: empty elements are allowed */
+			p++;
+			continue;
+		}
+		weak = strncmp(p, "W/", 2) == 0;
+		if (weak)
+			p += 2;
+		if (*p != '"')
+			return -1;
+		/* etagc: %x21 / %x23-7E / obs-text */
+		for (q = p + 1; *q == 0x21 || ((unsigned char)*q >= 0x23 &&
+		    (unsigned char)*q != 0x7f); q++)
+			;
+		if (*q != '"')
+			return -1;
+		/* Strong comparison, byte for byte: a weak tag never matches, nor "v07". */
+		if (!weak && current > 0 && (size_t)(q - p - 1) == n &&
+		    memcmp(p + 1, ours, n) == 0)
+			found = true;
+		p = skip_ows(q + 1);
+		if (*p != ',' && *p != '\0')
+			return -1;
+	}
+	return found ? 1 : -1;
 }
 
 bool
@@ -411,6 +438,33 @@ http_parse_uuid(const char *v, char out[37])
 	}
 	out[36] = '\0';
 	return true;
+}
+
+bool
+http_idempotency_key(const struct http_request *req, char out[37])
+{
+	const char *v = req->idempotency_key;
+	char inner[37];
+	size_t len;
+
+	if (v == NULL)
+		return false;
+	/* RFC 8941 §4.2: spaces around the field are discarded. */
+	while (*v == ' ')
+		v++;
+	len = strlen(v);
+	while (len > 0 && v[len - 1] == ' ')
+		len--;
+	/* sf-string: "..." (a UUID holds nothing that would need a backslash escape). */
+	if (len == 38 && v[0] == '"' && v[37] == '"') {
+		v++;
+		len = 36;
+	}
+	if (len != 36)
+		return false;
+	memcpy(inner, v, 36);
+	inner[36] = '\0';
+	return http_parse_uuid(inner, out);
 }
 
 void
@@ -483,21 +537,45 @@ http_send_json(FCGX_Stream *out, int status, const char *extra_headers, const cJ
 	cJSON_free(body);
 }
 
+/* nginx's $request_id of the request being answered (32 hex digits), or "". */
+static char problem_request_id[65];
+
+void
+http_set_request_id(const char *request_id)
+{
+	size_t i;
+
+	problem_request_id[0] = '\0';
+	for (i = 0; request_id != NULL && request_id[i] != '\0'; i++)
+		if (i >= sizeof(problem_request_id) - 1 || !isalnum((unsigned char)request_id[i]))
+			return;	/* not an id of nginx's: none rather than a forged one */
+	if (request_id != NULL)
+		memcpy(problem_request_id, request_id, i + 1);
+}
+
 char *
 http_problem_body(enum api_error e, const char *detail, const char *name, const cJSON *member)
 {
 	cJSON *p = cJSON_CreateObject();
-	char type[128];
+	char type[128], instance[96];
 	char *body;
 
 	if (p == NULL)
 		return NULL;
-	snprintf(type, sizeof(type), "https://fiable.invalid/problemes/%s", api_errors[e].code);
+	/* Each code's French page, static/problemes/<code>.html (tests/unit: every code has
+	 * one); a relative reference, resolved against the API's own address. */
+	snprintf(type, sizeof(type), HTTP_PROBLEM_TYPE_PREFIX "%s" HTTP_PROBLEM_PAGE_SUFFIX,
+	    api_errors[e].code);
 	cJSON_AddStringToObject(p, "type", type);
 	cJSON_AddStringToObject(p, "code", api_errors[e].code);
 	cJSON_AddStringToObject(p, "title", api_errors[e].title);
 	cJSON_AddNumberToObject(p, "status", api_errors[e].status);
 	cJSON_AddStringToObject(p, "detail", detail ? detail : api_errors[e].detail);
+	/* The occurrence, as the logs name it (req=): what a person quotes to support. */
+	if (problem_request_id[0] != '\0') {
+		snprintf(instance, sizeof(instance), "urn:fiable:requete:%s", problem_request_id);
+		cJSON_AddStringToObject(p, "instance", instance);
+	}
 	if (name != NULL && member != NULL)
 		cJSON_AddItemToObject(p, name, cJSON_Duplicate(member, 1));
 	body = cJSON_PrintUnformatted(p);

@@ -138,9 +138,13 @@ bool http_origin_allowed(const struct http_request *req, const char *const *allo
 /* The token of an "Authorization: Bearer <token>" header, or NULL. */
 const char *http_bearer_token(const struct http_request *req);
 
-/* Parses If-Match: "vN" (a strong ETag made from the version). Returns 1 and sets *version,
- * 0 when the header is absent, -1 when it is present but not one of our ETags. */
-int http_if_match_version(const struct http_request *req, long *version);
+/* Whether the request has an If-Match header (a write that needs one answers 428). */
+bool http_if_match_present(const struct http_request *req);
+/* If-Match evaluated as RFC 9110 §13.1.1 against the current version (its ETag "vN"): 1
+ * when "*" or when one of the listed entity tags is "v<current>" (strong comparison), 0
+ * when the header is absent, -1 when it does not hold (other or weak tags only, or a field
+ * that is not a list of entity tags). */
+int http_if_match(const struct http_request *req, long current);
 
 /* The value of parameter `name` in a query string ("a=1&b=2"), copied as is (no decoding)
  * into out (at most cap-1 bytes): true, or false when absent or too long. */
@@ -148,6 +152,10 @@ bool http_query_value(const char *query, const char *name, char *out, size_t cap
 
 /* Checks and lowercases a UUID (8-4-4-4-12 hex) into out[37]. */
 bool http_parse_uuid(const char *value, char out[37]);
+/* The request's Idempotency-Key, a UUID written bare or as a structured-field string
+ * ("...", as the IETF draft writes it), lowercased into out[37]; false when absent or not
+ * a UUID. */
+bool http_idempotency_key(const struct http_request *req, char out[37]);
 
 /* Copies at most cap-1 bytes of a header value, replacing bytes outside printable ASCII
  * by '?', so it can go into a text column or a log line. NULL gives "". */
@@ -158,6 +166,15 @@ void http_send(FCGX_Stream *out, int status, const char *content_type,
     const char *extra_headers, const char *body, size_t len);
 /* Writes a JSON response from a cJSON tree. */
 void http_send_json(FCGX_Stream *out, int status, const char *extra_headers, const cJSON *json);
+/* Where the French page of each error code is (static/problemes/<code>.html, written from
+ * api_errors: lib/problem_pages.c); the problem's "type" is this prefix and the code. */
+#define HTTP_PROBLEM_TYPE_PREFIX "/problemes/"
+#define HTTP_PROBLEM_PAGE_SUFFIX ".html"
+/* The request id (nginx's $request_id) that the following problems carry in "instance"
+ * ("urn:fiable:requete:<id>"); NULL clears it. Only letters and digits are kept: any other
+ * value gives no instance. server_main() sets it around each request. */
+void http_set_request_id(const char *request_id);
+
 /* Builds the problem+json body of an error (malloc'd), with an optional extra member
  * (name: member), such as "errors" (field -> message). */
 char *http_problem_body(enum api_error e, const char *detail, const char *name,

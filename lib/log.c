@@ -1,18 +1,64 @@
 #include "log.h"
 
+#include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "num.h"
+
 static const char *log_program = "fiable";
 static char log_request_id[65];
+static bool log_journal;        /* stderr is systemd's journal stream */
+static bool log_pid = true;     /* the pid is not the one journald records */
+
+/* Whether stderr is the stream that JOURNAL_STREAM ("device:inode") names: set by systemd
+ * for StandardError=journal, and still true in the children that inherit it (multiwatch),
+ * false once stderr is redirected elsewhere. */
+static bool
+stderr_is_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	char dev[32];
+	const char *colon;
+	long long d, ino;
+	struct stat st;
+
+	if (v == NULL || (colon = strchr(v, ':')) == NULL || (size_t)(colon - v) >= sizeof(dev))
+		return false;
+	memcpy(dev, v, (size_t)(colon - v));
+	dev[colon - v] = '\0';
+	if (!num_parse(dev, 0, LLONG_MAX, &d) || !num_parse(colon + 1, 0, LLONG_MAX, &ino))
+		return false;
+	return fstat(STDERR_FILENO, &st) == 0 && (long long)st.st_dev == d &&
+	    (long long)st.st_ino == ino;
+}
+
+/* journald records the pid of the process systemd started (the stream's peer): a process
+ * whose parent is the service manager (PID 1, or $MANAGERPID for a user manager) has its pid
+ * there already; a child of multiwatch does not. */
+static bool
+started_by_manager(void)
+{
+	const char *m = getenv("MANAGERPID");
+	long long pid = 1;
+
+	if (m != NULL && !num_parse(m, 1, LLONG_MAX, &pid))
+		return false;
+	return (long long)getppid() == pid;
+}
 
 void
 log_init(const char *program)
 {
 	log_program = program;
+	log_journal = stderr_is_journal();
+	log_pid = !log_journal || !started_by_manager();
 }
 
 void
@@ -35,7 +81,9 @@ void
 log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const char *const names[] = { "error", "warn", "info" };
-	char raw[1024], esc[4096], stamp[32];
+	/* syslog priorities (sd-daemon(3) prefixes): err, warning, info */
+	static const int priorities[] = { 3, 4, 6 };
+	char raw[1024], esc[4096], stamp[32], pid[24] = "";
 	size_t i, o = 0;
 	struct tm tm;
 	time_t now = time(NULL);
@@ -55,9 +103,16 @@ log_msg(enum log_level level, const char *fmt, ...)
 	}
 	esc[o] = '\0';
 
+	if (log_pid)
+		snprintf(pid, sizeof(pid), "[%ld]", (long)getpid());
+	if (log_journal) {
+		/* journald stamps each line itself; the prefix sets its priority (journalctl -p). */
+		fprintf(stderr, "<%d>%s%s %s%s%s: %s\n", priorities[level], log_program, pid,
+		    names[level], log_request_id[0] ? " req=" : "", log_request_id, esc);
+		return;
+	}
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "%s %s[%ld] %s%s%s: %s\n", stamp, log_program,
-	    (long)getpid(), names[level],
+	fprintf(stderr, "%s %s%s %s%s%s: %s\n", stamp, log_program, pid, names[level],
 	    log_request_id[0] ? " req=" : "", log_request_id, esc);
 }

@@ -1,5 +1,8 @@
 /* log.h — one line per event on stderr: UTC time, program, pid, level, request id, message.
- * Control characters in messages are escaped so a value typed by a user cannot forge a line. */
+ * Control characters in messages are escaped so a value typed by a user cannot forge a line.
+ * When stderr is systemd's journal (JOURNAL_STREAM names it), each line starts with its
+ * syslog priority (<3> error, <4> warn, <6> info: journalctl -p err) and carries neither
+ * the time nor a pid journald already records. */
 #ifndef FIABLE_LOG_H
 #define FIABLE_LOG_H
 

@@ -264,6 +264,70 @@ buf_body(struct buf *b, const char *body)
 	}
 }
 
+/* RFC 5322 §2.1.1: a line holds at most 998 octets before its CRLF. */
+#define MAIL_LINE_MAX 998
+/* RFC 2045 §6.7: an encoded line holds at most 76 characters, its soft break "=" included. */
+#define QP_LINE_MAX 76
+
+/* Whether some line of the body (ended by \n, \r\n or a lone \r) is longer than a line
+ * of a message may be: such a body goes quoted-printable. */
+static bool
+body_has_long_line(const char *body)
+{
+	size_t n;
+
+	while (*body != '\0') {
+		if ((n = strcspn(body, "\r\n")) > MAIL_LINE_MAX)
+			return true;
+		body += n;
+		if (body[0] == '\r' && body[1] == '\n')
+			body += 2;
+		else if (*body != '\0')
+			body++;
+	}
+	return false;
+}
+
+/* The body in quoted-printable (RFC 2045 §6.7): line ends as CRLF (hard breaks), every
+ * octet outside printable ASCII, "=" and a space or tab before a line end encoded, soft
+ * breaks ("=" CRLF) keeping each line within 76 characters. The text decodes back exactly. */
+static void
+buf_body_qp(struct buf *b, const char *body)
+{
+	size_t col = 0;
+	char enc[4];
+
+	for (; *body != '\0'; body++) {
+		unsigned char c = (unsigned char)*body;
+		bool end = body[1] == '\0' || body[1] == '\r' || body[1] == '\n';
+		size_t w;
+
+		if (c == '\r' || c == '\n') {
+			if (c == '\r' && body[1] == '\n')
+				body++;
+			buf_adds(b, "\r\n");
+			col = 0;
+			continue;
+		}
+		if ((c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !end)) {
+			enc[0] = (char)c;
+			w = 1;
+		} else {
+			snprintf(enc, sizeof(enc), "=%02X", c);
+			w = 3;
+		}
+		/* Room for the soft break "=" unless this is the line's last character. */
+		if (col + w > QP_LINE_MAX - (end ? 0 : 1)) {
+			buf_adds(b, "=\r\n");
+			col = 0;
+		}
+		buf_add(b, enc, w);
+		col += w;
+	}
+	if (col > 0)
+		buf_adds(b, "\r\n");
+}
+
 /* A domain name usable after the @ of a Message-ID. */
 static bool
 domain_ok(const char *d)
@@ -320,6 +384,7 @@ mail_format_headers(const char *from, const char *to, const char *subject, const
 	char line[160], hex[2 * sizeof(rnd) + 1];
 	time_t t = (time_t)now_epoch;
 	struct tm tm;
+	bool qp;
 
 	if (gmtime_r(&t, &tm) == NULL || random_bytes(rnd, sizeof(rnd)) != 0) {
 		log_warn("%s: date ou aléa indisponible", __func__);
@@ -345,13 +410,20 @@ mail_format_headers(const char *from, const char *to, const char *subject, const
 		log_warn("%s: en-têtes supplémentaires invalides", __func__);
 		goto fail;
 	}
-	buf_adds(&b, "MIME-Version: 1.0\r\n"
+	/* Lines as typed (8bit) unless one is too long for a message (a campaign's
+	 * introduction in one paragraph): then quoted-printable, which folds without changing
+	 * the text. */
+	qp = body_has_long_line(body);
+	buf_printf(&b, "MIME-Version: 1.0\r\n"
 	    "Content-Type: text/plain; charset=UTF-8\r\n"
-	    "Content-Transfer-Encoding: 8bit\r\n"
+	    "Content-Transfer-Encoding: %s\r\n"
 	    /* RFC 3834: no vacation auto-reply should answer a robot. */
 	    "Auto-Submitted: auto-generated\r\n"
-	    "\r\n");
-	buf_body(&b, body);
+	    "\r\n", qp ? "quoted-printable" : "8bit");
+	if (qp)
+		buf_body_qp(&b, body);
+	else
+		buf_body(&b, body);
 	if (b.failed) {
 		log_warn("%s: mémoire insuffisante", __func__);
 		goto fail;

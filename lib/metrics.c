@@ -210,7 +210,7 @@ metric_params_fill(struct metric_params *m, const struct http_request *req,
 	}
 	/* The key is a secret: only its hash, which idempotency_keys is found by, is kept. */
 	m->v[9] = NULL;
-	if (http_parse_uuid(req->idempotency_key, m->key)) {
+	if (http_idempotency_key(req, m->key)) {
 		idempotency_key_hash(m->key, m->key_hash);
 		m->v[9] = m->key_hash;
 	}

@@ -246,6 +246,7 @@ server_main(int argc, char **argv, const struct program *p)
 		}
 		http_request_init(&req, fcgi_param, &r);
 		log_set_request_id(req.request_id);
+		http_set_request_id(req.request_id);
 		memset(&call, 0, sizeof(call));
 		call.fcgi = &r;
 		call.req = &req;
@@ -255,6 +256,7 @@ server_main(int argc, char **argv, const struct program *p)
 		serve(p, &call);
 		http_request_free(&req);
 		log_set_request_id(NULL);
+		http_set_request_id(NULL);
 		/* A batch is sent when full or old, and whenever no connection waits: an idle
 		 * worker holds nothing, and one client's request is measured once it is answered,
 		 * as before. Sent before FCGX_Finish_r for that reason. */

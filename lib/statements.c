@@ -1127,6 +1127,27 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	 * STMT_METRICS_INGEST: they are removed once ingested, so their COMMIT must be durable. */
 	[STMT_METRICS_INGEST_NO_FLUSH] = { "metrics_ingest_no_flush",
 	    METRIC_NO_FLUSH "SELECT metriques_ingerer($1::jsonb) AS ajoutees FROM nf", 1 },
+	/* The Prometheus exposition reads request_metrics whole, in a read-only transaction: its
+	 * counters count every request ever measured (rows are never deleted). */
+	[STMT_PROM_REQUESTS] = { "prom_requests",
+	    "SELECT endpoint, status, count(*) AS n FROM request_metrics "
+	    "GROUP BY endpoint, status ORDER BY endpoint, status", 0 },
+	/* $1 kind of metriques_bornes(): its bounds in order (milliseconds, or items). */
+	[STMT_PROM_BOUNDS] = { "prom_bounds",
+	    "SELECT b FROM unnest(metriques_bornes($1)) AS b ORDER BY b", 1 },
+	/* float8 throughout (numeric arithmetic is several times slower over a million rows).
+	 * $1 'duree' (duration_us / 1000), 'autosave' (autosave_ms) or 'file' (queue_length):
+	 * per idx, the values of that kind at most bound idx + 1 (1-based) and above bound idx
+	 * (idx = how many bounds lie strictly under the value: Prometheus's le is <=), their
+	 * number and sum. */
+	[STMT_PROM_HISTOGRAM] = { "prom_histogram",
+	    "WITH b AS (SELECT m, ARRAY(SELECT -x FROM unnest(m) AS x ORDER BY x DESC) AS neg "
+	    "FROM metriques_bornes($1) AS m), "
+	    "v AS (SELECT CASE $1 WHEN 'duree' THEN duration_us / 1000::float8 "
+	    "WHEN 'autosave' THEN autosave_ms::float8 ELSE queue_length::float8 END AS x "
+	    "FROM request_metrics) "
+	    "SELECT cardinality(b.m) - width_bucket(-v.x, b.neg) AS idx, count(*) AS n, "
+	    "sum(v.x) AS somme FROM v, b WHERE v.x IS NOT NULL GROUP BY 1 ORDER BY 1", 1 },
 };
 
 const struct stmt_def *

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "json.h"
 
@@ -189,7 +190,8 @@ utf8_text_length(const char *str, bool multiline)
 	return count;
 }
 
-/* Local part: dot-atoms of RFC 5322 atext; domain: LDH labels with a TLD of letters. */
+/* Local part: dot-atoms of RFC 5322 atext; domain: LDH labels with a TLD of letters, or an
+ * internationalised TLD in its punycode form (an A-label, RFC 5890: xn--p1ai for .рф). */
 bool
 valid_email(const char *s)
 {
@@ -230,8 +232,9 @@ valid_email(const char *s)
 			if (!letter)
 				alpha_only = false;
 		}
-		if (label[n] == '\0')
-			return n >= 2 && alpha_only;	/* the TLD */
+		if (label[n] == '\0')	/* the TLD */
+			return (n >= 2 && alpha_only) ||
+			    (n > 4 && strncasecmp(label, "xn--", 4) == 0);
 		label += n + 1;
 	}
 }

@@ -153,10 +153,10 @@ class RefusedLoginTest(AdminAuthTestCase):
         self.assertEqual(refused_logins() - before_count, len(checked))
         prom = get(PROMETHEUS, headers=right())
         self.assertStatus(prom, 200)
-        sample = re.search(r'^fiable_admin_auth_failures\{window="15m"\} (\d+)$',
-                           prom.body.decode("utf-8"), re.M)
+        sample = re.search(r'^fiable_http_requests_total\{endpoint="/admin/authentification",'
+                           r'status="401"\} (\d+)$', prom.body.decode("utf-8"), re.M)
         self.assertIsNotNone(sample, prom.body.decode("utf-8")[-2000:])
-        self.assertGreaterEqual(int(sample.group(1)), before_count + len(checked))
+        self.assertEqual(int(sample.group(1)), refused_rows())
 
         # Logged by the program with the address, never with the credentials.
         log = metrics_log()

@@ -382,9 +382,8 @@ class CampaignResponseRateTest(ft.FiableTestCase):
         # The exposition and the example alerting rules as Prometheus's own tool reads them
         # (the Debian package prometheus brings promtool).
         promtool = shutil.which("promtool")
-        if promtool is None:
-            self.skipTest("promtool absent (apt-get install prometheus) : exposition et "
-                          "règles non vérifiées par Prometheus")
+        self.assertIsNotNone(promtool, "promtool absent : scripts/dev test installe le "
+                             "paquet prometheus")
         lint = subprocess.run([promtool, "check", "metrics"], input=resp.body,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               timeout=ft.ceiling(30))

@@ -127,8 +127,46 @@ class SecurityTest(ft.FiableTestCase):
             with self.subTest(token=token):
                 resp = ft.modify_get(token)
                 self.assertEqual(resp.status, 401)
-                answers.add(resp.body)
+                answers.add(ft.body_without_request_id(resp))
         self.assertEqual(len(answers), 1, "different answers to wrong tokens: %r" % answers)
+
+
+class RequestIdTest(ft.FiableTestCase):
+    """Every response carries X-Request-Id, nginx's $request_id: the id of the access log,
+    of the program's log lines (req=) and audit rows, and the instance of a problem."""
+
+    def test_every_response_carries_its_request_id(self):
+        seen = set()
+        for resp in (ft.get("/"), ft.get("/style.css"), ft.get(ft.HEALTH), ft.get(ft.FORM),
+                     ft.get("/api/nulle-part"), ft.get("/admin/"),
+                     ft.get("/problemes/version_mismatch.html")):
+            with self.subTest(path=resp.describe().splitlines()[0]):
+                rid = resp.header("X-Request-Id") or ""
+                self.assertRegex(rid, r"^[0-9a-f]{32}$", resp.describe())
+                seen.add(rid)
+        self.assertEqual(len(seen), 7, "one id per request")
+
+    def test_problems_name_their_request_and_their_page(self):
+        # Made by a program, by nginx (an unknown API address, a refused password).
+        for resp, status, code in (
+                (ft.modify_get("jeton-faux"), 401, "invalid_token"),
+                (ft.get("/api/nulle-part"), 404, "not_found"),
+                (ft.get("/api/admin/metrics"), 401, "admin_auth_failed")):
+            with self.subTest(code=code):
+                p = self.assertProblem(resp, status, code)
+                self.assertEqual(p["instance"], "urn:fiable:requete:" +
+                                 resp.header("X-Request-Id"), resp.describe())
+                page = ft.get(p["type"])
+                self.assertStatus(page, 200)
+                self.assertIn("text/html", page.header("Content-Type"))
+                self.assertIn("<code>%s</code>" % code, page.body.decode("utf-8"))
+
+    def test_the_id_is_the_one_of_the_audit_row(self):
+        resp = ft.submit(ft.valid_payload())
+        body = self.assertCreated(resp)
+        self.assertEqual(ft.sql_one("SELECT request_id FROM audit_logs WHERE entity_id = "
+                                    ":'p1' AND action = 'submission.create'", body["id"]),
+                         resp.header("X-Request-Id"))
 
 
 if __name__ == "__main__":

@@ -232,6 +232,21 @@ class IdempotencyTest(ft.FiableTestCase):
         self.assertEqual(second.body, first.body, second.describe())
         self.assertEqual(ft.count_by_email(payload["email"]), 1)
 
+    def test_key_as_a_structured_field_string(self):
+        """The Idempotency-Key draft writes the key as an sf-string: "…"."""
+        payload = ft.valid_payload()
+        key = ft.new_key()
+        raw = ft.encode_json(payload)
+        first = submit(payload, key='"%s"' % key, raw=raw)
+        self.assertCreated(first)
+        second = submit(payload, key=key, raw=raw)
+        self.assertEqual((second.status, second.body), (201, first.body), second.describe())
+        self.assertEqual(ft.count_by_email(payload["email"]), 1)
+        for bad in ('"%s' % key, '""%s""' % key, "'%s'" % key):
+            with self.subTest(key=bad):
+                self.assertProblem(submit(ft.valid_payload(), key=bad), 400,
+                                   "idempotency_key_invalid")
+
     def test_concurrent_requests_with_one_key_store_one_row(self):
         payload = ft.valid_payload()
         key = ft.new_key()

@@ -120,5 +120,57 @@ class CronCli(unittest.TestCase):
                 self.assertIn("argument inconnu : quelque-chose", proc.stderr)
 
 
+class JournalTest(unittest.TestCase):
+    """lib/log.c under systemd: when stderr is the journal stream JOURNAL_STREAM names, each
+    line starts with its syslog priority and carries no time (journald stamps it) and no pid
+    when journald has it already (the parent is the manager: PID 1 or $MANAGERPID)."""
+
+    def logged(self, journal=None, manager_pid=None):
+        """The log lines of fiable-check-alerts failing to reach the database (a warning of
+        lib/db.c), with stderr a pipe; journal: "pipe" (JOURNAL_STREAM names the pipe),
+        "other" (it names another file), None (not set)."""
+        r, w = os.pipe()
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+               "FIABLE_DATABASE_URL": "host=/nonexistent dbname=nothing connect_timeout=1",
+               "FIABLE_SECRET": "0" * 64,
+               "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", ""),
+               "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "")}
+        st = os.fstat(w) if journal == "pipe" else os.stat(os.devnull)
+        if journal is not None:
+            env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
+        if manager_pid is not None:
+            env["MANAGERPID"] = str(manager_pid)
+        try:
+            proc = subprocess.Popen([os.path.join(BUILD_DIR, "fiable-check-alerts"), "--rules",
+                                     os.path.join(SOURCE_DIR, "cron", "alert-rules.json")],
+                                    env=env, stdout=subprocess.DEVNULL, stderr=w)
+        finally:
+            os.close(w)
+        with os.fdopen(r, encoding="utf-8", errors="replace") as f:
+            err = f.read()
+        proc.wait(timeout=TIMEOUT)
+        lines = [ln for ln in err.splitlines() if "connexion à la base impossible" in ln]
+        self.assertTrue(lines, err)
+        return lines, proc.pid
+
+    def test_priority_without_time_or_pid_in_the_journal(self):
+        lines, _ = self.logged("pipe", manager_pid=os.getpid())
+        for line in lines:
+            self.assertRegex(line, r"^<4>fiable-check-alerts warn: db_[a-z_]+: ")
+
+    def test_pid_kept_when_journald_has_another(self):
+        lines, pid = self.logged("pipe")        # the parent is this test, not the manager
+        for line in lines:
+            self.assertTrue(line.startswith("<4>fiable-check-alerts[%d] warn: " % pid), line)
+
+    def test_plain_lines_elsewhere(self):
+        for journal in ("other", None):
+            with self.subTest(journal=journal):
+                lines, pid = self.logged(journal, manager_pid=os.getpid())
+                for line in lines:
+                    self.assertRegex(line, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z "
+                                     r"fiable-check-alerts\[%d\] warn: " % pid)
+
+
 if __name__ == "__main__":
     unittest.main(argv=sys.argv[:1], verbosity=2)

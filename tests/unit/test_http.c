@@ -80,13 +80,28 @@ main(void)
 		{ "6f1c2d0e-1234-4abc-8def-0123456789abc", false, NULL },
 		{ "{6f1c2d0e-1234-4abc-8def-0123456789a}", false, NULL },
 	};
-	static const struct { const char *v; int rc; long version; } matches[] = {
-		{ "\"v1\"", 1, 1 }, { "\"v42\"", 1, 42 }, { " \"v3\" ", 1, 3 },
-		{ NULL, 0, 0 }, { "", 0, 0 },
-		{ "v1", -1, 0 }, { "\"v0\"", -1, 0 }, { "\"v-1\"", -1, 0 }, { "W/\"v1\"", -1, 0 },
-		{ "\"v1\", \"v2\"", -1, 0 }, { "*", -1, 0 }, { "\"v99999999999\"", -1, 0 },
-		{ "\"v1x\"", -1, 0 }, { "\"v\"", -1, 0 }, { "\"v07\"", -1, 0 }, { "\"v00\"", -1, 0 },
-		{ "\"v2147483647\"", 1, 2147483647L }, { "\"v2147483648\"", -1, 0 },
+	/* Idempotency-Key: bare, or as a structured-field string. */
+	static const struct { const char *v; bool ok; } keys[] = {
+		{ "6F1C2D0E-1234-4abc-8def-0123456789ab", true },
+		{ "\"6F1C2D0E-1234-4abc-8def-0123456789ab\"", true },
+		{ " \"6f1c2d0e-1234-4abc-8def-0123456789ab\" ", true },
+		{ "\"6f1c2d0e-1234-4abc-8def-0123456789ab", false },
+		{ "6f1c2d0e-1234-4abc-8def-0123456789ab\"", false },
+		{ "\"\"6f1c2d0e-1234-4abc-8def-0123456789ab\"\"", false },
+		{ "\"6f1c2d0e-1234-4abc-8def-0123456789a\"", false }, { "\"\"", false },
+		{ "\"", false }, { NULL, false },
+	};
+	/* If-Match against the current version (RFC 9110 §13.1.1). */
+	static const struct { const char *v; long current; int rc; } matches[] = {
+		{ "\"v1\"", 1, 1 }, { "\"v42\"", 42, 1 }, { " \"v3\" ", 3, 1 },
+		{ "\"v1\"", 2, -1 }, { NULL, 5, 0 }, { "", 5, 0 },
+		{ "*", 9, 1 }, { " * ", 1, 1 }, { "*, \"v1\"", 1, -1 }, { "**", 1, -1 },
+		{ "\"v9\", \"v1\"", 1, 1 }, { "\"v9\", \"v1\"", 9, 1 }, { "\"v9\", \"v1\"", 5, -1 },
+		{ "\"v9\",\"v1\"", 1, 1 }, { "\"v9\" ,\t\"v1\"", 1, 1 }, { ", \"v2\",,", 2, 1 },
+		{ "\"abc\", \"v4\"", 4, 1 }, { "W/\"v1\"", 1, -1 }, { "W/\"v1\", \"v1\"", 1, 1 },
+		{ "v1", 1, -1 }, { "\"v1\" \"v2\"", 2, -1 }, { "\"v1", 1, -1 }, { "\"v1\";", 1, -1 },
+		{ "\"v0\"", 0, -1 }, { "\"v07\"", 7, -1 }, { "\"v1x\"", 1, -1 }, { "\"v\"", 1, -1 },
+		{ "\"v2147483647\"", 2147483647L, 1 }, { "\"v 1\"", 1, -1 },
 	};
 	static const struct { const char *v; const char *token; } bearers[] = {
 		{ "Bearer abc", "abc" }, { "bearer abc", "abc" }, { "Bearer   abc", "abc" },
@@ -114,6 +129,16 @@ main(void)
 		CHECK(ok == uuids[i].ok, "clé « %s »", uuids[i].v);
 		if (ok)
 			CHECK(strcmp(norm, uuids[i].norm) == 0, "clé normalisée %s", norm);
+	}
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		struct http_request req = { 0 };
+		bool ok;
+		req.idempotency_key = keys[i].v;
+		ok = http_idempotency_key(&req, norm);
+		CHECK(ok == keys[i].ok, "Idempotency-Key « %s »", keys[i].v ? keys[i].v : "(absente)");
+		if (ok)
+			CHECK(strcmp(norm, "6f1c2d0e-1234-4abc-8def-0123456789ab") == 0,
+			    "clé normalisée %s", norm);
 	}
 
 	CHECK(origin_ok(NULL, NULL, NULL), "sans Origin (client non navigateur)");
@@ -170,13 +195,13 @@ main(void)
 
 	for (i = 0; i < sizeof(matches) / sizeof(matches[0]); i++) {
 		struct http_request req = { 0 };
-		long v = -7;
 		int rc;
 		req.if_match = matches[i].v;
-		rc = http_if_match_version(&req, &v);
-		CHECK(rc == matches[i].rc, "If-Match « %s » : %d", matches[i].v, rc);
-		if (rc == 1)
-			CHECK(v == matches[i].version, "version de « %s » : %ld", matches[i].v, v);
+		rc = http_if_match(&req, matches[i].current);
+		CHECK(rc == matches[i].rc, "If-Match « %s » pour v%ld : %d", matches[i].v ?
+		    matches[i].v : "(absent)", matches[i].current, rc);
+		CHECK(http_if_match_present(&req) == (matches[i].rc != 0), "If-Match « %s » présent",
+		    matches[i].v ? matches[i].v : "(absent)");
 	}
 	for (i = 0; i < sizeof(bearers) / sizeof(bearers[0]); i++) {
 		struct http_request req = { 0 };

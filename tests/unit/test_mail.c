@@ -296,9 +296,82 @@ test_configured(void)
 	    !transient, "destinataire invalide : échec définitif");
 }
 
+/* Quoted-printable decoded (soft breaks dropped, =XX as its octet), malloc'd. */
+static char *
+qp_decode(const char *s)
+{
+	char *out = malloc(strlen(s) + 1), *o = out;
+	unsigned int c;
+
+	while (out != NULL && *s != '\0') {
+		if (s[0] == '=' && s[1] == '\r' && s[2] == '\n') {
+			s += 3;
+		} else if (s[0] == '=' && sscanf(s + 1, "%2X", &c) == 1) {
+			*o++ = (char)c;
+			s += 3;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	if (out != NULL)
+		*o = '\0';
+	return out;
+}
+
+/* RFC 5322 §2.1.1: no line over 998 octets, whatever the text (a campaign's introduction
+ * in one paragraph, a long slot label): such a body goes quoted-printable, which decodes
+ * back to the same text; a body of short lines stays 8bit. */
+#define TAIL "fin \nDeuxième ligne.\n"
+static void
+test_long_lines(void)
+{
+	char *body = malloc(6000), *msg, *text, *decoded;
+	const char *line, *head;
+	size_t i, n, longest = 0;
+
+	for (i = 0, n = 0; n < 5000; i++)
+		n += (size_t)snprintf(body + n, 6000 - n, "Créneau n° %zu = présence ; ", i);
+	memcpy(body + n, TAIL, sizeof(TAIL));
+	msg = mail_format("fiable@example.org", "camille@example.org", "Sujet", body, NOW,
+	    "example.org");
+	CHECK(msg != NULL, "message d'une longue ligne");
+	if (msg == NULL) {
+		free(body);
+		return;
+	}
+	for (line = msg; *line != '\0'; line += n + 2) {
+		n = strcspn(line, "\r");
+		if (n > longest)
+			longest = n;
+		if (line[n] == '\0')
+			break;
+	}
+	CHECK(longest <= 78, "ligne de %zu octets dans le message", longest);
+	head = strstr(msg, "\r\n\r\n");
+	CHECK(head != NULL && strstr(msg, "Content-Transfer-Encoding: quoted-printable\r\n") != NULL &&
+	    strstr(msg, "Content-Transfer-Encoding: quoted-printable\r\n") < head,
+	    "en-tête quoted-printable");
+	text = strdup(body);
+	/* The expected text: line ends as CRLF. */
+	decoded = head != NULL ? qp_decode(head + 4) : NULL;
+	CHECK(decoded != NULL && strncmp(decoded, text, n = strlen(text) - strlen(TAIL)) == 0 &&
+	    strcmp(decoded + n, "fin \r\nDeuxième ligne.\r\n") == 0, "le texte décodé diffère");
+	free(decoded);
+	free(text);
+	free(msg);
+	msg = mail_format("fiable@example.org", "camille@example.org", "Sujet",
+	    "Ligne courte\nUne autre = égale\n", NOW, "example.org");
+	CHECK(msg != NULL && strstr(msg, "Content-Transfer-Encoding: 8bit\r\n") != NULL &&
+	    strstr(msg, "\r\n\r\nLigne courte\r\nUne autre = égale\r\n") != NULL,
+	    "lignes courtes : 8bit, telles quelles");
+	free(msg);
+	free(body);
+}
+
 int
 main(void)
 {
+	test_long_lines();
 	test_injection();
 	test_headers();
 	test_messages();

@@ -33,6 +33,12 @@ static const struct { const char *email; bool ok; } emails[] = {
 	{ "<script>@example.org", false },
 	{ "alice\n@example.org", false },
 	{ "élise@example.org", false },
+	{ "p@exemple.xn--p1ai", true },          /* .рф */
+	{ "p@XN--exemple-9ua.XN--P1AI", true },
+	{ "p@exemple.xn--", false },
+	{ "p@exemple.xn--p1ai-", false },
+	{ "p@exemple.xn-p1ai", false },
+	{ "p@exemple.xn--p1_ai", false },
 };
 
 static const struct { const char *id; bool ok; } slots[] = {

@@ -42,7 +42,15 @@ class FiableTestCase(unittest.TestCase):
         self.assertIn(p.get("code"), codes, "unexpected problem code\n" + resp.describe())
         self.assertEqual(p.get("status"), status, "problem.status\n" + resp.describe())
         self.assertIsInstance(p.get("type"), str, "problem.type\n" + resp.describe())
-        self.assertTrue(p.get("type"), "problem.type is empty\n" + resp.describe())
+        # The French page of the code (static/problemes/), or about:blank.
+        self.assertIn(p.get("type"), ("/problemes/%s.html" % p.get("code"), "about:blank"),
+                      "problem.type\n" + resp.describe())
+        # The occurrence: nginx's $request_id, the header a person reads and the logs' req=
+        # (a stored answer replayed for its Idempotency-Key names the first request).
+        self.assertRegex(resp.header("X-Request-Id") or "", r"^[0-9a-f]{32}$",
+                         "X-Request-Id\n" + resp.describe())
+        self.assertRegex(p.get("instance") or "", r"^urn:fiable:requete:[0-9a-f]{32}$",
+                         "problem.instance\n" + resp.describe())
         self.assertIsInstance(p.get("title"), str, "problem.title\n" + resp.describe())
         self.assertFrench(p.get("detail"), resp, "problem.detail")
         return p

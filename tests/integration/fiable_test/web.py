@@ -104,6 +104,13 @@ def request(method, path, body=None, headers=None, *, source_address=None, timeo
         conn.close()
 
 
+def body_without_request_id(resp):
+    """The body with its request's id (X-Request-Id, the problem's instance) taken out: what
+    two answers to two requests must share."""
+    rid = (resp.header("X-Request-Id") or "").encode()
+    return resp.body.replace(rid, b"<X-Request-Id>") if rid else resp.body
+
+
 def get(path, headers=None, **kw):
     return request("GET", path, headers=headers, **kw)
 
