@@ -192,6 +192,9 @@ enum stmt {
 	STMT_REMINDERS_LIST,
 	STMT_REMINDERS_SCHEDULE_SET,
 	STMT_PARTICIPANTS_NO_ANSWER,
+	STMT_AUDIT_SEAL,
+	STMT_AUDIT_UNSEALED,
+	STMT_METRICS_AUDIT,
 	STMT__MAX
 };
 
@@ -199,6 +202,8 @@ enum stmt {
 #define OUTBOX_CHANNEL "fiable_outbox"
 /* The channel on which sql/0015 announces a change of a form (campaign, slots, flags). */
 #define FORM_CHANNEL "formulaire"
+/* The channel on which sql/0026 announces audit rows to seal (at their commit). */
+#define AUDIT_CHANNEL "audit_seal"
 
 struct stmt_def {
 	const char *name;
