@@ -7,13 +7,15 @@
  * As a service, `fiable-audit-sealer --watch` listens for the notification each audit row
  * sends when its transaction commits and seals it at once; it also wakes every second
  * (--period-ms) as a fallback, and after a database restart LISTENs again on the new
- * connection before passing. From cron, one pass that catches up:
+ * connection before passing; it logs a summary line at most once a minute. From cron, one
+ * pass that catches up:
  *
  *     * * * * *  fiable-audit-sealer 2>>/var/log/fiable/audit-sealer.log
  *
  * Exit status: 0 done; 1 configuration or database error; 64 bad usage. */
 #include <limits.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "cli.h"
 #include "config.h"
@@ -30,6 +32,8 @@
 #define WATCH_PERIOD_MS 1000
 #define WATCH_PERIOD_MIN_MS 10
 #define WATCH_PERIOD_MAX_MS 60000
+/* --watch: longest silence of the log while rows are sealed. */
+#define SUMMARY_EVERY_S 60
 
 enum opt { OPT_WATCH, OPT_PERIOD_MS, OPT__MAX };
 
@@ -87,15 +91,29 @@ seal_all(struct db *db, bool *more)
 	return total;
 }
 
-/* A pass of the service (watch.h): says something only when it sealed rows. */
+/* What the service sealed since its last summary line. */
+struct summary {
+	long long rows;
+	time_t since;
+};
+
+/* A pass of the service (watch.h): a summary line at most every SUMMARY_EVERY_S seconds,
+ * and only when rows were sealed (a pass per commit would write one line per commit). */
 static int
 watch_pass(struct db *db, void *ctx, bool *more)
 {
+	struct summary *s = ctx;
 	long long n = seal_all(db, more);
+	time_t now = time(NULL);
 
-	(void)ctx;
 	if (n > 0)
-		fprintf(stderr, "%s : %lld ligne(s) scellée(s)\n", PROGRAM, n);
+		s->rows += n;
+	if (s->rows > 0 && now - s->since >= SUMMARY_EVERY_S) {
+		fprintf(stderr, "%s : %lld ligne(s) scellée(s) en %lld s\n", PROGRAM, s->rows,
+		    (long long)(now - s->since));
+		s->rows = 0;
+		s->since = now;
+	}
 	return n < 0 ? -1 : 0;
 }
 
@@ -134,8 +152,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (service) {
+		struct summary s = { 0, time(NULL) };
+
 		rc = watch_run(db, AUDIT_CHANNEL, (int)period, "lignes d'audit à sceller",
-		    watch_pass, NULL);
+		    watch_pass, &s);
 	} else if (!db_ensure(db)) {
 		fprintf(stderr, "%s : base de données injoignable (FIABLE_DATABASE_URL)\n",
 		    PROGRAM);

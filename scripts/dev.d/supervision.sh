@@ -253,3 +253,9 @@ mailer_stop() { watch_service_stop "$MAILER_PID" "envoi des courriels"; }
 sealer_pids() { watch_service_pids "$SEALER_PID"; }
 sealer_start() { watch_service_start "$SEALER_PID" fiable-audit-sealer "scellement du journal d'audit"; }
 sealer_stop() { watch_service_stop "$SEALER_PID" "scellement du journal d'audit"; }
+# Le pid du programme lui-même (enfant de la boucle sh), pour le tuer d'un coup (tests/chaos).
+sealer_program_pid() {
+	local leader
+	leader=$(live_pid "$SEALER_PID" "$(mailer_leader_comm)") || return 1
+	children_of "$leader" fiable-audit-sealer
+}

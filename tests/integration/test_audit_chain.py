@@ -31,6 +31,7 @@ CHAIN_LOCK = 7310012348
 WITH_TABLE_WRITER = """BEGIN;
 CREATE ROLE fiable_itest_writer NOLOGIN;
 GRANT SELECT, INSERT ON audit_logs TO fiable_itest_writer;
+GRANT SELECT ON audit_pending TO fiable_itest_writer;
 SET LOCAL ROLE fiable_itest_writer;
 %s;
 ROLLBACK;"""

@@ -87,7 +87,7 @@ test_parse(void)
 		{ "{\"regles\":[{" RULE ",\"fenetre_minutes\":5,\"requetes_min\":null}]}",
 		    "requetes_min invalide" },
 		{ "{\"regles\":[{" RULE ",\"source\":\"journal\"}]}",
-		    "source « requetes », « sauvegardes » ou « campagnes »" },
+		    "source « requetes », « sauvegardes », « campagnes » ou « audit »" },
 		{ "{\"regles\":[{" RULE ",\"source\":\"campagnes\"}]}",
 		    "fermeture_heures entre 1 et 8760" },
 		{ "{\"regles\":[{" RULE ",\"source\":\"campagnes\",\"fermeture_heures\":0}]}",
@@ -206,6 +206,13 @@ test_evaluate(void)
 		    "{\"derniere_reussie\":null}", false, 0, -1, true },
 		{ "\"source\":\"sauvegardes\",\"indicateur\":\"derniere_reussie.age_heures\","
 		    "\"comparaison\":\">\",\"seuil\":26", NULL, false, 0, -1, false },
+		/* the audit rows waiting for their seal (sql/0026): no requests, no minimum */
+		{ "\"source\":\"audit\",\"indicateur\":\"plus_ancienne_secondes\","
+		    "\"comparaison\":\">\",\"seuil\":60",
+		    "{\"non_scelles\":3,\"plus_ancienne_secondes\":75.5}", true, 75.5, -1, true },
+		{ "\"source\":\"audit\",\"indicateur\":\"plus_ancienne_secondes\","
+		    "\"comparaison\":\">\",\"seuil\":60",
+		    "{\"non_scelles\":0,\"plus_ancienne_secondes\":0}", true, 0, -1, false },
 	};
 	char text[1024], err[512];
 	size_t i, n;
