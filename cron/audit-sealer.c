@@ -54,9 +54,9 @@ static struct cli cli = {
 	.notes = "En service : " PROGRAM " --watch (scelle chaque ligne dès sa validation).\n"
 	    "Par cron, une passe de rattrapage, par exemple chaque minute :\n"
 	    "  * * * * *  " PROGRAM "\n\n"
-	    "Écrit un résumé d'une ligne sur la sortie d'erreur (en service : une par passe qui a\n"
-	    "scellé). Code de sortie : 0 terminé, 1 erreur de configuration ou de base de données,\n"
-	    "64 usage incorrect.",
+	    "Écrit un résumé d'une ligne sur la sortie d'erreur (en service : au plus une par\n"
+	    "minute, quand il a scellé). Code de sortie : 0 terminé, 1 erreur de configuration ou\n"
+	    "de base de données, 64 usage incorrect.",
 };
 
 /* Seals in batches until the queue is empty (bounded); the rows taken, or -1 on a database

@@ -450,8 +450,8 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "WITH added AS (INSERT INTO creneaux SELECT * FROM pg_temp.restore_creneaux "
 	    "ON CONFLICT (id) DO NOTHING RETURNING id) SELECT count(*) FROM added", 0 },
 	/* The audit log is append-only: rows of the backup missing from it are added back, at
-	 * the end of the hash chain (its trigger links them there: a row put back gets a new
-	 * link, so only the content columns say whether a row differs from its backup). */
+	 * the end of the hash chain (the sealer links them there, sql/0026: a row put back gets
+	 * a new link, so only the content columns say whether a row differs from its backup). */
 	[STMT_BACKUP_APPLY_AUDIT_ROWS] = { "backup_apply_audit_rows",
 	    "WITH added AS (INSERT INTO audit_logs OVERRIDING SYSTEM VALUE "
 	    "SELECT * FROM pg_temp.restore_audit_logs ON CONFLICT (id) DO NOTHING RETURNING id) "
