@@ -13,7 +13,6 @@
  *     * * * * *  fiable-audit-sealer 2>>/var/log/fiable/audit-sealer.log
  *
  * Exit status: 0 done; 1 configuration or database error; 64 bad usage. */
-#include <limits.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -21,7 +20,6 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
-#include "num.h"
 #include "watch.h"
 
 #define PROGRAM "fiable-audit-sealer"
@@ -122,29 +120,15 @@ main(int argc, char **argv)
 {
 	struct config cfg;
 	struct db *db;
-	const char *arg;
-	bool service = false, period_set = false, more;
+	bool service = false, more;
 	long long period = WATCH_PERIOD_MS, n;
-	int opt, rc = 1;
+	int rc;
 
 	log_init(PROGRAM);
-	while ((opt = cli_next(&cli, argc, argv, &arg)) != CLI_DONE) {
-		switch (opt) {
-		case OPT_WATCH:
-			service = true;
-			break;
-		case OPT_PERIOD_MS:
-			if (!num_parse(arg, WATCH_PERIOD_MIN_MS, WATCH_PERIOD_MAX_MS, &period))
-				return cli_usage_error(&cli, "--period-ms : un nombre de millisecondes "
-				    "de %d à %d", WATCH_PERIOD_MIN_MS, WATCH_PERIOD_MAX_MS);
-			period_set = true;
-			break;
-		default:	/* CLI_EXIT: --help, --version or a usage error */
-			return cli.status;
-		}
-	}
-	if (period_set && !service)
-		return cli_usage_error(&cli, "--period-ms ne va qu'avec --watch");
+	if ((rc = watch_options(&cli, argc, argv, OPT_WATCH, OPT_PERIOD_MS, WATCH_PERIOD_MIN_MS,
+	    WATCH_PERIOD_MAX_MS, "millisecondes", &service, &period)) != WATCH_PROCEED)
+		return rc;
+	rc = 1;
 	if (!cli_config_load(&cli, &cfg))
 		return 1;
 	if ((db = db_open(cfg.database_url)) == NULL) {

@@ -19,7 +19,6 @@
  * Exit status: 0 done (messages put off until later included); 1 configuration or database
  * error; 2 mail is not configured while messages wait; 3 messages were due and none could
  * be sent (the server was unreachable or answered "try later"); 64 bad usage. */
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,7 +28,6 @@
 #include "log.h"
 #include "link_request.h"
 #include "mail.h"
-#include "num.h"
 #include "outbox.h"
 #include "watch.h"
 
@@ -145,29 +143,14 @@ main(int argc, char **argv)
 {
 	struct config cfg;
 	struct db *db;
-	const char *arg;
-	bool service = false, period_set = false;
+	bool service = false;
 	long long period = WATCH_PERIOD_S;
-	int opt, rc;
+	int rc;
 
 	log_init(PROGRAM);
-	while ((opt = cli_next(&cli, argc, argv, &arg)) != CLI_DONE) {
-		switch (opt) {
-		case OPT_WATCH:
-			service = true;
-			break;
-		case OPT_PERIOD:
-			if (!num_parse(arg, 1, WATCH_PERIOD_MAX_S, &period))
-				return cli_usage_error(&cli, "--period : un nombre de secondes de 1 à %d",
-				    WATCH_PERIOD_MAX_S);
-			period_set = true;
-			break;
-		default:	/* CLI_EXIT: --help, --version or a usage error */
-			return cli.status;
-		}
-	}
-	if (period_set && !service)
-		return cli_usage_error(&cli, "--period ne va qu'avec --watch");
+	if ((rc = watch_options(&cli, argc, argv, OPT_WATCH, OPT_PERIOD, 1, WATCH_PERIOD_MAX_S,
+	    "secondes", &service, &period)) != WATCH_PROCEED)
+		return rc;
 	if (!cli_config_load(&cli, &cfg))
 		return 1;
 	if ((db = db_open(cfg.database_url)) == NULL) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "num.h"
 
 /* The pause after a database failure. */
 #define WATCH_RETRY_S 2
@@ -16,6 +17,31 @@ on_terminate(int sig)
 {
 	(void)sig;
 	stopping = 1;
+}
+
+int
+watch_options(struct cli *c, int argc, char **argv, int opt_watch, int opt_period,
+    long long min, long long max, const char *unit, bool *service, long long *period)
+{
+	const char *arg, *name = c->options[opt_period].name;
+	bool period_set = false;
+	int opt;
+
+	while ((opt = cli_next(c, argc, argv, &arg)) != CLI_DONE) {
+		if (opt == opt_watch) {
+			*service = true;
+		} else if (opt == opt_period) {
+			if (!num_parse(arg, min, max, period))
+				return cli_usage_error(c, "--%s : un nombre de %s de %lld à %lld", name,
+				    unit, min, max);
+			period_set = true;
+		} else {	/* CLI_EXIT: --help, --version or a usage error */
+			return c->status;
+		}
+	}
+	if (period_set && !*service)
+		return cli_usage_error(c, "--%s ne va qu'avec --watch", name);
+	return WATCH_PROCEED;
 }
 
 bool
