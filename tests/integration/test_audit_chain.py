@@ -88,6 +88,14 @@ def head_seq():
     return ft.sql_int("SELECT coalesce(max(seq), 0) FROM audit_chain")
 
 
+def alert_dry_run():
+    """fiable-check-alerts --dry-run with the shipped rules: what would fire, nothing sent."""
+    env = ft.outbox_environment(ALERT_EMAIL="", FIABLE_ALERT_RULES=os.environ[
+        "FIABLE_TEST_ALERT_RULES"], FIABLE_SPOOL_DIR=os.environ["FIABLE_TEST_SPOOL_DIR"])
+    return subprocess.run([os.environ["FIABLE_TEST_CHECK_ALERTS"], "--dry-run"], env=env,
+                          capture_output=True, text=True, timeout=ft.ceiling(60))
+
+
 def sealer(*args):
     """fiable-audit-sealer of the build, against the test database, as the stack runs it."""
     return bh.run("audit-sealer", *args, env=bh.environment(bh.new_local_destination()))
@@ -194,12 +202,17 @@ class AuditChainTest(bh.BackupTestCase):
             self.assertTrue(any("scellement" in w for w in body["avertissements"]),
                             body["avertissements"])
             self.assertStatus(ft.get("/api/health?strict=1"), 503)
+            # The alert rule of source "audit" (cron/alert-rules.json) fires on it.
+            alerts = alert_dry_run()
+            self.assertEqual(alerts.returncode, 0, alerts.stderr)
+            self.assertRegex(alerts.stdout, r"audit_non_scelle +DÉCLENCHÉE \(valeur : 1[2-9]\d")
         finally:
             ft.dev("sealer-start")
         ft.wait_audit_sealed()
         body = ft.get("/api/health").json()
         self.assertEqual(body["audit"]["non_scelles"], 0)
         self.assertFalse(any("scellement" in w for w in body["avertissements"]))
+        self.assertRegex(alert_dry_run().stdout, r"audit_non_scelle +normale \(valeur : 0,")
         self.assertIntact(verify())
 
     def test_a_row_modified_before_its_seal_is_named(self):

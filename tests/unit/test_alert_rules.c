@@ -24,8 +24,8 @@ test_shipped_file(void)
 
 	CHECK(alert_rules_load(ALERT_RULES_FILE, rules, &n, err, sizeof(err)) == 0,
 	    "cron/alert-rules.json : %s", err);
-	CHECK(n == 6, "6 règles, pas %zu", n);
-	if (n != 6)
+	CHECK(n == 7, "7 règles, pas %zu", n);
+	if (n != 7)
 		return;
 	CHECK(strcmp(rules[0].name, "taux_echec") == 0 && rules[0].source == ALERT_SRC_REQUESTS &&
 	    rules[0].op == '>' && rules[0].threshold == 5 && rules[0].window_minutes == 15 &&
@@ -38,6 +38,9 @@ test_shipped_file(void)
 	    rules[3].name);
 	CHECK(rules[4].min_requests == 0, "authentification_admin sans requetes_min (%ld)",
 	    rules[4].min_requests);
+	CHECK(strcmp(rules[6].name, "audit_non_scelle") == 0 && rules[6].source == ALERT_SRC_AUDIT &&
+	    rules[6].op == '>' && rules[6].threshold == 60 && !rules[6].fire_when_missing,
+	    "audit_non_scelle : %s", rules[6].name);
 	CHECK(strcmp(rules[5].name, "campagne_taux_reponse") == 0 &&
 	    rules[5].source == ALERT_SRC_CAMPAIGNS && rules[5].op == '<' &&
 	    rules[5].threshold == 80 && rules[5].closing_hours == 24 &&
