@@ -27,14 +27,16 @@ trap '"$dev" mailer-start >/dev/null' EXIT
 
 first=$(psql_q -c "SELECT coalesce(max(id), 0) FROM audit_logs")
 out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$here/submit.lua" "$FIABLE_TEST_BASE_URL" 2>&1)
-rps=$(grep '^RESULT' <<<"$out" | sed -E 's/.*rps=([0-9.]+).*/\1/' || true)
+line=$(grep '^RESULT' <<<"$out" || true)
+[[ -n $line ]] || echo "$out" >&2
 # Every row of the run sealed (the event), within a generous ceiling.
 for _ in $(seq 1 600); do
 	left=$(psql_q -c "SELECT count(*) FROM audit_logs a WHERE a.id > $first AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.audit_id = a.id)")
 	[[ $left == 0 ]] && break
 	sleep 0.1
 done
-echo "Délai de scellement du journal d'audit : POST /api/submit ${seconds} s à $connections connexions (${rps:-?} req/s), $(nproc) cœurs"
+echo "Délai de scellement du journal d'audit : POST /api/submit ${seconds} s à $connections connexions, $(nproc) cœurs, charge $(cut -d' ' -f1 /proc/loadavg)"
+echo "soumissions : ${line#RESULT }"
 psql_q -F ' ' -c "SELECT 'lignes=' || count(*),
 	'p50_ms=' || round((percentile_cont(0.5) WITHIN GROUP (ORDER BY d) * 1000)::numeric, 1),
 	'p99_ms=' || round((percentile_cont(0.99) WITHIN GROUP (ORDER BY d) * 1000)::numeric, 1),
