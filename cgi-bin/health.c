@@ -3,7 +3,8 @@
  * 503 with the reasons when the service cannot work: the database does not answer, or a
  * migration of this code is not applied. 200 otherwise ("status": "ok"), with warnings:
  * the last successful backup is older than 26 hours (or there is none), metrics wait in the
- * spool, the database holds migrations this code does not know. With ?strict=1 a warning
+ * spool, the database holds migrations this code does not know, an audit row has waited for
+ * its seal (sql/0026) FIABLE_AUDIT_SEAL_MAX_S or longer ("audit": the oldest one's age). With ?strict=1 a warning
  * also gives 503, for a monitor that only looks at the status code. ?ping=1 only asks the
  * database (SELECT 1): the form polls it every few seconds while an answer waits in its
  * queue, to send it as soon as the service is back.
@@ -114,6 +115,35 @@ check_backup(struct db *db, cJSON *o, cJSON *warnings)
 	cJSON_Delete(all);
 }
 
+/* The audit rows waiting for fiable-audit-sealer, and the oldest one's age (sql/0026). */
+static void
+check_audit(struct db *db, const struct config *cfg, cJSON *o, cJSON *warnings)
+{
+	PGresult *res = db_query(db, STMT_METRICS_AUDIT, NULL);
+	cJSON *a = NULL;
+	const cJSON *age;
+	char text[200];
+
+	if (db_ok(res) && PQntuples(res) == 1 && !db_is_null(res, 0, "audit"))
+		a = cJSON_Parse(db_text(res, 0, "audit"));
+	PQclear(res);
+	age = cJSON_GetObjectItemCaseSensitive(a, "plus_ancienne_secondes");
+	if (!cJSON_IsNumber(age)) {
+		cJSON_Delete(a);
+		cJSON_AddNullToObject(o, "audit");
+		add_text(warnings, "État du scellement du journal d’audit illisible.");
+		return;
+	}
+	if (age->valuedouble >= cfg->audit_seal_max_s) {
+		snprintf(text, sizeof(text), "Des lignes du journal d’audit attendent leur "
+		    "scellement depuis plus de %d s : fiable-audit-sealer est-il en marche ?",
+		    cfg->audit_seal_max_s);
+		add_text(warnings, text);
+	}
+	cJSON_AddNumberToObject(a, "borne_secondes", cfg->audit_seal_max_s);
+	cJSON_AddItemToObject(o, "audit", a);
+}
+
 static void
 check_spool(cJSON *o, cJSON *warnings)
 {
@@ -176,6 +206,7 @@ handle_health(struct call *call)
 		(void)metrics_spool_ingest(call->db);
 		ok = check_migrations(call->db, o, reasons, warnings);
 		check_backup(call->db, o, warnings);
+		check_audit(call->db, call->cfg, o, warnings);
 	} else {
 		add_text(reasons, "La base de données ne répond pas.");
 	}

@@ -60,7 +60,8 @@ static struct cli cli = {
 static int
 evaluate(struct db *db, const struct config *cfg, struct alert_rule *rules, size_t n)
 {
-	cJSON *backups = NULL, *campaigns = NULL, *summaries[ALERT_RULES_MAX] = { NULL };
+	cJSON *backups = NULL, *campaigns = NULL, *audit = NULL;
+	cJSON *summaries[ALERT_RULES_MAX] = { NULL };
 	size_t i, j;
 	int rc = -1;
 
@@ -72,6 +73,11 @@ evaluate(struct db *db, const struct config *cfg, struct alert_rule *rules, size
 			    NULL, "sauvegardes")) == NULL)
 				goto out;
 			alert_rule_evaluate(ru, backups);
+		} else if (ru->source == ALERT_SRC_AUDIT) {
+			if (audit == NULL && (audit = admin_query_json(db, STMT_METRICS_AUDIT, NULL,
+			    "audit")) == NULL)
+				goto out;
+			alert_rule_evaluate(ru, audit);
 		} else if (ru->source == ALERT_SRC_CAMPAIGNS) {
 			if (campaigns == NULL && (campaigns = admin_query_json(db,
 			    STMT_METRICS_CAMPAIGN_RESPONSES, NULL, "campagnes")) == NULL)
@@ -100,6 +106,7 @@ out:
 		cJSON_Delete(summaries[i]);
 	cJSON_Delete(backups);
 	cJSON_Delete(campaigns);
+	cJSON_Delete(audit);
 	return rc;
 }
 
@@ -136,6 +143,7 @@ event_message(const struct config *cfg, const struct alert_rule *ru)
 		snprintf(measured, sizeof(measured), "aucune valeur (%s)",
 		    ru->source == ALERT_SRC_BACKUPS ? "aucune sauvegarde réussie" :
 		    ru->source == ALERT_SRC_CAMPAIGNS ? "aucune campagne ouverte ne ferme bientôt" :
+		    ru->source == ALERT_SRC_AUDIT ? "journal d'audit illisible" :
 		    "pas de requête");
 	else
 		snprintf(measured, sizeof(measured), "%s%s%s", value, ru->unit[0] ? " " : "", ru->unit);

@@ -19,11 +19,8 @@
  * Exit status: 0 done (messages put off until later included); 1 configuration or database
  * error; 2 mail is not configured while messages wait; 3 messages were due and none could
  * be sent (the server was unreachable or answered "try later"); 64 bad usage. */
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
@@ -31,8 +28,8 @@
 #include "log.h"
 #include "link_request.h"
 #include "mail.h"
-#include "num.h"
 #include "outbox.h"
+#include "watch.h"
 
 #define PROGRAM "fiable-mail-outbox"
 /* At most BATCH * MAX_BATCHES messages a run: the next run carries on. */
@@ -40,20 +37,9 @@
 #define MAX_BATCHES 20
 /* Bound of the count of messages still due, shown in the summary. */
 #define COUNT_MAX 100000
-/* --watch: longest sleep between two passes (by default; --period), and the pause after a
- * database failure. */
+/* --watch: longest sleep between two passes (by default; --period). */
 #define WATCH_PERIOD_S 30
 #define WATCH_PERIOD_MAX_S 3600
-#define WATCH_RETRY_S 2
-
-static volatile sig_atomic_t stopping;
-
-static void
-on_terminate(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
 
 enum opt { OPT_WATCH, OPT_PERIOD, OPT__MAX };
 
@@ -120,7 +106,7 @@ deliver_all(struct db *db, const struct config *cfg, bool quiet, bool *more)
 	}
 	if (link_requests_resolve(db, cfg, BATCH * MAX_BATCHES, &l) < 0)
 		goto fail;
-	for (i = 0; i < MAX_BATCHES && !stopping; i++) {
+	for (i = 0; i < MAX_BATCHES && !watch_stopping(); i++) {
 		before = c.sent + c.retried + c.failed;
 		if (outbox_deliver_counted(db, cfg, 0, BATCH, &c) < 0)
 			goto fail;
@@ -144,57 +130,12 @@ fail:
 	return 1;
 }
 
-/* The service: a pass at start, then one per notification or period, until SIGTERM. */
+/* A pass of the service (watch.h): quiet when there was nothing to do; -1 on a database
+ * failure. */
 static int
-watch(struct db *db, const struct config *cfg, int period_s)
+watch_pass(struct db *db, void *ctx, bool *more)
 {
-	struct sigaction sa;
-	sigset_t blocked;
-	unsigned long listening = 0;	/* connection number the LISTEN was said on */
-	bool more;
-	int woke;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_terminate;	/* no SA_RESTART: poll() must return */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	/* A supervisor may have left them blocked (runuser blocks them around its child). */
-	sigemptyset(&blocked);
-	sigaddset(&blocked, SIGTERM);
-	sigaddset(&blocked, SIGINT);
-	sigprocmask(SIG_UNBLOCK, &blocked, NULL);
-	log_info("à l'écoute des courriels mis en file");
-	while (!stopping) {
-		/* LISTEN first, then the pass: nothing queued in between is missed. */
-		if (listening != db_connections(db) || listening == 0) {
-			if (!db_listen(db, OUTBOX_CHANNEL)) {
-				sleep(WATCH_RETRY_S);
-				continue;
-			}
-			listening = db_connections(db);
-		}
-		if (deliver_all(db, cfg, true, &more) == 1) {
-			sleep(WATCH_RETRY_S);
-			continue;
-		}
-		/* A SIGTERM that came during the pass must not wait for the next one. */
-		if (stopping)
-			break;
-		/* The pass reconnected (the database restarted): the new connection does not
-		 * listen, and a wait on it would miss every notification until the period ends.
-		 * LISTEN on it, then pass again. */
-		if (listening != db_connections(db))
-			continue;
-		/* A backlog larger than a pass: the next pass at once, while messages are due. */
-		if (more)
-			continue;
-		woke = db_wait_notify(db, period_s * 1000);
-		if (woke < 0)
-			listening = 0;
-	}
-	log_info("arrêt");
-	return 0;
+	return deliver_all(db, ctx, true, more) == 1 ? -1 : 0;
 }
 
 int
@@ -202,29 +143,14 @@ main(int argc, char **argv)
 {
 	struct config cfg;
 	struct db *db;
-	const char *arg;
-	bool service = false, period_set = false;
+	bool service = false;
 	long long period = WATCH_PERIOD_S;
-	int opt, rc;
+	int rc;
 
 	log_init(PROGRAM);
-	while ((opt = cli_next(&cli, argc, argv, &arg)) != CLI_DONE) {
-		switch (opt) {
-		case OPT_WATCH:
-			service = true;
-			break;
-		case OPT_PERIOD:
-			if (!num_parse(arg, 1, WATCH_PERIOD_MAX_S, &period))
-				return cli_usage_error(&cli, "--period : un nombre de secondes de 1 à %d",
-				    WATCH_PERIOD_MAX_S);
-			period_set = true;
-			break;
-		default:	/* CLI_EXIT: --help, --version or a usage error */
-			return cli.status;
-		}
-	}
-	if (period_set && !service)
-		return cli_usage_error(&cli, "--period ne va qu'avec --watch");
+	if ((rc = watch_options(&cli, argc, argv, OPT_WATCH, OPT_PERIOD, 1, WATCH_PERIOD_MAX_S,
+	    "secondes", &service, &period)) != WATCH_PROCEED)
+		return rc;
 	if (!cli_config_load(&cli, &cfg))
 		return 1;
 	if ((db = db_open(cfg.database_url)) == NULL) {
@@ -232,7 +158,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (service) {
-		rc = watch(db, &cfg, (int)period);
+		rc = watch_run(db, OUTBOX_CHANNEL, (int)period * 1000, "courriels mis en file",
+		    watch_pass, &cfg);
 	} else if (db_ensure(db)) {
 		rc = deliver_all(db, &cfg, false, NULL);
 	} else {

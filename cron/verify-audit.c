@@ -3,18 +3,23 @@
  *
  *     fiable-verify-audit [--manifest FICHIER]...
  *
- * Each row of audit_logs carries chain_seq (1, 2, 3...), prev_hash (the hash of the row
- * before it, 64 zeros for the first) and hash = SHA-256(prev_hash "\n" canonical), where
- * canonical is the row's content as audit_logs_canonical() writes it. This program reads the
- * whole chain in one REPEATABLE READ snapshot, recomputes every hash itself (OpenSSL) and
- * names the first row where the chain breaks: a modified row, a row removed or inserted, a
- * link rewritten. A chain rewritten from some row to the end is consistent with itself: the
+ * Each row of audit_logs is sealed after its commit by fiable-audit-sealer (sql/0026): its
+ * link in audit_chain carries seq (1, 2, 3...), prev_hash (the hash of the link before it,
+ * 64 zeros for the first), the SHA-256 of the row's content taken at insert (content_hash)
+ * and hash = SHA-256(prev_hash "\n" canonical), where canonical is the row's content as
+ * audit_logs_canonical() writes it (the links of 0008 were copied there unchanged). This
+ * program reads the whole chain in one REPEATABLE READ snapshot, recomputes every hash
+ * itself (OpenSSL) and names the first link where the chain breaks: a modified row, a row or
+ * link removed or inserted, a link rewritten. Then the rows not sealed yet: each must still
+ * match the hash taken at its insert, and none may wait longer than FIABLE_AUDIT_SEAL_MAX_S
+ * (the sealer is down, or a row was taken off the queue). A chain rewritten from some row to the end is consistent with itself: the
  * heads recorded with every successful backup (backup_metadata) and those of the manifests
  * given with --manifest (copies kept at the backup destination, out of the database's reach)
  * must still be found at their place in the chain.
  *
  * Exit status: 0 intact, 1 failure (database unreachable, unreadable manifest), 2 the chain
- * is broken (the first broken row is named), 64 bad usage. */
+ * is broken (the first broken row is named) or a row waits for its seal past the bound,
+ * 64 bad usage. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -43,6 +48,14 @@ struct chain {
 	char broken[1024];              /* the first break, "" when none */
 };
 
+/* The rows of audit_logs without a link yet (sql/0026). */
+struct unsealed {
+	long long rows;
+	long long oldest_s;             /* age of the oldest one, in seconds */
+	long long bad;                  /* not matching the hash of their insert, or not queued */
+	char oldest_id[24];
+};
+
 enum opt { OPT_MANIFEST, OPT__MAX };
 
 static const struct cli_option options[OPT__MAX + 1] = {
@@ -60,14 +73,17 @@ static struct cli cli = {
 	    "intercalée). Vérifie aussi que la tête de chaîne inscrite avec chaque sauvegarde\n"
 	    "réussie (backup_metadata) se trouve toujours à sa place, ainsi que celle de chaque\n"
 	    "manifeste de sauvegarde donné avec --manifest (copie gardée à la destination des\n"
-	    "sauvegardes, hors de portée de la base).\n\n"
-	    "Code de sortie : 0 chaîne intacte, 1 échec, 2 chaîne cassée, 64 usage.",
+	    "sauvegardes, hors de portée de la base). Enfin, chaque ligne pas encore scellée\n"
+	    "(fiable-audit-sealer) doit correspondre à l'empreinte prise à son ajout et attendre\n"
+	    "depuis moins de FIABLE_AUDIT_SEAL_MAX_S secondes.\n\n"
+	    "Code de sortie : 0 chaîne intacte, 1 échec, 2 chaîne cassée ou ligne non scellée\n"
+	    "au-delà de la borne, 64 usage.",
 };
 
 /* Checks one row against the row before it; false (with c->broken set) at a break. */
 static bool
-check_row(struct chain *c, const char *seq_text, const char *id, const char *prev_hash,
-    const char *hash, const char *canonical)
+check_row(struct chain *c, const char *seq_text, const char *id, bool present,
+    const char *prev_hash, const char *hash, const char *content_hash, const char *canonical)
 {
 	unsigned char digest[SHA256_LEN];
 	char computed[HASH_HEX + 1];
@@ -99,6 +115,11 @@ check_row(struct chain *c, const char *seq_text, const char *id, const char *pre
 		    c->id, c->hash);
 		return false;
 	}
+	if (!present) {
+		snprintf(c->broken, sizeof(c->broken), "maillon %s : la ligne id %s qu'il scelle a "
+		    "été retirée du journal", seq_text, id);
+		return false;
+	}
 	if ((text = malloc(plen + 1 + clen)) == NULL) {
 		snprintf(c->broken, sizeof(c->broken), "mémoire insuffisante");
 		return false;
@@ -113,6 +134,15 @@ check_row(struct chain *c, const char *seq_text, const char *id, const char *pre
 		snprintf(c->broken, sizeof(c->broken), "maillon %s (ligne id %s) : son contenu ne "
 		    "correspond plus à son empreinte (enregistrée %.16s…, recalculée %.16s…) : la "
 		    "ligne a été modifiée", seq_text, id, hash, computed);
+		return false;
+	}
+	sha256(canonical, clen, digest);
+	hex_encode(digest, SHA256_LEN, computed);
+	if (strcmp(computed, content_hash) != 0) {
+		snprintf(c->broken, sizeof(c->broken), "maillon %s (ligne id %s) : son contenu "
+		    "scellé ne correspond pas à l'empreinte prise à son ajout (%.16s…, scellé "
+		    "%.16s…) : la ligne a été modifiée avant son scellement", seq_text, id,
+		    content_hash, computed);
 		return false;
 	}
 	c->seq = seq;
@@ -145,8 +175,10 @@ walk_chain(struct db *db, struct chain *c)
 		for (i = 0; i < n; i++)
 			/* A NULL link or hash ("") breaks the chain like any other mismatch. */
 			if (!check_row(c, db_text_or(res, i, "chain_seq", ""),
-			    db_text_or(res, i, "id", ""), db_text_or(res, i, "prev_hash", ""),
-			    db_text_or(res, i, "hash", ""), db_text_or(res, i, "canonical", "")))
+			    db_text_or(res, i, "id", ""),
+			    strcmp(db_text_or(res, i, "present", "f"), "t") == 0,
+			    db_text_or(res, i, "prev_hash", ""), db_text_or(res, i, "hash", ""),
+			    db_text_or(res, i, "content_hash", ""), db_text_or(res, i, "canonical", "")))
 				break;
 	} while (n > 0 && c->broken[0] == '\0');
 	PQclear(res);
@@ -201,6 +233,28 @@ check_recorded_heads(struct db *db, int *bad)
 	}
 	PQclear(res);
 	return ok;
+}
+
+/* The rows not sealed yet, read in the open transaction: 0, or -1 on a database error. */
+static int
+read_unsealed(struct db *db, struct unsealed *u)
+{
+	PGresult *res = db_exec(db, STMT_AUDIT_UNSEALED, NULL);
+	int ret = -1;
+
+	memset(u, 0, sizeof(*u));
+	if (db_ok(res) && db_int(res, 0, "n", 0, LLONG_MAX, &u->rows) &&
+	    db_int(res, 0, "oldest_s", LLONG_MIN, LLONG_MAX, &u->oldest_s) &&
+	    db_int(res, 0, "bad", 0, LLONG_MAX, &u->bad)) {
+		snprintf(u->oldest_id, sizeof(u->oldest_id), "%s",
+		    db_text_or(res, 0, "oldest_id", ""));
+		ret = 0;
+	} else {
+		fprintf(stderr, "%s : lecture des lignes non scellées impossible : %s\n", PROGRAM,
+		    db_error(db));
+	}
+	PQclear(res);
+	return ret;
 }
 
 static char *
@@ -288,6 +342,7 @@ main(int argc, char **argv)
 	const char *manifests[MANIFESTS_MAX];
 	struct config cfg;
 	struct chain chain;
+	struct unsealed unsealed;
 	struct db *db = NULL;
 	PGresult *snapshot = NULL;
 	const char *arg;
@@ -323,7 +378,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s : instantané impossible : %s\n", PROGRAM, db_error(db));
 		goto rollback;
 	}
-	if (walk_chain(db, &chain) != 0 || (heads_ok = check_recorded_heads(db, &bad)) < 0)
+	if (walk_chain(db, &chain) != 0 || (heads_ok = check_recorded_heads(db, &bad)) < 0 ||
+	    read_unsealed(db, &unsealed) != 0)
 		goto rollback;
 	for (i = 0; i < nmanifests; i++) {
 		int r = check_manifest(db, manifests[i]);
@@ -340,11 +396,26 @@ main(int argc, char **argv)
 		    "%d tête(s) de sauvegarde introuvable(s) (voir ci-dessus)\n", PROGRAM,
 		    chain.rows, bad);
 		rc = 2;
+	} else if (unsealed.bad > 0) {
+		fprintf(stderr, "%s : LIGNE MODIFIÉE AVANT SCELLEMENT : %lld ligne(s) non scellée(s) "
+		    "ne correspondent plus à l'empreinte prise à leur ajout, ou ont été retirées de "
+		    "la file du scelleur (%lld ligne(s) scellées intactes)\n", PROGRAM, unsealed.bad,
+		    chain.rows);
+		rc = 2;
+	} else if (unsealed.rows > 0 && unsealed.oldest_s >= cfg.audit_seal_max_s) {
+		fprintf(stderr, "%s : SCELLEMENT EN RETARD : %lld ligne(s) non scellée(s), la plus "
+		    "ancienne (id %s) depuis %lld s, au-delà de la borne de %d s "
+		    "(FIABLE_AUDIT_SEAL_MAX_S) : fiable-audit-sealer --watch est-il en marche ? "
+		    "(%lld ligne(s) scellées intactes)\n", PROGRAM, unsealed.rows, unsealed.oldest_id,
+		    unsealed.oldest_s, cfg.audit_seal_max_s, chain.rows);
+		rc = 2;
 	} else {
 		fprintf(stderr, "%s : chaîne intacte : %lld ligne(s)%s%.16s%s ; %d tête(s) de "
-		    "sauvegarde et %d manifeste(s) concordent\n", PROGRAM, chain.rows,
+		    "sauvegarde et %d manifeste(s) concordent ; %lld ligne(s) en attente de "
+		    "scellement depuis au plus %lld s (borne : %d s)\n", PROGRAM, chain.rows,
 		    chain.rows > 0 ? ", tête " : "", chain.rows > 0 ? chain.hash : "",
-		    chain.rows > 0 ? "…" : "", heads_ok, nmanifests);
+		    chain.rows > 0 ? "…" : "", heads_ok, nmanifests, unsealed.rows,
+		    unsealed.rows > 0 ? unsealed.oldest_s : 0, cfg.audit_seal_max_s);
 		rc = 0;
 	}
 rollback:

@@ -59,6 +59,10 @@ static const struct {
 	{ "BACKUP_RETRIES", "5", "essais d'une opération de stockage en cas d'erreur passagère (1 à 20)" },
 	{ "BACKUP_RETRY_DELAY_MS", "1000",
 	  "attente avant le deuxième essai, doublée ensuite (millisecondes, 0 à 60000)" },
+	/* The audit chain sealed after commit (sql/0026, cron/audit-sealer.c). */
+	{ "FIABLE_AUDIT_SEAL_MAX_S", "60",
+	  "délai maximal entre l'ajout d'une ligne d'audit et son scellement dans la chaîne "
+	  "(secondes, 1 à 86400) : au-delà, fiable-verify-audit échoue et la santé le signale" },
 };
 
 static const char *
@@ -190,6 +194,8 @@ config_load(struct config *cfg, char *err, size_t errlen)
 	    err, errlen) != 0 ||
 	    setting_int("BACKUP_RETRIES", 1, 20, &cfg->backup_retries, err, errlen) != 0 ||
 	    setting_int("BACKUP_RETRY_DELAY_MS", 0, 60000, &cfg->backup_retry_delay_ms,
+	    err, errlen) != 0 ||
+	    setting_int("FIABLE_AUDIT_SEAL_MAX_S", 1, 86400, &cfg->audit_seal_max_s,
 	    err, errlen) != 0)
 		return -1;
 	return 0;

@@ -41,6 +41,8 @@ struct config {
 	int backup_retention_min;        /* BACKUP_RETENTION_MIN: newest backups always kept */
 	int backup_retries;              /* BACKUP_RETRIES: attempts of a storage operation */
 	int backup_retry_delay_ms;       /* BACKUP_RETRY_DELAY_MS: first wait, doubled each time */
+	/* The audit chain sealed after commit (sql/0026). */
+	int audit_seal_max_s;            /* FIABLE_AUDIT_SEAL_MAX_S: longest commit-to-seal delay */
 };
 
 /* Reads the environment into cfg. On a bad or missing value, writes a French message

@@ -360,7 +360,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "(SELECT coalesce(max(version), '') FROM schema_migrations) AS schema_version, "
 	    "coalesce(h.chain_seq, 0) AS chain_seq, coalesce(h.hash, '') AS chain_hash "
 	    "FROM (SELECT 1) AS one LEFT JOIN ("
-	    "SELECT chain_seq, hash FROM audit_logs ORDER BY chain_seq DESC LIMIT 1) AS h ON true", 0 },
+	    "SELECT seq AS chain_seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1) AS h ON true", 0 },
 	/* $1 a table name: its columns and types, in order. */
 	[STMT_BACKUP_COLUMNS] = { "backup_columns",
 	    "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' "
@@ -450,8 +450,8 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "WITH added AS (INSERT INTO creneaux SELECT * FROM pg_temp.restore_creneaux "
 	    "ON CONFLICT (id) DO NOTHING RETURNING id) SELECT count(*) FROM added", 0 },
 	/* The audit log is append-only: rows of the backup missing from it are added back, at
-	 * the end of the hash chain (its trigger links them there: a row put back gets a new
-	 * link, so only the content columns say whether a row differs from its backup). */
+	 * the end of the hash chain (the sealer links them there, sql/0026: a row put back gets
+	 * a new link, so only the content columns say whether a row differs from its backup). */
 	[STMT_BACKUP_APPLY_AUDIT_ROWS] = { "backup_apply_audit_rows",
 	    "WITH added AS (INSERT INTO audit_logs OVERRIDING SYSTEM VALUE "
 	    "SELECT * FROM pg_temp.restore_audit_logs ON CONFLICT (id) DO NOTHING RETURNING id) "
@@ -472,22 +472,25 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "SELECT pg_get_serial_sequence('participants', 'id')::regclass, "
 	    "(SELECT max(id) FROM participants)) AS q "
 	    "WHERE q.top > coalesce(pg_sequence_last_value(q.seq), 0)", 0 },
-	/* audit hash chain (sql/0008): read back by fiable-verify-audit, which recomputes each
-	 * link itself. One cursor over the chain in its order, with each row's canonical text. */
+	/* audit hash chain (sql/0008, sealed after commit since sql/0026): read back by
+	 * fiable-verify-audit, which recomputes each link itself. One cursor over the chain in
+	 * its order, with each row's canonical text ('' and absent when the row is gone). */
 	[STMT_AUDIT_CHAIN_DECLARE] = { "audit_chain_declare",
-	    "DECLARE audit_chain NO SCROLL CURSOR FOR SELECT a.chain_seq, a.id, a.prev_hash, "
-	    "a.hash, audit_logs_canonical(a) AS canonical FROM audit_logs AS a ORDER BY a.chain_seq", 0 },
+	    "DECLARE audit_chain NO SCROLL CURSOR FOR SELECT c.seq AS chain_seq, c.audit_id AS id, "
+	    "c.prev_hash, c.hash, c.content_hash, a.id IS NOT NULL AS present, "
+	    "coalesce(audit_logs_canonical(a), '') AS canonical "
+	    "FROM audit_chain AS c LEFT JOIN audit_logs AS a ON a.id = c.audit_id ORDER BY c.seq", 0 },
 	[STMT_AUDIT_CHAIN_FETCH] = { "audit_chain_fetch", "FETCH FORWARD 1000 FROM audit_chain", 0 },
 	[STMT_AUDIT_CHAIN_CLOSE] = { "audit_chain_close", "CLOSE audit_chain", 0 },
 	/* $1 a link's number: the row there now (none: a shorter chain). */
 	[STMT_AUDIT_CHAIN_AT] = { "audit_chain_at",
-	    "SELECT id, hash FROM audit_logs WHERE chain_seq = $1::bigint", 1 },
+	    "SELECT audit_id AS id, hash FROM audit_chain WHERE seq = $1::bigint", 1 },
 	/* The heads recorded with the successful backups, and the row at each now. */
 	[STMT_AUDIT_CHAIN_BACKUPS] = { "audit_chain_backups",
 	    "SELECT b.id, to_char(b.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS started, "
-	    "b.audit_chain_seq, b.audit_chain_hash, coalesce(a.hash, '') AS hash_now, "
-	    "coalesce(a.id::text, '') AS id_now "
-	    "FROM backup_metadata AS b LEFT JOIN audit_logs AS a ON a.chain_seq = b.audit_chain_seq "
+	    "b.audit_chain_seq, b.audit_chain_hash, coalesce(c.hash, '') AS hash_now, "
+	    "coalesce(c.audit_id::text, '') AS id_now "
+	    "FROM backup_metadata AS b LEFT JOIN audit_chain AS c ON c.seq = b.audit_chain_seq "
 	    "WHERE b.status = 'success' AND b.audit_chain_seq IS NOT NULL ORDER BY b.id", 0 },
 	/* metrics and alerts */
 	/* $1 endpoint, $2 method, $3 status, $4 duration in microseconds, then what the form
@@ -1148,6 +1151,21 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "FROM request_metrics) "
 	    "SELECT cardinality(b.m) - width_bucket(-v.x, b.neg) AS idx, count(*) AS n, "
 	    "sum(v.x) AS somme FROM v, b WHERE v.x IS NOT NULL GROUP BY 1 ORDER BY 1", 1 },
+	/* audit sealing (sql/0026). $1 the batch's bound: rows taken from the queue. */
+	[STMT_AUDIT_SEAL] = { "audit_seal", "SELECT audit_seal($1::integer) AS n", 1 },
+	/* The rows not sealed yet (read from audit_logs itself, not from the queue): how many,
+	 * the oldest one's id and age in seconds, and how many of those carry a content hash in
+	 * the queue that no longer matches their content. */
+	[STMT_AUDIT_UNSEALED] = { "audit_unsealed",
+	    "SELECT count(*) AS n, coalesce(min(a.id)::text, '') AS oldest_id, "
+	    "coalesce(floor(extract(epoch FROM now() - min(a.created_at)))::bigint, 0) AS oldest_s, "
+	    "count(*) FILTER (WHERE p.content_hash IS DISTINCT FROM "
+	    "encode(sha256(convert_to(audit_logs_canonical(a), 'UTF8')), 'hex')) AS bad "
+	    "FROM audit_logs AS a LEFT JOIN audit_pending AS p ON p.audit_id = a.id "
+	    "WHERE NOT EXISTS (SELECT 1 FROM audit_chain AS c WHERE c.audit_id = a.id)", 0 },
+	/* The rows waiting for their seal and the oldest one's age (sql/0026): for /api/health
+	 * and the alert rules of source "audit". */
+	[STMT_METRICS_AUDIT] = { "metrics_audit", "SELECT metriques_audit()::text AS audit", 0 },
 };
 
 const struct stmt_def *

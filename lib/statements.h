@@ -198,6 +198,9 @@ enum stmt {
 	STMT_PROM_REQUESTS,
 	STMT_PROM_BOUNDS,
 	STMT_PROM_HISTOGRAM,
+	STMT_AUDIT_SEAL,
+	STMT_AUDIT_UNSEALED,
+	STMT_METRICS_AUDIT,
 	STMT__MAX
 };
 
@@ -205,6 +208,8 @@ enum stmt {
 #define OUTBOX_CHANNEL "fiable_outbox"
 /* The channel on which sql/0015 announces a change of a form (campaign, slots, flags). */
 #define FORM_CHANNEL "formulaire"
+/* The channel on which sql/0026 announces audit rows to seal (at their commit). */
+#define AUDIT_CHANNEL "audit_seal"
 
 struct stmt_def {
 	const char *name;

@@ -160,7 +160,7 @@ cmd_worker_pids() {
 	children_of "$pid" "fiable-$1"
 }
 
-# L'environnement des programmes d'une instance déjà là (mailer-start, fcgi-scale) : ses
+# L'environnement des programmes d'une instance déjà là (mailer-start, sealer-start, fcgi-scale) : ses
 # réglages de courriel, le serveur SMTP de test s'il y en a un, sinon ceux de « up »
 # (variables SMTP_* de l'appelant, ou fichiers .eml).
 helper_program_env() {

@@ -29,6 +29,7 @@ derive_paths() {
 	NGINX_PID=$NGINX_PREFIX/nginx.pid
 	SMTP_PID=$RUN_DIR/smtp.pid
 	MAILER_PID=$RUN_DIR/mailer.pid
+	SEALER_PID=$RUN_DIR/sealer.pid
 	SMTP_LOG=$LOG_DIR/smtp.log
 	MAILBOX=$VAR/mailbox
 	S3_PID=$RUN_DIR/s3.pid

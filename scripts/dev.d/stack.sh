@@ -114,6 +114,7 @@ start_stack() {
 	local p
 	for p in "${FCGI_PROGRAMS[@]}"; do fcgi_start "${p%%:*}" "${p##*:}"; done
 	[[ -z $MAIL_SMTP_URL && -z $MAIL_DIR ]] || mailer_start
+	sealer_start
 	nginx_start
 	if ! wait_health; then
 		print_log_tails >&2
@@ -125,6 +126,7 @@ stop_all() {
 	local p
 	nginx_stop
 	mailer_stop
+	sealer_stop
 	for p in "${FCGI_PROGRAMS[@]}"; do fcgi_stop "${p%%:*}"; done
 	smtp_stop
 	s3_stop

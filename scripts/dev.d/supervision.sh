@@ -201,43 +201,61 @@ fcgi_stop() {
 # (arrêtée d'un bloc), menée par la boucle sh (setpriv change d'utilisateur puis se remplace).
 mailer_leader_comm() { echo sh; }
 
-mailer_pids() {
+# Un service « --watch » (l'envoi des courriels, le scelleur du journal d'audit) : PIDF, le
+# fichier du pid de sa boucle sh ; PROG, le programme ; WHAT, ce qu'il fait (journal).
+watch_service_pids() {
 	local leader
-	leader=$(live_pid "$MAILER_PID" "$(mailer_leader_comm)") || return 1
+	leader=$(live_pid "$1" "$(mailer_leader_comm)") || return 1
 	ps -o pid= -s "$leader" 2>/dev/null | tr -d ' '
 }
 
-mailer_start() {
-	local prog=$BUILD/cron/fiable-mail-outbox logf=$LOG_DIR/fiable-mail-outbox.log pid
+watch_service_start() {
+	local pidf=$1 name=$2 what=$3 prog=$BUILD/cron/$2 logf=$LOG_DIR/$2.log pid
 	[[ -x $prog ]] || die "programme introuvable : $prog (la compilation a-t-elle réussi ?)"
-	if pid=$(live_pid "$MAILER_PID" "$(mailer_leader_comm)"); then
-		if [[ $prog -nt $MAILER_PID ]]; then
-			log "fiable-mail-outbox recompilé : redémarrage"
-			mailer_stop
+	if pid=$(live_pid "$pidf" "$(mailer_leader_comm)"); then
+		if [[ $prog -nt $pidf ]]; then
+			log "$name recompilé : redémarrage"
+			watch_service_stop "$pidf" "$what"
 		else
-			log "envoi des courriels déjà en marche (pid $pid)"
+			log "$what déjà en marche (pid $pid)"
 			return 0
 		fi
 	fi
 	file_as "$logf" 0640 "$APP_USER:$APP_USER"
 	local as=()
 	((IS_ROOT)) && as=("$(command -v setpriv)" --reuid="$APP_USER" --regid="$APP_USER" --init-groups)
-	log "démarrage de l'envoi des courriels (fiable-mail-outbox --watch)"
+	log "démarrage : $what ($name --watch)"
 	# env -i et setpriv se remplacent chacun par le suivant : les valeurs de l'environnement
 	# (le secret) n'apparaissent dans la ligne de commande d'aucun processus qui dure.
 	# shellcheck disable=SC2016 # $1 est celui du sh -c
 	setsid env -i "${FCGI_ENV[@]}" "${as[@]}" /bin/sh -c \
-		'while :; do "$1" --watch; sleep 1; done' fiable-mailer "$prog" \
+		'while :; do "$1" --watch; sleep 1; done' "$name" "$prog" \
 		</dev/null >>"$logf" 2>&1 &
-	printf '%s\n' "$!" >"$MAILER_PID"
+	printf '%s\n' "$!" >"$pidf"
 }
 
-mailer_stop() {
+watch_service_stop() {
 	local pids
-	if pids=$(mailer_pids) && [[ -n $pids ]]; then
-		log "arrêt de l'envoi des courriels"
+	if pids=$(watch_service_pids "$1") && [[ -n $pids ]]; then
+		log "arrêt : $2"
 		# shellcheck disable=SC2086 # une liste de pids
 		stop_pids TERM 10 $pids
 	fi
-	rm -f "$MAILER_PID"
+	rm -f "$1"
+}
+
+mailer_pids() { watch_service_pids "$MAILER_PID"; }
+mailer_start() { watch_service_start "$MAILER_PID" fiable-mail-outbox "envoi des courriels"; }
+mailer_stop() { watch_service_stop "$MAILER_PID" "envoi des courriels"; }
+
+# --- Scellement du journal d'audit (sql/0026) -------------------------------------------------
+# fiable-audit-sealer --watch, réveillé à la validation de chaque ligne d'audit : comme l'envoi.
+sealer_pids() { watch_service_pids "$SEALER_PID"; }
+sealer_start() { watch_service_start "$SEALER_PID" fiable-audit-sealer "scellement du journal d'audit"; }
+sealer_stop() { watch_service_stop "$SEALER_PID" "scellement du journal d'audit"; }
+# Le pid du programme lui-même (enfant de la boucle sh), pour le tuer d'un coup (tests/chaos).
+sealer_program_pid() {
+	local leader
+	leader=$(live_pid "$SEALER_PID" "$(mailer_leader_comm)") || return 1
+	children_of "$leader" fiable-audit-sealer
 }

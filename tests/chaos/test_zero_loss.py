@@ -4,9 +4,11 @@ A load of N distinct submissions (default 2,000; FIABLE_CHAOS_N for a long run) 
 C concurrent clients (FIABLE_CHAOS_CLIENTS, default 16). Each client retries its submission
 with the same Idempotency-Key until it gets a definitive answer, as the form's queue does.
 Meanwhile the harness restarts PostgreSQL (fast and immediate shutdowns), kills FastCGI
-workers with SIGKILL, restarts the submit workers one by one and reloads nginx. Afterwards:
-every submission is stored exactly once, matches the response that acknowledged it, and has
-exactly one audit row. The run prints its counts and retry statistics.
+workers with SIGKILL, restarts the submit workers one by one, reloads nginx, and kills the
+audit chain's sealer (fiable-audit-sealer --watch, sql/0026) with SIGKILL or stops and
+restarts it. Afterwards: every submission is stored exactly once, matches the response that
+acknowledged it, and has exactly one audit row, sealed once in a chain that verifies. The
+run prints its counts and retry statistics.
 """
 
 import collections
@@ -20,6 +22,7 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import backup_helpers as bh  # noqa: E402
 import fiable_test as ft  # noqa: E402
 
 N = int(os.environ.get("FIABLE_CHAOS_N", "2000"))
@@ -116,6 +119,21 @@ def kill_one_worker(family="submit"):
             pass
 
 
+def kill_sealer():
+    """SIGKILL to the sealer itself: its supervising loop starts it again a second later."""
+    out = ft.dev("sealer-pid", timeout=30).split()
+    if out and out[0].isdigit():
+        try:
+            os.kill(int(out[0]), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def restart_sealer():
+    ft.dev("sealer-stop")
+    ft.dev("sealer-start")
+
+
 class ZeroLossTest(ft.FiableTestCase):
 
     @classmethod
@@ -175,8 +193,20 @@ class ZeroLossTest(ft.FiableTestCase):
                        "GROUP BY a.entity_id", "chaos-%s-%%" % run)
         self.assertEqual(len(audit), n, "audit rows for the stored submissions")
         self.assertEqual([r for r in audit if r[1] != "1"], [], "audit rows not one per submission")
-        print("checked: %d rows, %d audit rows, no duplicate, every acknowledgement matches"
-              % (len(rows), len(audit)))
+        # Every one of them sealed once (the sealer survived its faults), in a chain that
+        # verifies: no fork, no gap.
+        ft.wait_audit_sealed(timeout=60)
+        sealed = ft.sql("SELECT count(*), count(DISTINCT c.audit_id) FROM audit_logs a "
+                        "JOIN soumissions_disponibilites s ON a.entity_id = s.id::text "
+                        "JOIN audit_chain c ON c.audit_id = a.id "
+                        "WHERE a.action = 'submission.create' AND s.email LIKE :'p1'",
+                        "chaos-%s-%%" % run)[0]
+        self.assertEqual(sealed, [str(n), str(n)], "audit rows not sealed exactly once")
+        verify = bh.run("verify-audit", env=bh.environment(bh.new_local_destination()))
+        self.assertEqual(verify.returncode, 0, verify.stderr)
+        self.assertIn("chaîne intacte", verify.stderr)
+        print("checked: %d rows, %d audit rows sealed once, no duplicate, every "
+              "acknowledgement matches; %s" % (len(rows), len(audit), verify.stderr.strip()))
 
     def test_database_restarts_and_killed_workers(self):
         faults = []
@@ -185,7 +215,8 @@ class ZeroLossTest(ft.FiableTestCase):
                        ("kill -9 submit worker", kill_one_worker),
                        ("nginx reload", lambda: ft.dev("nginx-reload")),
                        ("db-restart immediate", lambda: ft.dev("db-restart", "immediate")),
-                       ("kill -9 submit worker", kill_one_worker)]
+                       ("kill -9 submit worker", kill_one_worker),
+                       ("kill -9 sealer", kill_sealer)]
         run, load = self.run_with_faults(N, faults)
         self.check_exactly_once(run, load, N)
 
@@ -194,6 +225,7 @@ class ZeroLossTest(ft.FiableTestCase):
         n = max(200, N // 4)
         faults = [("fcgi-restart submit", lambda: ft.dev("fcgi-restart", "submit")),
                   ("nginx reload", lambda: ft.dev("nginx-reload")),
+                  ("sealer stop and start", restart_sealer),
                   ("fcgi-restart submit", lambda: ft.dev("fcgi-restart", "submit"))]
         run, load = self.run_with_faults(n, faults)
         self.check_exactly_once(run, load, n)

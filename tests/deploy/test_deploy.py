@@ -403,7 +403,7 @@ class Deploy(unittest.TestCase):
         for n in FCGI:
             self.assertIn("fiable-%s.socket" % n, names)
             self.assertIn("fiable-%s.service" % n, names)
-        for n in ("fiable-mail-outbox.service", "fiable-nginx.service",
+        for n in ("fiable-mail-outbox.service", "fiable-audit-sealer.service", "fiable-nginx.service",
                   "fiable-backup-submissions.timer", "fiable-cleanup-old-backups.timer",
                   "fiable-check-alerts.timer", "fiable-verify-audit.timer",
                   "fiable-pgbackrest@.service", "fiable-pgbackrest-full.timer",
@@ -441,6 +441,7 @@ class Deploy(unittest.TestCase):
         for name in FCGI:
             self.start_service(name)
         self.start_service("mail-outbox")
+        self.start_service("audit-sealer")
         nginx = self.unit("fiable-nginx.service")
         argv = shlex.split(unit_value(nginx, "ExecStart")[0])
         subst = {"/var/lib/fiable-nginx/": self.env["NGINX_PREFIX"] + "/",

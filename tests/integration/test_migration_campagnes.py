@@ -218,6 +218,10 @@ class MigrationTest(bh.BackupTestCase):
                               BACKUP_DATABASE_URL=role_conninfo(self.db.name, role))
 
     def verify_audit(self):
+        # The rows written since are sealed first, as the service does (sql/0026).
+        sealer = bh.run("audit-sealer", env=self.env("fiable_backup"))
+        self.assertRc(sealer, 0)
+        self.assertRegex(sealer.stderr, r"fiable-audit-sealer : \d+ ligne\(s\) scellée\(s\)")
         proc = bh.run("verify-audit", env=self.env("fiable_backup"))
         self.assertRc(proc, 0)
         self.assertRegex(bh.last_line(proc.stderr),
@@ -253,11 +257,22 @@ class MigrationTest(bh.BackupTestCase):
         audit = old_rows(db, "audit_logs", ("id", "chain_seq", "prev_hash", "hash", "action",
                                             "entity_id", "details"))
         self.assertEqual(audit[:len(self.before["audit"])], self.before["audit"])
+        # sql/0026: every link of before copied unchanged into audit_chain, the chain going
+        # on from their head (the sealer's links follow it, verified below).
+        legacy = db.sql("SELECT count(*) FROM audit_logs AS a JOIN audit_chain AS c ON "
+                        "c.audit_id = a.id AND c.seq = a.chain_seq AND c.prev_hash = a.prev_hash "
+                        "AND c.hash = a.hash")
+        self.assertEqual(legacy, [[str(len(audit))]], "links of before not copied as they were")
+        head = db.sql("SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1")[0]
+        db.app_sql("INSERT INTO audit_logs (action, entity) "
+                   "VALUES ('test.apres_scellement', 'test')")
         added = [json.loads(r) for r in audit[len(self.before["audit"]):]]
         self.assertEqual([(a["action"], a["details"]) for a in added],
                          [("schema.migration", {"campagne": "disponibilites", "creneaux": 3,
                                                 "reponses": 4})])
         self.verify_audit()
+        self.assertEqual(db.sql("SELECT prev_hash FROM audit_chain WHERE seq = :'p1'::bigint + 1",
+                                head[0]), [[head[1]]], "the sealer did not go on from the head")
 
     def test_2_edit_link_of_before_still_modifies(self):
         a = self.versions

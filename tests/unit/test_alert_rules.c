@@ -24,8 +24,8 @@ test_shipped_file(void)
 
 	CHECK(alert_rules_load(ALERT_RULES_FILE, rules, &n, err, sizeof(err)) == 0,
 	    "cron/alert-rules.json : %s", err);
-	CHECK(n == 6, "6 règles, pas %zu", n);
-	if (n != 6)
+	CHECK(n == 7, "7 règles, pas %zu", n);
+	if (n != 7)
 		return;
 	CHECK(strcmp(rules[0].name, "taux_echec") == 0 && rules[0].source == ALERT_SRC_REQUESTS &&
 	    rules[0].op == '>' && rules[0].threshold == 5 && rules[0].window_minutes == 15 &&
@@ -38,6 +38,9 @@ test_shipped_file(void)
 	    rules[3].name);
 	CHECK(rules[4].min_requests == 0, "authentification_admin sans requetes_min (%ld)",
 	    rules[4].min_requests);
+	CHECK(strcmp(rules[6].name, "audit_non_scelle") == 0 && rules[6].source == ALERT_SRC_AUDIT &&
+	    rules[6].op == '>' && rules[6].threshold == 60 && !rules[6].fire_when_missing,
+	    "audit_non_scelle : %s", rules[6].name);
 	CHECK(strcmp(rules[5].name, "campagne_taux_reponse") == 0 &&
 	    rules[5].source == ALERT_SRC_CAMPAIGNS && rules[5].op == '<' &&
 	    rules[5].threshold == 80 && rules[5].closing_hours == 24 &&
@@ -87,7 +90,7 @@ test_parse(void)
 		{ "{\"regles\":[{" RULE ",\"fenetre_minutes\":5,\"requetes_min\":null}]}",
 		    "requetes_min invalide" },
 		{ "{\"regles\":[{" RULE ",\"source\":\"journal\"}]}",
-		    "source « requetes », « sauvegardes » ou « campagnes »" },
+		    "source « requetes », « sauvegardes », « campagnes » ou « audit »" },
 		{ "{\"regles\":[{" RULE ",\"source\":\"campagnes\"}]}",
 		    "fermeture_heures entre 1 et 8760" },
 		{ "{\"regles\":[{" RULE ",\"source\":\"campagnes\",\"fermeture_heures\":0}]}",
@@ -206,6 +209,13 @@ test_evaluate(void)
 		    "{\"derniere_reussie\":null}", false, 0, -1, true },
 		{ "\"source\":\"sauvegardes\",\"indicateur\":\"derniere_reussie.age_heures\","
 		    "\"comparaison\":\">\",\"seuil\":26", NULL, false, 0, -1, false },
+		/* the audit rows waiting for their seal (sql/0026): no requests, no minimum */
+		{ "\"source\":\"audit\",\"indicateur\":\"plus_ancienne_secondes\","
+		    "\"comparaison\":\">\",\"seuil\":60",
+		    "{\"non_scelles\":3,\"plus_ancienne_secondes\":75.5}", true, 75.5, -1, true },
+		{ "\"source\":\"audit\",\"indicateur\":\"plus_ancienne_secondes\","
+		    "\"comparaison\":\">\",\"seuil\":60",
+		    "{\"non_scelles\":0,\"plus_ancienne_secondes\":0}", true, 0, -1, false },
 	};
 	char text[1024], err[512];
 	size_t i, n;

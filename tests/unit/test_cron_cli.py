@@ -15,6 +15,7 @@ TIMEOUT = 60 * float(os.environ.get("FIABLE_TEST_SLOWDOWN", "1"))
 
 # Options each program had before the shared parser: its help must still name them.
 KNOWN_OPTIONS = {
+    "audit-sealer": ["--watch", "--period-ms MILLISECONDES"],
     "backup-submissions": ["--verify-after"],
     "check-alerts": ["--dry-run", "--rules FICHIER"],
     "cleanup-old-backups": ["--dry-run"],

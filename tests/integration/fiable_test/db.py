@@ -105,6 +105,25 @@ def sql_json(query, *params):
     return None if value is None else json.loads(value)
 
 
+UNSEALED = ("SELECT count(*) FROM audit_logs AS a WHERE NOT EXISTS "
+            "(SELECT 1 FROM audit_chain AS c WHERE c.audit_id = a.id)")
+
+
+def wait_audit_sealed(timeout=10, conninfo=None):
+    """Waits until every audit row committed so far has its link in audit_chain (sealed by
+    fiable-audit-sealer, sql/0026): what a test reading the chain right after a write waits
+    for. AssertionError after ceiling(timeout) seconds."""
+    deadline = time.monotonic() + ceiling(timeout)
+    while True:
+        left = int(sql(UNSEALED, conninfo=conninfo)[0][0])
+        if left == 0:
+            return
+        if time.monotonic() >= deadline:
+            raise AssertionError("%d audit row(s) still unsealed after %.0f s: is "
+                                 "fiable-audit-sealer --watch running?" % (left, ceiling(timeout)))
+        time.sleep(0.05)
+
+
 def db_ready():
     try:
         return sql_one("SELECT 1") == "1"
