@@ -67,7 +67,12 @@ fiable_write("${FIABLE_SOURCE_DIR}/deploy/fiable.env.example" "${ex}" fiable.env
 fiable_write("${FIABLE_SOURCE_DIR}/deploy/fiable.env.example" "${confdir}" fiable.env.example file)
 fiable_write("${FIABLE_SOURCE_DIR}/deploy/logrotate" "${ex}" logrotate file)
 fiable_write("${FIABLE_SOURCE_DIR}/deploy/sysusers.conf" "${ex}" sysusers.conf file)
-fiable_write("${FIABLE_SOURCE_DIR}/nginx.conf.example" "${ex}" nginx.conf.example file)
+# The nginx site names the package's paths (/usr/share/fiable): those of this prefix instead.
+# The Debian package moves it to /etc/nginx/sites-available/fiable (debian/rules).
+file(READ "${FIABLE_SOURCE_DIR}/deploy/nginx/fiable" text)
+string(REPLACE "/usr/share/fiable" "${pkgdatadir}" text "${text}")
+fiable_write_text("${text}" "${ex}" nginx-site-fiable file)
+fiable_write("${FIABLE_SOURCE_DIR}/deploy/tmpfiles.conf" "${ex}" tmpfiles.conf file)
 fiable_write("${FIABLE_SOURCE_DIR}/cron/crontab.example" "${ex}" crontab.example file)
 fiable_write("${FIABLE_SOURCE_DIR}/cron/prometheus-rules.example.yml" "${ex}"
   prometheus-rules.example.yml file)

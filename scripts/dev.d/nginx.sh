@@ -6,28 +6,75 @@
 # Échappe une valeur pour le côté remplacement d'une commande sed s|...|...|.
 sed_esc() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
 
+# Le site livré (/etc/nginx/sites-available/fiable du paquet) et ce qu'en fait la pile de
+# développement : ses chemins, HTTP sur 127.0.0.1:PORT à la place du bloc TLS, sans la
+# redirection HTTP → HTTPS. Tout le reste (en-têtes, limites, locations) est le fichier livré.
+NGINX_SITE=$ROOT/deploy/nginx/fiable
+
+# Le site, aux chemins de cet environnement, sur la sortie standard. Chaque remplacement doit
+# trouver ce qu'il remplace : un site livré qui a changé de forme arrête net la génération.
+nginx_site_dev() {
+	local pat
+	for pat in /usr/share/fiable/static unix:/run/fiable/ /etc/fiable/htpasswd \
+		/var/log/nginx/fiable- '# --- début : redirection HTTP' '# --- fin : redirection HTTP' \
+		'# --- début : TLS' '# --- fin : TLS' 'geo $fiable_sans_limite {'; do
+		grep -qF -- "$pat" "$NGINX_SITE" ||
+			die "« $pat » ne figure plus dans $NGINX_SITE : mettez scripts/dev.d/nginx.sh à jour"
+	done
+	sed -e "s|/usr/share/fiable/static|$(sed_esc "$ROOT/static")|g" \
+		-e "s|unix:/run/fiable/|unix:$(sed_esc "$RUN_DIR")/|g" \
+		-e "s|/etc/fiable/htpasswd|$(sed_esc "$VAR/htpasswd")|g" \
+		-e "s|/var/log/nginx/fiable-|$(sed_esc "$LOG_DIR")/nginx-|g" \
+		-e '/^# --- début : redirection HTTP/,/^# --- fin : redirection HTTP/d' \
+		-e "/^# --- début : TLS/,/^# --- fin : TLS/c\\    listen 127.0.0.1:$PORT;" \
+		"$NGINX_SITE" | awk -v exempt="$RATE_LIMIT_EXEMPT" '
+			{ print }
+			/^geo \$fiable_sans_limite \{/ && exempt != "" { print exempt }'
+}
+
+# nginx.conf de la pile : le contexte principal et celui que le nginx.conf de Debian donne au
+# bloc http (sendfile, types par défaut, gzip…), avec le site inclus tel quel dans http.
 nginx_conf() {
 	local user_line='' tmp=$NGINX_CONF.tmp out
 	((IS_ROOT)) && user_line="user $APP_USER;"
-	sed -e "s|@PREFIX@|$(sed_esc "$NGINX_PREFIX")|g" \
-		-e "s|@LOG_DIR@|$(sed_esc "$LOG_DIR")|g" \
-		-e "s|@RUN_DIR@|$(sed_esc "$RUN_DIR")|g" \
-		-e "s|@STATIC_DIR@|$(sed_esc "$ROOT/static")|g" \
-		-e "s|@LISTEN@|$(sed_esc "127.0.0.1:$PORT")|g" \
-		-e "s|@HTPASSWD@|$(sed_esc "$VAR/htpasswd")|g" \
-		-e "s|@USER_LINE@|$(sed_esc "$user_line")|g" \
-		-e "s|@RATE_LIMIT_EXEMPT@|$(sed_esc "$RATE_LIMIT_EXEMPT")|g" \
-		"$ROOT/nginx.conf.example" >"$tmp"
-	# Un marqueur inconnu de ce script (nginx.conf.example a évolué) : on refuse net.
-	if grep -nE '@[A-Z_]+@' "$tmp" >&2; then
-		die "marqueurs non remplacés dans la configuration nginx (voir ci-dessus) : mettez scripts/dev à jour"
-	fi
+	mkdir -p "$NGINX_PREFIX/tmp"
+	{
+		cat <<EOF
+# Généré par scripts/dev depuis deploy/nginx/fiable (le site livré) : ne pas modifier.
+$user_line
+worker_processes auto;
+pid $NGINX_PREFIX/nginx.pid;
+error_log $LOG_DIR/nginx-error.log warn;
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    # Comme le nginx.conf de Debian.
+    sendfile on;
+    tcp_nopush on;
+    types_hash_max_size 2048;
+    default_type application/octet-stream;
+    gzip on;
+    # Fichiers temporaires sous le préfixe : nginx peut tourner sans root.
+    client_body_temp_path $NGINX_PREFIX/tmp/body;
+    proxy_temp_path       $NGINX_PREFIX/tmp/proxy;
+    fastcgi_temp_path     $NGINX_PREFIX/tmp/fastcgi;
+    uwsgi_temp_path       $NGINX_PREFIX/tmp/uwsgi;
+    scgi_temp_path        $NGINX_PREFIX/tmp/scgi;
+
+# --- deploy/nginx/fiable ---
+EOF
+		nginx_site_dev
+		echo '}'
+	} >"$tmp"
 	# « test » : quelques directives à d'autres valeurs ; chacune doit figurer une fois.
 	local kv name
 	for kv in "${NGINX_TEST_SETTINGS[@]}"; do
 		name=${kv%%=*}
 		[[ $(grep -cE "^[[:space:]]*$name [^;]+;" "$tmp") == 1 ]] ||
-			die "la directive $name ne figure pas une et une seule fois dans nginx.conf.example : mettez scripts/dev à jour"
+			die "la directive $name ne figure pas une et une seule fois dans deploy/nginx/fiable : mettez scripts/dev à jour"
 		sed -i -E "s/^([[:space:]]*$name) [^;]+;/\1 ${kv#*=};/" "$tmp"
 	done
 	out=$("$NGINX" -t -q -p "$NGINX_PREFIX/" -c "$tmp" -e "$LOG_DIR/nginx-error.log" 2>&1) || {

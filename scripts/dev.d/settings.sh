@@ -78,7 +78,7 @@ settings_dev() {
 	CMAKE_OPTS=()
 	[[ -z ${FIABLE_BUILD_TYPE:-} ]] || CMAKE_OPTS=(-DCMAKE_BUILD_TYPE="$FIABLE_BUILD_TYPE")
 	RATE_LIMIT_EXEMPT=
-	NGINX_TEST_SETTINGS=() # les valeurs de nginx.conf.example, telles quelles
+	NGINX_TEST_SETTINGS=() # les valeurs du site livré (deploy/nginx/fiable), telles quelles
 	SMTP_PORT='' # pas de serveur SMTP de test
 	S3_PORT=''   # ni de serveur S3 de test
 	derive_paths

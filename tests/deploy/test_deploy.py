@@ -1,14 +1,17 @@
-"""Deployment test: docs/DEPLOIEMENT.md, run as written, against an installed copy.
+"""Deployment test: docs/DEPLOIEMENT.md, run as written, against a copy installed from source.
 
-Every fenced block marked ```sh deploy:NAME``` of docs/DEPLOIEMENT.md is run by bash (after the
+Every fenced block marked ```sh deploy:NAME``` of docs/DEPLOIEMENT.md and of README.md (its
+development section « Installer depuis les sources » holds the blocks that install from the
+source tree: cmake --install, a private nginx, the code's rollback) is run by bash (after the
 `reglages` block, with this test's values exported first), in the order of the document, with
 checks in between: install into a temporary prefix, migrate a FRESH database of the test
 cluster with the installed fiable-migrate, verify, start the INSTALLED FastCGI programs as
 their systemd units say (socket on descriptor 0, the unit's ExecStart line, its
-EnvironmentFile) behind an nginx configured from the installed example, validate, restart
+EnvironmentFile) behind a private nginx configured from the installed site file, validate, restart
 without losing a request, run the scheduled programs by hand, monitor, switch a feature off,
 then roll back (restore of the pre-deployment pg_dump; down scripts in reverse order; code).
-The test fails if the document holds a deploy block it did not run.
+The test fails if the documents hold a deploy block it did not run. The package's own path
+(apt-get, Debian's nginx) is tests/package.
 
 Needs the stack of `scripts/dev test` (FIABLE_TEST_PG: its PostgreSQL cluster; FIABLE_VAR,
 FIABLE_BUILD). Standard library only.
@@ -40,7 +43,7 @@ import fiable_test.env  # noqa: E402,F401
 
 ROOT = os.environ.get("FIABLE_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
-DOC = os.path.join(ROOT, "docs", "DEPLOIEMENT.md")
+DOCS = [os.path.join(ROOT, "docs", "DEPLOIEMENT.md"), os.path.join(ROOT, "README.md")]
 FCGI = ["submit", "form", "health", "modify", "restore", "metrics", "campaigns"]
 DB = "fiable_deploy"
 IS_ROOT = os.geteuid() == 0
@@ -58,9 +61,11 @@ def conninfo_fields(conninfo):
 
 def doc_blocks():
     """[(name, text)] of the ```sh deploy:NAME``` blocks, in document order."""
-    with open(DOC, encoding="utf-8") as f:
-        text = f.read()
-    return re.findall(r"^```sh deploy:([a-z0-9-]+)\n(.*?)^```", text, re.M | re.S)
+    blocks = []
+    for doc in DOCS:
+        with open(doc, encoding="utf-8") as f:
+            blocks += re.findall(r"^```sh deploy:([a-z0-9-]+)\n(.*?)^```", f.read(), re.M | re.S)
+    return blocks
 
 
 def free_port(start):
@@ -178,7 +183,7 @@ class Deploy(unittest.TestCase):
 
     def block(self, name, extra_env=None):
         blocks = dict(doc_blocks())
-        self.assertIn(name, blocks, "docs/DEPLOIEMENT.md has no block sh deploy:%s" % name)
+        self.assertIn(name, blocks, "docs/DEPLOIEMENT.md and README.md have no block sh deploy:%s" % name)
         script = blocks["reglages"] + "\n" + blocks[name]
         env = dict(self.env, **(extra_env or {}))
         log("bloc deploy:%s" % name)
@@ -186,7 +191,7 @@ class Deploy(unittest.TestCase):
                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
         sys.stdout.write(r.stdout[-6000:])
         sys.stdout.write(r.stderr[-6000:])
-        self.assertEqual(r.returncode, 0, "the block sh deploy:%s of docs/DEPLOIEMENT.md failed "
+        self.assertEqual(r.returncode, 0, "the block sh deploy:%s (docs/DEPLOIEMENT.md, README.md) failed "
                          "(exit %d):\n%s" % (name, r.returncode, r.stderr[-3000:]))
         self.ran.append(name)
         return r.stdout
@@ -301,7 +306,7 @@ class Deploy(unittest.TestCase):
         self.check_restored(out)
         self.block("retour-code")
         self.assertEqual(sorted(self.ran), sorted(n for n, _ in doc_blocks() if n != "reglages"),
-                         "docs/DEPLOIEMENT.md holds deploy blocks that this test did not run")
+                         "docs/DEPLOIEMENT.md or README.md holds deploy blocks that this test did not run")
 
     def check_installed(self):
         p = self.prefix
@@ -331,8 +336,8 @@ class Deploy(unittest.TestCase):
         self.assertIn('SQL_DIR="%s/share/fiable/sql"' % p, text)
         for f in ("fiable.env.example", "alert-rules.json"):
             self.assertTrue(os.path.isfile(os.path.join(self.etc, "fiable", f)), f)
-        for f in ("nginx.conf.example", "crontab.example", "logrotate", "sysusers.conf",
-                  "fiable.env.example", "pgbackrest.conf.in"):
+        for f in ("nginx-site-fiable", "crontab.example", "logrotate", "sysusers.conf",
+                  "tmpfiles.conf", "fiable.env.example", "pgbackrest.conf.in"):
             self.assertTrue(os.path.isfile(os.path.join(p, "share", "doc", "fiable", "examples", f)), f)
         self.assertTrue(os.path.isfile(os.path.join(p, "share", "doc", "fiable", "DEPLOIEMENT.md")))
         # Each migration has its down script, or says in its header why it has none.
@@ -403,7 +408,8 @@ class Deploy(unittest.TestCase):
         for n in FCGI:
             self.assertIn("fiable-%s.socket" % n, names)
             self.assertIn("fiable-%s.service" % n, names)
-        for n in ("fiable-mail-outbox.service", "fiable-audit-sealer.service", "fiable-nginx.service",
+        self.assertNotIn("fiable-nginx.service", names, "nginx is Debian's nginx.service")
+        for n in ("fiable-mail-outbox.service", "fiable-audit-sealer.service",
                   "fiable-backup-submissions.timer", "fiable-cleanup-old-backups.timer",
                   "fiable-check-alerts.timer", "fiable-verify-audit.timer",
                   "fiable-pgbackrest@.service", "fiable-pgbackrest-full.timer",
@@ -418,7 +424,7 @@ class Deploy(unittest.TestCase):
                          ["*-*-* 02:00:00"])
         self.assertEqual(unit_value(self.unit("fiable-check-alerts.timer"), "OnCalendar"), ["*:0/5"])
         for u in units:
-            if u.endswith(".service") and "nginx" not in u:
+            if u.endswith(".service"):
                 # pgbackrest reads the cluster's files: the cluster's account, not fiable.
                 user = "postgres" if "pgbackrest" in u else "fiable"
                 for key, want in (("User", user), ("NoNewPrivileges", "yes"),
@@ -442,16 +448,10 @@ class Deploy(unittest.TestCase):
             self.start_service(name)
         self.start_service("mail-outbox")
         self.start_service("audit-sealer")
-        nginx = self.unit("fiable-nginx.service")
-        argv = shlex.split(unit_value(nginx, "ExecStart")[0])
-        subst = {"/var/lib/fiable-nginx/": self.env["NGINX_PREFIX"] + "/",
-                 os.path.join(self.etc, "fiable", "nginx.conf"): self.env["NGINX_CONF"],
-                 "/var/log/fiable/": self.logs + "/"}
-        fixed = []
-        for a in argv:
-            for k, v in subst.items():
-                a = a.replace(k, v)
-            fixed.append(a)
+        # The private nginx of README's « Installer depuis les sources » (deploy:nginx).
+        fixed = [shutil.which("nginx") or "/usr/sbin/nginx", "-p", self.env["NGINX_PREFIX"] + "/",
+                 "-c", self.env["NGINX_CONF"], "-e", os.path.join(self.logs, "nginx-error.log"),
+                 "-g", "daemon off;"]
         logf = open(os.path.join(self.logs, "nginx-start.log"), "ab")
         self.procs["nginx"] = subprocess.Popen(fixed, stdin=subprocess.DEVNULL, stdout=logf,
                                                stderr=logf, start_new_session=True)
@@ -509,7 +509,7 @@ class Deploy(unittest.TestCase):
                 # moment, while requests wait in the socket's backlog.
                 time.sleep(0.3)
                 self.start_service(name)
-            self.procs["nginx"].send_signal(signal.SIGHUP)     # systemctl reload fiable-nginx
+            self.procs["nginx"].send_signal(signal.SIGHUP)     # systemctl reload nginx
             # Requests keep flowing after the restart and the reload: answered by the new
             # processes (the old nginx workers finish theirs and leave).
             wait_answers(len(results) + 20, "after the restart and the reload")

@@ -45,7 +45,7 @@ def var_path(*parts):
 
 
 def nginx_conf():
-    """The configuration nginx runs with (rendered by scripts/dev from nginx.conf.example)."""
+    """The configuration nginx runs with (rendered by scripts/dev from deploy/nginx/fiable)."""
     with open(var_path("nginx", "nginx.conf"), encoding="utf-8") as f:
         return f.read()
 
