@@ -60,7 +60,7 @@ static const struct api_error_info api_errors[ERR__MAX] = {
 	    "Trop de demandes en peu de temps. Réessayez dans une heure.", .retry_after = 3600 },
 	[ERR_ADMIN_REQUIRED] = { 403, "admin_required", "Accès réservé",
 	    "Cette adresse est réservée à l’administration.", .allow = false },
-	/* Same text as nginx's fallback @authentification_refusee_nginx (nginx.conf.example).
+	/* Same text as nginx's fallback @authentification_refusee_nginx (deploy/nginx/fiable).
 	 * No WWW-Authenticate: nginx's auth_basic already put its Basic challenge on this
 	 * response before handing it over; a second one would be a duplicate. */
 	[ERR_ADMIN_AUTH_FAILED] = { 401, "admin_auth_failed", "Identification requise",

@@ -63,15 +63,15 @@ measure() {
 # background_update). No fastcgi_cache_lock: nginx's lock waiters poll every 500 ms, which
 # measured 200 req/s and a p99 of 1 s. The program's "Cache-Control: no-store" (for the
 # browsers, passed on to them unchanged) is ignored by nginx's cache. Lines added to the generated configuration only:
-# nginx.conf.example unchanged.
+# the shipped site (deploy/nginx/fiable) is unchanged.
 micro_cache() {
 	cp "$tmp/nginx.conf.orig" "$conf"
 	if [[ $1 == on ]]; then
 		mkdir -p "$FIABLE_VAR/nginx/cache-formulaire"
 		[[ $(id -u) != 0 ]] || chown www-data "$FIABLE_VAR/nginx/cache-formulaire"
-		sed -i -E "s|^(    upstream fiable_form .*)$|    fastcgi_cache_path $FIABLE_VAR/nginx/cache-formulaire keys_zone=formulaire:1m max_size=16m inactive=10s;\n\1|" "$conf"
+		sed -i -E "s|^( *upstream fiable_form .*)$|fastcgi_cache_path $FIABLE_VAR/nginx/cache-formulaire keys_zone=formulaire:1m max_size=16m inactive=10s;\n\1|" "$conf"
 		# shellcheck disable=SC2016 # $request_uri is nginx's
-		sed -i -E 's|^(            fastcgi_pass fiable_form;)$|\1\n            fastcgi_cache formulaire; fastcgi_cache_key $request_uri; fastcgi_cache_valid 200 1s;\n            fastcgi_cache_use_stale updating; fastcgi_cache_background_update on;\n            fastcgi_ignore_headers Cache-Control Expires;|' "$conf"
+		sed -i -E 's|^( *fastcgi_pass fiable_form;)$|\1\n            fastcgi_cache formulaire; fastcgi_cache_key $request_uri; fastcgi_cache_valid 200 1s;\n            fastcgi_cache_use_stale updating; fastcgi_cache_background_update on;\n            fastcgi_ignore_headers Cache-Control Expires;|' "$conf"
 		grep -q 'fastcgi_cache formulaire' "$conf" || { echo "micro-cache : ligne fastcgi_pass fiable_form introuvable" >&2; return 1; }
 	fi
 	"$dev" nginx-reload
