@@ -4,7 +4,8 @@
 # --- Commandes -------------------------------------------------------------------------------
 
 cmd_up() {
-	settings_dev
+	[[ $# -eq 0 || $* == --ha ]] || die "up : seule option connue : --ha (reçu : $*)"
+	settings_dev "$@"
 	do_up
 	local mail
 	if [[ -n $MAIL_SMTP_URL ]]; then
