@@ -188,7 +188,10 @@ db_sqlstate(const PGresult *res)
 
 /* True when a failed result means the session is gone, even if PQstatus has not seen the
  * end of the socket yet: a FATAL sent by a server shutting down (57P01..57P03), a connection
- * error (class 08), or an error made by libpq itself (no SQLSTATE). */
+ * error (class 08), or an error made by libpq itself (no SQLSTATE). Also a write refused by a
+ * server in recovery (25006): with a multi-host conninfo this session is on a standby (a
+ * primary demoted under it), and a fresh connection (target_session_attrs=read-write) finds
+ * the new primary. */
 static bool
 db_session_gone(const PGresult *res)
 {
@@ -196,7 +199,7 @@ db_session_gone(const PGresult *res)
 
 	return state[0] == '\0' || strncmp(state, "08", 2) == 0 ||
 	    strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 ||
-	    strcmp(state, "57P03") == 0;
+	    strcmp(state, "57P03") == 0 || strcmp(state, "25006") == 0;
 }
 
 /* Notes a failure: connection loss or an SQL error, logged either way (its first line and
