@@ -132,6 +132,42 @@ check_spool(cJSON *o, cJSON *warnings)
 		    "Des métriques attendent dans la file durable (base injoignable ou refus).");
 }
 
+/* The synchronous standbys (sql/0029) against FIABLE_SYNC_STANDBYS. Missing while the
+ * primary waits for them (synchronous_mode_strict): writes are refused, a reason (503).
+ * Missing while it does not wait: answers are acknowledged on one disk, a warning. */
+static bool
+check_replication(struct call *call, cJSON *o, cJSON *reasons, cJSON *warnings)
+{
+	PGresult *res = db_query(call->db, STMT_HEALTH_REPLICATION, NULL);
+	cJSON *r = cJSON_AddObjectToObject(o, "replication");
+	long long n = 0;
+	int expected = call->cfg->sync_standbys;
+	bool waiting;
+
+	cJSON_AddNumberToObject(r, "standbys_attendus", expected);
+	if (!db_ok(res) || PQntuples(res) != 1 ||
+	    !db_int(res, 0, "standbys_synchrones", 0, INT_MAX, &n)) {
+		PQclear(res);
+		if (expected > 0)
+			add_text(warnings, "État de la réplication illisible.");
+		return true;
+	}
+	waiting = db_bool(res, 0, "attente_synchrone");
+	PQclear(res);
+	cJSON_AddNumberToObject(r, "standbys_synchrones", (double)n);
+	cJSON_AddBoolToObject(r, "attente_synchrone", waiting);
+	if (n >= expected)
+		return true;
+	if (waiting) {
+		add_text(reasons, "Aucun standby synchrone et le primaire l’attend "
+		    "(synchronous_mode_strict) : les réponses sont refusées.");
+		return false;
+	}
+	add_text(warnings, "Standby synchrone absent : chaque réponse acceptée n’est écrite "
+	    "que sur le disque du primaire.");
+	return true;
+}
+
 /* ?ping=1: 200 when the database answers, 503 (with Retry-After) otherwise; nothing else. */
 static void
 handle_ping(struct call *call)
@@ -176,6 +212,7 @@ handle_health(struct call *call)
 		(void)metrics_spool_ingest(call->db);
 		ok = check_migrations(call->db, o, reasons, warnings);
 		check_backup(call->db, o, warnings);
+		ok = check_replication(call, o, reasons, warnings) && ok;
 	} else {
 		add_text(reasons, "La base de données ne répond pas.");
 	}

@@ -58,7 +58,10 @@ static const struct {
 	  "nettoyage : nombre de sauvegardes réussies les plus récentes toujours gardées (1 à 1000)" },
 	{ "BACKUP_RETRIES", "5", "essais d'une opération de stockage en cas d'erreur passagère (1 à 20)" },
 	{ "BACKUP_RETRY_DELAY_MS", "1000",
-	  "attente avant le deuxième essai, doublée ensuite (millisecondes, 0 à 60000)" },
+	  "attente avant le deuxième essai, doublée ensuite (millisecondes, 0 à 60000)" },	/* High availability (Patroni, docs/DEPLOIEMENT.md). */
+	{ "FIABLE_SYNC_STANDBYS", "0",
+	  "standbys synchrones attendus (0 à 8) ; GET /api/health avertit quand il en manque "
+	  "(0 = un seul serveur de base, rien à surveiller)" },
 };
 
 static const char *
@@ -190,7 +193,8 @@ config_load(struct config *cfg, char *err, size_t errlen)
 	    err, errlen) != 0 ||
 	    setting_int("BACKUP_RETRIES", 1, 20, &cfg->backup_retries, err, errlen) != 0 ||
 	    setting_int("BACKUP_RETRY_DELAY_MS", 0, 60000, &cfg->backup_retry_delay_ms,
-	    err, errlen) != 0)
+	    err, errlen) != 0 ||
+	    setting_int("FIABLE_SYNC_STANDBYS", 0, 8, &cfg->sync_standbys, err, errlen) != 0)
 		return -1;
 	return 0;
 }

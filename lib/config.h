@@ -41,6 +41,7 @@ struct config {
 	int backup_retention_min;        /* BACKUP_RETENTION_MIN: newest backups always kept */
 	int backup_retries;              /* BACKUP_RETRIES: attempts of a storage operation */
 	int backup_retry_delay_ms;       /* BACKUP_RETRY_DELAY_MS: first wait, doubled each time */
+	int sync_standbys;               /* FIABLE_SYNC_STANDBYS: synchronous standbys expected */
 };
 
 /* Reads the environment into cfg. On a bad or missing value, writes a French message

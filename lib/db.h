@@ -31,10 +31,16 @@ PGresult *db_query(struct db *db, enum stmt s, const char *const *params);
 
 /* Transaction control. db_begin reconnects once if the connection died while idle. */
 bool db_begin(struct db *db);
+/* COMMIT; also false (session closed, db_lost) when the server stopped waiting for the
+ * synchronous standby: committed on one disk only, nothing may be acknowledged. */
 bool db_commit(struct db *db);
 /* The last statement of a transaction and its COMMIT, sent together: one round trip. False
- * when either failed (the transaction is then left for db_rollback). */
+ * when either failed (the transaction is then left for db_rollback), or as db_commit. */
 bool db_exec_commit(struct db *db, enum stmt s, const char *const *params);
+/* A transaction that only takes an id and commits: true once everything committed before it
+ * is on the synchronous standby too (at once without one). Before replaying a stored
+ * response: the first attempt may have committed on the primary's disk alone. */
+bool db_sync_barrier(struct db *db);
 void db_rollback(struct db *db);
 
 /* How many times a connection was established: a change means session state (prepared

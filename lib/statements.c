@@ -1109,6 +1109,15 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "FROM participants_reponses p WHERE p.campagne_id = $1::bigint "
 	    "AND p.reponse = 'sans_reponse' ORDER BY p.groupe NULLS LAST, lower(p.nom), p.id "
 	    "LIMIT 100000", 1 },
+	/* high availability (sql/0029): the synchronous standby, for GET /api/health. */
+	[STMT_HEALTH_REPLICATION] = { "health_replication",
+	    "SELECT standbys_synchrones, attente_synchrone FROM etat_replication()", 0 },
+	/* A WAL record in the transaction (a transactional logical message, read by nobody),
+	 * so that its COMMIT waits for the synchronous standby: everything committed before it
+	 * is then on two disks (db_sync_barrier). A transaction id alone writes no WAL before
+	 * its commit record, and such a commit does not wait. */
+	[STMT_SYNC_BARRIER] = { "sync_barrier",
+	    "SELECT pg_logical_emit_message(true, 'fiable', 'barriere') IS NOT NULL AS ecrit", 0 },
 };
 
 const struct stmt_def *

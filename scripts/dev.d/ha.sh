@@ -38,6 +38,8 @@ ha_settings() {
 			die "numéro de port invalide pour la variante HA : $v"
 	done
 	PGPORT=$HA_PGPORT1 # nomme les sockets et figure dans dev.env
+	# GET /api/health surveille le standby synchrone (transmis aux programmes par fcgi_env).
+	export FIABLE_SYNC_STANDBYS=${FIABLE_SYNC_STANDBYS:-1}
 }
 
 # Après derive_paths : chemins et conninfos de la variante.
@@ -87,6 +89,7 @@ ha_read_recorded() {
 	done <"$VAR/ha.env"
 	HA=1
 	PGPORT=$HA_PGPORT1
+	export FIABLE_SYNC_STANDBYS=${FIABLE_SYNC_STANDBYS:-1}
 	ha_derive_paths
 }
 

@@ -23,6 +23,7 @@ import sys
 import time
 import unittest
 import urllib.request
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -133,16 +134,9 @@ class HaTest(zl.ExactlyOnce, ft.FiableTestCase):
     def test_switchover_under_load(self):
         old = leader()
         other = [n for n in cluster() if n != old][0]
-        conf = os.environ["FIABLE_TEST_HA_PATRONI_CONF"]
 
         def switchover():
-            cmd = ["patronictl", "-c", conf, "switchover", "--leader", old,
-                   "--candidate", other, "--force"]
-            if os.geteuid() == 0:
-                cmd = ["runuser", "-u", "postgres", "--"] + cmd
-            out = subprocess.run(cmd, cwd="/", stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 timeout=ft.ceiling(120))
-            self.assertEqual(out.returncode, 0, out.stdout.decode("utf-8", "replace"))
+            patronictl("switchover", "--leader", old, "--candidate", other, "--force")
 
         run, load = self.run_with_faults(N, [("patronictl switchover", switchover)])
         self.assertEqual(load.failures, [], "failed submissions after retries")
@@ -150,6 +144,82 @@ class HaTest(zl.ExactlyOnce, ft.FiableTestCase):
               % (load.transient.get(503, 0),
                  sum(v for k, v in load.transient.items() if isinstance(k, str))))
         self.check_after(run, load, old, "switchover")
+
+    def test_standby_lost(self):
+        """synchronous_mode_strict false: the primary keeps accepting, and /api/health warns;
+        true: it refuses (503) rather than acknowledge an answer held on one disk, and the
+        same key succeeds once the standby is back."""
+        standby = [n for n, m in cluster().items() if m["role"] == "sync_standby"][0]
+        node = str(node_number(standby))
+        try:
+            set_strict(False)
+            ft.dev("ha-node-stop", node, timeout=120)
+            health = self.wait_for(lambda: replication_health(lambda h: not h["attente"]),
+                                   60, "the health endpoint never said the standby is gone")
+            self.assertEqual(health[0], 200, health)
+            self.assertIn("Standby synchrone absent", " ".join(health[1]["avertissements"]))
+            self.assertEqual(get_health("?strict=1")[0], 503)
+            alone = self.one_submission("seul")
+            resp = ft.submit(alone, key=str(uuid.uuid4()), timeout=ft.ceiling(30))
+            self.assertEqual(resp.status, 201, resp.describe())
+
+            set_strict(True)
+            health = self.wait_for(lambda: replication_health(lambda h: h["attente"]), 60,
+                                   "the health endpoint never said writes wait (strict)")
+            self.assertEqual(health[0], 503, health)
+            self.assertIn("synchronous_mode_strict", " ".join(health[1]["raisons"]))
+            refused, key = self.one_submission("strict"), str(uuid.uuid4())
+            for attempt in (1, 2):
+                resp = ft.submit(refused, key=key, timeout=ft.ceiling(60))
+                self.assertEqual(resp.status, 503, "attempt %d: %s" % (attempt, resp.describe()))
+                self.assertTrue(resp.headers.get("Retry-After"), resp.describe())
+            ft.dev("ha-node-start", node, timeout=60)
+            ft.dev("ha-wait", str(int(ft.ceiling(120))), timeout=ft.ceiling(150))
+            resp = ft.submit(refused, key=key, timeout=ft.ceiling(30))
+            self.assertEqual(resp.status, 201, resp.describe())
+            self.assertEqual(ft.count_by_email(refused["email"]), 1)
+            print("standby lost: not strict → 201 alone, health warns; strict → 503 twice, "
+                  "then 201 with the same key once the standby is back")
+        finally:
+            set_strict(False)
+            ft.dev("ha-node-start", node, timeout=60)
+            ft.dev("ha-wait", str(int(ft.ceiling(120))), timeout=ft.ceiling(150))
+
+    def one_submission(self, tag):
+        return {"email": "ha-%s-%s@example.org" % (tag, uuid.uuid4().hex[:10]),
+                "nom": "Personne « %s »" % tag, "creneaux": ft.valid_slots(1),
+                "commentaire": ""}
+
+
+def patronictl(*args):
+    cmd = ["patronictl", "-c", os.environ["FIABLE_TEST_HA_PATRONI_CONF"]] + list(args)
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--"] + cmd
+    out = subprocess.run(cmd, cwd="/", stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         timeout=ft.ceiling(120))
+    if out.returncode != 0:
+        raise AssertionError("patronictl %s: %s" % (" ".join(args),
+                                                   out.stdout.decode("utf-8", "replace")))
+
+
+def set_strict(value):
+    patronictl("edit-config", "-s", "synchronous_mode_strict=%s" % str(value).lower(),
+               "--force")
+
+
+def get_health(query=""):
+    resp = ft.request("GET", "/api/health" + query, timeout=ft.ceiling(30))
+    return resp.status, resp.json()
+
+
+def replication_health(pred):
+    """(status, body) of /api/health once it shows no synchronous standby and pred holds
+    for {"attente": attente_synchrone}; None before."""
+    status, body = get_health()
+    r = body.get("replication", {})
+    if r.get("standbys_synchrones") == 0 and pred({"attente": r.get("attente_synchrone")}):
+        return status, body
+    return None
 
 
 if __name__ == "__main__":
