@@ -52,8 +52,8 @@ db_forget_prepared(struct db *db)
 
 /* Notices are logged (first line, SQLSTATE), as libpq's default printed them on stderr. A
  * plain WARNING (01000) is remembered: in answer to COMMIT it is the one a server gives when
- * the wait for the synchronous standby was cancelled (statement_timeout) — the transaction
- * committed on the primary's disk only (see db_commit_checked). */
+ * the wait for the synchronous standby was cancelled (db_wait_result) — the transaction
+ * committed on the primary's disk only (see db_commit_replicated). */
 static void
 db_notice(void *arg, const PGresult *res)
 {
@@ -262,12 +262,14 @@ db_note_failure(struct db *db, const char *what, const PGresult *res)
 	}
 }
 
-/* How long the client waits for any answer before asking the server to cancel, then as long
- * again before giving the session up. A COMMIT waiting for a missing synchronous standby
- * (synchronous_mode_strict) ignores statement_timeout — the server stops that timer before it
- * commits — and would hold the worker until the standby is back: after the cancel it ends
- * with the warning that db_commit_replicated turns into a failure (503). A little longer
- * than statement_timeout (db_ensure), which ends every other statement first. */
+/* How long the client waits for a commit (COMMIT, or a statement outside a transaction)
+ * before asking the server to cancel, then as long again before giving the session up. A
+ * COMMIT waiting for a missing synchronous standby (synchronous_mode_strict) ignores
+ * statement_timeout — the server stops that timer before it commits — and would hold the
+ * worker until the standby is back: after the cancel it ends with the warning that
+ * db_commit_replicated turns into a failure (503). A little longer than the statement_timeout
+ * of db_ensure, which ends such statements first. Statements inside a transaction are left
+ * to the server's statement_timeout (a backup sets its own, of 30 minutes). */
 #define DB_WAIT_MS 12000
 
 static long long
@@ -279,10 +281,10 @@ db_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits until a result can be read without blocking (cancelling once at DB_WAIT_MS); false
- * when the connection failed or the server did not answer even the cancel. */
+/* Waits until a result can be read without blocking (bounded: cancelling once after
+ * DB_WAIT_MS); false when the connection failed or the server did not answer the cancel. */
 static bool
-db_wait_result(struct db *db)
+db_wait_result(struct db *db, bool bounded)
 {
 	long long deadline = db_now_ms() + DB_WAIT_MS;
 	bool cancelled = false;
@@ -294,7 +296,7 @@ db_wait_result(struct db *db)
 
 		if (p.fd < 0)
 			return false;
-		r = left > 0 ? poll(&p, 1, (int)left) : 0;
+		r = !bounded ? poll(&p, 1, -1) : left > 0 ? poll(&p, 1, (int)left) : 0;
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -322,14 +324,14 @@ db_wait_result(struct db *db)
 /* The results of what was just sent, as PQexec gives them: the first failure, else the
  * last result; NULL when the connection failed (or nothing could be sent). */
 static PGresult *
-db_collect(struct db *db, bool sent)
+db_collect(struct db *db, bool sent, bool bounded)
 {
 	PGresult *res, *kept = NULL;
 
 	if (!sent)
 		return NULL;
 	for (;;) {
-		if (!db_wait_result(db)) {
+		if (!db_wait_result(db, bounded)) {
 			PQclear(kept);
 			return NULL;
 		}
@@ -357,7 +359,8 @@ db_prepare(struct db *db, enum stmt s)
 	}
 	if (db->prepared[s])
 		return true;
-	res = db_collect(db, PQsendPrepare(db->conn, def->name, def->sql, def->nparams, NULL) == 1);
+	res = db_collect(db, PQsendPrepare(db->conn, def->name, def->sql, def->nparams, NULL) == 1,
+	    false);
 	if (!db_ok(res)) {
 		db_note_failure(db, def->name, res);
 		PQclear(res);
@@ -373,11 +376,14 @@ db_exec(struct db *db, enum stmt s, const char *const *params)
 {
 	const struct stmt_def *def = stmt_get(s);
 	PGresult *res;
+	bool autocommit;
 
 	if (!db_prepare(db, s))
 		return NULL;
+	/* Outside a transaction the statement commits on its own: a bounded wait. */
+	autocommit = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
 	res = db_collect(db, PQsendQueryPrepared(db->conn, def->name, def->nparams, params, NULL,
-	    NULL, 0) == 1);
+	    NULL, 0) == 1, autocommit);
 	if (!db_ok(res))
 		db_note_failure(db, def->name, res);
 	return res;
@@ -411,7 +417,8 @@ db_command(struct db *db, const char *sql)
 		db->lost = true;
 		return false;
 	}
-	res = db_collect(db, PQsendQuery(db->conn, sql) == 1);
+	res = db_collect(db, PQsendQuery(db->conn, sql) == 1,
+	    PQtransactionStatus(db->conn) == PQTRANS_IDLE || strcmp(sql, "COMMIT") == 0);
 	ok = db_ok(res);
 	if (!ok)
 		db_note_failure(db, sql, res);
@@ -477,7 +484,7 @@ db_exec_commit(struct db *db, enum stmt s, const char *const *params)
 	while (sent && nulls <= 2 && results++ < 8) {
 		ExecStatusType st;
 
-		if (!db_wait_result(db)) {
+		if (!db_wait_result(db, true)) {
 			sent = false;
 			break;
 		}
