@@ -18,6 +18,7 @@
 #include "db.h"
 #include "http.h"
 #include "metrics.h"
+#include "replication.h"
 #include "respond.h"
 #include "server.h"
 
@@ -132,33 +133,24 @@ check_spool(cJSON *o, cJSON *warnings)
 		    "Des métriques attendent dans la file durable (base injoignable ou refus).");
 }
 
-/* The synchronous standbys (sql/0029) against FIABLE_SYNC_STANDBYS. Missing while the
- * primary waits for them (synchronous_mode_strict): writes are refused, a reason (503).
+/* The synchronous standbys (lib/replication.h) against FIABLE_SYNC_STANDBYS. Missing while
+ * the primary waits for them (synchronous_mode_strict): writes are refused, a reason (503).
  * Missing while it does not wait: answers are acknowledged on one disk, a warning. */
 static bool
 check_replication(struct call *call, cJSON *o, cJSON *reasons, cJSON *warnings)
 {
-	PGresult *res = db_query(call->db, STMT_HEALTH_REPLICATION, NULL);
-	cJSON *r = cJSON_AddObjectToObject(o, "replication");
-	long long n = 0;
 	int expected = call->cfg->sync_standbys;
-	bool waiting;
+	cJSON *r = replication_json(call->db, expected);
 
-	cJSON_AddNumberToObject(r, "standbys_attendus", expected);
-	if (!db_ok(res) || PQntuples(res) != 1 ||
-	    !db_int(res, 0, "standbys_synchrones", 0, INT_MAX, &n)) {
-		PQclear(res);
+	if (r == NULL) {
 		if (expected > 0)
 			add_text(warnings, "État de la réplication illisible.");
 		return true;
 	}
-	waiting = db_bool(res, 0, "attente_synchrone");
-	PQclear(res);
-	cJSON_AddNumberToObject(r, "standbys_synchrones", (double)n);
-	cJSON_AddBoolToObject(r, "attente_synchrone", waiting);
-	if (n >= expected)
+	cJSON_AddItemToObject(o, "replication", r);
+	if (cJSON_GetObjectItemCaseSensitive(r, "standbys_manquants")->valuedouble == 0)
 		return true;
-	if (waiting) {
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "attente_synchrone"))) {
 		add_text(reasons, "Aucun standby synchrone et le primaire l’attend "
 		    "(synchronous_mode_strict) : les réponses sont refusées.");
 		return false;

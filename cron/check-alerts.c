@@ -30,6 +30,7 @@
 #include "log.h"
 #include "mail.h"
 #include "metrics.h"
+#include "replication.h"
 
 #define PROGRAM "fiable-check-alerts"
 /* A mail is tried on this many runs (5 minutes apart) before it is given up. */
@@ -60,7 +61,8 @@ static struct cli cli = {
 static int
 evaluate(struct db *db, const struct config *cfg, struct alert_rule *rules, size_t n)
 {
-	cJSON *backups = NULL, *campaigns = NULL, *summaries[ALERT_RULES_MAX] = { NULL };
+	cJSON *backups = NULL, *campaigns = NULL, *replication = NULL;
+	cJSON *summaries[ALERT_RULES_MAX] = { NULL };
 	size_t i, j;
 	int rc = -1;
 
@@ -72,6 +74,11 @@ evaluate(struct db *db, const struct config *cfg, struct alert_rule *rules, size
 			    NULL, "sauvegardes")) == NULL)
 				goto out;
 			alert_rule_evaluate(ru, backups);
+		} else if (ru->source == ALERT_SRC_REPLICATION) {
+			if (replication == NULL &&
+			    (replication = replication_json(db, cfg->sync_standbys)) == NULL)
+				goto out;
+			alert_rule_evaluate(ru, replication);
 		} else if (ru->source == ALERT_SRC_CAMPAIGNS) {
 			if (campaigns == NULL && (campaigns = admin_query_json(db,
 			    STMT_METRICS_CAMPAIGN_RESPONSES, NULL, "campagnes")) == NULL)
@@ -100,6 +107,7 @@ out:
 		cJSON_Delete(summaries[i]);
 	cJSON_Delete(backups);
 	cJSON_Delete(campaigns);
+	cJSON_Delete(replication);
 	return rc;
 }
 

@@ -16,8 +16,9 @@
 enum alert_source {
 	ALERT_SRC_REQUESTS,      /* "requetes" (the default): the metrics summary of a window */
 	ALERT_SRC_BACKUPS,       /* "sauvegardes": the backups member of the metrics */
-	ALERT_SRC_CAMPAIGNS      /* "campagnes": each open campaign with participants closing
+	ALERT_SRC_CAMPAIGNS,     /* "campagnes": each open campaign with participants closing
 	                          * within fermeture_heures (member "campagnes" of the metrics) */
+	ALERT_SRC_REPLICATION    /* "replication": the synchronous standbys (lib/replication.h) */
 };
 
 /* The campaigns a firing rule on campaigns names in its mail: "« Titre » (slug) : 50 % ; ..."

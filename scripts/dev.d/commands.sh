@@ -147,6 +147,7 @@ cmd_cron() {
 		case $a in
 		BACKUP_DESTINATION | BACKUP_DATABASE_URL) ;;
 		BACKUP_* | S3_* | SMTP_* | MAIL_FROM | ALERT_EMAIL | PUBLIC_URL | FIABLE_TIMEZONE | TMPDIR | \
+			FIABLE_SYNC_STANDBYS | \
 			ASAN_OPTIONS | UBSAN_OPTIONS | LSAN_OPTIONS) env+=("$a=${!a}") ;;
 		esac
 	done < <(compgen -e)

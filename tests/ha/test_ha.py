@@ -159,6 +159,7 @@ class HaTest(zl.ExactlyOnce, ft.FiableTestCase):
             self.assertEqual(health[0], 200, health)
             self.assertIn("Standby synchrone absent", " ".join(health[1]["avertissements"]))
             self.assertEqual(get_health("?strict=1")[0], 503)
+            self.assertEqual(alert_state(), "t", "the rule standby_synchrone did not fire")
             alone = self.one_submission("seul")
             resp = ft.submit(alone, key=str(uuid.uuid4()), timeout=ft.ceiling(30))
             self.assertEqual(resp.status, 201, resp.describe())
@@ -178,6 +179,7 @@ class HaTest(zl.ExactlyOnce, ft.FiableTestCase):
             resp = ft.submit(refused, key=key, timeout=ft.ceiling(30))
             self.assertEqual(resp.status, 201, resp.describe())
             self.assertEqual(ft.count_by_email(refused["email"]), 1)
+            self.assertEqual(alert_state(), "f", "the rule standby_synchrone did not resolve")
             print("standby lost: not strict → 201 alone, health warns; strict → 503 twice, "
                   "then 201 with the same key once the standby is back")
         finally:
@@ -200,6 +202,23 @@ def patronictl(*args):
     if out.returncode != 0:
         raise AssertionError("patronictl %s: %s" % (" ".join(args),
                                                    out.stdout.decode("utf-8", "replace")))
+
+
+def alert_state():
+    """Runs fiable-check-alerts once (the shipped rules, FIABLE_SYNC_STANDBYS=1; its mail
+    goes to the stack's mail folder) and returns the state of the rule standby_synchrone."""
+    env = ft.program_environment({
+        "FIABLE_DATABASE_URL": os.environ["FIABLE_TEST_APP_PG"],
+        "FIABLE_ALERT_RULES": os.environ["FIABLE_TEST_ALERT_RULES"],
+        "FIABLE_SYNC_STANDBYS": "1", "ALERT_EMAIL": "alertes@fiable.test",
+        "FIABLE_MAIL_DIR": os.path.join(os.environ["FIABLE_VAR"], "mail")}, {})
+    proc = subprocess.run([os.environ["FIABLE_TEST_CHECK_ALERTS"]], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, env=env, timeout=ft.ceiling(60))
+    out = proc.stdout.decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise AssertionError("fiable-check-alerts: exit %d\n%s" % (proc.returncode, out))
+    rows = ft.sql("SELECT firing FROM alert_states WHERE rule = 'standby_synchrone'")
+    return rows[0][0] if rows else None
 
 
 def set_strict(value):
