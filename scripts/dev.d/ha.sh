@@ -333,16 +333,7 @@ cmd_ha_node() {
 cmd_ha_stack_up() {
 	settings_test_ha
 	trap stack_up_exit EXIT
-	rm -f -- "$TEST_ENV_FILE"
-	if [[ -e $VAR ]]; then
-		[[ -e $VAR/.fiable-var || -z $(ls -A "$VAR") ]] ||
-			die "$VAR existe et ne vient pas de scripts/dev (pas de fichier .fiable-var) : refus de l'effacer"
-		ha_read_recorded
-		stop_all
-		rm -rf -- "$VAR"
-	fi
-	[[ -x $BUILD/cgi-bin/fiable-submit ]] ||
-		die "pas de programmes compilés dans $BUILD : lancez scripts/dev test (ou cmake --build $BUILD)"
+	fresh_test_var
 	find_tools
 	start_stack creneaux-demo.sql
 	write_test_env
