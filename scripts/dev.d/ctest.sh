@@ -30,6 +30,7 @@ test_exit() {
 	trap - EXIT
 	set +e
 	[[ ! -e $VAR/.fiable-var ]] || stop_all >/dev/null 2>&1
+	ha_test_stop >/dev/null 2>&1 # la pile de test HA aussi (ha.stack.down non lancé)
 	if ((rc != 0)); then
 		[[ ! -d $LOG_DIR ]] || print_log_tails >&2
 		echo "ÉCHEC de scripts/dev ${MODE:-test} (code $rc) ; journaux dans $LOG_DIR" >&2

@@ -16,9 +16,16 @@ HA_NODES=(1 2)
 # ha_settings PRÉFIXE : ports de la variante, lus dans l'environnement (PRÉFIXE vide pour
 # « up --ha », TEST_ pour les tests), avec les valeurs par défaut de PRÉFIXE.
 ha_settings() {
-	local pre=$1 v
+	local pre=$1 v k
 	HA=1
 	EXTRA_PACKAGES+=("${HA_PACKAGES[@]}")
+	# « up --ha » rejoué : les ports d'un « up --ha » précédent sur ce VAR, sauf s'ils sont donnés.
+	if [[ -z $pre && -r $VAR/ha.env ]]; then
+		while IFS='=' read -r k v; do
+			[[ $k =~ ^HA_[A-Z0-9_]+$ && $v =~ ^[0-9a-z]+$ && -z ${!k:-} ]] || continue
+			printf -v "$k" '%s' "$v"
+		done <"$VAR/ha.env"
+	fi
 	if [[ -z $pre ]]; then
 		HA_ETCD_PORT=${HA_ETCD_PORT:-2379} HA_ETCD_PEER_PORT=${HA_ETCD_PEER_PORT:-2380}
 		HA_PGPORT1=${HA_PGPORT1:-5441} HA_PGPORT2=${HA_PGPORT2:-5442}
@@ -29,7 +36,7 @@ ha_settings() {
 		HA_REST_PORT1=${TEST_HA_REST_PORT1:-18008} HA_REST_PORT2=${TEST_HA_REST_PORT2:-18009}
 	fi
 	# Le mode strict (synchronous_mode_strict) : refuser d'écrire sans standby synchrone.
-	HA_STRICT=${FIABLE_HA_STRICT:-false}
+	HA_STRICT=${FIABLE_HA_STRICT:-${HA_STRICT:-false}}
 	[[ $HA_STRICT == true || $HA_STRICT == false ]] ||
 		die "FIABLE_HA_STRICT vaut true ou false (reçu : $HA_STRICT)"
 	for v in "$HA_ETCD_PORT" "$HA_ETCD_PEER_PORT" "$HA_PGPORT1" "$HA_PGPORT2" "$HA_REST_PORT1" \
@@ -363,5 +370,14 @@ ha_test_cmake_opts() {
 			"-DFIABLE_TEST_HA_ETCD_PORT=$HA_ETCD_PORT" "-DFIABLE_TEST_HA_ETCD_PEER_PORT=$HA_ETCD_PEER_PORT" \
 			"-DFIABLE_TEST_HA_PGPORT1=$HA_PGPORT1" "-DFIABLE_TEST_HA_PGPORT2=$HA_PGPORT2" \
 			"-DFIABLE_TEST_HA_REST_PORT1=$HA_REST_PORT1" "-DFIABLE_TEST_HA_REST_PORT2=$HA_REST_PORT2"
+	)
+}
+
+# Après un « test » interrompu : la pile de test HA arrêtée si elle tourne encore.
+ha_test_stop() {
+	(
+		settings_test_ha
+		ha_read_recorded
+		[[ ! -e $VAR/.fiable-var ]] || stop_all
 	)
 }
