@@ -19,6 +19,7 @@
 #include "db.h"
 #include "http.h"
 #include "metrics.h"
+#include "replication.h"
 #include "respond.h"
 #include "server.h"
 
@@ -162,6 +163,33 @@ check_spool(cJSON *o, cJSON *warnings)
 		    "Des métriques attendent dans la file durable (base injoignable ou refus).");
 }
 
+/* The synchronous standbys (lib/replication.h) against FIABLE_SYNC_STANDBYS. Missing while
+ * the primary waits for them (synchronous_mode_strict): writes are refused, a reason (503).
+ * Missing while it does not wait: answers are acknowledged on one disk, a warning. */
+static bool
+check_replication(struct call *call, cJSON *o, cJSON *reasons, cJSON *warnings)
+{
+	int expected = call->cfg->sync_standbys;
+	cJSON *r = replication_json(call->db, expected);
+
+	if (r == NULL) {
+		if (expected > 0)
+			add_text(warnings, "État de la réplication illisible.");
+		return true;
+	}
+	cJSON_AddItemToObject(o, "replication", r);
+	if (cJSON_GetObjectItemCaseSensitive(r, "standbys_manquants")->valuedouble == 0)
+		return true;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "attente_synchrone"))) {
+		add_text(reasons, "Aucun standby synchrone et le primaire l’attend "
+		    "(synchronous_mode_strict) : les réponses sont refusées.");
+		return false;
+	}
+	add_text(warnings, "Standby synchrone absent : chaque réponse acceptée n’est écrite "
+	    "que sur le disque du primaire.");
+	return true;
+}
+
 /* ?ping=1: 200 when the database answers, 503 (with Retry-After) otherwise; nothing else. */
 static void
 handle_ping(struct call *call)
@@ -207,6 +235,7 @@ handle_health(struct call *call)
 		ok = check_migrations(call->db, o, reasons, warnings);
 		check_backup(call->db, o, warnings);
 		check_audit(call->db, call->cfg, o, warnings);
+		ok = check_replication(call, o, reasons, warnings) && ok;
 	} else {
 		add_text(reasons, "La base de données ne répond pas.");
 	}

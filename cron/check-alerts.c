@@ -30,6 +30,7 @@
 #include "log.h"
 #include "mail.h"
 #include "metrics.h"
+#include "replication.h"
 
 #define PROGRAM "fiable-check-alerts"
 /* A mail is tried on this many runs (5 minutes apart) before it is given up. */
@@ -60,7 +61,7 @@ static struct cli cli = {
 static int
 evaluate(struct db *db, const struct config *cfg, struct alert_rule *rules, size_t n)
 {
-	cJSON *backups = NULL, *campaigns = NULL, *audit = NULL;
+	cJSON *backups = NULL, *campaigns = NULL, *audit = NULL, *replication = NULL;
 	cJSON *summaries[ALERT_RULES_MAX] = { NULL };
 	size_t i, j;
 	int rc = -1;
@@ -78,6 +79,11 @@ evaluate(struct db *db, const struct config *cfg, struct alert_rule *rules, size
 			    "audit")) == NULL)
 				goto out;
 			alert_rule_evaluate(ru, audit);
+		} else if (ru->source == ALERT_SRC_REPLICATION) {
+			if (replication == NULL &&
+			    (replication = replication_json(db, cfg->sync_standbys)) == NULL)
+				goto out;
+			alert_rule_evaluate(ru, replication);
 		} else if (ru->source == ALERT_SRC_CAMPAIGNS) {
 			if (campaigns == NULL && (campaigns = admin_query_json(db,
 			    STMT_METRICS_CAMPAIGN_RESPONSES, NULL, "campagnes")) == NULL)
@@ -107,6 +113,7 @@ out:
 	cJSON_Delete(backups);
 	cJSON_Delete(campaigns);
 	cJSON_Delete(audit);
+	cJSON_Delete(replication);
 	return rc;
 }
 

@@ -89,6 +89,8 @@ parse_rule(const cJSON *o, size_t index, const char *name, struct alert_rule *ru
 		ru->source = ALERT_SRC_BACKUPS;
 	} else if (strcmp(source, "audit") == 0) {
 		ru->source = ALERT_SRC_AUDIT;
+	} else if (strcmp(source, "replication") == 0) {
+		ru->source = ALERT_SRC_REPLICATION;
 	} else if (strcmp(source, "campagnes") == 0) {
 		ru->source = ALERT_SRC_CAMPAIGNS;
 		if (!read_number(o, "fermeture_heures", 1, 8760, &d)) {
@@ -99,7 +101,8 @@ parse_rule(const cJSON *o, size_t index, const char *name, struct alert_rule *ru
 		ru->closing_hours = (long)d;
 	} else {
 		snprintf(err, errlen, "%s : règle « %s » : source « requetes », « sauvegardes », "
-		    "« campagnes » ou « audit »", name, ru->name);
+		snprintf(err, errlen, "%s : règle « %s » : source « requetes », « sauvegardes », "
+		    "« campagnes », « audit » ou « replication »", name, ru->name);
 		return -1;
 	}
 	ru->fire_when_missing = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o,
@@ -237,7 +240,8 @@ alert_rule_evaluate(struct alert_rule *ru, const cJSON *figures)
 		evaluate_campaigns(ru, figures);
 		return;
 	}
-	if (ru->source == ALERT_SRC_BACKUPS || ru->source == ALERT_SRC_AUDIT) {
+	if (ru->source == ALERT_SRC_BACKUPS || ru->source == ALERT_SRC_AUDIT ||
+	    ru->source == ALERT_SRC_REPLICATION) {
 		ru->requests = -1;
 	} else {
 		v = metrics_json_path(figures, "requetes");

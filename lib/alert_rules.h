@@ -18,7 +18,8 @@ enum alert_source {
 	ALERT_SRC_BACKUPS,       /* "sauvegardes": the backups member of the metrics */
 	ALERT_SRC_CAMPAIGNS,     /* "campagnes": each open campaign with participants closing
 	                          * within fermeture_heures (member "campagnes" of the metrics) */
-	ALERT_SRC_AUDIT          /* "audit": the audit rows waiting for their seal (sql/0026) */
+	ALERT_SRC_AUDIT,         /* "audit": the audit rows waiting for their seal (sql/0026) */
+	ALERT_SRC_REPLICATION    /* "replication": the synchronous standbys (lib/replication.h) */
 };
 
 /* The campaigns a firing rule on campaigns names in its mail: "« Titre » (slug) : 50 % ; ..."

@@ -63,6 +63,10 @@ static const struct {
 	{ "FIABLE_AUDIT_SEAL_MAX_S", "60",
 	  "délai maximal entre l'ajout d'une ligne d'audit et son scellement dans la chaîne "
 	  "(secondes, 1 à 86400) : au-delà, fiable-verify-audit échoue et la santé le signale" },
+	/* High availability (Patroni, docs/DEPLOIEMENT.md). */
+	{ "FIABLE_SYNC_STANDBYS", "0",
+	  "standbys synchrones attendus (0 à 8) ; GET /api/health avertit quand il en manque "
+	  "(0 = un seul serveur de base, rien à surveiller)" },
 };
 
 static const char *
@@ -196,7 +200,8 @@ config_load(struct config *cfg, char *err, size_t errlen)
 	    setting_int("BACKUP_RETRY_DELAY_MS", 0, 60000, &cfg->backup_retry_delay_ms,
 	    err, errlen) != 0 ||
 	    setting_int("FIABLE_AUDIT_SEAL_MAX_S", 1, 86400, &cfg->audit_seal_max_s,
-	    err, errlen) != 0)
+	    err, errlen) != 0 ||
+	    setting_int("FIABLE_SYNC_STANDBYS", 0, 8, &cfg->sync_standbys, err, errlen) != 0)
 		return -1;
 	return 0;
 }

@@ -43,6 +43,7 @@ struct config {
 	int backup_retry_delay_ms;       /* BACKUP_RETRY_DELAY_MS: first wait, doubled each time */
 	/* The audit chain sealed after commit (sql/0026). */
 	int audit_seal_max_s;            /* FIABLE_AUDIT_SEAL_MAX_S: longest commit-to-seal delay */
+	int sync_standbys;               /* FIABLE_SYNC_STANDBYS: synchronous standbys expected */
 };
 
 /* Reads the environment into cfg. On a bad or missing value, writes a French message

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "num.h"
@@ -17,6 +18,7 @@ struct db {
 	bool lost;
 	unsigned long connections;   /* successful connections so far */
 	const char *denied_hint;     /* db_set_denied_hint */
+	bool warned;                 /* a WARNING (SQLSTATE 01000) arrived: see db_notice */
 };
 
 struct db *
@@ -48,6 +50,44 @@ db_forget_prepared(struct db *db)
 	memset(db->prepared, 0, sizeof(db->prepared));
 }
 
+/* Notices are logged (first line, SQLSTATE), as libpq's default printed them on stderr. A
+ * plain WARNING (01000) is remembered: in answer to COMMIT it is the one a server gives when
+ * the wait for the synchronous standby was cancelled (db_wait_result) — the transaction
+ * committed on the primary's disk only (see db_commit_replicated). */
+static void
+db_notice(void *arg, const PGresult *res)
+{
+	struct db *db = arg;
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *msg = PQresultErrorMessage(res);
+
+	if (sev != NULL && strcmp(sev, "WARNING") == 0 && state != NULL &&
+	    strcmp(state, "01000") == 0)
+		db->warned = true;
+	log_warn("db: %s%.*s (SQLSTATE %s)", sev != NULL ? "" : "avis : ",
+	    (int)strcspn(msg, "\n"), msg, state != NULL ? state : "?");
+}
+
+/* After a COMMIT that succeeded: false if the server warned that it stopped waiting for the
+ * synchronous standby. Nothing may then be acknowledged: the session is closed (noted lost,
+ * so the caller answers 503) and the client's retry, with its Idempotency-Key, is answered
+ * only once the standby has the transaction (db_sync_barrier). */
+static bool
+db_commit_replicated(struct db *db, const char *what)
+{
+	if (!db->warned)
+		return true;
+	log_warn("db: %s : validé sur le primaire seul (attente du standby synchrone "
+	    "interrompue) : rien n'est confirmé", what);
+	db->lost = true;
+	if (db->conn != NULL) {
+		PQfinish(db->conn);
+		db->conn = NULL;
+	}
+	return false;
+}
+
 bool
 db_ensure(struct db *db)
 {
@@ -75,6 +115,7 @@ db_ensure(struct db *db)
 	 * a failing row) that may be personal data, and every message ends up in a log. The
 	 * SQLSTATE, logged with them, says the rest. */
 	PQsetErrorVerbosity(db->conn, PQERRORS_TERSE);
+	PQsetNoticeReceiver(db->conn, db_notice, db);
 	db->lost = false;
 	db->connections++;
 	return true;
@@ -188,7 +229,10 @@ db_sqlstate(const PGresult *res)
 
 /* True when a failed result means the session is gone, even if PQstatus has not seen the
  * end of the socket yet: a FATAL sent by a server shutting down (57P01..57P03), a connection
- * error (class 08), or an error made by libpq itself (no SQLSTATE). */
+ * error (class 08), or an error made by libpq itself (no SQLSTATE). Also a write refused by a
+ * server in recovery (25006): with a multi-host conninfo this session is on a standby (a
+ * primary demoted under it), and a fresh connection (target_session_attrs=read-write) finds
+ * the new primary. */
 static bool
 db_session_gone(const PGresult *res)
 {
@@ -196,7 +240,7 @@ db_session_gone(const PGresult *res)
 
 	return state[0] == '\0' || strncmp(state, "08", 2) == 0 ||
 	    strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 ||
-	    strcmp(state, "57P03") == 0;
+	    strcmp(state, "57P03") == 0 || strcmp(state, "25006") == 0;
 }
 
 /* Notes a failure: connection loss or an SQL error, logged either way (its first line and
@@ -218,6 +262,90 @@ db_note_failure(struct db *db, const char *what, const PGresult *res)
 	}
 }
 
+/* How long the client waits for a commit (COMMIT, or a statement outside a transaction)
+ * before asking the server to cancel, then as long again before giving the session up. A
+ * COMMIT waiting for a missing synchronous standby (synchronous_mode_strict) ignores
+ * statement_timeout — the server stops that timer before it commits — and would hold the
+ * worker until the standby is back: after the cancel it ends with the warning that
+ * db_commit_replicated turns into a failure (503). A little longer than the statement_timeout
+ * of db_ensure, which ends such statements first. Statements inside a transaction are left
+ * to the server's statement_timeout (a backup sets its own, of 30 minutes). */
+#define DB_WAIT_MS 12000
+
+static long long
+db_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until a result can be read without blocking (bounded: cancelling once after
+ * DB_WAIT_MS); false when the connection failed or the server did not answer the cancel. */
+static bool
+db_wait_result(struct db *db, bool bounded)
+{
+	long long deadline = db_now_ms() + DB_WAIT_MS;
+	bool cancelled = false;
+
+	while (PQisBusy(db->conn)) {
+		struct pollfd p = { .fd = PQsocket(db->conn), .events = POLLIN };
+		long long left = deadline - db_now_ms();
+		int r;
+
+		if (p.fd < 0)
+			return false;
+		r = !bounded ? poll(&p, 1, -1) : left > 0 ? poll(&p, 1, (int)left) : 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return false;
+		if (r == 0) {
+			PGcancel *c;
+			char err[256];
+
+			if (cancelled)
+				return false;
+			log_warn("db: pas de réponse après %d ms : demande d’annulation", DB_WAIT_MS);
+			if ((c = PQgetCancel(db->conn)) == NULL || !PQcancel(c, err, sizeof(err)))
+				log_warn("db: annulation impossible : %s", c ? err : "mémoire insuffisante");
+			PQfreeCancel(c);
+			cancelled = true;
+			deadline = db_now_ms() + DB_WAIT_MS;
+			continue;
+		}
+		if (!PQconsumeInput(db->conn))
+			return false;
+	}
+	return true;
+}
+
+/* The results of what was just sent, as PQexec gives them: the first failure, else the
+ * last result; NULL when the connection failed (or nothing could be sent). */
+static PGresult *
+db_collect(struct db *db, bool sent, bool bounded)
+{
+	PGresult *res, *kept = NULL;
+
+	if (!sent)
+		return NULL;
+	for (;;) {
+		if (!db_wait_result(db, bounded)) {
+			PQclear(kept);
+			return NULL;
+		}
+		if ((res = PQgetResult(db->conn)) == NULL)
+			return kept;
+		if (kept == NULL || db_ok(kept)) {
+			PQclear(kept);
+			kept = res;
+		} else {
+			PQclear(res);
+		}
+	}
+}
+
 /* Makes sure statement s is prepared on the current connection (once per connection). */
 static bool
 db_prepare(struct db *db, enum stmt s)
@@ -231,7 +359,8 @@ db_prepare(struct db *db, enum stmt s)
 	}
 	if (db->prepared[s])
 		return true;
-	res = PQprepare(db->conn, def->name, def->sql, def->nparams, NULL);
+	res = db_collect(db, PQsendPrepare(db->conn, def->name, def->sql, def->nparams, NULL) == 1,
+	    false);
 	if (!db_ok(res)) {
 		db_note_failure(db, def->name, res);
 		PQclear(res);
@@ -247,10 +376,14 @@ db_exec(struct db *db, enum stmt s, const char *const *params)
 {
 	const struct stmt_def *def = stmt_get(s);
 	PGresult *res;
+	bool autocommit;
 
 	if (!db_prepare(db, s))
 		return NULL;
-	res = PQexecPrepared(db->conn, def->name, def->nparams, params, NULL, NULL, 0);
+	/* Outside a transaction the statement commits on its own: a bounded wait. */
+	autocommit = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
+	res = db_collect(db, PQsendQueryPrepared(db->conn, def->name, def->nparams, params, NULL,
+	    NULL, 0) == 1, autocommit);
 	if (!db_ok(res))
 		db_note_failure(db, def->name, res);
 	return res;
@@ -284,7 +417,8 @@ db_command(struct db *db, const char *sql)
 		db->lost = true;
 		return false;
 	}
-	res = PQexec(db->conn, sql);
+	res = db_collect(db, PQsendQuery(db->conn, sql) == 1,
+	    PQtransactionStatus(db->conn) == PQTRANS_IDLE || strcmp(sql, "COMMIT") == 0);
 	ok = db_ok(res);
 	if (!ok)
 		db_note_failure(db, sql, res);
@@ -319,7 +453,25 @@ db_begin_read_only(struct db *db)
 bool
 db_commit(struct db *db)
 {
-	return db_command(db, "COMMIT");
+	db->warned = false;
+	return db_command(db, "COMMIT") && db_commit_replicated(db, "COMMIT");
+}
+
+bool
+db_sync_barrier(struct db *db)
+{
+	PGresult *res;
+
+	if (!db_begin(db))
+		return false;
+	res = db_exec(db, STMT_SYNC_BARRIER, NULL);
+	if (!db_ok(res)) {
+		PQclear(res);
+		db_rollback(db);
+		return false;
+	}
+	PQclear(res);
+	return db_commit(db);
 }
 
 bool
@@ -332,6 +484,7 @@ db_exec_commit(struct db *db, enum stmt s, const char *const *params)
 
 	if (!db_prepare(db, s))
 		return false;
+	db->warned = false;
 	/* One round trip: the statement and COMMIT in a pipeline, closed by a sync. */
 	sent = PQenterPipelineMode(db->conn) == 1 &&
 	    PQsendQueryPrepared(db->conn, def->name, def->nparams, params, NULL, NULL, 0) == 1 &&
@@ -343,6 +496,10 @@ db_exec_commit(struct db *db, enum stmt s, const char *const *params)
 	while (sent && nulls <= 2 && results++ < 8) {
 		ExecStatusType st;
 
+		if (!db_wait_result(db, true)) {
+			sent = false;
+			break;
+		}
 		if ((res = PQgetResult(db->conn)) == NULL) {
 			nulls++;
 			continue;
@@ -367,7 +524,7 @@ db_exec_commit(struct db *db, enum stmt s, const char *const *params)
 	}
 	(void)PQexitPipelineMode(db->conn);
 	if (failed == NULL)
-		return true;
+		return db_commit_replicated(db, def->name);
 	db_note_failure(db, def->name, failed);
 	PQclear(failed);
 	return false;

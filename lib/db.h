@@ -34,10 +34,16 @@ bool db_begin(struct db *db);
 /* A transaction that PostgreSQL refuses to let write, on one snapshot (what a reader that
  * must never change anything uses: the Prometheus scrape). */
 bool db_begin_read_only(struct db *db);
+/* COMMIT; also false (session closed, db_lost) when the server stopped waiting for the
+ * synchronous standby: committed on one disk only, nothing may be acknowledged. */
 bool db_commit(struct db *db);
 /* The last statement of a transaction and its COMMIT, sent together: one round trip. False
- * when either failed (the transaction is then left for db_rollback). */
+ * when either failed (the transaction is then left for db_rollback), or as db_commit. */
 bool db_exec_commit(struct db *db, enum stmt s, const char *const *params);
+/* A transaction that only takes an id and commits: true once everything committed before it
+ * is on the synchronous standby too (at once without one). Before replaying a stored
+ * response: the first attempt may have committed on the primary's disk alone. */
+bool db_sync_barrier(struct db *db);
 void db_rollback(struct db *db);
 /* True while a transaction is open on the connection (BEGIN sent, no COMMIT/ROLLBACK yet). */
 bool db_in_transaction(const struct db *db);

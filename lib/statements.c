@@ -1166,6 +1166,15 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	/* The rows waiting for their seal and the oldest one's age (sql/0026): for /api/health
 	 * and the alert rules of source "audit". */
 	[STMT_METRICS_AUDIT] = { "metrics_audit", "SELECT metriques_audit()::text AS audit", 0 },
+	/* high availability (sql/0029): the synchronous standby, for GET /api/health. */
+	[STMT_HEALTH_REPLICATION] = { "health_replication",
+	    "SELECT standbys_synchrones, attente_synchrone FROM etat_replication()", 0 },
+	/* A WAL record in the transaction (a transactional logical message, read by nobody),
+	 * so that its COMMIT waits for the synchronous standby: everything committed before it
+	 * is then on two disks (db_sync_barrier). A transaction id alone writes no WAL before
+	 * its commit record, and such a commit does not wait. */
+	[STMT_SYNC_BARRIER] = { "sync_barrier",
+	    "SELECT pg_logical_emit_message(true, 'fiable', 'barriere') IS NOT NULL AS ecrit", 0 },
 };
 
 const struct stmt_def *

@@ -1,6 +1,7 @@
 #include "write_tx.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "idempotency.h"
 #include "metrics.h"
@@ -19,6 +20,13 @@ replay(struct write_tx *tx, const char *scope)
 	switch (idempotency_replay(tx->db, tx->key_hash, scope, tx->fingerprint, &tx->body,
 	    &tx->status, &tx->exposed)) {
 	case IDEM_REPLAY:
+		/* The first attempt may have committed on the primary alone (its wait for the
+		 * synchronous standby cut short): its response is replayed once on two disks. */
+		if (!db_sync_barrier(tx->db)) {
+			free(tx->body);
+			tx->body = NULL;
+			return db_lost(tx->db) ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL;
+		}
 		tx->replayed = true;
 		return ERR_NONE;
 	case IDEM_REUSED:

@@ -4,7 +4,8 @@
 # --- Commandes -------------------------------------------------------------------------------
 
 cmd_up() {
-	settings_dev
+	[[ $# -eq 0 || $* == --ha ]] || die "up : seule option connue : --ha (reçu : $*)"
+	settings_dev "$@"
 	do_up
 	local mail
 	if [[ -n $MAIL_SMTP_URL ]]; then
@@ -146,6 +147,7 @@ cmd_cron() {
 		case $a in
 		BACKUP_DESTINATION | BACKUP_DATABASE_URL) ;;
 		BACKUP_* | S3_* | SMTP_* | MAIL_FROM | ALERT_EMAIL | PUBLIC_URL | FIABLE_TIMEZONE | TMPDIR | \
+			FIABLE_SYNC_STANDBYS | \
 			ASAN_OPTIONS | UBSAN_OPTIONS | LSAN_OPTIONS) env+=("$a=${!a}") ;;
 		esac
 	done < <(compgen -e)

@@ -30,6 +30,7 @@ test_exit() {
 	trap - EXIT
 	set +e
 	[[ ! -e $VAR/.fiable-var ]] || stop_all >/dev/null 2>&1
+	ha_test_stop >/dev/null 2>&1 # la pile de test HA aussi (ha.stack.down non lancé)
 	if ((rc != 0)); then
 		[[ ! -d $LOG_DIR ]] || print_log_tails >&2
 		echo "ÉCHEC de scripts/dev ${MODE:-test} (code $rc) ; journaux dans $LOG_DIR" >&2
@@ -61,16 +62,7 @@ cmd_test() {
 cmd_stack_up() {
 	settings_test
 	trap stack_up_exit EXIT
-	# Repartir de zéro : arrêter ce qui resterait d'une exécution précédente, puis effacer.
-	rm -f -- "$TEST_ENV_FILE"
-	if [[ -e $VAR ]]; then
-		[[ -e $VAR/.fiable-var || -z $(ls -A "$VAR") ]] ||
-			die "$VAR existe et ne vient pas de scripts/dev (pas de fichier .fiable-var) : refus de l'effacer"
-		stop_all
-		rm -rf -- "$VAR"
-	fi
-	[[ -x $BUILD/cgi-bin/fiable-submit ]] ||
-		die "pas de programmes compilés dans $BUILD : lancez scripts/dev test (ou cmake --build $BUILD)"
+	fresh_test_var
 	find_tools
 	start_stack creneaux-demo.sql
 	node_deps
@@ -78,6 +70,20 @@ cmd_stack_up() {
 	s3_start
 	write_test_env
 	log "pile de test prête : $BASE_URL (décrite dans $TEST_ENV_FILE)"
+}
+
+# Repartir de zéro : arrêter ce qui resterait d'une exécution précédente, puis effacer.
+fresh_test_var() {
+	rm -f -- "$TEST_ENV_FILE"
+	if [[ -e $VAR ]]; then
+		[[ -e $VAR/.fiable-var || -z $(ls -A "$VAR") ]] ||
+			die "$VAR existe et ne vient pas de scripts/dev (pas de fichier .fiable-var) : refus de l'effacer"
+		ha_read_recorded # une pile HA laissée là : etcd et Patroni aussi
+		stop_all
+		rm -rf -- "$VAR"
+	fi
+	[[ -x $BUILD/cgi-bin/fiable-submit ]] ||
+		die "pas de programmes compilés dans $BUILD : lancez scripts/dev test (ou cmake --build $BUILD)"
 }
 
 stack_up_exit() {

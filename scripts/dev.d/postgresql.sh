@@ -73,7 +73,7 @@ check_mode() {
 psql_super() { psql -X -q -v ON_ERROR_STOP=1 -d "$SUPER_CONNINFO" "$@"; }
 
 pg_create_db() {
-	local maint="host=$PG_SOCK_DIR port=$PGPORT dbname=postgres user=postgres"
+	local maint=$MAINT_CONNINFO
 	if [[ $(psql -X -tA -d "$maint" -c "SELECT 1 FROM pg_database WHERE datname = 'fiable'") != 1 ]]; then
 		log "création de la base fiable"
 		psql -X -q -v ON_ERROR_STOP=1 -d "$maint" -c "CREATE DATABASE fiable"
@@ -84,6 +84,7 @@ pg_create_db() {
 # Un PostgreSQL de ce FIABLE_VAR qui tourne avec un autre PGPORT : on le dit avant de compiler.
 check_running_pgport() {
 	local pid port
+	((!HA)) || return 0 # Patroni choisit lui-même ses options
 	[[ -r $PG_DATA/postmaster.pid ]] || return 0
 	pid=$(sed -n 1p "$PG_DATA/postmaster.pid")
 	port=$(sed -n 4p "$PG_DATA/postmaster.pid")

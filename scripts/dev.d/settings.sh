@@ -37,8 +37,10 @@ derive_paths() {
 	S3_DIR=$VAR/s3 # objets du serveur S3 de test
 	BACKUP_DIR=$VAR/backups # destination des sauvegardes par défaut (« up »)
 	SPOOL_DIR=$VAR/spool # file durable des métriques pendant une panne de la base
+	MAINT_CONNINFO="host=$PG_SOCK_DIR port=$PGPORT dbname=postgres user=postgres"
 	SUPER_CONNINFO="host=$PG_SOCK_DIR port=$PGPORT dbname=fiable user=postgres"
 	APP_CONNINFO="host=$PG_SOCK_DIR port=$PGPORT dbname=fiable user=fiable_app application_name=fiable"
+	ha_derive_paths # variante HA : conninfos à deux hôtes (scripts/dev.d/ha.sh)
 	BASE_URL=http://127.0.0.1:$PORT
 	# Archivage continu (pgBackRest) : sa configuration (pgbackrest.conf et conf.d/), son dépôt.
 	PGBR_DIR=$VAR/pgbackrest
@@ -74,6 +76,11 @@ settings_dev() {
 	BUILD=${FIABLE_BUILD:-${REC_BUILD:-$ROOT/build}}
 	PORT=${PORT:-${REC_PORT:-8080}}
 	PGPORT=${PGPORT:-${REC_PGPORT:-5432}}
+	if [[ ${1:-} == --ha ]]; then
+		ha_settings '' # up --ha
+	elif [[ -e $VAR/ha.env ]]; then
+		die "$VAR contient une pile HA : « scripts/dev up --ha », ou « scripts/dev down » puis un autre FIABLE_VAR"
+	fi
 	PRESET=dev # RelWithDebInfo
 	CMAKE_OPTS=()
 	[[ -z ${FIABLE_BUILD_TYPE:-} ]] || CMAKE_OPTS=(-DCMAKE_BUILD_TYPE="$FIABLE_BUILD_TYPE")
@@ -115,7 +122,7 @@ settings_test() {
 		BUILD=${FIABLE_TEST_BUILD:-$ROOT/build-bench}
 		PRESET=bench
 	fi
-	EXTRA_PACKAGES=("${TEST_PACKAGES[@]}")
+	EXTRA_PACKAGES=("${TEST_PACKAGES[@]}" "${HA_PACKAGES[@]}")
 	command -v npm >/dev/null || EXTRA_PACKAGES+=(nodejs npm)
 	# La suite vérifie les limites par adresse depuis d'autres adresses de la boucle locale ;
 	# 127.0.0.1 en est exempté.
@@ -131,6 +138,7 @@ settings_test() {
 	CMAKE_OPTS=(-DFIABLE_TEST_TIMEOUT_FACTOR="$TIMEOUT_FACTOR" -DFIABLE_TEST_VAR="$VAR"
 		-DFIABLE_TEST_PORT="$PORT" -DFIABLE_TEST_PGPORT="$PGPORT"
 		-DFIABLE_TEST_SMTP_PORT="$SMTP_PORT" -DFIABLE_TEST_S3_PORT="$S3_PORT")
+	mapfile -t -O "${#CMAKE_OPTS[@]}" CMAKE_OPTS < <(ha_test_cmake_opts)
 	TEST_ENV_FILE=${FIABLE_TEST_ENV_FILE:-$BUILD/fiable-test.env}
 	PUBLIC_URL=$BASE_URL
 	# Un vrai serveur SMTP (aiosmtpd, sans TLS, sur la boucle locale) reçoit tout dans une
@@ -153,4 +161,20 @@ settings_helper() {
 	SMTP_PORT=$REC_SMTP_PORT # vide : cet environnement n'a pas de serveur SMTP de test
 	S3_PORT=$REC_S3_PORT     # de même pour le serveur S3 de test
 	derive_paths
+	ha_read_recorded # une pile HA : VAR/ha.env
+}
+
+# La pile de test HA (ha-stack-up) : à côté de la pile de test, avec son propre dossier d'état,
+# son port HTTP (TEST_HA_PORT) et ses ports etcd/PostgreSQL/Patroni (TEST_HA_*, ha_settings) ;
+# sans serveur SMTP ni S3 de test (courriels en fichiers .eml dans VAR/mail).
+settings_test_ha() {
+	settings_test
+	VAR=${FIABLE_TEST_HA_VAR:-$VAR-ha}
+	PORT=${TEST_HA_PORT:-18081}
+	SMTP_PORT='' S3_PORT=''
+	ha_settings TEST_
+	derive_paths
+	MAIL_SMTP_URL=''
+	MAIL_DIR=$VAR/mail
+	TEST_ENV_FILE=${FIABLE_TEST_HA_ENV_FILE:-$BUILD/fiable-test-ha.env}
 }

@@ -9,7 +9,7 @@ prepare_dirs() {
 	mkdir_as "$PG_SOCK_DIR" 0755 "$PG_USER:$PG_USER"
 	mkdir_as "$NGINX_PREFIX" 0755
 	mkdir_as "$NGINX_PREFIX/tmp" 0755
-	[[ -d $PG_DATA ]] || mkdir_as "$PG_DATA" 0700 "$PG_USER:$PG_USER"
+	((HA)) || [[ -d $PG_DATA ]] || mkdir_as "$PG_DATA" 0700 "$PG_USER:$PG_USER"
 	file_as "$PG_LOG" 0640 "$PG_USER:$PG_USER"
 	# Les programmes FastCGI (www-data en root) y écrivent les courriels.
 	[[ -z $MAIL_DIR ]] || mkdir_as "$MAIL_DIR" 0750 "$APP_USER:$APP_USER"
@@ -97,10 +97,12 @@ start_stack() {
 	local demo=$1
 	prepare_dirs
 	check_access
-	pg_init
-	pgbr_configure
-	pg_start
-	pgbr_stanza
+	if ((HA)); then ha_start; else
+		pg_init
+		pgbr_configure
+		pg_start
+		pgbr_stanza
+	fi
 	record_settings
 	pg_create_db
 	log "migrations"
@@ -130,5 +132,5 @@ stop_all() {
 	for p in "${FCGI_PROGRAMS[@]}"; do fcgi_stop "${p%%:*}"; done
 	smtp_stop
 	s3_stop
-	pg_stop fast
+	if ((HA)); then ha_stop; else pg_stop fast; fi
 }

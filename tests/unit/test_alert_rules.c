@@ -24,8 +24,8 @@ test_shipped_file(void)
 
 	CHECK(alert_rules_load(ALERT_RULES_FILE, rules, &n, err, sizeof(err)) == 0,
 	    "cron/alert-rules.json : %s", err);
-	CHECK(n == 7, "7 règles, pas %zu", n);
-	if (n != 7)
+	CHECK(n == 8, "8 règles, pas %zu", n);
+	if (n != 8)
 		return;
 	CHECK(strcmp(rules[0].name, "taux_echec") == 0 && rules[0].source == ALERT_SRC_REQUESTS &&
 	    rules[0].op == '>' && rules[0].threshold == 5 && rules[0].window_minutes == 15 &&
@@ -46,6 +46,11 @@ test_shipped_file(void)
 	    rules[5].threshold == 80 && rules[5].closing_hours == 24 &&
 	    strcmp(rules[5].indicator, "taux_reponse") == 0, "campagne_taux_reponse : %s",
 	    rules[5].name);
+	CHECK(strcmp(rules[7].name, "standby_synchrone") == 0 &&
+	    rules[7].source == ALERT_SRC_REPLICATION && rules[7].op == '>' &&
+	    rules[7].threshold == 0 && !rules[7].fire_when_missing &&
+	    strcmp(rules[7].indicator, "standbys_manquants") == 0, "standby_synchrone : %s",
+	    rules[7].name);
 }
 
 static void
@@ -58,6 +63,7 @@ test_parse(void)
 		{ "{\"regles\":[{" RULE ",\"source\":\"requetes\",\"fenetre_minutes\":1440,"
 		    "\"requetes_min\":0}]}", NULL },
 		{ "{\"regles\":[{" RULE ",\"source\":\"sauvegardes\"}]}", NULL },
+		{ "{\"regles\":[{" RULE ",\"source\":\"replication\"}]}", NULL },
 		{ "{\"regles\":[{" RULE ",\"source\":\"campagnes\",\"fermeture_heures\":24}]}", NULL },
 		{ "{\"regles\":[{\"nom\":\"r\",\"titre\":\"T\",\"indicateur\":\"x\",\"comparaison\":\"<\","
 		    "\"seuil\":-1e12,\"fenetre_minutes\":5}]}", NULL },
@@ -90,7 +96,7 @@ test_parse(void)
 		{ "{\"regles\":[{" RULE ",\"fenetre_minutes\":5,\"requetes_min\":null}]}",
 		    "requetes_min invalide" },
 		{ "{\"regles\":[{" RULE ",\"source\":\"journal\"}]}",
-		    "source « requetes », « sauvegardes », « campagnes » ou « audit »" },
+		    "source « requetes », « sauvegardes », « campagnes », « audit » ou « replication »" },
 		{ "{\"regles\":[{" RULE ",\"source\":\"campagnes\"}]}",
 		    "fermeture_heures entre 1 et 8760" },
 		{ "{\"regles\":[{" RULE ",\"source\":\"campagnes\",\"fermeture_heures\":0}]}",
