@@ -101,7 +101,6 @@ parse_rule(const cJSON *o, size_t index, const char *name, struct alert_rule *ru
 		ru->closing_hours = (long)d;
 	} else {
 		snprintf(err, errlen, "%s : règle « %s » : source « requetes », « sauvegardes », "
-		snprintf(err, errlen, "%s : règle « %s » : source « requetes », « sauvegardes », "
 		    "« campagnes », « audit » ou « replication »", name, ru->name);
 		return -1;
 	}
