@@ -79,6 +79,22 @@ function preparer(contexte, profil) {
       contexte.relaisCoupe = coupe;
     }
   };
+  // Permissions (presse-papiers) : là où l'automatisation ne sait pas les accorder (webkit),
+  // étape remplacée : un presse-papiers tenu dans la page, par lequel writeText et readText passent.
+  const permissions = contexte.grantPermissions.bind(contexte);
+  contexte.grantPermissions = async (...args) => {
+    try {
+      await permissions(...args);
+    } catch (e) {
+      if (!(e instanceof PasPossible)) throw e;
+      remplacee(e, 'un presse-papiers tenu dans la page (writeText puis readText y passent)');
+      await contexte.addInitScript(() => {
+        let copie = '';
+        navigator.clipboard.writeText = async (t) => { copie = String(t); };
+        navigator.clipboard.readText = async () => copie;
+      });
+    }
+  };
   const nouvelle = contexte.newPage.bind(contexte);
   contexte.newPage = async () => adapter(await nouvelle());
   return contexte;
@@ -113,8 +129,21 @@ export async function attendreHorsLigne(page) {
   }
   remplacee(new PasPossible(MOTEUR, 'annoncer « Hors ligne » (navigator.onLine reste vrai derrière le relais)'),
     'la vérification que /api/health est injoignable depuis la page');
-  const joint = await page.evaluate(() => fetch('/api/health', { cache: 'no-store' }).then((r) => r.ok, () => false));
-  if (joint) throw new Error('relais coupé, mais /api/health répond encore à la page');
+  if (await joint(page)) throw new Error('relais coupé, mais /api/health répond encore à la page');
+}
+
+const joint = (page) => page.evaluate(() => fetch('/api/health', { cache: 'no-store' }).then((r) => r.ok, () => false));
+
+// « Connexion rétablie » annoncé par la page au retour du réseau ; derrière le relais rétabli
+// (pas d'événement online), étape remplacée : le serveur répond de nouveau à la page.
+export async function attendreEnLigne(page) {
+  if (page.context().relaisCoupe !== false) {
+    await attendreTexte(page, '#statut', 'Connexion rétablie');
+    return;
+  }
+  remplacee(new PasPossible(MOTEUR, 'annoncer « Connexion rétablie » (pas d’événement online derrière le relais)'),
+    'la vérification que /api/health répond de nouveau à la page');
+  if (!(await joint(page))) throw new Error('relais rétabli, mais /api/health ne répond pas à la page');
 }
 
 // Par défaut, la page de la première campagne : « / » va droit à elle quand elle est la seule

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import {
-  TELEPHONE, attendreHorsLigne, attendreTexte, attendreVisible, capture, compteurFile, coquilleGardee, dev,
-  espion, lancer, lireEnteteClient, metriqueClient, nouveauProfil, ouvrir, pret, relancer, remplir, reponsesPour,
-  texte, plafond,
+  TELEPHONE, attendreEnLigne, attendreHorsLigne, attendreTexte, attendreVisible, capture, compteurFile,
+  coquilleGardee, dev, espion, lancer, lireEnteteClient, metriqueClient, nouveauProfil, ouvrir, pret, relancer,
+  remplir, reponsesPour, texte, plafond,
 } from './aide.mjs';
 
 const ouverts = [];
@@ -193,7 +193,7 @@ test('retirer un élément de la file : la saisie redevient modifiable, rien n�
   // L'événement « online » annonce le retour du réseau et, dans le même envoi de l'événement,
   // lance un passage sur la file (traiter) ; un passage demandé ensuite s'enchaîne après lui :
   // quand il se termine, celui du retour en ligne est fini aussi, et rien n'est parti.
-  await attendreTexte(page, '#statut', 'Connexion rétablie');
+  await attendreEnLigne(page);
   await page.evaluate(async () => (await import('/file.js')).traiter({ force: true }));
   assert.equal(reponsesPour(saisie.email).length, 0);
   assert.equal(soumissions(vues).filter((v) => !v.echec).length, 0, 'rien n’a atteint le serveur');

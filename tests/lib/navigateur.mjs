@@ -76,7 +76,7 @@ const adaptateur = await import(`./moteurs/${MOTEUR}.mjs`);
 // L'étape que le moteur ne peut pas faire (erreur PasPossible), remplacée par la plus proche :
 // dit sur la sortie du test, jamais en silence.
 export function remplacee(erreur, parQuoi) {
-  console.log(`# ${MOTEUR} : ${erreur.message} ; étape remplacée par ${parQuoi}`);
+  console.log(`${MOTEUR} : ${erreur.message} ; étape remplacée par ${parQuoi}`);
 }
 
 // Un contexte sur le profil du dossier donné : fermer puis relancer le même profil simule la

@@ -72,7 +72,7 @@ export class Locator {
       const r = await this.tous(`(els, [arg, etat]) => {
         const e = els[0];
         const visible = ${VISIBLE};
-        if (!e || (etat === 'visible' && !visible(e)) || (etat === 'enabled' && (!visible(e) || e.disabled))) return { pret: false };
+        if (!e || (etat === 'visible' && !visible(e)) || (etat === 'enabled' && (!visible(e) || e.matches(':disabled')))) return { pret: false };
         return { pret: true, v: (${fn})(e, arg) };
       }`, [arg, etat]);
       if (r.pret) return r.v;
@@ -99,7 +99,8 @@ export class Locator {
 
   isChecked() { return this.un('(e) => e.checked'); }
 
-  isDisabled() { return this.un('(e) => e.disabled'); }
+  // Comme playwright : désactivé par son attribut ou par un fieldset désactivé.
+  isDisabled() { return this.un('(e) => e.matches(":disabled")'); }
 
   async isEnabled() { return !(await this.isDisabled()); }
 
@@ -168,10 +169,13 @@ export class Page extends EventEmitter {
   context() { return this.contexte; }
 
   // evaluate(fn, arg) de playwright ; en interne, evaluate(source, _, fn2, arg) : fn2(source évaluée, arg).
+  // L'adresse de la page revient avec chaque résultat : url() la suit (history.replaceState).
   async evaluate(fn, arg, fn2, arg2) {
     const corps = fn2 ? `((${fn2})(${fn}, ${JSON.stringify(arg2 ?? null)}))`
       : typeof fn === 'function' ? `((${fn})(${JSON.stringify(arg ?? null)}))` : `(${fn})`;
-    return this.pilote.evaluer(corps);
+    const [v, u] = await this.pilote.evaluer(`Promise.resolve(${corps}).then((v) => [v, location.href])`);
+    this.adresse = this.versBase(u);
+    return v;
   }
 
   async waitForFunction(fn, arg, { timeout } = {}) {
@@ -190,8 +194,10 @@ export class Page extends EventEmitter {
 
   async waitForURL(url, { timeout } = {}) {
     const fin = Date.now() + (timeout ?? this.contexte.delai);
-    while (this.url() !== url && (await this.pilote.url(), this.versBase(await this.pilote.url())) !== url) {
-      if (Date.now() > fin) throw new Error(`waitForURL : ${url} attendue, ${this.url()} vue`);
+    for (;;) {
+      this.adresse = this.versBase(await this.pilote.url());
+      if (this.adresse === url) return;
+      if (Date.now() > fin) throw new Error(`waitForURL : ${url} attendue, ${this.adresse} vue`);
       await attendre(50);
     }
   }
@@ -214,8 +220,8 @@ export class Page extends EventEmitter {
     this.adresse = this.versBase(await this.pilote.url());
   }
 
-  // Synchrone comme dans playwright : l'adresse lue au dernier ordre (et tenue à jour par chaque
-  // évaluation, voir pilote.url).
+  // Synchrone comme dans playwright : l'adresse lue au dernier ordre (chaque évaluation la
+  // rapporte).
   url() { return this.adresse || 'about:blank'; }
 
   title() { return this.evaluate('document.title'); }

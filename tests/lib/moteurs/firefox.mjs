@@ -2,8 +2,11 @@
 // sur WebDriver BiDi : rien n'est téléchargé. Un Firefox par fichier de test, lancé au premier
 // besoin ; chaque contexte sans profil y est un contexte utilisateur (stockage à lui) ; un
 // contexte sur un profil a son propre Firefox (userDataDir), que l'on ferme et relance.
-// Réseau : par le relais du contexte (commun.mjs) ; erreurs, dialogues et scripts
-// d'initialisation : ceux de puppeteer.
+// Hors ligne : l'émulation de WebDriver BiDi (emulation.setNetworkConditions, page par page :
+// navigator.onLine, événements offline et online). Requêtes vues et routes : par le relais du
+// contexte (commun.mjs). Erreurs, dialogues et scripts d'initialisation : ceux de puppeteer.
+// Presse-papiers : lu et écrit sans demande (dom.events.testing.asyncClipboard), ce que
+// grantPermissions accorde dans Chromium.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Contexte, Page, RESOUDRE, nouveauRelais } from './commun.mjs';
@@ -15,7 +18,7 @@ const puppeteer = requireNode('puppeteer-core');
 
 const PREFERENCES = { 'intl.accept_languages': 'fr-BE, fr', 'intl.locale.requested': 'fr-BE',
   'browser.shell.checkDefaultBrowser': false, 'dom.serviceWorkers.enabled': true,
-  'dom.serviceWorkers.testing.enabled': true };
+  'dom.serviceWorkers.testing.enabled': true, 'dom.events.testing.asyncClipboard': true };
 
 function lancerFirefox(userDataDir) {
   return puppeteer.launch({
@@ -50,7 +53,7 @@ class PiloteFirefox {
 
   async taper(etapes, texte) { await (await this.element(etapes)).type(texte); }
 
-  touche(t) { return this.p.keyboard.press(t); }
+  touche(t) { return this.p.keyboard.press(t === 'Space' ? ' ' : t); }
 
   capture({ fullPage }) { return this.p.screenshot({ fullPage }); }
 
@@ -71,6 +74,14 @@ class ContexteFirefox extends Contexte {
 
   async addInitScript(fn, arg) { this.initiaux.push([fn, arg]); }
 
+  async setOffline(coupe) {
+    this.horsLigne = coupe;
+    for (const p of this.pages()) await p.pilote.p.setOfflineMode(coupe);
+  }
+
+  // Le presse-papiers est ouvert par la préférence dom.events.testing.asyncClipboard.
+  async grantPermissions() {}
+
   async newPage() {
     const p = await this.bc.newPage();
     const page = new Page(this, new PiloteFirefox(p));
@@ -83,6 +94,7 @@ class ContexteFirefox extends Contexte {
     });
     for (const [fn, arg] of this.initiaux) await p.evaluateOnNewDocument(fn, arg);
     if (this.viewport) await page.setViewportSize(this.viewport);
+    if (this.horsLigne) await p.setOfflineMode(true);
     return this.ajouter(page);
   }
 

@@ -36,6 +36,9 @@ class Session {
     const port = await portLibre();
     this.processus = spawn('xvfb-run', ['-a', '-s', '-screen 0 1600x1200x24', PILOTE, `--port=${port}`],
       { stdio: 'ignore', detached: true });
+    // Xvfb, WebKitWebDriver et MiniBrowser ne survivent pas au test, même arrêté en cours.
+    const groupe = this.processus.pid;
+    process.on('exit', () => { try { process.kill(-groupe); } catch { /* déjà fini */ } });
     const fin = Date.now() + delai;
     for (;;) {
       try {
@@ -68,7 +71,7 @@ class Session {
   }
 
   async nouvelleFenetre() {
-    return this.dans(this.courante, async (p) => {
+    return this.dans(this.accueil, async (p) => {
       await p.switchTo().newWindow('window');
       this.courante = await p.getWindowHandle();
       return this.courante;
@@ -132,7 +135,14 @@ class PiloteWebKit {
     });
   }
 
-  fermer() { return this.dans((p) => p.close()); }
+  // La fenêtre fermée, la session revient à sa fenêtre d'accueil.
+  fermer() {
+    return this.dans(async (p) => {
+      await p.close();
+      await p.switchTo().window(this.s.accueil);
+      this.s.courante = this.s.accueil;
+    });
+  }
 }
 
 class ContexteWebKit extends Contexte {
