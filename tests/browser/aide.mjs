@@ -66,17 +66,23 @@ function preparer(contexte, profil) {
   contexte.profil = profil;
   contexte.erreurs = [];
   contexte.on('weberror', (e) => contexte.erreurs.push(String(e.error())));
-  // Hors ligne : là où le moteur n'a pas de mode hors ligne, le relais devant nginx coupe les
-  // connexions (navigator.onLine reste vrai : ni « offline » ni « online »).
+  // Hors ligne : là où le moteur n'a pas de mode hors ligne (webkit), le relais devant nginx
+  // coupe les connexions (navigator.onLine reste vrai, pas d'événement offline) ; à son
+  // rétablissement, chaque page ouverte reçoit l'événement online qu'un vrai retour du réseau
+  // lui enverrait.
   const horsLigne = contexte.setOffline.bind(contexte);
   contexte.setOffline = async (coupe) => {
     try {
       await horsLigne(coupe);
     } catch (e) {
       if (!(e instanceof PasPossible)) throw e;
-      remplacee(e, coupe ? 'la coupure du relais devant nginx (connexions refusées)' : 'le rétablissement du relais');
+      remplacee(e, coupe ? 'la coupure du relais devant nginx (connexions refusées)'
+        : 'le rétablissement du relais, puis l’événement online envoyé à chaque page ouverte');
       contexte.couperRelais(coupe);
       contexte.relaisCoupe = coupe;
+      if (!coupe) {
+        for (const p of contexte.pages()) await p.evaluate(() => { dispatchEvent(new Event('online')); });
+      }
     }
   };
   // Permissions (presse-papiers) : là où l'automatisation ne sait pas les accorder (webkit),
@@ -134,17 +140,6 @@ export async function attendreHorsLigne(page) {
 
 const joint = (page) => page.evaluate(() => fetch('/api/health', { cache: 'no-store' }).then((r) => r.ok, () => false));
 
-// « Connexion rétablie » annoncé par la page au retour du réseau ; derrière le relais rétabli
-// (pas d'événement online), étape remplacée : le serveur répond de nouveau à la page.
-export async function attendreEnLigne(page) {
-  if (page.context().relaisCoupe !== false) {
-    await attendreTexte(page, '#statut', 'Connexion rétablie');
-    return;
-  }
-  remplacee(new PasPossible(MOTEUR, 'annoncer « Connexion rétablie » (pas d’événement online derrière le relais)'),
-    'la vérification que /api/health répond de nouveau à la page');
-  if (!(await joint(page))) throw new Error('relais rétabli, mais /api/health ne répond pas à la page');
-}
 
 // Par défaut, la page de la première campagne : « / » va droit à elle quand elle est la seule
 // ouverte, mais d'autres suites laissent des campagnes ouvertes dans la base de test, et « / »

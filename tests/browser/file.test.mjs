@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import {
-  TELEPHONE, attendreEnLigne, attendreHorsLigne, attendreTexte, attendreVisible, capture, compteurFile,
+  TELEPHONE, attendreHorsLigne, attendreTexte, attendreVisible, capture, compteurFile,
   coquilleGardee, dev, espion, lancer, lireEnteteClient, metriqueClient, nouveauProfil, ouvrir, pret, relancer,
   remplir, reponsesPour, texte, plafond,
 } from './aide.mjs';
@@ -46,7 +46,9 @@ test('Test 3 : hors ligne, mise en file ; rechargement ; de retour en ligne, env
   // Rechargement sans réseau : la page s'ouvre (service worker) et l'élément est toujours là.
   await page.reload();
   await pret(page);
-  assert.equal(await compteurFile(page), 1);
+  // La page est prête avant d'avoir lu la file (IndexedDB, lue ensuite : static/app.js) :
+  // attendre le compteur, pas le lire aussitôt (WebKit lit la file après le premier coup d'œil).
+  await page.waitForFunction(() => document.querySelector('#compteur-file').dataset.nombre === '1');
   assert.equal(await page.inputValue('#nom'), 'Hors Ligne');
   assert.equal(await page.locator('#liste-creneaux input[name="creneaux"]').count() > 0, true, 'créneaux gardés');
   assert.match(await texte(page, '#statut'), /Mise en file d’attente/);
@@ -193,7 +195,7 @@ test('retirer un élément de la file : la saisie redevient modifiable, rien n�
   // L'événement « online » annonce le retour du réseau et, dans le même envoi de l'événement,
   // lance un passage sur la file (traiter) ; un passage demandé ensuite s'enchaîne après lui :
   // quand il se termine, celui du retour en ligne est fini aussi, et rien n'est parti.
-  await attendreEnLigne(page);
+  await attendreTexte(page, '#statut', 'Connexion rétablie');
   await page.evaluate(async () => (await import('/file.js')).traiter({ force: true }));
   assert.equal(reponsesPour(saisie.email).length, 0);
   assert.equal(soumissions(vues).filter((v) => !v.echec).length, 0, 'rien n’a atteint le serveur');
