@@ -74,9 +74,19 @@ class ContexteFirefox extends Contexte {
 
   async addInitScript(fn, arg) { this.initiaux.push([fn, arg]); }
 
+  // Une page ouverte pendant l'émulation hors ligne ne reçoit pas l'événement online quand elle
+  // cesse (Firefox 153, constaté) : il lui est envoyé, et c'est dit.
   async setOffline(coupe) {
     this.horsLigne = coupe;
-    for (const p of this.pages()) await p.pilote.p.setOfflineMode(coupe);
+    for (const p of this.pages()) {
+      await p.pilote.p.setOfflineMode(coupe);
+      if (!coupe && p.ouverteHorsLigne) {
+        console.log(`${NOM} : pas possible dans ce moteur (${NOM}) : l’événement online de l’émulation BiDi pour une page `
+          + 'ouverte hors ligne ; étape remplacée par l’événement online envoyé à cette page');
+        await p.evaluate(() => { dispatchEvent(new Event('online')); });
+      }
+      p.ouverteHorsLigne = false;
+    }
   }
 
   // Le presse-papiers est ouvert par la préférence dom.events.testing.asyncClipboard.
@@ -94,7 +104,10 @@ class ContexteFirefox extends Contexte {
     });
     for (const [fn, arg] of this.initiaux) await p.evaluateOnNewDocument(fn, arg);
     if (this.viewport) await page.setViewportSize(this.viewport);
-    if (this.horsLigne) await p.setOfflineMode(true);
+    if (this.horsLigne) {
+      await p.setOfflineMode(true);
+      page.ouverteHorsLigne = true;
+    }
     return this.ajouter(page);
   }
 
