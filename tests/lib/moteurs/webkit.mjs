@@ -130,7 +130,13 @@ class PiloteWebKit {
       } catch (e) {
         throw new PasPossible(NOM, `fenêtre de ${width} × ${height} px (${e.message})`);
       }
-      const [w] = await p.executeScript('return [innerWidth, innerHeight];');
+      // GTK applique la taille un peu après la réponse : attendre la vue, deux secondes au plus.
+      let w;
+      for (const fin = Date.now() + 2000; ;) {
+        [w] = await p.executeScript('return [innerWidth, innerHeight];');
+        if (w === width || Date.now() > fin) break;
+        await new Promise((ok) => { setTimeout(ok, 50); });
+      }
       if (w !== width) throw new PasPossible(NOM, `vue de ${width} px de large (WebKitWebDriver donne ${w} px)`);
     });
   }
