@@ -122,10 +122,20 @@ export class Locator {
     }
   }
 
-  // Un vrai clic du moteur, sur l'élément visible et actif, amené à l'écran.
+  // Un vrai clic du moteur, sur l'élément visible et actif, amené à l'écran. Comme playwright,
+  // un élément remplacé par la page entre le moment où il est trouvé et le clic (liste
+  // redessinée) est cherché de nouveau.
   async click({ timeout } = {}) {
-    await this.un('(e) => e.scrollIntoView({ block: "center" })', undefined, { etat: 'enabled', timeout });
-    await this.page.pilote.cliquer(this.etapes);
+    const fin = Date.now() + (timeout ?? this.page.contexte.delai);
+    for (;;) {
+      await this.un('(e) => e.scrollIntoView({ block: "center" })', undefined, { etat: 'enabled', timeout });
+      try {
+        await this.page.pilote.cliquer(this.etapes);
+        return;
+      } catch (e) {
+        if (!/detached|stale/i.test(`${e.name} ${e.message}`) || Date.now() > fin) throw e;
+      }
+    }
   }
 
   async check() { if (!(await this.isChecked())) await this.click(); }
