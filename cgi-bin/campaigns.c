@@ -83,6 +83,12 @@ static const struct subroute subroutes[] = {
 	{ "participants/inviter", "POST", PREFIX "{id}/participants/inviter",
 	    handle_participants_invite },
 	{ "acces", "PUT", PREFIX "{id}/acces", handle_campaign_access },
+	{ "relances", "GET, HEAD", PREFIX "{id}/relances", handle_reminders_get },
+	{ "relances", "PUT", PREFIX "{id}/relances", handle_reminders_schedule },
+	{ "participants/relancer", "POST", PREFIX "{id}/participants/relancer",
+	    handle_participants_remind },
+	{ "participants/sans-reponse.csv", "GET, HEAD", PREFIX "{id}/participants/sans-reponse.csv",
+	    handle_no_answer_export },
 };
 
 static void
@@ -166,7 +172,7 @@ main(int argc, char **argv)
 {
 	static const struct program p = {
 		.name = "fiable-campaigns",
-		.summary = "campagnes et créneaux pour l'administration (/api/admin/campagnes)",
+		.summary = "campagnes et créneaux pour l’administration (/api/admin/campagnes)",
 		.routes = routes,
 		.nroutes = sizeof(routes) / sizeof(routes[0]),
 		.admit = admit,

@@ -62,5 +62,10 @@ void handle_participant_remove(struct call *call);
 void handle_participants_import(struct call *call);
 void handle_participants_invite(struct call *call);
 void handle_campaign_access(struct call *call);
+/* campaigns_reminders.c: reminders and those who have not answered (sql/0022) */
+void handle_reminders_get(struct call *call);
+void handle_reminders_schedule(struct call *call);
+void handle_participants_remind(struct call *call);
+void handle_no_answer_export(struct call *call);
 
 #endif

@@ -62,7 +62,7 @@ campaign_store(struct call *call, const char *id, const struct campaign_fields *
 		PQclear(res);
 		errors = cJSON_CreateObject();
 		cJSON_AddStringToObject(errors, "fermeture", "Dates incohérentes : la fermeture "
-		    "vient après l'ouverture, et la fin des modifications après la fermeture.");
+		    "vient après l’ouverture, et la fin des modifications après la fermeture.");
 		campaign_write_fail(call, ERR_VALIDATION, "errors", errors);
 		cJSON_Delete(errors);
 		return NULL;

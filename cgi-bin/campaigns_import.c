@@ -105,7 +105,7 @@ order_parse(const cJSON *root, cJSON *errors)
 	return n > 0;
 bad:
 	cJSON_AddStringToObject(errors, "ordre", "Liste attendue : les identifiants des "
-	    "créneaux de la campagne, chacun une fois, dans l'ordre voulu.");
+	    "créneaux de la campagne, chacun une fois, dans l’ordre voulu.");
 	return false;
 }
 

@@ -1,8 +1,8 @@
 /* campaigns_matrix.c — who is available when, for fiable-campaigns:
  *   GET  …/N/matrice?apres=ID&limite=1..500&comptes=oui|non → {creneaux, personnes, suivant}
  *        (keyset paging on the answer id: each page one bounded query, memory flat; with
- *        comptes=non the slots come without "disponibles", which costs a pass over every
- *        answer: the page after the first keeps the first one's counts)
+ *        comptes=non the slots come without "disponibles": the page after the first keeps
+ *        the first one's counts, which sql/0021 keeps at write time)
  *   GET  …/N/reponses.csv → the active answers, one column per slot (removed ones marked
  *        « (retiré) »), streamed from a cursor 500 rows at a time. */
 #include <stdio.h>
@@ -57,7 +57,7 @@ handle_matrix(struct call *call)
 	    (http_query_value(call->req->query_string, "comptes", counts, sizeof(counts)) &&
 	    strcmp(counts, "oui") != 0 && strcmp(counts, "non") != 0)) {
 		cJSON *errors = cJSON_CreateObject();
-		cJSON_AddStringToObject(errors, "limite", "Paramètres invalides : apres est l'id de "
+		cJSON_AddStringToObject(errors, "limite", "Paramètres invalides : apres est l’id de "
 		    "la dernière réponse lue, limite un nombre de 1 à 500, comptes oui ou non.");
 		respond_problem(call, ERR_VALIDATION, "errors", errors);
 		cJSON_Delete(errors);
@@ -70,6 +70,8 @@ handle_matrix(struct call *call)
 	params[0] = a.id;
 	params[1] = after;
 	params[2] = rows;
+	if (strcmp(counts, "non") != 0)
+		slot_counts_compact(call->db);
 	slots = db_query(call->db, strcmp(counts, "non") == 0 ? STMT_CAMPAIGN_SLOTS_UNCOUNTED :
 	    STMT_CAMPAIGN_SLOTS, params);
 	people = db_query(call->db, STMT_CAMPAIGN_MATRIX_PEOPLE, params);
@@ -155,6 +157,7 @@ handle_export(struct call *call)
 	if (campaign_exists(call, a.id) != 0)
 		return;
 	params[0] = a.id;
+	slot_counts_compact(call->db);
 	if (!db_begin(call->db))
 		goto fail;
 	if ((res = db_exec(call->db, STMT_CAMPAIGN_EXPORT_SNAPSHOT, NULL)) == NULL || !db_ok(res))

@@ -226,7 +226,7 @@ handle_campaign_access(struct call *call)
 		if (errors != NULL && !cJSON_HasObjectItem(errors, "acces") &&
 		    cJSON_GetArraySize(errors) == 0)
 			cJSON_AddStringToObject(errors, "acces", "Valeur attendue : « ouvert » "
-			    "(quiconque a l'adresse) ou « invites » (les participants invités "
+			    "(quiconque a l’adresse) ou « invites » (les participants invités "
 			    "seulement).");
 		respond_problem(call, errors ? ERR_VALIDATION : ERR_INTERNAL, "errors", errors);
 		goto done;

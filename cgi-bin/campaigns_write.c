@@ -36,9 +36,10 @@ campaign_address_parse(const char *uri, struct campaign_address *a)
 		snprintf(a->sid, sizeof(a->sid), "%s", sid);
 		a->rest = "creneaux/{sid}";
 	}
-	if (strncmp(a->rest, "participants/", 13) == 0 &&
-	    strcmp(a->rest, "participants/import") != 0 &&
-	    strcmp(a->rest, "participants/inviter") != 0) {
+	/* participants/<digits>; the other names under participants/ (import, inviter,
+	 * relancer, sans-reponse.csv) are addresses of their own. */
+	if (strncmp(a->rest, "participants/", 13) == 0 && a->rest[13] >= '0' &&
+	    a->rest[13] <= '9') {
 		const char *pid = a->rest + 13;
 		size_t m = strspn(pid, "0123456789");
 		if (m == 0 || m > 18 || pid[m] != '\0' || pid[0] == '0')

@@ -1,10 +1,11 @@
 /* fiable-form — what a person's page needs before answering:
  *   GET /api/form?campagne=<slug>  one campaign's form: its slots (not removed, in order,
  *                                  with their day in its time zone), the campaign itself
- *                                  (titre, introduction, phase, dates), the feature flags
+ *                                  (titre, introduction, phase, dates, acces), the flags
  *                                  and the validation rules; without ?campagne=, the first
  *                                  campaign (the pages and tests of before campaigns)
  *   GET /api/campagnes             the campaigns open or about to open
+ *   GET, POST /api/desinscription  (unsubscribe.c) and POST /api/invitation (invitation.c)
  * Both bodies are rendered once and kept in the worker's memory (lib/form_cache.h): a
  * request costs no database round trip until a campaign, a slot or a flag changes (NOTIFY),
  * the connection is replaced, or the campaign's phase changes with the clock. Their metrics
@@ -18,6 +19,7 @@
 #include "form_cache.h"
 #include "http.h"
 #include "log.h"
+#include "mail.h"
 #include "metrics.h"
 #include "num.h"
 #include "respond.h"
@@ -96,6 +98,8 @@ render_form(struct call *call, const char *slug, char **body, long long *expires
 			cJSON_AddNumberToObject(s, "besoin", db_number(slots, i, "besoin"));
 		cJSON_AddItemToArray(list, s);
 	}
+	/* The confirmation says a receipt was e-mailed only when one is (submit.c queue_receipt). */
+	cJSON_AddBoolToObject(o, "accuse_reception", mail_configured(call->cfg));
 	fl = cJSON_AddObjectToObject(o, "fonctionnalites");
 	for (i = 0; i < PQntuples(flags); i++)
 		cJSON_AddBoolToObject(fl, db_text(flags, i, "name"), db_bool(flags, i, "enabled"));
@@ -104,6 +108,8 @@ render_form(struct call *call, const char *slug, char **body, long long *expires
 	cJSON_AddStringToObject(c, "titre", db_text_or(camp, 0, "titre", ""));
 	cJSON_AddStringToObject(c, "introduction", db_text_or(camp, 0, "introduction", ""));
 	cJSON_AddStringToObject(c, "phase", db_text_or(camp, 0, "phase", ""));
+	/* ouvert, or invites: the page says that an invitation's link is needed. */
+	cJSON_AddStringToObject(c, "acces", db_text_or(camp, 0, "acces", "ouvert"));
 	add_text_or_null(c, "ouverture", camp, "ouverture");
 	add_text_or_null(c, "fermeture", camp, "fermeture");
 	add_text_or_null(c, "fin_delai_grace", camp, "fin_delai_grace");
@@ -239,6 +245,7 @@ check_timezone(struct db *db, const struct config *cfg)
 }
 
 void handle_invitation(struct call *call);  /* invitation.c */
+void handle_unsubscribe_page(struct call *call);  /* unsubscribe.c */
 void handle_unsubscribe(struct call *call);
 
 /* Everything here is a read that everyone opens at once: its metrics go in batches
@@ -254,6 +261,7 @@ static const struct route routes[] = {
 	{ "/api/form", "GET, HEAD", handle_form },
 	{ "/api/campagnes", "GET, HEAD", handle_campaigns },
 	{ "/api/invitation", "POST", handle_invitation },
+	{ "/api/desinscription", "GET, HEAD", handle_unsubscribe_page },
 	{ "/api/desinscription", "POST", handle_unsubscribe },
 };
 

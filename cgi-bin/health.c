@@ -4,7 +4,9 @@
  * migration of this code is not applied. 200 otherwise ("status": "ok"), with warnings:
  * the last successful backup is older than 26 hours (or there is none), metrics wait in the
  * spool, the database holds migrations this code does not know. With ?strict=1 a warning
- * also gives 503, for a monitor that only looks at the status code.
+ * also gives 503, for a monitor that only looks at the status code. ?ping=1 only asks the
+ * database (SELECT 1): the form polls it every few seconds while an answer waits in its
+ * queue, to send it as soon as the service is back.
  *
  * It ingests the spool when the database is back, and does not count in the request
  * metrics (polled every few seconds, it would drown them). */
@@ -130,17 +132,38 @@ check_spool(cJSON *o, cJSON *warnings)
 		    "Des métriques attendent dans la file durable (base injoignable ou refus).");
 }
 
+/* ?ping=1: 200 when the database answers, 503 (with Retry-After) otherwise; nothing else. */
+static void
+handle_ping(struct call *call)
+{
+	PGresult *res = db_query(call->db, STMT_PING, NULL);
+	bool ok = db_ok(res);
+	char headers[64];
+	cJSON *o = cJSON_CreateObject();
+
+	PQclear(res);
+	cJSON_AddStringToObject(o, "status", ok ? "ok" : "indisponible");
+	cJSON_AddStringToObject(o, "database", ok ? "ok" : "injoignable");
+	api_error_headers(ERR_DATABASE_UNAVAILABLE, NULL, headers, sizeof(headers));
+	respond_json(call, ok ? 200 : 503, ok ? NULL : headers, o);
+	cJSON_Delete(o);
+}
+
 static void
 handle_health(struct call *call)
 {
 	const char *q = call->req->query_string;
-	/* strict=1, exactly, is the one parameter understood. */
+	/* strict=1 and ping=1, exactly, are the parameters understood. */
 	bool ok, strict = q != NULL && strcmp(q, "strict=1") == 0;
 	cJSON *o, *reasons, *warnings;
 	char headers[64];
 	PGresult *res;
 	int status;
 
+	if (q != NULL && strcmp(q, "ping=1") == 0) {
+		handle_ping(call);
+		return;
+	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "status", "ok");
 	reasons = cJSON_CreateArray();

@@ -3,12 +3,12 @@
  *                                 fill the form in; 403 invitation_invalide. The token
  *                                 travels in the body, never in an address (server logs);
  *                                 nginx limits the rate (zone ecritures).
- *   POST /api/desinscription?p=P&s=SIG   the one-click unsubscription from reminders of
- *                                 RFC 8058 (the List-Unsubscribe address of the invitation):
- *                                 SIG is the HMAC of participant P (participants.h), so a
- *                                 mail client can post it without logging in, and it can
- *                                 do nothing else. 200 with a French message, also when
- *                                 already unsubscribed; 403 invitation_invalide otherwise. */
+ *                                 Also "reponse" (repondu, retire, sans_reponse: as the view
+ *                                 participants_reponses says), "repondu" (a boolean) and the
+ *                                 campaign's "acces": once answered, the page opens the
+ *                                 answer with the same token (it is also an edit token,
+ *                                 lib/statements.c TOKEN_SUBMISSION).
+ * The unsubscription from reminders (GET and POST /api/desinscription) is unsubscribe.c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -18,7 +18,6 @@
 #include "respond.h"
 
 void handle_invitation(struct call *call);
-void handle_unsubscribe(struct call *call);
 
 void
 handle_invitation(struct call *call)
@@ -56,47 +55,14 @@ handle_invitation(struct call *call)
 	cJSON_AddStringToObject(o, "email", db_text_or(res, 0, "email", ""));
 	cJSON_AddStringToObject(o, "campagne", db_text_or(res, 0, "slug", ""));
 	cJSON_AddStringToObject(o, "titre", db_text_or(res, 0, "titre", ""));
+	cJSON_AddStringToObject(o, "acces", db_text_or(res, 0, "acces", "ouvert"));
+	cJSON_AddStringToObject(o, "reponse", db_text_or(res, 0, "reponse", "sans_reponse"));
+	cJSON_AddBoolToObject(o, "repondu",
+	    strcmp(db_text_or(res, 0, "reponse", ""), "repondu") == 0);
 	respond_json(call, 200, "Cache-Control: no-store\r\n", o);
 	cJSON_Delete(o);
 done:
 	PQclear(res);
 	cJSON_Delete(root);
 	cJSON_Delete(unknown);
-}
-
-void
-handle_unsubscribe(struct call *call)
-{
-	char pid[24], sig[TOKEN_STR_LEN + 1], want[TOKEN_STR_LEN];
-	const char *params[1] = { pid };
-	const char *q = call->req->query_string;
-	PGresult *res;
-	cJSON *o;
-	size_t n;
-
-	if (q == NULL || !http_query_value(q, "p", pid, sizeof(pid)) ||
-	    !http_query_value(q, "s", sig, sizeof(sig)) ||
-	    (n = strspn(pid, "0123456789")) == 0 || n > 18 || pid[n] != '\0' ||
-	    strlen(sig) != TOKEN_STR_LEN - 1) {
-		respond_error(call, ERR_INVITATION_INVALID);
-		return;
-	}
-	unsubscribe_signature(call->cfg, pid, want);
-	if (!equal_ct((const unsigned char *)want, (const unsigned char *)sig,
-	    TOKEN_STR_LEN - 1)) {
-		respond_error(call, ERR_INVITATION_INVALID);
-		return;
-	}
-	res = db_exec(call->db, STMT_PARTICIPANT_UNSUBSCRIBE, params);
-	if (!db_ok(res)) {
-		PQclear(res);
-		respond_db_failure(call);
-		return;
-	}
-	PQclear(res);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "message", "Vous ne recevrez plus de relance pour cette "
-	    "campagne. Vous pouvez toujours y répondre avec le lien de votre invitation.");
-	respond_json(call, 200, "Cache-Control: no-store\r\n", o);
-	cJSON_Delete(o);
 }

@@ -333,7 +333,7 @@ main(int argc, char **argv)
 	static const struct program p = {
 		.name = "fiable-metrics",
 		.summary = "métriques, liste des disponibilités et fonctionnalités pour "
-		    "l'administration (/api/admin/metrics, /api/admin/submissions, "
+		    "l’administration (/api/admin/metrics, /api/admin/submissions, "
 		    "/api/admin/fonctionnalites)",
 		.routes = routes,
 		.nroutes = sizeof(routes) / sizeof(routes[0]),

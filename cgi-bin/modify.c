@@ -5,8 +5,11 @@
  *   POST   /api/modify/link  a new edit link by e-mail, for the answer to the campaign
  *                            named by "campagne" (absent: the first); always 202: reveals
  *                            nothing; the mail sender decides later whether a link is sent
- * The token travels in "Authorization: Bearer"; only its SHA-256 is stored. The feature
- * flags "modification" and "email_links" off refuse the first three or the last (403). */
+ * The token travels in "Authorization: Bearer"; only its SHA-256 is stored. The invitation
+ * token of a participant is accepted as well, for that participant's answer in its campaign
+ * only (TOKEN_SUBMISSION in lib/statements.c): the personal link is also the edit link.
+ * The feature flags "modification" and "email_links" off refuse the first three or the
+ * last (403). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,7 @@
 #include "link_request.h"
 #include "log.h"
 #include "metrics.h"
+#include "participants.h"
 #include "respond.h"
 #include "server.h"
 #include "submission.h"
@@ -37,17 +41,21 @@ apply_update(struct db *db, const struct locked_submission *row, struct change *
     cJSON *details)
 {
 	const struct submission *s = c->arg;
-	cJSON *slots = submission_slots_json(s);
+	bool kept = false;
+	enum api_error e = participant_identity_kept(db, row, s->email, &kept);
+	cJSON *slots = e == ERR_NONE ? submission_slots_json(s) : NULL;
 	char *json = slots ? cJSON_PrintUnformatted(slots) : NULL;
-	const char *params[5] = { row->id, s->email, s->name, json, s->comment };
+	/* Invited-only: the e-mail and name stay the participant's (participants.h). */
+	const char *params[5] = { row->id, kept ? row->email : s->email,
+	    kept ? row->nom : s->name, json, s->comment };
 	enum store_result r = json ?
-	    submission_write_active(db, STMT_SUBMISSION_UPDATE, s->email, params) :
+	    submission_write_active(db, STMT_SUBMISSION_UPDATE, params[1], params) :
 	    STORE_FAILED;
 
 	(void)details;
 	cJSON_Delete(slots);
 	cJSON_free(json);
-	return change_store_error(r);
+	return e != ERR_NONE ? e : change_store_error(r);
 }
 
 static enum api_error

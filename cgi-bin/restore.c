@@ -167,7 +167,7 @@ handle_restore(struct call *call)
 		if (whole_number(cJSON_GetObjectItemCaseSensitive(root, "id"), &n))
 			snprintf(id, sizeof(id), "%ld", n);
 		else
-			cJSON_AddStringToObject(errors, "id", "L'identifiant de la réponse est obligatoire.");
+			cJSON_AddStringToObject(errors, "id", "L’identifiant de la réponse est obligatoire.");
 	}
 	cJSON_Delete(root);
 	if (cJSON_GetArraySize(errors) > 0) {
@@ -220,7 +220,7 @@ main(int argc, char **argv)
 {
 	static const struct program p = {
 		.name = "fiable-restore",
-		.summary = "restauration d'une version ou d'une réponse retirée (/api/restore)",
+		.summary = "restauration d’une version ou d’une réponse retirée (/api/restore)",
 		.routes = routes,
 		.nroutes = sizeof(routes) / sizeof(routes[0]),
 	};

@@ -106,7 +106,7 @@ submit_campaign_named(struct call *call, cJSON *root, char slug[CAMPAIGN_SLUG_BU
 		return false;
 	}
 	cJSON_AddStringToObject(errors, "campagne",
-	    "Cette campagne n'existe pas : vérifiez l'adresse du formulaire.");
+	    "Cette campagne n’existe pas : vérifiez l’adresse du formulaire.");
 	respond_problem(call, ERR_CAMPAIGN_UNKNOWN, "errors", errors);
 	cJSON_Delete(errors);
 	return false;

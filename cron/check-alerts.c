@@ -3,9 +3,11 @@
  *     *\/5 * * * *  fiable-check-alerts 2>>/var/log/fiable/check-alerts.log
  *
  * Rules come from a JSON file (FIABLE_ALERT_RULES, or --rules FILE; cron/alert-rules.json
- * holds the three of docs/plan-de-deploiement.md and the backup one). Each rule reads one figure of the metrics
- * summary over its window (or of the backups) and compares it to its threshold; a rule on
- * requests stays quiet under its minimum number of requests. A rule that starts firing sends
+ * holds the three of docs/plan-de-deploiement.md, the backup one and the campaigns one). Each
+ * rule reads one figure of the metrics summary over its window (or of the backups, or of each
+ * open campaign closing soon: its response rate) and compares it to its threshold; a rule on
+ * requests stays quiet under its minimum number of requests; the mail of a rule on campaigns
+ * names the campaigns. A rule that starts firing sends
  * ONE e-mail to ALERT_EMAIL, then nothing while it keeps firing, then one "resolved" e-mail
  * when it clears. States and events are stored (alert_states, alert_events) and shown on
  * /admin/metrics; a mail that could not be sent is tried again on the next run.
@@ -20,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "admin_metrics.h"
 #include "alert_rules.h"
 #include "cli.h"
 #include "config.h"
@@ -57,7 +60,7 @@ static struct cli cli = {
 static int
 evaluate(struct db *db, const struct config *cfg, struct alert_rule *rules, size_t n)
 {
-	cJSON *backups = NULL, *summaries[ALERT_RULES_MAX] = { NULL };
+	cJSON *backups = NULL, *campaigns = NULL, *summaries[ALERT_RULES_MAX] = { NULL };
 	size_t i, j;
 	int rc = -1;
 
@@ -65,16 +68,15 @@ evaluate(struct db *db, const struct config *cfg, struct alert_rule *rules, size
 		struct alert_rule *ru = &rules[i];
 
 		if (ru->source == ALERT_SRC_BACKUPS) {
-			if (backups == NULL) {
-				PGresult *res = db_query(db, STMT_METRICS_BACKUPS, NULL);
-				if (db_ok(res) && PQntuples(res) == 1 &&
-				    !db_is_null(res, 0, "sauvegardes"))
-					backups = cJSON_Parse(db_text(res, 0, "sauvegardes"));
-				PQclear(res);
-				if (backups == NULL)
-					goto out;
-			}
+			if (backups == NULL && (backups = admin_query_json(db, STMT_METRICS_BACKUPS,
+			    NULL, "sauvegardes")) == NULL)
+				goto out;
 			alert_rule_evaluate(ru, backups);
+		} else if (ru->source == ALERT_SRC_CAMPAIGNS) {
+			if (campaigns == NULL && (campaigns = admin_query_json(db,
+			    STMT_METRICS_CAMPAIGN_RESPONSES, NULL, "campagnes")) == NULL)
+				goto out;
+			alert_rule_evaluate(ru, campaigns);
 		} else {
 			char window[32];
 			/* Rules sharing a window share one summary. */
@@ -97,6 +99,7 @@ out:
 	for (i = 0; i < n; i++)
 		cJSON_Delete(summaries[i]);
 	cJSON_Delete(backups);
+	cJSON_Delete(campaigns);
 	return rc;
 }
 
@@ -123,21 +126,29 @@ french_number(double v, char *out, size_t cap)
 static char *
 event_message(const struct config *cfg, const struct alert_rule *ru)
 {
-	char value[48], threshold[48], measured[256], where[96], *text;
-	size_t cap = 2048;
+	char value[48], threshold[48], measured[256], where[128], which[ALERT_DETAIL_MAX + 64];
+	char *text;
+	size_t cap = 4096;
 
 	french_number(ru->value, value, sizeof(value));
 	french_number(ru->threshold, threshold, sizeof(threshold));
 	if (!ru->has_value)
 		snprintf(measured, sizeof(measured), "aucune valeur (%s)",
-		    ru->source == ALERT_SRC_BACKUPS ? "aucune sauvegarde réussie" : "pas de requête");
+		    ru->source == ALERT_SRC_BACKUPS ? "aucune sauvegarde réussie" :
+		    ru->source == ALERT_SRC_CAMPAIGNS ? "aucune campagne ouverte ne ferme bientôt" :
+		    "pas de requête");
 	else
 		snprintf(measured, sizeof(measured), "%s%s%s", value, ru->unit[0] ? " " : "", ru->unit);
+	where[0] = which[0] = '\0';
 	if (ru->source == ALERT_SRC_REQUESTS)
 		snprintf(where, sizeof(where), " sur les %ld dernières minutes (%.0f requêtes)",
 		    ru->window_minutes, ru->requests);
-	else
-		where[0] = '\0';
+	if (ru->source == ALERT_SRC_CAMPAIGNS && ru->has_value)
+		snprintf(where, sizeof(where), " (la plus basse des campagnes ouvertes qui ferment "
+		    "dans moins de %ld heures)", ru->closing_hours);
+	if (ru->source == ALERT_SRC_CAMPAIGNS && ru->detail_count > 0)
+		snprintf(which, sizeof(which), "Campagne(s) concernée(s) (%d) : %s\n\n",
+		    ru->detail_count, ru->detail);
 	if ((text = malloc(cap)) == NULL)
 		return NULL;
 	if (ru->firing)
@@ -146,11 +157,12 @@ event_message(const struct config *cfg, const struct alert_rule *ru)
 		    "L'alerte « %s » vient de se déclencher.\n\n"
 		    "Valeur mesurée : %s%s.\n"
 		    "Seuil : %c %s%s%s.\n\n"
+		    "%s"
 		    "Tableau de bord : %s/admin/metrics\n\n"
 		    "Vous ne recevrez pas d'autre message pour cette alerte tant qu'elle reste "
 		    "déclenchée ; un message vous dira quand la situation sera revenue à la normale.\n",
 		    ru->title, measured, where, ru->op, threshold, ru->unit[0] ? " " : "", ru->unit,
-		    cfg->public_url);
+		    which, cfg->public_url);
 	else
 		snprintf(text, cap,
 		    "Bonjour,\n\n"
@@ -307,11 +319,13 @@ print_dry_run(const struct config *cfg, const struct alert_rule *rules, size_t n
 
 		PQclear(res);
 		if (ru->has_value)
-			printf("%-16s %s (valeur : %.6g, seuil : %c %.6g)\n", ru->name,
+			printf("%-22s %s (valeur : %.6g, seuil : %c %.6g)\n", ru->name,
 			    ru->firing ? "DÉCLENCHÉE" : "normale", ru->value, ru->op, ru->threshold);
 		else
-			printf("%-16s %s (valeur absente, seuil : %c %.6g)\n", ru->name,
+			printf("%-22s %s (valeur absente, seuil : %c %.6g)\n", ru->name,
 			    ru->firing ? "DÉCLENCHÉE" : "normale", ru->op, ru->threshold);
+		if (ru->detail_count > 0)
+			printf("  campagne(s) : %s\n", ru->detail);
 		if (t == ALERT_UNCHANGED)
 			continue;
 		event_subject(alert_transition_kind(t), ru->title, subject, sizeof(subject));

@@ -4,8 +4,11 @@
  *
  * As a service, `fiable-mail-outbox --watch` listens for the notification each queued message
  * sends when its transaction commits and delivers it at once, so the FastCGI programs never
- * wait for a mail server; it also wakes every WATCH_PERIOD_S seconds for the retries that
- * come due (backoff of lib/outbox.c) and survives database restarts.
+ * wait for a mail server; it also wakes every WATCH_PERIOD_S seconds (--period) for the
+ * retries that come due (backoff of lib/outbox.c) and survives database restarts: as soon as
+ * it is connected again it LISTENs on the new connection and passes at once. A pass that
+ * reaches its bound (BATCH * MAX_BATCHES messages) while more are due is followed by
+ * another at once, not by the period's wait.
  *
  * From cron, one pass that catches up (for a host without the service, or as a safety net):
  *
@@ -16,6 +19,7 @@
  * Exit status: 0 done (messages put off until later included); 1 configuration or database
  * error; 2 mail is not configured while messages wait; 3 messages were due and none could
  * be sent (the server was unreachable or answered "try later"); 64 bad usage. */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +31,7 @@
 #include "log.h"
 #include "link_request.h"
 #include "mail.h"
+#include "num.h"
 #include "outbox.h"
 
 #define PROGRAM "fiable-mail-outbox"
@@ -35,8 +40,10 @@
 #define MAX_BATCHES 20
 /* Bound of the count of messages still due, shown in the summary. */
 #define COUNT_MAX 100000
-/* --watch: longest sleep between two passes, and the pause after a database failure. */
+/* --watch: longest sleep between two passes (by default; --period), and the pause after a
+ * database failure. */
 #define WATCH_PERIOD_S 30
+#define WATCH_PERIOD_MAX_S 3600
 #define WATCH_RETRY_S 2
 
 static volatile sig_atomic_t stopping;
@@ -48,18 +55,20 @@ on_terminate(int sig)
 	stopping = 1;
 }
 
-enum opt { OPT_WATCH, OPT__MAX };
+enum opt { OPT_WATCH, OPT_PERIOD, OPT__MAX };
 
 static const struct cli_option options[OPT__MAX + 1] = {
 	[OPT_WATCH] = { "watch", NULL, "en service : envoie chaque message dès sa mise en file, "
 	    "jusqu'à SIGTERM" },
+	[OPT_PERIOD] = { "period", "SECONDES", "avec --watch : passe de rattrapage au plus tard "
+	    "toutes les SECONDES\n(1 à 3600, défaut : 30) pour les nouveaux essais" },
 };
 
 static struct cli cli = {
 	.program = PROGRAM,
 	.summary = "envoie les courriels en attente (table mail_outbox), après avoir\n"
 	    "traité les demandes de lien de modification (table modify_link_requests)",
-	.synopsis = "[--watch]",
+	.synopsis = "[--watch [--period SECONDES]]",
 	.options = options,
 	.notes = "En service : " PROGRAM " --watch (envoie chaque message dès sa mise en file).\n"
 	    "Par cron, une passe de rattrapage, par exemple chaque minute :\n"
@@ -83,14 +92,18 @@ link_summary(const struct link_counts *l)
 
 /* Resolves the pending link requests (their links join the queue), then delivers in batches
  * until nothing is due (bounded); returns the exit status. quiet: say nothing when there was
- * nothing to do (the service's passes). */
+ * nothing to do (the service's passes). *more (may be NULL): the pass reached its bound
+ * while messages are still due. */
 static int
-deliver_all(struct db *db, const struct config *cfg, bool quiet)
+deliver_all(struct db *db, const struct config *cfg, bool quiet, bool *more)
 {
 	struct outbox_counts c = { 0, 0, 0 };
 	struct link_counts l = { 0, 0, 0, 0 };
 	int i, before, left, links;
+	bool full = false;
 
+	if (more != NULL)
+		*more = false;
 	if (!mail_configured(cfg)) {
 		if ((left = outbox_due_count(db, COUNT_MAX)) < 0 ||
 		    (links = link_requests_pending(db, COUNT_MAX)) < 0 ||
@@ -113,9 +126,12 @@ deliver_all(struct db *db, const struct config *cfg, bool quiet)
 			goto fail;
 		if (c.sent + c.retried + c.failed - before < BATCH)
 			break;
+		full = i + 1 == MAX_BATCHES;
 	}
 	if ((left = outbox_due_count(db, COUNT_MAX)) < 0)
 		goto fail;
+	if (more != NULL)
+		*more = full && left > 0;
 	link_summary(&l);
 	if (!quiet || c.sent + c.retried + c.failed > 0)
 		fprintf(stderr, "%s : %d envoyé(s), %d à réessayer plus tard, %d abandonné(s), "
@@ -130,11 +146,12 @@ fail:
 
 /* The service: a pass at start, then one per notification or period, until SIGTERM. */
 static int
-watch(struct db *db, const struct config *cfg)
+watch(struct db *db, const struct config *cfg, int period_s)
 {
 	struct sigaction sa;
 	sigset_t blocked;
 	unsigned long listening = 0;	/* connection number the LISTEN was said on */
+	bool more;
 	int woke;
 
 	memset(&sa, 0, sizeof(sa));
@@ -157,7 +174,7 @@ watch(struct db *db, const struct config *cfg)
 			}
 			listening = db_connections(db);
 		}
-		if (deliver_all(db, cfg, true) == 1) {
+		if (deliver_all(db, cfg, true, &more) == 1) {
 			sleep(WATCH_RETRY_S);
 			continue;
 		}
@@ -169,7 +186,10 @@ watch(struct db *db, const struct config *cfg)
 		 * LISTEN on it, then pass again. */
 		if (listening != db_connections(db))
 			continue;
-		woke = db_wait_notify(db, WATCH_PERIOD_S * 1000);
+		/* A backlog larger than a pass: the next pass at once, while messages are due. */
+		if (more)
+			continue;
+		woke = db_wait_notify(db, period_s * 1000);
 		if (woke < 0)
 			listening = 0;
 	}
@@ -183,7 +203,8 @@ main(int argc, char **argv)
 	struct config cfg;
 	struct db *db;
 	const char *arg;
-	bool service = false;
+	bool service = false, period_set = false;
+	long long period = WATCH_PERIOD_S;
 	int opt, rc;
 
 	log_init(PROGRAM);
@@ -192,10 +213,18 @@ main(int argc, char **argv)
 		case OPT_WATCH:
 			service = true;
 			break;
+		case OPT_PERIOD:
+			if (!num_parse(arg, 1, WATCH_PERIOD_MAX_S, &period))
+				return cli_usage_error(&cli, "--period : un nombre de secondes de 1 à %d",
+				    WATCH_PERIOD_MAX_S);
+			period_set = true;
+			break;
 		default:	/* CLI_EXIT: --help, --version or a usage error */
 			return cli.status;
 		}
 	}
+	if (period_set && !service)
+		return cli_usage_error(&cli, "--period ne va qu'avec --watch");
 	if (!cli_config_load(&cli, &cfg))
 		return 1;
 	if ((db = db_open(cfg.database_url)) == NULL) {
@@ -203,9 +232,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (service) {
-		rc = watch(db, &cfg);
+		rc = watch(db, &cfg, (int)period);
 	} else if (db_ensure(db)) {
-		rc = deliver_all(db, &cfg, false);
+		rc = deliver_all(db, &cfg, false, NULL);
 	} else {
 		fprintf(stderr, "%s : base de données injoignable (FIABLE_DATABASE_URL)\n",
 		    PROGRAM);

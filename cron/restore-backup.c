@@ -541,6 +541,8 @@ cmd_apply(const struct config *cfg, struct db *db, const struct options *o,
 	    cJSON_AddNumberToObject(details, "conflicts", (double)r.conflicts) == NULL ||
 	    cJSON_AddNumberToObject(details, "campaigns_added", (double)r.campaigns_added) == NULL ||
 	    cJSON_AddNumberToObject(details, "slots_added", (double)r.slots_added) == NULL ||
+	    cJSON_AddNumberToObject(details, "participants_added",
+	    (double)r.participants_added) == NULL ||
 	    cJSON_AddNumberToObject(details, "audit_added", (double)r.audit_added) == NULL ||
 	    cJSON_AddStringToObject(details, "system_user", system_user()) == NULL) {
 		snprintf(err, sizeof(err), "mémoire insuffisante");
@@ -572,12 +574,13 @@ cmd_apply(const struct config *cfg, struct db *db, const struct options *o,
 	fprintf(stderr, "%s : %s sauvegarde %s%s%s : %lld réponse(s) concernée(s) : %lld "
 	    "réinsérée(s), %lld remise(s) dans leur état sauvegardé (nouvelle version, "
 	    "historique gardé), %lld déjà identique(s), %lld conflit(s) ; %lld campagne(s), "
-	    "%lld créneau(x) et %lld ligne(s) d'audit rajouté(s) ; %.2f s\n", PROGRAM,
+	    "%lld créneau(x), %lld participant(s) et %lld ligne(s) d'audit rajouté(s) ; "
+	    "%.2f s\n", PROGRAM,
 	    o->confirm ? "RESTAURÉ depuis la" : "RÉPÉTITION (rien n'est modifié ; ajoutez "
 	    "--confirm pour appliquer) avec la", t.id_text, o->email ? " pour " : "",
 	    o->email ? o->email : "", r.considered, r.inserted, r.updated,
 	    r.considered - r.inserted - r.updated - r.conflicts, r.conflicts, r.campaigns_added,
-	    r.slots_added, r.audit_added, backup_seconds_since(start));
+	    r.slots_added, r.participants_added, r.audit_added, backup_seconds_since(start));
 	rc = 0;
 fail:
 	if (in_tx)

@@ -23,7 +23,7 @@ admin_flag_request(const cJSON *root, const struct flag_def **flag, bool *enable
 		return ERR_INTERNAL;
 	}
 	if (d == NULL) {
-		buf_printf(&t, "%s", "Fonctionnalité inconnue. Choisissez l'une de celles-ci :");
+		buf_printf(&t, "%s", "Fonctionnalité inconnue. Choisissez l’une de celles-ci :");
 		for (i = 0; flag_at(i) != NULL; i++)
 			buf_printf(&t, "%s %s", i ? "," : "", flag_at(i)->name);
 		buf_add(&t, ".", 1);

@@ -23,7 +23,7 @@ const struct admin_kpi admin_kpis[] = {
 	{ "taux_succes", "taux_succes", "Taux de succès", "%", '>', 95 },
 	{ "temps_reponse", "temps_reponse_ms.p95", "Temps de réponse (95 % des requêtes)", "ms",
 	  '<', 2000 },
-	{ "file_attente", "file.longueur_moyenne", "File d'attente (moyenne)", "éléments", '<', 5 },
+	{ "file_attente", "file.longueur_moyenne", "File d’attente (moyenne)", "éléments", '<', 5 },
 	{ "aucune_perte", "envois_jamais_aboutis", "Envois jamais aboutis", "", '=', 0 },
 };
 const size_t admin_nkpis = sizeof(admin_kpis) / sizeof(admin_kpis[0]);
@@ -118,7 +118,7 @@ admin_metrics_json(struct db *db, const struct admin_window *w, const char *tz)
 {
 	char events[8];
 	const char *params[1] = { events };
-	cJSON *o, *summary, *backups, *states, *recent, *alerts;
+	cJSON *o, *summary, *backups, *states, *recent, *alerts, *campaigns;
 	char now[32];
 	time_t t = time(NULL);
 	struct tm tm;
@@ -129,7 +129,10 @@ admin_metrics_json(struct db *db, const struct admin_window *w, const char *tz)
 	backups = summary ? admin_query_json(db, STMT_METRICS_BACKUPS, NULL, "sauvegardes") : NULL;
 	states = backups ? admin_query_json(db, STMT_ALERT_STATES_JSON, NULL, "etats") : NULL;
 	recent = states ? admin_query_json(db, STMT_ALERT_EVENTS_JSON, params, "evenements") : NULL;
-	if (recent == NULL) {
+	campaigns = recent ? admin_query_json(db, STMT_METRICS_CAMPAIGN_RESPONSES, NULL,
+	    "campagnes") : NULL;
+	if (campaigns == NULL) {
+		cJSON_Delete(recent);
 		cJSON_Delete(summary);
 		cJSON_Delete(backups);
 		cJSON_Delete(states);
@@ -148,5 +151,6 @@ admin_metrics_json(struct db *db, const struct admin_window *w, const char *tz)
 	cJSON_AddItemToObject(alerts, "etats", states);
 	cJSON_AddItemToObject(alerts, "evenements", recent);
 	cJSON_AddItemToObject(o, "file_durable", spool_json());
+	cJSON_AddItemToObject(o, "campagnes", campaigns);
 	return o;
 }

@@ -87,9 +87,17 @@ parse_rule(const cJSON *o, size_t index, const char *name, struct alert_rule *ru
 		}
 	} else if (strcmp(source, "sauvegardes") == 0) {
 		ru->source = ALERT_SRC_BACKUPS;
+	} else if (strcmp(source, "campagnes") == 0) {
+		ru->source = ALERT_SRC_CAMPAIGNS;
+		if (!read_number(o, "fermeture_heures", 1, 8760, &d)) {
+			snprintf(err, errlen, "%s : règle « %s » : fermeture_heures entre 1 et 8760",
+			    name, ru->name);
+			return -1;
+		}
+		ru->closing_hours = (long)d;
 	} else {
-		snprintf(err, errlen, "%s : règle « %s » : source « requetes » ou « sauvegardes »",
-		    name, ru->name);
+		snprintf(err, errlen, "%s : règle « %s » : source « requetes », « sauvegardes » ou "
+		    "« campagnes »", name, ru->name);
 		return -1;
 	}
 	ru->fire_when_missing = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o,
@@ -160,11 +168,73 @@ out:
 	return rc;
 }
 
+static bool
+crosses(const struct alert_rule *ru, double v)
+{
+	return ru->op == '>' ? v > ru->threshold : v < ru->threshold;
+}
+
+/* A rule on campaigns (alert_rule_evaluate). */
+static void
+evaluate_campaigns(struct alert_rule *ru, const cJSON *campaigns)
+{
+	const cJSON *c, *phase, *hours, *slug, *title, *v;
+	char number[32], *comma;
+	size_t len = 0;
+	int w;
+
+	ru->requests = -1;
+	ru->has_value = false;
+	ru->value = 0;
+	ru->detail[0] = '\0';
+	ru->detail_count = 0;
+	cJSON_ArrayForEach(c, campaigns) {
+		phase = cJSON_GetObjectItemCaseSensitive(c, "phase");
+		hours = cJSON_GetObjectItemCaseSensitive(c, "heures_avant_fermeture");
+		slug = cJSON_GetObjectItemCaseSensitive(c, "slug");
+		v = metrics_json_path(c, ru->indicator);
+		if (!cJSON_IsString(phase) || strcmp(phase->valuestring, "ouverte") != 0 ||
+		    !cJSON_IsNumber(hours) || hours->valuedouble > (double)ru->closing_hours ||
+		    !cJSON_IsString(slug) || !cJSON_IsNumber(v))
+			continue;
+		/* the worst: the highest against '>', the lowest against '<' */
+		if (!ru->has_value ||
+		    (ru->op == '>' ? v->valuedouble > ru->value : v->valuedouble < ru->value))
+			ru->value = v->valuedouble;
+		ru->has_value = true;
+		if (!crosses(ru, v->valuedouble))
+			continue;
+		ru->detail_count++;
+		/* The names that fit; the count says how many there are. */
+		snprintf(number, sizeof(number), "%.4g", v->valuedouble);
+		if ((comma = strchr(number, '.')) != NULL)
+			*comma = ',';	/* read by French speakers */
+		title = cJSON_GetObjectItemCaseSensitive(c, "titre");
+		if (cJSON_IsString(title))
+			w = snprintf(ru->detail + len, sizeof(ru->detail) - len,
+			    "%s« %s » (%s) : %s%s%s", len ? " ; " : "", title->valuestring,
+			    slug->valuestring, number, ru->unit[0] ? " " : "", ru->unit);
+		else
+			w = snprintf(ru->detail + len, sizeof(ru->detail) - len, "%s%s : %s%s%s",
+			    len ? " ; " : "", slug->valuestring, number, ru->unit[0] ? " " : "",
+			    ru->unit);
+		if (w > 0 && (size_t)w < sizeof(ru->detail) - len)
+			len += (size_t)w;
+		else
+			ru->detail[len] = '\0';
+	}
+	ru->firing = ru->has_value ? ru->detail_count > 0 : ru->fire_when_missing;
+}
+
 void
 alert_rule_evaluate(struct alert_rule *ru, const cJSON *figures)
 {
 	const cJSON *v;
 
+	if (ru->source == ALERT_SRC_CAMPAIGNS) {
+		evaluate_campaigns(ru, figures);
+		return;
+	}
 	if (ru->source == ALERT_SRC_BACKUPS) {
 		ru->requests = -1;
 	} else {
@@ -179,7 +249,7 @@ alert_rule_evaluate(struct alert_rule *ru, const cJSON *figures)
 	else if (ru->source == ALERT_SRC_REQUESTS && ru->requests < (double)ru->min_requests)
 		ru->firing = false;
 	else
-		ru->firing = ru->op == '>' ? ru->value > ru->threshold : ru->value < ru->threshold;
+		ru->firing = crosses(ru, ru->value);
 }
 
 enum alert_transition

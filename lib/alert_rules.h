@@ -15,8 +15,14 @@
 
 enum alert_source {
 	ALERT_SRC_REQUESTS,      /* "requetes" (the default): the metrics summary of a window */
-	ALERT_SRC_BACKUPS        /* "sauvegardes": the backups member of the metrics */
+	ALERT_SRC_BACKUPS,       /* "sauvegardes": the backups member of the metrics */
+	ALERT_SRC_CAMPAIGNS      /* "campagnes": each open campaign with participants closing
+	                          * within fermeture_heures (member "campagnes" of the metrics) */
 };
+
+/* The campaigns a firing rule on campaigns names in its mail: "« Titre » (slug) : 50 % ; ..."
+ * (as many as fit; detail_count says how many there are). */
+#define ALERT_DETAIL_MAX 1024
 
 struct alert_rule {
 	char name[65];
@@ -28,12 +34,16 @@ struct alert_rule {
 	double threshold;
 	long window_minutes;     /* requests only */
 	long min_requests;       /* requests only */
+	long closing_hours;      /* campaigns only: those closing within this many hours */
 	bool fire_when_missing;
 	/* evaluation (alert_rule_evaluate) */
 	bool has_value;
 	double value;
 	double requests;         /* requests in the window; -1 for a rule on backups */
 	bool firing;
+	/* campaigns: those that fire, and how many; value is the worst of those considered */
+	char detail[ALERT_DETAIL_MAX];
+	int detail_count;
 };
 
 enum alert_transition {
@@ -52,9 +62,12 @@ int alert_rules_load(const char *path, struct alert_rule rules[ALERT_RULES_MAX],
     char *err, size_t errlen);
 
 /* Sets has_value, value, requests and firing of the rule from figures: the summary of its
- * window (with "requetes") or the backups object; NULL or a figure that is not a number is a
- * missing value (firing only with absente_declenche). A rule on requests stays quiet under
- * its minimum of requests. */
+ * window (with "requetes"), the backups object, or the array of campaigns; NULL or a figure
+ * that is not a number is a missing value (firing only with absente_declenche). A rule on
+ * requests stays quiet under its minimum of requests. A rule on campaigns reads its figure in
+ * each campaign in phase "ouverte" closing within its hours: it fires when one of them
+ * crosses the threshold, names those in detail, and its value is the worst of them (none
+ * closing: a missing value). */
 void alert_rule_evaluate(struct alert_rule *ru, const cJSON *figures);
 
 /* What a rule's new state makes of its stored one; a rule never stored counts as not firing

@@ -39,6 +39,9 @@ const struct backup_table_def backup_tables[BACKUP__TABLES] = {
 	[BACKUP_AUDIT] = { "audit_logs", "pg_temp.restore_audit_logs",
 	    STMT_BACKUP_DECLARE_AUDIT, STMT_BACKUP_DECLARE_SCRATCH_AUDIT,
 	    STMT_BACKUP_SCRATCH_AUDIT, STMT_BACKUP_LOAD_AUDIT, 1, NULL, 0, 0 },
+	[BACKUP_PARTICIPANTS] = { "participants", "pg_temp.restore_participants",
+	    STMT_BACKUP_DECLARE_PARTICIPANTS, STMT_BACKUP_DECLARE_SCRATCH_PARTICIPANTS,
+	    STMT_BACKUP_SCRATCH_PARTICIPANTS, STMT_BACKUP_LOAD_PARTICIPANTS, 3, NULL, 0, 0 },
 };
 
 const char *

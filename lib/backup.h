@@ -1,5 +1,5 @@
 /* backup.h — what a restore needs (the campaigns, their slots, every submission with the
- * withdrawn ones and their history, the audit log), read in ONE REPEATABLE READ READ ONLY transaction
+ * withdrawn ones and their history, the audit log, the participants of the campaigns), read in ONE REPEATABLE READ READ ONLY transaction
  * and streamed through a cursor as gzip-compressed JSON lines, with a manifest; the proof
  * that a backup restores (loaded into scratch tables and compared with its manifest); its
  * application to the live database; the retention policy of the cleanup.
@@ -20,10 +20,12 @@
 
 /* The format written, and the oldest one read:
  *   1  (migrations 0008 to 0013) creneaux, soumissions_disponibilites, audit_logs;
- *   2  (0014) campagnes first; creneaux and soumissions_disponibilites with their campaign.
- * A backup of format 1 restores into today's tables: its slots and answers into the first
+ *   2  (0014) campagnes first; creneaux and soumissions_disponibilites with their campaign;
+ *   3  (0018, 0024) participants last, with their invitation token's hash and their
+ *      unsubscription from reminders (personal links keep working after a restoration).
+ * A backup of format 2 restores with no participants. A backup of format 1 restores into today's tables: its slots and answers into the first
  * campaign (campagne_par_defaut(), sql/0014), with the values the migration gave theirs. */
-#define BACKUP_FORMAT 2
+#define BACKUP_FORMAT 3
 #define BACKUP_FORMAT_OLDEST 1
 /* pg_advisory_lock key held by a backup or a cleanup for its whole run: one at a time. */
 #define BACKUP_LOCK_KEY "7310012346"
@@ -41,6 +43,7 @@ enum backup_table {
 	BACKUP_SLOTS,           /* creneaux */
 	BACKUP_SUBMISSIONS,     /* soumissions_disponibilites */
 	BACKUP_AUDIT,           /* audit_logs */
+	BACKUP_PARTICIPANTS,    /* participants (since format 3) */
 	BACKUP__TABLES
 };
 
@@ -102,6 +105,7 @@ struct backup_apply_result {
 	long long conflicts;        /* left alone: see the report */
 	long long campaigns_added;
 	long long slots_added;
+	long long participants_added;
 	long long audit_added;      /* audit rows missing from the database */
 	long long audit_collisions; /* backup audit rows whose id now holds another row */
 };
@@ -110,8 +114,9 @@ struct backup_apply_result {
  * those of email when not NULL) back into the live tables, each into its campaign. A submission changed since is
  * updated, so the triggers add a version and keep the replaced content in its history; one
  * absent is inserted with its id, history and dates; each gets an audit row. Without email,
- * missing audit rows, campaigns and slots are added too (in that order: the audit rows the
- * triggers write for the campaigns and slots come after the backup's). Conflicts (the e-mail
+ * missing audit rows, campaigns, slots and participants are added too (in that order: the
+ * audit rows the triggers write for them come after the backup's; a participant keeps its
+ * token's hash, but not a link to an invitation mail the database no longer has). Conflicts (the e-mail
  * is active in another submission of the campaign) are left alone and listed on report. */
 int backup_apply(struct db *db, long long backup_id, const char *email, const char *actor,
     struct backup_apply_result *r, FILE *report, char *err, size_t errlen);

@@ -44,7 +44,9 @@ backup_apply(struct db *db, long long backup_id, const char *email, const char *
 		    (r->campaigns_added = db_run_count(db, STMT_BACKUP_APPLY_CAMPAIGNS, NULL,
 		    "l'ajout des campagnes", err, errlen)) < 0 ||
 		    (r->slots_added = db_run_count(db, STMT_BACKUP_APPLY_SLOTS, NULL,
-		    "l'ajout des créneaux", err, errlen)) < 0)
+		    "l'ajout des créneaux", err, errlen)) < 0 ||
+		    (r->participants_added = db_run_count(db, STMT_BACKUP_APPLY_PARTICIPANTS, NULL,
+		    "l'ajout des participants", err, errlen)) < 0)
 			goto fail;
 	}
 	if ((n = db_run_rows(db, STMT_BACKUP_APPLY_WITHDRAWN, params,

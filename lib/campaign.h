@@ -59,6 +59,10 @@ cJSON *campaign_row_json(const PGresult *res);
 /* The campaign with its slots; NULL with *found false when there is none, NULL with *found
  * true on a database failure. *version receives its version. */
 cJSON *campaign_load_json(struct db *db, const char *id, bool *found, long *version);
+/* Moves the counts per slot written since the last call into their table (sql/0021), so
+ * that reading them stays short; outside a transaction. Best effort: a failure is logged,
+ * the counts stay exact either way. Safe to repeat (its own transaction each time). */
+void slot_counts_compact(struct db *db);
 /* Slots of a campaign_slots (or slot) result as a JSON array; with_counts adds retire and
  * disponibles. */
 cJSON *campaign_slots_json(const PGresult *res, bool with_counts);

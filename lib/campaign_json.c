@@ -129,6 +129,7 @@ campaign_load_json(struct db *db, const char *id, bool *found, long *version)
 	db_int(res, 0, "version", 1, 2147483647, &v);
 	*version = (long)v;
 	PQclear(res);
+	slot_counts_compact(db);
 	slots = db_query(db, STMT_CAMPAIGN_SLOTS, params);
 	if (slots == NULL || PQresultStatus(slots) != PGRES_TUPLES_OK) {
 		PQclear(slots);

@@ -46,21 +46,21 @@ campaign_for_answer(struct db *db, const char *slug, struct campaign_answer *out
 		date = db_text(res, 0, "ferme_le");
 		if (date != NULL && strcmp(db_text_or(res, 0, "etat", ""), "ouverte") == 0)
 			snprintf(out->detail, sizeof(out->detail), "Cette campagne est close depuis "
-			    "le %s (heure de %s) ; votre réponse n'a pas été enregistrée.", date,
+			    "le %s (heure de %s) ; votre réponse n’a pas été enregistrée.", date,
 			    db_text_or(res, 0, "fuseau", ""));
 		else
 			snprintf(out->detail, sizeof(out->detail), "Cette campagne est close ; "
-			    "votre réponse n'a pas été enregistrée.");
+			    "votre réponse n’a pas été enregistrée.");
 	} else {
 		out->refusal = ERR_CAMPAIGN_NOT_OPEN;
 		date = db_text(res, 0, "ouvre_le");
 		if (strcmp(phase, "a_venir") == 0 && date != NULL)
 			snprintf(out->detail, sizeof(out->detail), "Cette campagne ouvrira le %s "
-			    "(heure de %s) ; votre réponse n'a pas été enregistrée.", date,
+			    "(heure de %s) ; votre réponse n’a pas été enregistrée.", date,
 			    db_text_or(res, 0, "fuseau", ""));
 		else
-			snprintf(out->detail, sizeof(out->detail), "Cette campagne n'est pas "
-			    "ouverte aux réponses ; votre réponse n'a pas été enregistrée.");
+			snprintf(out->detail, sizeof(out->detail), "Cette campagne n’est pas "
+			    "ouverte aux réponses ; votre réponse n’a pas été enregistrée.");
 	}
 	PQclear(res);
 	return r;

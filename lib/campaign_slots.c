@@ -209,6 +209,17 @@ campaign_slots_insert(struct db *db, const char *id, const struct slot_list *l,
 	return a;
 }
 
+void
+slot_counts_compact(struct db *db)
+{
+	PGresult *res = db_query(db, STMT_SLOT_COUNTS_COMPACT, NULL);
+
+	if (!db_ok(res) && !db_lost(db))
+		log_error("comptes des créneaux non tassés : %s",
+		    res ? PQresultErrorMessage(res) : db_error(db));
+	PQclear(res);
+}
+
 /* "2026-03-30 09:00" to a local time. */
 static bool
 local_parse(const char *s, struct local_time *t)

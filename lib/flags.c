@@ -8,17 +8,17 @@
 static const struct flag_def flag_defs[] = {
 	{ "autosave", "Sauvegarde automatique du brouillon",
 	  "Le formulaire garde chaque frappe dans le navigateur et la restaure à la réouverture. "
-	  "Désactivée : rien n'est gardé avant l'envoi." },
-	{ "offline_queue", "File d'envoi hors ligne",
+	  "Désactivée : rien n’est gardé avant l’envoi." },
+	{ "offline_queue", "File d’envoi hors ligne",
 	  "Un envoi qui échoue (réseau, serveur) attend dans le navigateur et repart seul. "
-	  "Désactivée : l'envoi est tenté une fois et la personne réessaie elle-même." },
+	  "Désactivée : l’envoi est tenté une fois et la personne réessaie elle-même." },
 	{ "modification", "Modification des réponses",
 	  "Avec son lien, chacun relit, modifie, restaure ou retire sa réponse. Désactivée : "
-	  "ces adresses refusent toute demande (403) et rien n'est enregistré ; les liens restent "
+	  "ces adresses refusent toute demande (403) et rien n’est enregistré ; les liens restent "
 	  "valables pour la réactivation." },
 	{ "email_links", "Liens de modification par e-mail",
-	  "Demander un nouveau lien par e-mail, et le lien dans l'accusé de réception. Désactivée : "
-	  "les demandes sont refusées (403) et l'accusé de réception part sans lien." },
+	  "Demander un nouveau lien par e-mail, et le lien dans l’accusé de réception. Désactivée : "
+	  "les demandes sont refusées (403) et l’accusé de réception part sans lien." },
 };
 
 const struct flag_def *

@@ -16,84 +16,84 @@
  * answered by the endpoint, never from this table. */
 static const struct api_error_info api_errors[ERR__MAX] = {
 	[ERR_INVALID_JSON] = { 400, "invalid_json", "JSON invalide",
-	    "Le corps de la requête n'est pas un objet JSON valide.", .allow = false },
+	    "Le corps de la requête n’est pas un objet JSON valide.", .allow = false },
 	[ERR_VALIDATION] = { 400, "validation_failed", "Champs invalides",
 	    "Certains champs sont invalides : corrigez-les puis envoyez à nouveau.", .allow = false },
 	[ERR_PAYLOAD_TOO_LARGE] = { 413, "payload_too_large", "Requête trop volumineuse",
 	    "La requête dépasse la taille autorisée.", .allow = false },
 	[ERR_LENGTH_REQUIRED] = { 411, "length_required", "Longueur requise",
-	    "L'en-tête Content-Length est obligatoire.", .allow = false },
+	    "L’en-tête Content-Length est obligatoire.", .allow = false },
 	[ERR_BAD_LENGTH] = { 400, "invalid_content_length", "Longueur invalide",
-	    "L'en-tête Content-Length est invalide ou ne correspond pas au corps reçu.", .allow = false },
+	    "L’en-tête Content-Length est invalide ou ne correspond pas au corps reçu.", .allow = false },
 	[ERR_UNSUPPORTED_MEDIA_TYPE] = { 415, "unsupported_media_type", "Type de contenu non pris en charge",
 	    "Le corps doit être envoyé en JSON (Content-Type: application/json).", .allow = false },
 	[ERR_METHOD_NOT_ALLOWED] = { 405, "method_not_allowed", "Méthode non autorisée",
-	    "Cette méthode n'est pas acceptée à cette adresse.", .allow = true },
+	    "Cette méthode n’est pas acceptée à cette adresse.", .allow = true },
 	[ERR_FORBIDDEN_ORIGIN] = { 403, "forbidden_origin", "Origine refusée",
-	    "Cette requête provient d'un autre site et a été refusée.", .allow = false },
-	[ERR_IDEMPOTENCY_KEY_MISSING] = { 400, "idempotency_key_missing", "Clé d'idempotence manquante",
-	    "L'en-tête Idempotency-Key (un UUID) est obligatoire.", .allow = false },
-	[ERR_IDEMPOTENCY_KEY_INVALID] = { 400, "idempotency_key_invalid", "Clé d'idempotence invalide",
-	    "L'en-tête Idempotency-Key doit être un UUID.", .allow = false },
-	[ERR_IDEMPOTENCY_KEY_REUSED] = { 422, "idempotency_key_reused", "Clé d'idempotence déjà utilisée",
-	    "Cette clé d'idempotence a déjà servi pour un autre contenu.", .allow = false },
+	    "Cette requête provient d’un autre site et a été refusée.", .allow = false },
+	[ERR_IDEMPOTENCY_KEY_MISSING] = { 400, "idempotency_key_missing", "Clé d’idempotence manquante",
+	    "L’en-tête Idempotency-Key (un UUID) est obligatoire.", .allow = false },
+	[ERR_IDEMPOTENCY_KEY_INVALID] = { 400, "idempotency_key_invalid", "Clé d’idempotence invalide",
+	    "L’en-tête Idempotency-Key doit être un UUID.", .allow = false },
+	[ERR_IDEMPOTENCY_KEY_REUSED] = { 422, "idempotency_key_reused", "Clé d’idempotence déjà utilisée",
+	    "Cette clé d’idempotence a déjà servi pour un autre contenu.", .allow = false },
 	[ERR_ALREADY_SUBMITTED] = { 409, "already_submitted", "Réponse déjà enregistrée",
 	    "Une réponse existe déjà pour cette adresse e-mail. Utilisez votre lien de modification "
 	    "ou demandez-en un nouveau.", .allow = false },
 	[ERR_DATABASE_UNAVAILABLE] = { 503, "database_unavailable", "Service indisponible",
-	    "La base de données est momentanément indisponible. Votre envoi sera réessayé.",
+	    "Le service est momentanément indisponible : rien n’a été enregistré. Réessayez dans un instant.",
 	    .retry_after = 2 },
-	[ERR_NOT_FOUND] = { 404, "not_found", "Introuvable", "Cette ressource n'existe pas.", .allow = false },
+	[ERR_NOT_FOUND] = { 404, "not_found", "Introuvable", "Cette ressource n’existe pas.", .allow = false },
 	[ERR_INVALID_TOKEN] = { 401, "invalid_token", "Lien de modification non valable",
-	    "Ce lien de modification n'est pas (ou plus) valable. Demandez un nouveau lien "
+	    "Ce lien de modification n’est pas (ou plus) valable. Demandez un nouveau lien "
 	    "avec votre adresse e-mail.", .www_authenticate = "Bearer realm=\"fiable\"" },
 	[ERR_IF_MATCH_REQUIRED] = { 428, "if_match_required", "Version requise",
-	    "L'en-tête If-Match (la version modifiée, par exemple \"v2\") est obligatoire.", .allow = false },
+	    "L’en-tête If-Match (la version modifiée, par exemple \"v2\") est obligatoire.", .allow = false },
 	[ERR_VERSION_MISMATCH] = { 412, "version_mismatch", "Réponse modifiée entre-temps",
 	    "Votre réponse a été modifiée entre-temps (sur un autre appareil ?). "
-	    "Voici la version actuelle : vérifiez-la avant d'enregistrer à nouveau.", .allow = false },
+	    "Voici la version actuelle : vérifiez-la avant d’enregistrer à nouveau.", .allow = false },
 	[ERR_SUBMISSION_WITHDRAWN] = { 409, "submission_withdrawn", "Réponse retirée",
 	    "Cette réponse a été retirée. Restaurez-la avant de la modifier.", .allow = false },
 	[ERR_NOT_WITHDRAWN] = { 409, "not_withdrawn", "Réponse non retirée",
-	    "Cette réponse n'est pas retirée : il n'y a rien à restaurer.", .allow = false },
+	    "Cette réponse n’est pas retirée : il n’y a rien à restaurer.", .allow = false },
 	[ERR_RATE_LIMITED] = { 429, "rate_limited", "Trop de demandes",
 	    "Trop de demandes en peu de temps. Réessayez dans une heure.", .retry_after = 3600 },
 	[ERR_ADMIN_REQUIRED] = { 403, "admin_required", "Accès réservé",
-	    "Cette adresse est réservée à l'administration.", .allow = false },
+	    "Cette adresse est réservée à l’administration.", .allow = false },
 	/* Same text as nginx's fallback @authentification_refusee_nginx (nginx.conf.example).
 	 * No WWW-Authenticate: nginx's auth_basic already put its Basic challenge on this
 	 * response before handing it over; a second one would be a duplicate. */
 	[ERR_ADMIN_AUTH_FAILED] = { 401, "admin_auth_failed", "Identification requise",
-	    "L'administration demande son identifiant et son mot de passe : ils sont absents ou "
+	    "L’administration demande son identifiant et son mot de passe : ils sont absents ou "
 	    "incorrects.", .allow = false },
 	[ERR_MODIFICATION_DISABLED] = { 403, "modification_disabled", "Modification indisponible",
 	    "La modification des réponses est momentanément désactivée. Votre réponse reste "
 	    "enregistrée telle quelle ; votre lien fonctionnera de nouveau à sa réactivation.", .allow = false },
 	[ERR_EMAIL_LINKS_DISABLED] = { 403, "email_links_disabled", "Envoi de liens indisponible",
-	    "L'envoi de liens de modification par e-mail est momentanément désactivé. "
+	    "L’envoi de liens de modification par e-mail est momentanément désactivé. "
 	    "Réessayez plus tard.", .allow = false },
 	[ERR_INTERNAL] = { 500, "internal_error", "Erreur interne",
-	    "Une erreur interne est survenue. Rien n'a été enregistré ; réessayez.", .allow = false },
+	    "Une erreur interne est survenue. Rien n’a été enregistré ; réessayez.", .allow = false },
 	[ERR_SLUG_TAKEN] = { 409, "slug_pris", "Adresse déjà prise",
 	    "Une autre campagne utilise déjà cette adresse : choisissez-en une autre.", .allow = false },
 	[ERR_CAMPAIGN_MODIFIED] = { 412, "modifiee_entre_temps", "Campagne modifiée entre-temps",
 	    "Cette campagne a été modifiée entre-temps par un autre administrateur. Voici la "
-	    "version actuelle : vérifiez-la avant d'enregistrer à nouveau.", .allow = false },
+	    "version actuelle : vérifiez-la avant d’enregistrer à nouveau.", .allow = false },
 	[ERR_CAMPAIGN_ARCHIVED] = { 409, "campagne_archivee", "Campagne archivée",
 	    "Cette campagne est archivée : elle ne peut plus être modifiée.", .allow = false },
 	[ERR_SLOT_IMPORT_INVALID] = { 422, "import_invalide", "Fichier de créneaux refusé",
-	    "Certaines lignes du fichier sont invalides : aucun créneau n'a été ajouté. "
+	    "Certaines lignes du fichier sont invalides : aucun créneau n’a été ajouté. "
 	    "Corrigez-les puis importez à nouveau le fichier.", .allow = false },
 	[ERR_CAMPAIGN_NOT_FOUND] = { 404, "campagne_introuvable", "Campagne introuvable",
-	    "Ce formulaire n'existe pas ou n'est pas (ou plus) publié. Vérifiez l'adresse reçue "
+	    "Ce formulaire n’existe pas ou n’est pas (ou plus) publié. Vérifiez l’adresse reçue "
 	    "dans votre invitation.", .allow = false },
 	[ERR_CAMPAIGN_UNKNOWN] = { 422, "campagne_inconnue", "Campagne inconnue",
-	    "La campagne désignée n'existe pas : votre réponse n'a pas été enregistrée.", .allow = false },
+	    "La campagne désignée n’existe pas : votre réponse n’a pas été enregistrée.", .allow = false },
 	/* The detail of the next two names the date, written by fiable-submit. */
 	[ERR_CAMPAIGN_NOT_OPEN] = { 403, "campagne_pas_ouverte", "Campagne pas encore ouverte",
-	    "Cette campagne n'accepte pas de réponses ; votre réponse n'a pas été enregistrée.", .allow = false },
+	    "Cette campagne n’accepte pas de réponses ; votre réponse n’a pas été enregistrée.", .allow = false },
 	[ERR_CAMPAIGN_CLOSED] = { 403, "campagne_fermee", "Campagne close",
-	    "Cette campagne est close ; votre réponse n'a pas été enregistrée.", .allow = false },
+	    "Cette campagne est close ; votre réponse n’a pas été enregistrée.", .allow = false },
 	[ERR_MODIFICATION_CLOSED] = { 403, "modification_close", "Modification close",
 	    "Cette campagne est close : votre réponse ne peut plus être modifiée ni retirée. "
 	    "Elle reste enregistrée telle quelle.", .allow = false },
@@ -102,22 +102,25 @@ static const struct api_error_info api_errors[ERR__MAX] = {
 	    .allow = false },
 	[ERR_PARTICIPANT_IMPORT_INVALID] = { 422, "import_participants_invalide",
 	    "Fichier de participants refusé",
-	    "Certaines lignes du fichier sont invalides : personne n'a été ajouté. "
+	    "Certaines lignes du fichier sont invalides : personne n’a été ajouté. "
 	    "Corrigez-les puis importez à nouveau le fichier.", .allow = false },
 	[ERR_CAMPAIGN_DRAFT] = { 409, "campagne_brouillon", "Campagne non publiée",
-	    "Cette campagne est un brouillon : publiez-la (état « ouverte ») avant d'envoyer "
+	    "Cette campagne est un brouillon : publiez-la (état « ouverte ») avant d’envoyer "
 	    "les invitations.", .allow = false },
 	[ERR_INVITATION_REQUIRED] = { 403, "invitation_requise", "Invitation requise",
 	    "Cette campagne est réservée aux personnes invitées : ouvrez le lien personnel reçu "
-	    "dans votre invitation. Votre réponse n'a pas été enregistrée.", .allow = false },
+	    "dans votre invitation. Votre réponse n’a pas été enregistrée.", .allow = false },
 	[ERR_INVITATION_INVALID] = { 403, "invitation_invalide", "Invitation non valable",
-	    "Ce lien d'invitation n'est pas valable pour cette campagne : ouvrez le lien reçu "
-	    "dans votre invitation, sans le modifier. Votre réponse n'a pas été enregistrée.",
+	    "Ce lien d’invitation n’est pas valable pour cette campagne : ouvrez le lien reçu "
+	    "dans votre invitation, sans le modifier. Votre réponse n’a pas été enregistrée.",
 	    .allow = false },
 	[ERR_INVITATION_EMAIL] = { 403, "invitation_autre_email", "Adresse différente",
-	    "Votre invitation est personnelle : l'adresse e-mail de la réponse doit être celle "
-	    "à laquelle vous l'avez reçue. Votre réponse n'a pas été enregistrée.",
+	    "Votre invitation est personnelle : l’adresse e-mail de la réponse doit être celle "
+	    "à laquelle vous l’avez reçue. Votre réponse n’a pas été enregistrée.",
 	    .allow = false },
+	[ERR_REMINDER_NOT_OPEN] = { 409, "relance_impossible", "Relance impossible",
+	    "Cette campagne n’accepte pas de réponses en ce moment (brouillon, pas encore "
+	    "ouverte, close ou archivée) : personne n’a été relancé.", .allow = false },
 };
 
 const char *
@@ -199,6 +202,7 @@ http_request_init(struct http_request *req, http_param_fn param, void *ctx)
 	req->origin = param("HTTP_ORIGIN", ctx);
 	req->sec_fetch_site = param("HTTP_SEC_FETCH_SITE", ctx);
 	req->host = param("HTTP_HOST", ctx);
+	req->server_port = param("SERVER_PORT", ctx);
 	req->idempotency_key = param("HTTP_IDEMPOTENCY_KEY", ctx);
 	req->authorization = param("HTTP_AUTHORIZATION", ctx);
 	req->if_match = param("HTTP_IF_MATCH", ctx);
@@ -291,6 +295,41 @@ http_is_json(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
+/* Whether host ("name", "name:port", "[v6]", "[v6]:port") names its port. */
+static bool
+host_has_port(const char *host)
+{
+	const char *bracket = strrchr(host, ']');
+
+	return strchr(bracket != NULL ? bracket : host, ':') != NULL;
+}
+
+/* Whether the Origin is the site the request came to. The browser sets Host to the site it
+ * talks to, so scheme://Host is our own origin. Behind Debian's stock fastcgi_params, HTTP_HOST
+ * is nginx's $host, without the port: then the port is the one the request came in on
+ * (SERVER_PORT; browsers leave the default port out of Origin), so a page of another port of
+ * the same host is still another origin. A front that listens on another port than nginx
+ * names its public address in PUBLIC_URL (or FIABLE_ALLOWED_ORIGINS). */
+static bool
+origin_is_own(const struct http_request *req)
+{
+	size_t slen = strlen(req->scheme), hlen;
+	const char *rest, *port = req->server_port;
+	const char *dflt = strcmp(req->scheme, "https") == 0 ? "443" : "80";
+
+	if (req->host == NULL || req->host[0] == '\0' ||
+	    strncasecmp(req->origin, req->scheme, slen) != 0 ||
+	    strncmp(req->origin + slen, "://", 3) != 0)
+		return false;
+	rest = req->origin + slen + 3;
+	if (host_has_port(req->host) || port == NULL || strcmp(port, dflt) == 0)
+		return strcasecmp(rest, req->host) == 0;
+	hlen = strlen(req->host);
+	return port[0] != '\0' && strspn(port, "0123456789") == strlen(port) &&
+	    strncasecmp(rest, req->host, hlen) == 0 && rest[hlen] == ':' &&
+	    strcmp(rest + hlen + 1, port) == 0;
+}
+
 bool
 http_origin_allowed(const struct http_request *req, const char *const *allowed, size_t nallowed)
 {
@@ -299,14 +338,8 @@ http_origin_allowed(const struct http_request *req, const char *const *allowed, 
 	if (req->origin == NULL || req->origin[0] == '\0')
 		return req->sec_fetch_site == NULL ||
 		    strcasecmp(req->sec_fetch_site, "cross-site") != 0;
-	/* The browser sets Host to the site it talks to, so scheme://Host is our own origin. */
-	if (req->host != NULL) {
-		size_t slen = strlen(req->scheme);
-		if (strncasecmp(req->origin, req->scheme, slen) == 0 &&
-		    strncmp(req->origin + slen, "://", 3) == 0 &&
-		    strcasecmp(req->origin + slen + 3, req->host) == 0)
-			return true;
-	}
+	if (origin_is_own(req))
+		return true;
 	for (i = 0; i < nallowed; i++)
 		if (strcasecmp(req->origin, allowed[i]) == 0)
 			return true;

@@ -57,6 +57,8 @@ enum api_error {
 	ERR_INVITATION_REQUIRED,     /* 403: an invited-only campaign, no token */
 	ERR_INVITATION_INVALID,      /* 403: a token that invites nobody to this campaign */
 	ERR_INVITATION_EMAIL,        /* 403: the token's participant has another e-mail */
+	/* reminders (sql/0022) */
+	ERR_REMINDER_NOT_OPEN,       /* 409: a reminder to a campaign that takes no answers */
 	ERR__MAX
 };
 
@@ -92,7 +94,9 @@ struct http_request {
 	const char *content_length;
 	const char *origin;
 	const char *sec_fetch_site;
-	const char *host;
+	const char *host;              /* HTTP_HOST: with its port, or without (Debian's stock
+	                                * fastcgi_params passes nginx's $host) */
+	const char *server_port;       /* SERVER_PORT: the port the request came in on */
 	const char *scheme;            /* "http" or "https" */
 	const char *idempotency_key;
 	const char *authorization;

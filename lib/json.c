@@ -5,7 +5,7 @@
 #include "validate.h"
 
 const char json_unknown_member_message[] =
-    "Champ inconnu : vérifiez son nom. Rien n'a été enregistré.";
+    "Champ inconnu : vérifiez son nom. Rien n’a été enregistré.";
 
 bool
 json_has_nul_escape(const char *text, size_t len)

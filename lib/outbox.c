@@ -13,6 +13,7 @@ static const char *const kind_names[] = {
 	[MAIL_RECEIPT] = "receipt",
 	[MAIL_EDIT_LINK] = "edit_link",
 	[MAIL_INVITATION] = "invitation",
+	[MAIL_REMINDER] = "relance",
 };
 
 /* One message into the outbox, announced to the mail sender at commit. */
@@ -78,11 +79,12 @@ put_text(FILE *f, const char *s)
 	}
 }
 
-/* Writes PUBLIC_URL/#edit=TOKEN, or PUBLIC_URL/c/SLUG/#edit=TOKEN for a campaign's own
- * page (slug non-NULL): the token is in the fragment, which browsers never send, so it
- * stays out of every server log. */
+/* Writes PUBLIC_URL/#KEY=TOKEN, or PUBLIC_URL/c/SLUG/#KEY=TOKEN for a campaign's own page
+ * (slug non-NULL), key "edit" or "invitation": the token is in the fragment, which browsers
+ * never send, so it stays out of every server log. */
 static int
-put_campaign_link(FILE *f, const struct config *cfg, const char *slug, const char *token)
+put_campaign_link(FILE *f, const struct config *cfg, const char *slug, const char *key,
+    const char *token)
 {
 	size_t len = strlen(cfg->public_url);
 
@@ -95,9 +97,9 @@ put_campaign_link(FILE *f, const struct config *cfg, const char *slug, const cha
 	while (len > 0 && cfg->public_url[len - 1] == '/')
 		len--;
 	if (slug != NULL)
-		fprintf(f, "  %.*s/c/%s/#edit=%s\n", (int)len, cfg->public_url, slug, token);
+		fprintf(f, "  %.*s/c/%s/#%s=%s\n", (int)len, cfg->public_url, slug, key, token);
 	else
-		fprintf(f, "  %.*s/#edit=%s\n", (int)len, cfg->public_url, token);
+		fprintf(f, "  %.*s/#%s=%s\n", (int)len, cfg->public_url, key, token);
 	return 0;
 }
 
@@ -181,16 +183,16 @@ message_receipt_campaign(const struct config *cfg, const char *titre, const char
 	if (token == NULL) {
 		/* Feature flag "email_links" off: no link in the message at all. */
 		rc = 0;
-		fputs("\nSi vous n'êtes pas à l'origine de cette réponse, signalez-le à\n"
-		    "l'administration.\n", f);
+		fputs("\nSi vous n’êtes pas à l’origine de cette réponse, signalez-le à\n"
+		    "l’administration.\n", f);
 	} else {
 		fputs("\nPour modifier ou retirer votre réponse, ouvrez ce lien :\n\n", f);
-		rc = put_campaign_link(f, cfg, slug, token);
+		rc = put_campaign_link(f, cfg, slug, "edit", token);
 		fputs("\nCe lien est personnel : ne le transmettez à personne, car il permet de "
 		    "modifier\nvotre réponse. Si vous demandez un nouveau lien depuis le formulaire, "
 		    "celui-ci\ncessera de fonctionner : seul le dernier lien reçu reste valable.\n"
 		    "\n"
-		    "Si vous n'êtes pas à l'origine de cette réponse, ouvrez le lien ci-dessus pour\n"
+		    "Si vous n’êtes pas à l’origine de cette réponse, ouvrez le lien ci-dessus pour\n"
 		    "la retirer.\n", f);
 	}
 	fputs(signature, f);
@@ -213,13 +215,13 @@ message_edit_link(const struct config *cfg, const char *titre, const char *slug,
 	fputs("Vous avez demandé un lien pour modifier votre réponse", f);
 	put_title(f, titre);
 	fputs(". Le voici :\n\n", f);
-	rc = put_campaign_link(f, cfg, slug, token);
+	rc = put_campaign_link(f, cfg, slug, "edit", token);
 	fputs("\nCe lien est personnel : ne le transmettez à personne, car il permet de modifier\n"
 	    "votre réponse. Les liens reçus précédemment ne fonctionnent plus : seul celui-ci\n"
-	    "reste valable, jusqu'à ce que vous en demandiez un nouveau.\n"
+	    "reste valable, jusqu’à ce que vous en demandiez un nouveau.\n"
 	    "\n"
-	    "Si vous n'avez pas fait cette demande, vous pouvez ignorer ce message : votre\n"
-	    "réponse n'a pas changé.\n", f);
+	    "Si vous n’avez pas fait cette demande, vous pouvez ignorer ce message : votre\n"
+	    "réponse n’a pas changé.\n", f);
 	fputs(signature, f);
 	return message_finish(f, &buf, rc, "Votre lien pour modifier votre réponse", subject,
 	    body);
@@ -246,7 +248,7 @@ message_invitation(const struct config *cfg, const char *titre, const char *slug
 	put_greeting(f, nom);
 	fputs("Vous êtes invité(e) à indiquer vos disponibilités pour « ", f);
 	put_text(f, titre);
-	fputs(" ».\n\nOuvrez votre lien personnel : le formulaire s'ouvre à votre nom.\n\n", f);
+	fputs(" ».\n\nOuvrez votre lien personnel : le formulaire s’ouvre à votre nom.\n\n", f);
 	fprintf(f, "  %.*s/c/%s/#invitation=%s\n", (int)len, cfg->public_url, slug, token);
 	fputs("\nCe lien est personnel : ne le transmettez à personne, car il permet de répondre\n"
 	    "en votre nom. Si vous pensez avoir reçu ce message par erreur, ignorez-le.\n", f);
@@ -257,6 +259,44 @@ message_invitation(const struct config *cfg, const char *titre, const char *slug
 	}
 	rc = message_finish(f, &buf, subj == NULL ? -1 : rc, subj != NULL ? subj : "", subject,
 	    body);
+	free(subj);
+	return rc;
+}
+
+int
+message_reminder(const struct config *cfg, const char *titre, const char *slug,
+    const char *nom, const char *ferme_le, const char *token, bool same_link,
+    char **subject, char **body)
+{
+	char *buf = NULL, *subj = NULL;
+	size_t slen;
+	FILE *f;
+	int rc;
+
+	*subject = *body = NULL;
+	if (slug == NULL || (f = open_memstream(&buf, &slen)) == NULL)
+		return -1;
+	put_greeting(f, nom);
+	fputs("Vous n’avez pas encore indiqué vos disponibilités pour « ", f);
+	put_text(f, titre);
+	fputs(" »", f);
+	if (ferme_le != NULL && ferme_le[0] != '\0') {
+		fputs(" : les réponses sont attendues jusqu’au ", f);
+		put_text(f, ferme_le);
+	}
+	fputs(".\n\n", f);
+	fputs(same_link ? "Votre lien personnel, le même que dans votre invitation :\n\n" :
+	    "Votre lien personnel (il remplace celui de votre invitation) :\n\n", f);
+	rc = put_campaign_link(f, cfg, slug, "invitation", token);
+	fputs("\nCe lien est personnel : ne le transmettez à personne, car il permet de répondre\n"
+	    "en votre nom. Pour ne plus recevoir de rappel pour cette campagne, utilisez le lien\n"
+	    "« Se désabonner » de votre messagerie.\n", f);
+	fputs(signature, f);
+	if ((subj = malloc(strlen(titre) + 16)) == NULL)
+		rc = -1;
+	else
+		snprintf(subj, strlen(titre) + 16, "Rappel : %s", titre);
+	rc = message_finish(f, &buf, rc, subj != NULL ? subj : "", subject, body);
 	free(subj);
 	return rc;
 }

@@ -14,7 +14,8 @@
 enum mail_kind {
 	MAIL_RECEIPT,     /* confirmation of a first submission, with the edit link */
 	MAIL_EDIT_LINK,   /* a new edit link, asked for with POST /api/modify/link */
-	MAIL_INVITATION   /* a participant's invitation, with the personal link (sql/0018) */
+	MAIL_INVITATION,  /* a participant's invitation, with the personal link (sql/0018) */
+	MAIL_REMINDER     /* a reminder to a participant who has not answered (sql/0022) */
 };
 
 /* Queues a message in the current transaction; *id receives its id (may be NULL). */
@@ -65,5 +66,12 @@ int message_edit_link(const struct config *cfg, const char *titre, const char *s
  * (in the fragment: never in a server log), which opens the form filled in. */
 int message_invitation(const struct config *cfg, const char *titre, const char *slug,
     const char *nom, const char *token, char **subject, char **body);
+
+/* A reminder to answer campaign titre (closing ferme_le, local time as text, or NULL): the
+ * personal link PUBLIC_URL/c/SLUG/#invitation=TOKEN again, said to be the invitation's own
+ * (same_link) or one that replaces it. */
+int message_reminder(const struct config *cfg, const char *titre, const char *slug,
+    const char *nom, const char *ferme_le, const char *token, bool same_link,
+    char **subject, char **body);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 
@@ -132,7 +133,7 @@ participant_csv_parse(const char *data, size_t len, cJSON **rows, struct slot_er
 		return 1;
 	}
 	if (memchr(data, '\0', len) != NULL) {
-		slot_errors_add(errors, 0, NULL, "Ce fichier n'est pas du texte (il contient un "
+		slot_errors_add(errors, 0, NULL, "Ce fichier n’est pas du texte (il contient un "
 		    "octet nul) : enregistrez-le au format CSV, en UTF-8.");
 		return 1;
 	}
@@ -163,7 +164,7 @@ participant_csv_parse(const char *data, size_t len, cJSON **rows, struct slot_er
 		}
 		n = csv_split(text, l, sep, buf, fields, CSV_MAX_FIELDS);
 		if (n == -1)
-			msg = "Un guillemet n'est pas fermé (un champ entre guillemets ne peut pas "
+			msg = "Un guillemet n’est pas fermé (un champ entre guillemets ne peut pas "
 			    "contenir de retour à la ligne).";
 		else if (n == -2)
 			msg = "Trop de colonnes : e-mail, nom et groupe au plus.";
@@ -364,15 +365,28 @@ invitation_token_hash(const char *token, char hash_hex[2 * SHA256_LEN + 1])
 }
 
 bool
-invitation_token_new(char token[TOKEN_STR_LEN], char hash_hex[2 * SHA256_LEN + 1])
+invitation_salt_new(char salt_hex[2 * INVITATION_SALT_LEN + 1])
 {
-	unsigned char r[32];
+	unsigned char r[INVITATION_SALT_LEN];
 
 	if (random_bytes(r, sizeof(r)) != 0)
 		return false;
-	base64url_encode(r, sizeof(r), token);
-	invitation_token_hash(token, hash_hex);
+	hex_encode(r, sizeof(r), salt_hex);
 	return true;
+}
+
+void
+invitation_token_derive(const struct config *cfg, const char *pid, const char *salt_hex,
+    char token[TOKEN_STR_LEN], char hash_hex[2 * SHA256_LEN + 1])
+{
+	char msg[96];
+	unsigned char mac[SHA256_LEN];
+	int n = snprintf(msg, sizeof(msg), "fiable-invitation:%s:%s", pid, salt_hex);
+
+	hmac_sha256(cfg->secret, sizeof(cfg->secret), msg, (size_t)n, mac);
+	base64url_encode(mac, sizeof(mac), token);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	invitation_token_hash(token, hash_hex);
 }
 
 void
@@ -386,8 +400,7 @@ unsubscribe_signature(const struct config *cfg, const char *pid, char out[TOKEN_
 	base64url_encode(mac, sizeof(mac), out);
 }
 
-/* The List-Unsubscribe lines of a participant's mails (RFC 2369, RFC 8058: one click). */
-static bool
+bool
 unsubscribe_headers(const struct config *cfg, const char *pid, char *out, size_t cap)
 {
 	char sig[TOKEN_STR_LEN];
@@ -410,9 +423,10 @@ int
 participants_invite(struct db *db, const struct config *cfg, const char *id,
     const char *titre, const char *slug)
 {
-	const char *params[3] = { id, NULL, NULL };
+	const char *params[4] = { id, NULL, NULL, NULL };
 	PGresult *res = db_exec(db, STMT_PARTICIPANTS_TO_INVITE, params), *upd;
 	char token[TOKEN_STR_LEN], hash[2 * SHA256_LEN + 1], mail_id[24], headers[512];
+	char salt[2 * INVITATION_SALT_LEN + 1];
 	int i, n, queued = -1;
 
 	if (!db_ok(res))
@@ -424,9 +438,10 @@ participants_invite(struct db *db, const struct config *cfg, const char *id,
 		long long mid = 0;
 		bool ok;
 
-		if (!invitation_token_new(token, hash) ||
+		if (!invitation_salt_new(salt) ||
 		    !unsubscribe_headers(cfg, pid, headers, sizeof(headers)))
 			goto fail;
+		invitation_token_derive(cfg, pid, salt, token, hash);
 		ok = message_invitation(cfg, titre, slug, db_text_or(res, i, "nom", ""), token,
 		    &subject, &body) == 0 &&
 		    outbox_enqueue_headers(db, MAIL_INVITATION, db_text_or(res, i, "email", ""),
@@ -440,6 +455,7 @@ participants_invite(struct db *db, const struct config *cfg, const char *id,
 		params[0] = pid;
 		params[1] = hash;
 		params[2] = mail_id;
+		params[3] = salt;
 		upd = db_exec(db, STMT_PARTICIPANT_INVITED, params);
 		ok = db_ok(upd) && PQntuples(upd) == 1;
 		PQclear(upd);
@@ -452,4 +468,23 @@ fail:
 		log_warn("%s: invitations non préparées : %s", __func__, db_error(db));
 	PQclear(res);
 	return queued;
+}
+
+enum api_error
+participant_identity_kept(struct db *db, const struct locked_submission *row,
+    const char *email, bool *kept)
+{
+	const char *params[1] = { row->id };
+	PGresult *res = db_exec(db, STMT_SUBMISSION_CAMPAIGN_ACCESS, params);
+	enum api_error e = ERR_NONE;
+
+	*kept = false;
+	if (!db_ok(res) || PQntuples(res) != 1)
+		e = ERR_INTERNAL;
+	else if (strcmp(db_text_or(res, 0, "acces", "ouvert"), "invites") == 0)
+		*kept = true;
+	PQclear(res);
+	if (*kept && strcasecmp(email, row->email) != 0)
+		e = ERR_INVITATION_EMAIL;
+	return e;
 }

@@ -82,11 +82,56 @@ prom_sample(struct buf *t, const char *name, const char *labels, double v)
 	    v);
 }
 
+/* The response rate of each campaign with participants (STMT_METRICS_CAMPAIGN_RESPONSES):
+ * its participants per answer state, and the rate of those who answered. */
+static void
+prom_campaigns(struct buf *t, const cJSON *campaigns)
+{
+	static const char *const states[] = { "repondu", "sans_reponse", "retire" };
+	const cJSON *c, *slug, *v;
+	size_t i;
+
+	prom_header(t, "fiable_campagne_participants", "Participants d'une campagne selon leur "
+	    "réponse (repondu, sans_reponse, retire ; vue participants_reponses).");
+	cJSON_ArrayForEach(c, campaigns) {
+		if (!cJSON_IsString(slug = cJSON_GetObjectItemCaseSensitive(c, "slug")))
+			continue;
+		for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+			if (!cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(c, states[i])))
+				continue;
+			buf_add(t, "fiable_campagne_participants{campagne=\"", 39);
+			prom_label(t, slug->valuestring);
+			buf_printf(t, "\",reponse=\"%s\"} %.10g\n", states[i], v->valuedouble);
+		}
+	}
+	prom_header(t, "fiable_campagne_taux_reponse", "Part des participants d'une campagne qui "
+	    "ont répondu (alerte : < 0,8 moins de 24 h avant la fermeture).");
+	cJSON_ArrayForEach(c, campaigns) {
+		if (!cJSON_IsString(slug = cJSON_GetObjectItemCaseSensitive(c, "slug")) ||
+		    !cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(c, "taux_reponse")))
+			continue;
+		buf_add(t, "fiable_campagne_taux_reponse{campagne=\"", 39);
+		prom_label(t, slug->valuestring);
+		buf_printf(t, "\"} %.10g\n", v->valuedouble / 100);
+	}
+	prom_header(t, "fiable_campagne_fermeture_secondes", "Secondes avant la fermeture d'une "
+	    "campagne (absente sans date de fermeture ou une fois passée).");
+	cJSON_ArrayForEach(c, campaigns) {
+		if (!cJSON_IsString(slug = cJSON_GetObjectItemCaseSensitive(c, "slug")) ||
+		    !cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(c,
+		    "heures_avant_fermeture")))
+			continue;
+		buf_add(t, "fiable_campagne_fermeture_secondes{campagne=\"", 45);
+		prom_label(t, slug->valuestring);
+		buf_printf(t, "\"} %.10g\n", v->valuedouble * 3600);
+	}
+}
+
 bool
 prometheus_text(struct db *db, const char *tz, struct buf *t)
 {
 	cJSON *summary[sizeof(prom_windows) / sizeof(prom_windows[0])] = { NULL };
-	cJSON *backups = NULL, *states = NULL;
+	cJSON *backups = NULL, *states = NULL, *campaigns = NULL;
 	const cJSON *v, *e;
 	char labels[256];
 	long long lines, bytes;
@@ -101,7 +146,9 @@ prometheus_text(struct db *db, const char *tz, struct buf *t)
 			goto out;
 	}
 	if ((backups = admin_query_json(db, STMT_METRICS_BACKUPS, NULL, "sauvegardes")) == NULL ||
-	    (states = admin_query_json(db, STMT_ALERT_STATES_JSON, NULL, "etats")) == NULL)
+	    (states = admin_query_json(db, STMT_ALERT_STATES_JSON, NULL, "etats")) == NULL ||
+	    (campaigns = admin_query_json(db, STMT_METRICS_CAMPAIGN_RESPONSES, NULL,
+	    "campagnes")) == NULL)
 		goto out;
 
 	for (g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {
@@ -161,11 +208,13 @@ prometheus_text(struct db *db, const char *tz, struct buf *t)
 	prom_header(t, "fiable_spool_lines", "Métriques en attente dans la file durable.");
 	if (metrics_spool_backlog(&lines, &bytes) == 0)
 		buf_printf(t, "fiable_spool_lines %lld\n", lines);
+	prom_campaigns(t, campaigns);
 	ok = !t->failed;
 out:
 	for (i = 0; i < sizeof(summary) / sizeof(summary[0]); i++)
 		cJSON_Delete(summary[i]);
 	cJSON_Delete(backups);
 	cJSON_Delete(states);
+	cJSON_Delete(campaigns);
 	return ok;
 }

@@ -3,6 +3,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "campaign.h"
+
 bool
 roster_open(struct db *db, const char *tz, bool all, struct roster *ro)
 {
@@ -14,6 +16,7 @@ roster_open(struct db *db, const char *tz, bool all, struct roster *ro)
 	ro->open = false;
 	ro->active = ro->withdrawn = 0;
 	ro->first = true;
+	slot_counts_compact(db);
 	if (!db_begin(db))
 		return false;
 	ro->open = true;

@@ -417,8 +417,8 @@ slot_local_resolve(struct db *db, const char *tz, const struct slot_local_list *
 			goto fail;
 		if (!se || !ee) {
 			local_time_french(!se ? &s->start : &s->end, when, sizeof(when));
-			snprintf(msg, sizeof(msg), "Le %s n'existe pas dans le fuseau %s "
-			    "(changement d'heure) : choisissez une autre heure ou sautez cette date.",
+			snprintf(msg, sizeof(msg), "Le %s n’existe pas dans le fuseau %s "
+			    "(changement d’heure) : choisissez une autre heure ou sautez cette date.",
 			    when, tz);
 			report(ctx, s, msg);
 			faults++;
@@ -472,7 +472,7 @@ slot_errors_add(struct slot_errors *e, int line, const char *event, const char *
 	if ((o = cJSON_CreateObject()) == NULL)
 		return;
 	if (e->count == SLOT_ERRORS_MAX + 1) {
-		cJSON_AddStringToObject(o, "message", "… et d'autres erreurs.");
+		cJSON_AddStringToObject(o, "message", "… et d’autres erreurs.");
 	} else {
 		if (line > 0)
 			cJSON_AddNumberToObject(o, "ligne", line);

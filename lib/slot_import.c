@@ -21,8 +21,8 @@
 #define ICS_ZONE_YEAR_MIN  1600
 
 static const char msg_too_big[] = "Le fichier dépasse 1 Mio : découpez-le.";
-static const char msg_nul[] = "Le fichier contient un octet nul : ce n'est pas un fichier texte.";
-static const char msg_not_ics[] = "Le fichier n'est pas un calendrier iCalendar (.ics) : il "
+static const char msg_nul[] = "Le fichier contient un octet nul : ce n’est pas un fichier texte.";
+static const char msg_not_ics[] = "Le fichier n’est pas un calendrier iCalendar (.ics) : il "
     "doit commencer par BEGIN:VCALENDAR.";
 static const char msg_too_many[] = "Le fichier donne plus de 500 créneaux : découpez-le.";
 
@@ -108,7 +108,7 @@ csv_slot(char **fields, int n, struct local_time *start, struct local_time *end,
 	for (i = 0; i < n; i++) {
 		fields[i] = trim_in_place(fields[i]);
 		if (utf8_text_length(fields[i], false) < 0) {
-			*msg = "La ligne n'est pas du texte UTF-8 valide ou contient des caractères "
+			*msg = "La ligne n’est pas du texte UTF-8 valide ou contient des caractères "
 			    "de contrôle.";
 			return false;
 		}
@@ -118,12 +118,12 @@ csv_slot(char **fields, int n, struct local_time *start, struct local_time *end,
 		return false;
 	}
 	if (!csv_datetime(fields[0], start)) {
-		*msg = "Le début n'est pas une date et une heure valides (exemple : "
+		*msg = "Le début n’est pas une date et une heure valides (exemple : "
 		    "2026-03-30 09:00).";
 		return false;
 	}
 	if (!csv_datetime(fields[1], end)) {
-		*msg = "La fin n'est pas une date et une heure valides (exemple : 2026-03-30 12:00).";
+		*msg = "La fin n’est pas une date et une heure valides (exemple : 2026-03-30 12:00).";
 		return false;
 	}
 	if (local_minutes_between(start, end) <= 0) {
@@ -233,7 +233,7 @@ slot_csv_parse(const char *data, size_t len, struct slot_local_list *out,
 		}
 		n = csv_split(text, l, sep, buf, fields, CSV_MAX_FIELDS);
 		if (n == -1)
-			msg = "Un guillemet n'est pas fermé (un champ entre guillemets ne peut pas "
+			msg = "Un guillemet n’est pas fermé (un champ entre guillemets ne peut pas "
 			    "contenir de retour à la ligne).";
 		else if (n == -2)
 			msg = "Trop de colonnes : début, fin, libellé et besoin au plus.";
@@ -287,7 +287,7 @@ slot_csv_import(struct db *db, const char *data, size_t len, const char *tz,
 	int rc;
 
 	if (!slot_tz_name_valid(tz)) {
-		slot_errors_add(errors, 0, NULL, "Le fuseau horaire n'est pas valide "
+		slot_errors_add(errors, 0, NULL, "Le fuseau horaire n’est pas valide "
 		    "(exemple : Europe/Paris).");
 		return 1;
 	}
@@ -458,7 +458,7 @@ ics_zone(struct ics *ics, icalcomponent *calendar, icalproperty *prop,
 	if (*zone == NULL)
 		*zone = icaltimezone_get_builtin_timezone(tzid);
 	if (*zone == NULL) {
-		snprintf(msg, msglen, "Le fuseau horaire « %.60s » (TZID) n'est décrit ni dans le "
+		snprintf(msg, msglen, "Le fuseau horaire « %.60s » (TZID) n’est décrit ni dans le "
 		    "fichier (VTIMEZONE) ni dans la base des fuseaux.", tzid);
 		return false;
 	}
@@ -532,8 +532,8 @@ ics_gap_message(struct icaltimetype t, char *msg, size_t msglen)
 	char when[64];
 
 	local_time_french(&lt, when, sizeof(when));
-	snprintf(msg, msglen, "Le %s n'existe pas dans le fuseau de l'événement (changement "
-	    "d'heure).", when);
+	snprintf(msg, msglen, "Le %s n’existe pas dans le fuseau de l’événement (changement "
+	    "d’heure).", when);
 }
 
 /* A DATE or DATE-TIME value of one of the time properties, with its zone. */
@@ -544,19 +544,19 @@ ics_prop_time(struct ics *ics, icalcomponent *calendar, icalproperty *prop,
 	icalvalue *v = icalproperty_get_value(prop);
 
 	if (v == NULL) {
-		snprintf(msg, msglen, "La propriété %s n'a pas de valeur lisible.",
+		snprintf(msg, msglen, "La propriété %s n’a pas de valeur lisible.",
 		    icalproperty_kind_to_string(icalproperty_isa(prop)));
 		return false;
 	}
 	*t = icalvalue_get_datetime(v);
 	if (icaltime_is_null_time(*t) || !icaltime_is_valid_time(*t) ||
 	    !civil_valid(t->year, t->month, t->day)) {
-		snprintf(msg, msglen, "La date de %s n'est pas valide.",
+		snprintf(msg, msglen, "La date de %s n’est pas valide.",
 		    icalproperty_kind_to_string(icalproperty_isa(prop)));
 		return false;
 	}
 	if (!slot_year_ok(t->year)) {
-		snprintf(msg, msglen, "La date de %s n'est pas entre %d et %d.",
+		snprintf(msg, msglen, "La date de %s n’est pas entre %d et %d.",
 		    icalproperty_kind_to_string(icalproperty_isa(prop)), SLOT_YEAR_MIN,
 		    SLOT_YEAR_MAX);
 		return false;
@@ -729,12 +729,12 @@ ics_event(struct ics *ics, icalcomponent *calendar, icalcomponent *ev, size_t k)
 	if (icalcomponent_get_status(ev) == ICAL_STATUS_CANCELLED)
 		return 0;
 	if ((bad = ics_unreadable_property(ev)) != NULL) {
-		snprintf(msg, sizeof(msg), "La propriété %s de l'événement est illisible.", bad);
+		snprintf(msg, sizeof(msg), "La propriété %s de l’événement est illisible.", bad);
 		ics_error(ics, k, ev, msg);
 		return 0;
 	}
 	if ((pstart = icalcomponent_get_first_property(ev, ICAL_DTSTART_PROPERTY)) == NULL) {
-		ics_error(ics, k, ev, "L'événement n'a pas de début (DTSTART).");
+		ics_error(ics, k, ev, "L’événement n’a pas de début (DTSTART).");
 		return 0;
 	}
 	if (!ics_prop_time(ics, calendar, pstart, &start, &zone, msg, sizeof(msg))) {
@@ -778,31 +778,31 @@ ics_event(struct ics *ics, icalcomponent *calendar, icalcomponent *ev, size_t k)
 		struct icaldurationtype d = icalproperty_get_duration(pdur);
 
 		if (icaldurationtype_is_bad_duration(d) || d.is_neg) {
-			ics_error(ics, k, ev, "La durée (DURATION) n'est pas valide.");
+			ics_error(ics, k, ev, "La durée (DURATION) n’est pas valide.");
 			return 0;
 		}
 		duration = (long long)d.weeks * 604800 + (long long)d.days * 86400 +
 		    (long long)d.hours * 3600 + (long long)d.minutes * 60 + d.seconds;
 	} else {
-		ics_error(ics, k, ev, "L'événement n'a ni fin (DTEND) ni durée (DURATION).");
+		ics_error(ics, k, ev, "L’événement n’a ni fin (DTEND) ni durée (DURATION).");
 		return 0;
 	}
 	if (duration <= 0) {
-		ics_error(ics, k, ev, "L'événement doit finir après son début.");
+		ics_error(ics, k, ev, "L’événement doit finir après son début.");
 		return 0;
 	}
 	if (duration > 366LL * 86400) {
-		ics_error(ics, k, ev, "L'événement dure plus d'un an.");
+		ics_error(ics, k, ev, "L’événement dure plus d’un an.");
 		return 0;
 	}
 	label = ics_label(icalcomponent_get_summary(ev));
 	if (label != NULL && label[0] == '\0') {
-		ics_error(ics, k, ev, "Le titre (SUMMARY) n'est pas du texte UTF-8 valide.");
+		ics_error(ics, k, ev, "Le titre (SUMMARY) n’est pas du texte UTF-8 valide.");
 		goto done;
 	}
 	if (icalcomponent_get_first_property(ev, ICAL_RDATE_PROPERTY) != NULL) {
 		ics_error(ics, k, ev, "Les dates ajoutées une à une (RDATE) ne sont pas prises en "
-		    "charge : exportez l'événement sans elles.");
+		    "charge : exportez l’événement sans elles.");
 		goto done;
 	}
 	prule = icalcomponent_get_first_property(ev, ICAL_RRULE_PROPERTY);
@@ -814,14 +814,14 @@ ics_event(struct ics *ics, icalcomponent *calendar, icalcomponent *ev, size_t k)
 			ics_gap_message(e, msg, sizeof(msg));
 			ics_error(ics, k, ev, msg);
 		} else if (eu <= su) {
-			ics_error(ics, k, ev, "L'événement doit finir après son début.");
+			ics_error(ics, k, ev, "L’événement doit finir après son début.");
 		} else if (!ics_emit(ics, su, eu, label, k, ev)) {
 			rc = -1;
 		}
 		goto done;
 	}
 	if (icalcomponent_get_next_property(ev, ICAL_RRULE_PROPERTY) != NULL) {
-		ics_error(ics, k, ev, "L'événement a plusieurs règles de répétition (RRULE).");
+		ics_error(ics, k, ev, "L’événement a plusieurs règles de répétition (RRULE).");
 		goto done;
 	}
 	for (p = icalcomponent_get_first_property(ev, ICAL_EXDATE_PROPERTY); p != NULL;
@@ -853,24 +853,24 @@ ics_event(struct ics *ics, icalcomponent *calendar, icalcomponent *ev, size_t k)
 		long long until = 0;
 		bool has_until = !icaltime_is_null_time(rule.until);
 		if (rule.freq == ICAL_NO_RECURRENCE) {
-			ics_error(ics, k, ev, "La règle de répétition (RRULE) n'est pas lisible.");
+			ics_error(ics, k, ev, "La règle de répétition (RRULE) n’est pas lisible.");
 			goto done;
 		}
 		if (rule.count == 0 && !has_until) {
-			ics_error(ics, k, ev, "La répétition (RRULE) n'a pas de fin (ni COUNT ni "
-			    "UNTIL) : donnez-lui une fin avant d'exporter le calendrier.");
+			ics_error(ics, k, ev, "La répétition (RRULE) n’a pas de fin (ni COUNT ni "
+			    "UNTIL) : donnez-lui une fin avant d’exporter le calendrier.");
 			goto done;
 		}
 		if (has_until) {
 			if (!ics_until(rule.until, zone, &until)) {
-				ics_error(ics, k, ev, "La fin de la répétition (UNTIL) n'existe pas "
-				    "dans le fuseau de l'événement.");
+				ics_error(ics, k, ev, "La fin de la répétition (UNTIL) n’existe pas "
+				    "dans le fuseau de l’événement.");
 				goto done;
 			}
 			rule.until = icaltime_null_time();
 		}
 		if ((it = icalrecur_iterator_new(rule, start)) == NULL) {
-			ics_error(ics, k, ev, "La règle de répétition (RRULE) n'est pas valide.");
+			ics_error(ics, k, ev, "La règle de répétition (RRULE) n’est pas valide.");
 			goto done;
 		}
 		for (occ = icalrecur_iterator_next(it); !icaltime_is_null_time(occ) &&
@@ -879,7 +879,7 @@ ics_event(struct ics *ics, icalcomponent *calendar, icalcomponent *ev, size_t k)
 			long long ou, oe;
 
 			if (++ics->iterations > ICS_MAX_ITERATIONS) {
-				ics_error(ics, k, ev, "La répétition (RRULE) donne trop d'occurrences.");
+				ics_error(ics, k, ev, "La répétition (RRULE) donne trop d’occurrences.");
 				break;
 			}
 			if (!slot_year_ok(occ.year)) {
@@ -951,7 +951,7 @@ ics_zones_bounded(struct ics *ics, char *msg, size_t msglen)
 				t = icalproperty_get_dtstart(p);
 				if (t.year < ICS_ZONE_YEAR_MIN || t.year > SLOT_YEAR_MAX) {
 					snprintf(msg, msglen, "Un fuseau horaire du fichier (VTIMEZONE) "
-					    "commence en %d : l'année doit être entre %d et %d.", t.year,
+					    "commence en %d : l’année doit être entre %d et %d.", t.year,
 					    ICS_ZONE_YEAR_MIN, SLOT_YEAR_MAX);
 					return false;
 				}

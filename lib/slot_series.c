@@ -75,14 +75,14 @@ check_dates(const cJSON *request, struct series *s, cJSON *errors, int *faults)
 		fault(errors, faults, "du", "La date de début est obligatoire.");
 		ok = false;
 	} else if (!json_date(du, &s->first)) {
-		fault(errors, faults, "du", "La date de début n'est pas valide (exemple : 2026-03-23).");
+		fault(errors, faults, "du", "La date de début n’est pas valide (exemple : 2026-03-23).");
 		ok = false;
 	}
 	if (au == NULL || cJSON_IsNull(au)) {
 		fault(errors, faults, "au", "La date de fin est obligatoire.");
 		ok = false;
 	} else if (!json_date(au, &s->last)) {
-		fault(errors, faults, "au", "La date de fin n'est pas valide (exemple : 2026-04-03).");
+		fault(errors, faults, "au", "La date de fin n’est pas valide (exemple : 2026-04-03).");
 		ok = false;
 	}
 	if (!ok)
@@ -165,13 +165,13 @@ check_range(const cJSON *item, struct range *r, cJSON *errors, int *faults)
 	debut = cJSON_GetObjectItemCaseSensitive(item, "debut");
 	fin = cJSON_GetObjectItemCaseSensitive(item, "fin");
 	if (!cJSON_IsString(debut) || !local_hm_parse(debut->valuestring, &h, &m)) {
-		fault(errors, faults, "plages", "L'heure de début d'une plage n'est pas valide "
+		fault(errors, faults, "plages", "L’heure de début d’une plage n’est pas valide "
 		    "(exemple : 09:00).");
 		return false;
 	}
 	r->start_min = h * 60 + m;
 	if (!cJSON_IsString(fin) || !local_hm_parse(fin->valuestring, &h, &m)) {
-		fault(errors, faults, "plages", "L'heure de fin d'une plage n'est pas valide "
+		fault(errors, faults, "plages", "L’heure de fin d’une plage n’est pas valide "
 		    "(exemple : 12:00).");
 		return false;
 	}
@@ -186,19 +186,19 @@ check_range(const cJSON *item, struct range *r, cJSON *errors, int *faults)
 		long chars;
 
 		if (!cJSON_IsString(libelle)) {
-			fault(errors, faults, "plages", "Le libellé d'une plage doit être un texte.");
+			fault(errors, faults, "plages", "Le libellé d’une plage doit être un texte.");
 			return false;
 		}
 		if ((r->label = trim_dup(libelle->valuestring)) == NULL)
 			return false;
 		chars = utf8_text_length(r->label, false);
 		if (chars < 0) {
-			fault(errors, faults, "plages", "Le libellé d'une plage contient des "
+			fault(errors, faults, "plages", "Le libellé d’une plage contient des "
 			    "caractères non autorisés.");
 			return false;
 		}
 		if (chars > SLOT_LABEL_MAX_CHARS) {
-			fault(errors, faults, "plages", "Le libellé d'une plage est trop long "
+			fault(errors, faults, "plages", "Le libellé d’une plage est trop long "
 			    "(200 caractères au plus).");
 			return false;
 		}
@@ -280,7 +280,7 @@ check_skips(const cJSON *request, struct series *s, cJSON *errors, int *faults)
 		long long d;
 
 		if (!json_date(it, &d)) {
-			fault(errors, faults, "sauf", "Une date à sauter n'est pas valide "
+			fault(errors, faults, "sauf", "Une date à sauter n’est pas valide "
 			    "(exemple : 2026-03-27).");
 			return;
 		}
@@ -353,7 +353,7 @@ slot_series_plan(const cJSON *request, const char *default_tz, struct slot_local
 	fuseau = cJSON_GetObjectItemCaseSensitive(request, "fuseau");
 	if (fuseau != NULL && !cJSON_IsNull(fuseau)) {
 		if (!cJSON_IsString(fuseau) || !slot_tz_name_valid(fuseau->valuestring))
-			fault(errors, &faults, "fuseau", "Le fuseau horaire n'est pas valide "
+			fault(errors, &faults, "fuseau", "Le fuseau horaire n’est pas valide "
 			    "(exemple : Europe/Paris).");
 		else
 			snprintf(tz, SLOT_TZ_MAX_LEN + 1, "%s", fuseau->valuestring);

@@ -10,8 +10,27 @@
 	"historique_modifications::text AS historique, en_retard, " \
 	"(SELECT c.slug FROM campagnes AS c WHERE c.id = campagne_id) AS campagne"
 /* What a writer needs of the row it locks. */
-#define LOCK_COLUMNS "id, version, deleted_at IS NOT NULL AS withdrawn, " \
-	"encode(edit_token_hash, 'hex') AS token_hash, email, nom"
+#define LOCK_FIELDS "id, version, deleted_at IS NOT NULL AS withdrawn, email, nom"
+#define LOCK_COLUMNS LOCK_FIELDS ", encode(edit_token_hash, 'hex') AS token_hash"
+/* The submission a presented token opens (h: the hex SHA-256 of the token), as (id,
+ * credential: the hash that matched). Its edit token; or (issue 16) the invitation token of
+ * a participant, which opens that participant's answer in the participant's campaign only,
+ * matched by e-mail as the view participants_reponses (sql/0020) matches them: the active
+ * answer, else the last withdrawn one (so that a withdrawal can be undone). Never another
+ * person's answer, never another campaign's. */
+#define TOKEN_SUBMISSION(h) \
+	"(SELECT s.id, s.edit_token_hash AS credential FROM soumissions_disponibilites AS s " \
+	"WHERE s.edit_token_hash = decode(" h ", 'hex') " \
+	"UNION ALL (" TOKEN_PARTICIPANT_ANSWER(h, "AND s.deleted_at IS NULL") " LIMIT 1) " \
+	"UNION ALL (" TOKEN_PARTICIPANT_ANSWER(h, "AND s.deleted_at IS NOT NULL") " " \
+	"ORDER BY s.deleted_at DESC, s.id DESC LIMIT 1) LIMIT 1)"
+/* The answers of the participant invited by token h, in its campaign (which: cond). The
+ * active one is found by the index soumissions_campagne_email_active_uniq. */
+#define TOKEN_PARTICIPANT_ANSWER(h, cond) \
+	"SELECT s.id, p.jeton_invitation_hash FROM participants AS p " \
+	"JOIN soumissions_disponibilites AS s ON s.campagne_id = p.campagne_id " \
+	"AND lower(s.email) = lower(p.email) " cond " " \
+	"WHERE p.jeton_invitation_hash = decode(" h ", 'hex')"
 /* True when a submission other than s is active with this e-mail in s's campaign (an SQL
  * expression). */
 #define ACTIVE_ELSEWHERE(email) \
@@ -45,11 +64,26 @@
 	"iso_8601(c.fermeture, c.fuseau) AS fermeture, " \
 	"iso_8601(c.modification_jusqu_a, c.fuseau) AS modification_jusqu_a, " \
 	"(extract(epoch FROM c.delai_grace) / 60)::integer AS delai_grace_minutes"
+/* Who a reminder of campaign C writes to, the one rule (sql/0022): no answer (the view of
+ * sql/0020), an invitation the mail server accepted, not unsubscribed from reminders; a
+ * manual reminder (M true) also skips whoever had one in the last 12 hours (a second click
+ * sends nothing). */
+#define REMINDER_TARGETS(c, m) \
+	"FROM participants_reponses p WHERE p.campagne_id = " c "::bigint " \
+	"AND p.reponse = 'sans_reponse' AND p.statut_invitation = 'envoyee' " \
+	"AND p.invited_at IS NOT NULL AND p.desinscrit_relances_at IS NULL " \
+	"AND NOT (" m "::boolean AND EXISTS (SELECT 1 FROM relances_envois e " \
+	"WHERE e.participant_id = p.id AND e.created_at > now() - interval '12 hours'))"
 /* A campaign's time shifted by $N weeks on its local clock (a DST change keeps the hour). */
 #define WEEKS_LATER(ts, weeks) \
 	"(((" ts ") AT TIME ZONE c.fuseau) + make_interval(weeks => " weeks "::integer)) " \
 	"AT TIME ZONE c.fuseau"
 /* What the API says of a slot k of campaign c. */
+/* The people available per slot of campaign c (sql/0021: counts kept at write time), as a
+ * subquery (creneau_id, disponibles): the one source of every count per slot. */
+#define SLOT_COUNTS(c) \
+	"(SELECT creneau_id, disponibles FROM creneaux_disponibles WHERE campagne_id = " c ")"
+
 #define SLOT_COLUMNS \
 	"k.id, k.label AS libelle, iso_8601(k.starts_at, c.fuseau) AS debut, " \
 	"iso_8601(k.ends_at, c.fuseau) AS fin, k.position, k.besoin"
@@ -123,11 +157,13 @@ static const struct stmt_def stmts[STMT__MAX] = {
 
 	[STMT_SUBMISSION_BY_ID] = { "submission_by_id",
 	    "SELECT " SUBMISSION_COLUMNS " FROM soumissions_disponibilites WHERE id = $1::bigint", 1 },
-	/* $1: sha256 of the presented token (hex); the row is locked until the end of the
-	 * transaction, so concurrent writers with the same If-Match see each other. */
+	/* $1: sha256 of the presented token (hex), an edit or an invitation token
+	 * (TOKEN_SUBMISSION); token_hash: the one that matched. The row is locked until the end
+	 * of the transaction, so concurrent writers with the same If-Match see each other. */
 	[STMT_SUBMISSION_LOCK_BY_TOKEN] = { "submission_lock_by_token",
-	    "SELECT " LOCK_COLUMNS " FROM soumissions_disponibilites "
-	    "WHERE edit_token_hash = decode($1, 'hex') FOR UPDATE", 1 },
+	    "SELECT " LOCK_FIELDS ", encode(t.credential, 'hex') AS token_hash "
+	    "FROM soumissions_disponibilites JOIN " TOKEN_SUBMISSION("$1") " AS t USING (id) "
+	    "FOR UPDATE OF soumissions_disponibilites", 1 },
 	[STMT_SUBMISSION_LOCK_BY_ID] = { "submission_lock_by_id",
 	    "SELECT " LOCK_COLUMNS " FROM soumissions_disponibilites "
 	    "WHERE id = $1::bigint FOR UPDATE", 1 },
@@ -432,7 +468,9 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "SELECT pg_get_serial_sequence('audit_logs', 'id')::regclass, "
 	    "(SELECT max(id) FROM audit_logs) UNION ALL "
 	    "SELECT pg_get_serial_sequence('campagnes', 'id')::regclass, "
-	    "(SELECT max(id) FROM campagnes)) AS q "
+	    "(SELECT max(id) FROM campagnes) UNION ALL "
+	    "SELECT pg_get_serial_sequence('participants', 'id')::regclass, "
+	    "(SELECT max(id) FROM participants)) AS q "
 	    "WHERE q.top > coalesce(pg_sequence_last_value(q.seq), 0)", 0 },
 	/* audit hash chain (sql/0008): read back by fiable-verify-audit, which recomputes each
 	 * link itself. One cursor over the chain in its order, with each row's canonical text. */
@@ -509,8 +547,8 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "mail_error = $3, sent_at = CASE WHEN $2 = 'sent' THEN now() END "
 	    "WHERE id = $1::bigint", 3 },
 	/* $1 time zone. Every slot of the campaign (removed ones too) with its people available
-	 * (active submissions only; one pass over the answers, not one per slot), and a column title for spreadsheets:
-	 * "lundi 24/11/2026 — Matin (9 h – 12 h)". */
+	 * (active submissions only; the view creneaux_disponibles, sql/0021), and a column title
+	 * for spreadsheets: "lundi 24/11/2026 — Matin (9 h – 12 h)". */
 	[STMT_ADMIN_SLOTS] = { "admin_slots",
 	    "SELECT c.id, c.label AS libelle, "
 	    "to_char(c.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS debut, "
@@ -519,11 +557,9 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "(ARRAY['lundi','mardi','mercredi','jeudi','vendredi','samedi','dimanche'])"
 	    "[extract(isodow FROM c.starts_at AT TIME ZONE $1)::integer] || ' ' || "
 	    "to_char(c.starts_at AT TIME ZONE $1, 'DD/MM/YYYY') || ' — ' || c.label AS titre, "
-	    "coalesce(d.n, 0) AS disponibles "
-	    "FROM creneaux c LEFT JOIN (SELECT x.id, count(*) AS n FROM soumissions_disponibilites s "
-	    "CROSS JOIN LATERAL jsonb_array_elements_text(s.creneaux) AS x(id) "
-	    "WHERE s.campagne_id = " DEFAULT_CAMPAIGN " AND s.deleted_at IS NULL GROUP BY x.id) AS d "
-	    "ON d.id = c.id WHERE c.campagne_id = " DEFAULT_CAMPAIGN " "
+	    "coalesce(d.disponibles, 0) AS disponibles "
+	    "FROM creneaux c LEFT JOIN " SLOT_COUNTS(DEFAULT_CAMPAIGN) " AS d "
+	    "ON d.creneau_id = c.id WHERE c.campagne_id = " DEFAULT_CAMPAIGN " "
 	    "ORDER BY c.position, c.starts_at, c.id", 1 },
 	/* Every submission of the campaign (withdrawn ones too), by name: a cursor, fetched by
 	 * STMT_ADMIN_SUBMISSIONS_FETCH (memory stays flat). */
@@ -655,15 +691,12 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "modification_jusqu_a = " TIME_IN("$9", "$5") ", etat = $10 "
 	    "WHERE id = $1::bigint RETURNING version", 10 },
 	/* $1 campaign: its slots (removed ones too) in the form's order, with the people
-	 * available (active answers; one pass over the answers, not one per slot). */
+	 * available (active answers; the view creneaux_disponibles, sql/0021). */
 	[STMT_CAMPAIGN_SLOTS] = { "campaign_slots",
 	    "SELECT " SLOT_COLUMNS ", k.retire_at IS NOT NULL AS retire, "
-	    "coalesce(d.n, 0) AS disponibles "
+	    "coalesce(d.disponibles, 0) AS disponibles "
 	    "FROM creneaux k JOIN campagnes c ON c.id = k.campagne_id "
-	    "LEFT JOIN (SELECT x.id, count(*) AS n FROM soumissions_disponibilites s "
-	    "CROSS JOIN LATERAL jsonb_array_elements_text(s.creneaux) AS x(id) "
-	    "WHERE s.campagne_id = $1::bigint AND s.deleted_at IS NULL GROUP BY x.id) AS d "
-	    "ON d.id = k.id "
+	    "LEFT JOIN " SLOT_COUNTS("$1::bigint") " AS d ON d.creneau_id = k.id "
 	    "WHERE k.campagne_id = $1::bigint ORDER BY k.position, k.starts_at, k.id", 1 },
 	/* $1 campaign, $2 jsonb [{"debut": epoch, "fin": epoch, "libelle", "besoin": n|null,
 	 * "position": n|null}]: new slots, ids "c<campaign>-<10 hex>" (random), positions after
@@ -770,7 +803,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	/* $1 slug or ''. The campaign of a form, whatever its state (the caller refuses a
 	 * brouillon or archivee one), with its phase now and when the phase next changes. */
 	[STMT_FORM_CAMPAIGN] = { "form_campaign",
-	    "SELECT c.id, c.slug, c.titre, c.introduction, c.fuseau, c.etat, "
+	    "SELECT c.id, c.slug, c.titre, c.introduction, c.fuseau, c.etat, c.acces, "
 	    "campagne_phase(c.id) AS phase, " CAMPAIGN_DATES ", "
 	    CAMPAIGN_NEXT_CHANGE " AS prochain_changement "
 	    "FROM campagnes AS c WHERE " CAMPAIGN_NAMED, 1 },
@@ -820,11 +853,12 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "RETURNING id, version, en_retard, "
 	    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at",
 	    6 },
-	/* $1 sha256 of an edit token (hex): the campaign of its submission (no lock: which
-	 * catalogue a PUT's slots are checked against, before its transaction). */
+	/* $1 sha256 of an edit or invitation token (hex, TOKEN_SUBMISSION): the campaign of its
+	 * submission (no lock: which catalogue a PUT's slots are checked against, before its
+	 * transaction). */
 	[STMT_SUBMISSION_CAMPAIGN_BY_TOKEN] = { "submission_campaign_by_token",
 	    "SELECT campagne_id FROM soumissions_disponibilites "
-	    "WHERE edit_token_hash = decode($1, 'hex')", 1 },
+	    "JOIN " TOKEN_SUBMISSION("$1") " AS t USING (id)", 1 },
 	/* participants and invitations (sql/0018) */
 	/* $1 campaign id. No row: no such campaign; one row with a NULL id: no participant.
 	 * reponse: as the view participants_reponses (sql/0020) defines it. Sorted by group (none last), then name: a group's rows follow each other. */
@@ -863,28 +897,34 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_PARTICIPANTS_TO_INVITE] = { "participants_to_invite",
 	    "SELECT id, email, nom FROM participants WHERE campagne_id = $1::bigint "
 	    "AND invited_at IS NULL ORDER BY id FOR UPDATE", 1 },
-	/* $1 participant, $2 sha256 of the token (hex), $3 its mail. No row: invited already. */
+	/* $1 participant, $2 sha256 of the token (hex), $3 its mail, $4 the token's salt (hex,
+	 * sql/0022). No row: invited already. */
 	[STMT_PARTICIPANT_INVITED] = { "participant_invited",
 	    "UPDATE participants SET jeton_invitation_hash = decode($2, 'hex'), invited_at = now(), "
-	    "invitation_mail_id = $3::bigint, statut_invitation = 'a_envoyer', erreur_smtp = NULL "
-	    "WHERE id = $1::bigint AND invited_at IS NULL RETURNING id", 3 },
+	    "invitation_mail_id = $3::bigint, statut_invitation = 'a_envoyer', erreur_smtp = NULL, "
+	    "jeton_sel = decode($4, 'hex') "
+	    "WHERE id = $1::bigint AND invited_at IS NULL RETURNING id", 4 },
 	/* $1 campaign, $2 sha256 of an invitation token (hex): its participant there, if any. */
 	[STMT_PARTICIPANT_BY_TOKEN] = { "participant_by_token",
 	    "SELECT id, email, nom FROM participants WHERE campagne_id = $1::bigint "
 	    "AND jeton_invitation_hash = decode($2, 'hex')", 2 },
-	/* $1 sha256 of an invitation token (hex): who it invites, where (a published campaign). */
+	/* $1 sha256 of an invitation token (hex): who it invites, where (a published campaign),
+	 * and whether that person has answered (reponse: as participants_reponses says). */
 	[STMT_INVITATION_LOOKUP] = { "invitation_lookup",
-	    "SELECT p.nom, p.email, c.slug, c.titre FROM participants p "
+	    "SELECT p.nom, p.email, p.reponse, c.slug, c.titre, c.acces FROM participants_reponses p "
 	    "JOIN campagnes c ON c.id = p.campagne_id "
 	    "WHERE p.jeton_invitation_hash = decode($1, 'hex') "
 	    "AND c.etat NOT IN ('brouillon', 'archivee')", 1 },
 	/* $1 campaign, $2 'ouvert' or 'invites'. */
 	[STMT_CAMPAIGN_ACCESS_SET] = { "campaign_access_set",
 	    "UPDATE campagnes SET acces = $2 WHERE id = $1::bigint RETURNING acces", 2 },
-	/* $1 participant: no more reminders (once; a second time changes nothing). */
+	/* $1 participant: no more reminders (once; a second time changes nothing); the title
+	 * of the participant's campaign (no row: no such participant any more). */
 	[STMT_PARTICIPANT_UNSUBSCRIBE] = { "participant_unsubscribe",
-	    "UPDATE participants SET desinscrit_relances_at = now() WHERE id = $1::bigint "
-	    "AND desinscrit_relances_at IS NULL RETURNING id", 1 },
+	    "WITH u AS (UPDATE participants SET desinscrit_relances_at = now() "
+	    "WHERE id = $1::bigint AND desinscrit_relances_at IS NULL RETURNING id) "
+	    "SELECT c.titre, (SELECT count(*) FROM u) AS changes FROM participants p "
+	    "JOIN campagnes c ON c.id = p.campagne_id WHERE p.id = $1::bigint", 1 },
 	/* the administration's roster, streamed (lib/roster.c) */
 	/* The active submissions of the first campaign, by name (the CSV): the cursor of
 	 * STMT_ADMIN_SUBMISSIONS, in the order of soumissions_campagne_nom_idx (sql/0016). */
@@ -897,7 +937,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_ADMIN_SUBMISSIONS_CLOSE] = { "admin_submissions_close",
 	    "CLOSE admin_soumissions", 0 },
 	/* $1 campaign: its slots as STMT_CAMPAIGN_SLOTS without the people available (a matrix
-	 * page read with comptes=non: counting costs one pass over every answer). */
+	 * page read with comptes=non: the page after the first keeps the first one's). */
 	[STMT_CAMPAIGN_SLOTS_UNCOUNTED] = { "campaign_slots_uncounted",
 	    "SELECT " SLOT_COLUMNS ", k.retire_at IS NOT NULL AS retire "
 	    "FROM creneaux k JOIN campagnes c ON c.id = k.campagne_id "
@@ -936,6 +976,139 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "AND l.action = 'creneau.update' "
 	    "AND l.details -> 'champs' ?| array['label', 'starts_at', 'ends_at'] "
 	    "ORDER BY l.created_at DESC, l.id DESC LIMIT 50) AS a) AS m ON true", 1 },
+	/* counts per slot (sql/0021) */
+	/* The deltas of the counts per slot moved into creneaux_comptes (-1: another session
+	 * is doing it). Outside a REPEATABLE READ transaction. */
+	[STMT_SLOT_COUNTS_COMPACT] = { "slot_counts_compact",
+	    "SELECT creneaux_comptes_compacter() AS deltas", 0 },
+	/* Campaigns with participants (archived ones aside), each with the count of its
+	 * participants per answer state as participants_reponses (sql/0020) defines it, the
+	 * rate of those who answered (percent), its phase and the hours left before it closes
+	 * (NULL without a closing date or once passed). Soonest closing first. */
+	[STMT_METRICS_CAMPAIGN_RESPONSES] = { "metrics_campaign_responses",
+	    "SELECT coalesce(jsonb_agg(jsonb_build_object('slug', c.slug, 'titre', c.titre, "
+	    "'phase', campagne_phase(c.id), 'fermeture', iso_8601(c.fermeture, c.fuseau), "
+	    "'heures_avant_fermeture', CASE WHEN c.fermeture > now() THEN "
+	    "round(extract(epoch FROM c.fermeture - now()) / 3600, 2) END, "
+	    "'participants', r.total, 'repondu', r.repondu, 'sans_reponse', r.sans_reponse, "
+	    "'retire', r.retire, 'taux_reponse', round(100.0 * r.repondu / r.total, 2)) "
+	    "ORDER BY c.fermeture NULLS LAST, c.slug), '[]')::text AS campagnes "
+	    "FROM campagnes c JOIN (SELECT campagne_id, count(*) AS total, "
+	    "count(*) FILTER (WHERE reponse = 'repondu') AS repondu, "
+	    "count(*) FILTER (WHERE reponse = 'sans_reponse') AS sans_reponse, "
+	    "count(*) FILTER (WHERE reponse = 'retire') AS retire "
+	    "FROM participants_reponses GROUP BY campagne_id) AS r ON r.campagne_id = c.id "
+	    "WHERE c.etat <> 'archivee'", 0 },
+	/* backups of the participants (format 3): read, scratch copy, load, as the other tables */
+	[STMT_BACKUP_DECLARE_PARTICIPANTS] = { "backup_declare_participants",
+	    BACKUP_CURSOR "participants AS t ORDER BY t.id", 0 },
+	[STMT_BACKUP_DECLARE_SCRATCH_PARTICIPANTS] = { "backup_declare_scratch_participants",
+	    BACKUP_CURSOR "pg_temp.restore_participants AS t ORDER BY t.id", 0 },
+	[STMT_BACKUP_SCRATCH_PARTICIPANTS] = { "backup_scratch_participants",
+	    "CREATE TEMP TABLE restore_participants (LIKE participants " BACKUP_LIKE
+	    ") ON COMMIT DROP", 0 },
+	[STMT_BACKUP_LOAD_PARTICIPANTS] = { "backup_load_participants",
+	    "INSERT INTO pg_temp.restore_participants SELECT * FROM "
+	    "jsonb_populate_recordset(NULL::pg_temp.restore_participants, $1::jsonb)", 1 },
+	/* Participants gone from the database: back with their id, token hash, invitation and
+	 * unsubscription dates (after their campaigns). The invitation mail they point to is
+	 * not in backups: the link goes when that mail is no longer there. One whose e-mail or
+	 * token is now another's is left out. */
+	[STMT_BACKUP_APPLY_PARTICIPANTS] = { "backup_apply_participants",
+	    "WITH added AS (INSERT INTO participants OVERRIDING SYSTEM VALUE SELECT p.* "
+	    "FROM pg_temp.restore_participants AS r CROSS JOIN LATERAL jsonb_populate_record(r, "
+	    "jsonb_build_object('invitation_mail_id', CASE WHEN EXISTS (SELECT 1 FROM mail_outbox "
+	    "AS m WHERE m.id = r.invitation_mail_id) THEN r.invitation_mail_id END)) AS p "
+	    "ON CONFLICT DO NOTHING RETURNING id) SELECT count(*) FROM added", 0 },
+	/* the person's side of invitations (issue 16) */
+	/* $1 participant: the title of the campaign the unsubscribe page names, and whether
+	 * the participant already unsubscribed (no row: no such participant any more). */
+	[STMT_PARTICIPANT_UNSUBSCRIBE_PAGE] = { "participant_unsubscribe_page",
+	    "SELECT c.titre, p.desinscrit_relances_at IS NOT NULL AS desinscrit "
+	    "FROM participants p JOIN campagnes c ON c.id = p.campagne_id "
+	    "WHERE p.id = $1::bigint", 1 },
+	/* $1 submission: the access mode of its campaign ('ouvert', 'invites'). */
+	[STMT_SUBMISSION_CAMPAIGN_ACCESS] = { "submission_campaign_access",
+	    "SELECT c.acces FROM soumissions_disponibilites s "
+	    "JOIN campagnes c ON c.id = s.campagne_id WHERE s.id = $1::bigint", 1 },
+	/* reminders (sql/0022, lib/reminders.c) */
+	/* $1 campaign: what a reminder's mail says of it, locked (the cron's transaction; under
+	 * an admin write the row is locked already). */
+	[STMT_REMINDER_CAMPAIGN] = { "reminder_campaign",
+	    "SELECT c.slug, c.titre, campagne_phase(c.id) AS phase, "
+	    "to_char(c.fermeture AT TIME ZONE c.fuseau, 'DD/MM/YYYY \"à\" HH24\" h \"MI') AS ferme_le "
+	    "FROM campagnes c WHERE c.id = $1::bigint FOR UPDATE", 1 },
+	/* $1 campaign, $2 the administrator: a manual reminder. */
+	[STMT_REMINDER_RUN_MANUAL] = { "reminder_run_manual",
+	    "INSERT INTO relances (campagne_id, genre, admin) VALUES ($1::bigint, 'manuelle', $2) "
+	    "RETURNING id", 2 },
+	/* $1 campaign, $2 hours before its closing: that automatic reminder, counted from the
+	 * closing as it is now. No row: it was done already (the unique index). */
+	[STMT_REMINDER_RUN_AUTO] = { "reminder_run_auto",
+	    "INSERT INTO relances (campagne_id, genre, heures_avant, fermeture) "
+	    "SELECT c.id, 'automatique', $2::integer, c.fermeture FROM campagnes c "
+	    "WHERE c.id = $1::bigint AND c.fermeture IS NOT NULL "
+	    "ON CONFLICT (campagne_id, heures_avant, fermeture) WHERE genre = 'automatique' "
+	    "DO NOTHING RETURNING id", 2 },
+	/* $1 campaign, $2 true for a manual reminder: how many it would write to now. */
+	[STMT_REMINDER_TARGETS_COUNT] = { "reminder_targets_count",
+	    "SELECT count(*) AS n " REMINDER_TARGETS("$1", "$2"), 2 },
+	/* $1 campaign, $2 the reminder, $3 as above: each person to remind claimed for this
+	 * reminder (a second claim of the same one gets nobody, even concurrent), with what
+	 * their mail needs. */
+	[STMT_REMINDER_CLAIM] = { "reminder_claim",
+	    "WITH claimed AS (INSERT INTO relances_envois (relance_id, participant_id) "
+	    "SELECT $2::bigint, p.id " REMINDER_TARGETS("$1", "$3") " ORDER BY p.id "
+	    "ON CONFLICT DO NOTHING RETURNING participant_id) "
+	    "SELECT p.id, p.email, p.nom, encode(p.jeton_sel, 'hex') AS sel, "
+	    "encode(p.jeton_invitation_hash, 'hex') AS hash "
+	    "FROM claimed JOIN participants p ON p.id = claimed.participant_id ORDER BY p.id", 3 },
+	/* $1 reminder, $2 participant, $3 the mail queued. */
+	[STMT_REMINDER_MAIL] = { "reminder_mail",
+	    "UPDATE relances_envois SET mail_id = $3::bigint "
+	    "WHERE relance_id = $1::bigint AND participant_id = $2::bigint", 3 },
+	/* $1 reminder, $2 how many more were written to. */
+	[STMT_REMINDER_COUNT_ADD] = { "reminder_count_add",
+	    "UPDATE relances SET envoyes = envoyes + $2::integer WHERE id = $1::bigint", 2 },
+	/* $1 participant, $2 a new salt, $3 its token's sha256 (hex): a token that replaces the
+	 * invitation's (one that cannot be derived again: another secret, before sql/0022). */
+	[STMT_PARTICIPANT_TOKEN_RENEW] = { "participant_token_renew",
+	    "UPDATE participants SET jeton_sel = decode($2, 'hex'), "
+	    "jeton_invitation_hash = decode($3, 'hex') WHERE id = $1::bigint RETURNING id", 3 },
+	/* The automatic reminders due now: per open campaign, the nearest of its times before
+	 * the closing that has passed, unless done (for this closing). */
+	[STMT_REMINDERS_DUE] = { "reminders_due",
+	    "SELECT c.id, d.h AS heures_avant FROM campagnes c CROSS JOIN LATERAL "
+	    "(SELECT min(x) AS h FROM unnest(c.relances_heures) AS x "
+	    "WHERE now() >= c.fermeture - make_interval(hours => x)) AS d "
+	    "WHERE campagne_phase(c.id) = 'ouverte' AND c.fermeture IS NOT NULL AND d.h IS NOT NULL "
+	    "AND NOT EXISTS (SELECT 1 FROM relances r WHERE r.campagne_id = c.id "
+	    "AND r.genre = 'automatique' AND r.heures_avant = d.h AND r.fermeture = c.fermeture) "
+	    "ORDER BY c.id LIMIT 1000", 0 },
+	/* $1 campaign: its schedule, how many a manual reminder would write to, and the last
+	 * reminders. No row: no such campaign. */
+	[STMT_REMINDERS_LIST] = { "reminders_list",
+	    "SELECT array_to_json(c.relances_heures)::text AS heures, "
+	    "(SELECT count(*) " REMINDER_TARGETS("c.id", "true") ") AS a_relancer, "
+	    "(SELECT coalesce(json_agg(json_build_object('id', r.id, 'genre', r.genre, "
+	    "'admin', r.admin, 'heures_avant', r.heures_avant, 'envoyes', r.envoyes, "
+	    "'le', to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) "
+	    "ORDER BY r.created_at DESC, r.id DESC), '[]') FROM (SELECT * FROM relances "
+	    "WHERE campagne_id = c.id ORDER BY created_at DESC, id DESC LIMIT 100) r)::text "
+	    "AS relances FROM campagnes c WHERE c.id = $1::bigint", 1 },
+	/* $1 campaign, $2 jsonb array of hours (checked): its automatic reminders. */
+	[STMT_REMINDERS_SCHEDULE_SET] = { "reminders_schedule_set",
+	    "UPDATE campagnes SET relances_heures = ARRAY(SELECT x::integer FROM "
+	    "jsonb_array_elements_text($2::jsonb) AS x ORDER BY x::integer DESC) "
+	    "WHERE id = $1::bigint RETURNING array_to_json(relances_heures)::text AS heures", 2 },
+	/* $1 campaign: those who have not answered, for the CSV (bounded). */
+	[STMT_PARTICIPANTS_NO_ANSWER] = { "participants_no_answer",
+	    "SELECT p.email, p.nom, p.groupe, CASE WHEN p.invited_at IS NULL THEN 'a_inviter' "
+	    "ELSE p.statut_invitation END AS invitation, p.erreur_smtp, "
+	    "p.desinscrit_relances_at IS NOT NULL AS desinscrit "
+	    "FROM participants_reponses p WHERE p.campagne_id = $1::bigint "
+	    "AND p.reponse = 'sans_reponse' ORDER BY p.groupe NULLS LAST, lower(p.nom), p.id "
+	    "LIMIT 100000", 1 },
 };
 
 const struct stmt_def *

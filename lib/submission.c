@@ -32,7 +32,7 @@ submission_check_slots(struct db *db, struct submission *s, const char *campaign
 	if (!db_ok(res)) {
 		rc = -1;
 	} else if (PQntuples(res) > 0) {
-		snprintf(msg, sizeof(msg), "Ce créneau n'existe pas (ou plus) : %s.",
+		snprintf(msg, sizeof(msg), "Ce créneau n’existe pas (ou plus) : %s.",
 		    db_text(res, 0, "x"));
 		submission_set_error(s, FIELD_SLOTS, msg);
 	}

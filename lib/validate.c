@@ -28,8 +28,8 @@ static const struct {
 } fields[FIELD__MAX] = {
 	[FIELD_EMAIL] = { "email", true, check_email, "longueur_max", EMAIL_MAX_LEN, {
 		[FAULT_MISSING] = "Indiquez votre adresse e-mail.",
-		[FAULT_TYPE] = "L'adresse e-mail doit être un texte.",
-		[FAULT_TOO_LONG] = "L'adresse e-mail est trop longue ("
+		[FAULT_TYPE] = "L’adresse e-mail doit être un texte.",
+		[FAULT_TOO_LONG] = "L’adresse e-mail est trop longue ("
 		    S(EMAIL_MAX_LEN) " caractères au plus).",
 		[FAULT_INVALID] = "Cette adresse e-mail n’est pas valide "
 		    "(exemple : prenom.nom@exemple.be).",
@@ -44,7 +44,7 @@ static const struct {
 		[FAULT_MISSING] = "Cochez au moins un créneau.",
 		[FAULT_TYPE] = "Les créneaux doivent être une liste.",
 		[FAULT_TOO_MANY] = "Trop de créneaux choisis (" S(SLOTS_MAX) " au plus).",
-		[FAULT_INVALID] = "Un créneau choisi n'est pas valide.",
+		[FAULT_INVALID] = "Un créneau choisi n’est pas valide.",
 		[FAULT_DUPLICATE] = "Un même créneau est choisi deux fois.",
 	} },
 	[FIELD_COMMENT] = { "commentaire", false, check_comment, "longueur_max", COMMENT_MAX_CHARS, {

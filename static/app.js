@@ -14,6 +14,7 @@ import { ecrireChamps } from './formulaire/champs.js';
 import { garder, refus, succes } from './formulaire/envoi.js';
 import { $, annoncer, CLE_COMPTE, CLE_FORM, deLaCampagne, etat, lireLocal, SLUG_PAGE, versionDe } from './formulaire/etat.js';
 import { brancher } from './formulaire/evenements.js';
+import { ouvrirInvitation } from './formulaire/invitation.js';
 import { chargerReponse, garderCompte } from './formulaire/modification.js';
 import { afficherReseau, repartir } from './formulaire/vue-file.js';
 
@@ -50,6 +51,8 @@ async function demarrer() {
   file.configurer({ succes, refus, garder, appartient: deLaCampagne });
   const frais = chargerFormulaire();
   if (!cache) await frais;
+  // Un lien d'invitation (#invitation=) : nom et e-mail de la liste, ou la réponse déjà envoyée.
+  await ouvrirInvitation();
 
   // Interactif dès que le catalogue et le contenu connus sont affichés (localStorage) ; la
   // file (IndexedDB) est lue ensuite.
@@ -77,11 +80,13 @@ async function demarrer() {
     etat.flags.offline_queue = false;
     annoncer('Ce navigateur ne permet pas de garder les envois (stockage indisponible) : gardez la page ouverte jusqu’à la confirmation.', 'erreur');
   }
-  const e = etat.envois[0];
+  // Une modification en file est montrée dans le formulaire (verrouillé) ; une nouvelle
+  // réponse en file est dans la liste de la file, le formulaire reste libre.
+  const e = etat.envois.find((x) => x.type === 'modification');
   if (e) {
     ecrireChamps(e.corps);
-    if (e.type === 'modification' && etat.compte?.reponse) etat.base = { id: etat.compte.reponse.id, version: versionDe(e.if_match) };
-    annoncer('Mise en file d’attente : votre réponse attend d’être envoyée ; nouvel essai en cours…', 'attente');
+    if (etat.compte?.reponse) etat.base = { id: etat.compte.reponse.id, version: versionDe(e.if_match) };
+    annoncer('Mise en file d’attente : vos modifications attendent d’être envoyées.', 'attente');
   }
   afficher();
   if (modif) {

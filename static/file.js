@@ -14,10 +14,23 @@
 // n'envoie que ceux de la sienne (gestionnaires.appartient), et un refus définitif que la
 // personne doit voir sans rien perdre (gestionnaires.garder : campagne close) le laisse dans
 // la file, marqué « refuse », jusqu'à ce qu'elle l'en retire elle-même.
+//
+// Un 429 ou un 503 avec Retry-After est réessayé après ce délai, sans allonger le délai
+// exponentiel (« recul », le nombre d'échecs sans Retry-After) : le serveur a dit quand
+// revenir. Tant qu'un envoi attend après un échec, la page sonde /api/health?ping=1 (un
+// SELECT 1, non mesuré) toutes les 2 à 4 s : quand le serveur redevient joignable, tout part
+// sans attendre la fin du délai.
+//
+// Chaque changement de la file est annoncé aux autres onglets avec la file elle-même (message
+// « file », champ envois) : un onglet n'a rien à relire au moment où le message arrive.
 
 const MAGASIN = 'envois';
 const DELAI_MIN = 1000;
 const DELAI_MAX = 300000;
+const FORMAT = 2;
+const SONDE = '/api/health?ping=1';
+const SONDE_MIN = 2000;
+const SONDE_ALEA = 2000;
 
 export const evenements = new EventTarget();
 const canal = globalThis.BroadcastChannel ? new BroadcastChannel('fiable') : null;
@@ -25,15 +38,44 @@ let gestionnaires = {};
 let promesseBase = null;
 let minuteur = 0;
 let chaine = Promise.resolve();
+let minuteurSonde = 0;
+let sondeJoignable = null; // dernier résultat de la sonde (null : pas encore sondé)
+// Le serveur vu par cette page : true joignable, false injoignable (réseau coupé, serveur
+// arrêté, base indisponible), null inconnu. Changement : événement « serveur ».
+export let serveur = null;
 
 export const configurer = (g) => { gestionnaires = g; };
 export const diffuser = (message) => canal?.postMessage(message);
-if (canal) canal.onmessage = (e) => evenements.dispatchEvent(new CustomEvent('message', { detail: e.data }));
-
-function signaler() {
-  evenements.dispatchEvent(new Event('change'));
-  diffuser({ type: 'file' });
+// Une file changée par un autre onglet est planifiée ici aussi : si cet onglet-là se ferme,
+// celui-ci envoie à sa place.
+if (canal) {
+  canal.onmessage = (e) => {
+    evenements.dispatchEvent(new CustomEvent('message', { detail: e.data }));
+    if (e.data?.type === 'file') planifier().catch(() => {});
+  };
 }
+
+// La file telle qu'écrite, à cette page (événement « change ») et aux autres onglets.
+async function signaler() {
+  let envois;
+  try {
+    envois = await lister();
+  } catch {
+    return;
+  }
+  evenements.dispatchEvent(new CustomEvent('change', { detail: envois }));
+  diffuser({ type: 'file', envois });
+}
+
+function noterServeur(joignable) {
+  if (serveur === joignable) return;
+  serveur = joignable;
+  evenements.dispatchEvent(new Event('serveur'));
+}
+
+// Un envoi écrit par une version précédente de la page (format 1, sans « recul ») reste
+// valable : il est lu comme s'il avait été écrit par celle-ci, et rien n'est perdu.
+const normaliser = (v) => (v && v.format !== FORMAT ? { ...v, format: FORMAT, recul: v.recul ?? v.essais ?? 0 } : v);
 
 function base() {
   promesseBase ??= new Promise((ok, ko) => {
@@ -68,17 +110,17 @@ async function transaction(mode, fn) {
 }
 
 export async function lister() {
-  const tous = await transaction('readonly', (m, fin) => { m.getAll().onsuccess = (e) => fin(e.target.result); });
+  const tous = await transaction('readonly', (m, fin) => { m.getAll().onsuccess = (e) => fin(e.target.result.map(normaliser)); });
   return tous.sort((a, b) => a.cree_le - b.cree_le);
 }
 
-const lire = (cle) => transaction('readonly', (m, fin) => { m.get(cle).onsuccess = (e) => fin(e.target.result); });
+const lire = (cle) => transaction('readonly', (m, fin) => { m.get(cle).onsuccess = (e) => fin(normaliser(e.target.result)); });
 
 // Modifie un envoi s'il est encore dans la file ; le rend modifié (undefined sinon).
 const modifier = (cle, changements) => transaction('readwrite', (m, fin) => {
   m.get(cle).onsuccess = (e) => {
     if (!e.target.result) return;
-    const v = { ...e.target.result, ...changements };
+    const v = { ...normaliser(e.target.result), ...changements };
     m.put(v);
     fin(v);
   };
@@ -87,7 +129,7 @@ const modifier = (cle, changements) => transaction('readwrite', (m, fin) => {
 // Tenue quand l'envoi est écrit sur disque.
 export async function ajouter(envoi) {
   await transaction('readwrite', (m) => m.add(envoi));
-  signaler();
+  await signaler();
 }
 
 // Rattache à cette campagne les envois écrits avant les campagnes (sans « campagne ») ; leur
@@ -101,7 +143,7 @@ export const rattacher = (campagne) => transaction('readwrite', (m) => {
 
 export async function retirer(cle) {
   await transaction('readwrite', (m) => m.delete(cle));
-  signaler();
+  await signaler();
 }
 
 // crypto.randomUUID n'existe qu'en contexte sûr (https, localhost).
@@ -117,8 +159,8 @@ export function nouvelleCle() {
 export function nouvelEnvoi({ type, methode, url, corps, campagne = null, jeton = null, ifMatch = null, autosaveMs = 0 }) {
   const t = Date.now();
   return {
-    cle: nouvelleCle(), format: 1, type, methode, url, corps, campagne, jeton, if_match: ifMatch, cree_le: t,
-    essais: 0, prochain_essai: t, etat: 'attente', derniere_erreur: null, autosave_ms: autosaveMs,
+    cle: nouvelleCle(), format: FORMAT, type, methode, url, corps, campagne, jeton, if_match: ifMatch, cree_le: t,
+    essais: 0, recul: 0, prochain_essai: t, etat: 'attente', derniere_erreur: null, autosave_ms: autosaveMs,
   };
 }
 
@@ -152,6 +194,7 @@ export async function requete(methode, url, { corps, jeton, ifMatch, cle, client
   } catch (e) {
     // Corps illisible d'une erreur (page d'un intermédiaire) : on garde le statut.
     if (!rep || rep.ok) {
+      noterServeur(false);
       return {
         issue: 'reseau', status: 0,
         message: navigator.onLine === false ? 'Pas de connexion (hors ligne).'
@@ -161,35 +204,42 @@ export async function requete(methode, url, { corps, jeton, ifMatch, cle, client
   }
   const s = rep.status;
   const detail = typeof donnees?.detail === 'string' ? donnees.detail : '';
+  noterServeur(s < 502 || s > 504);
   if (rep.ok) return { issue: 'succes', status: s, donnees, etag: rep.headers.get('ETag') };
+  // message : pour les personnes, sans code ni mot technique ; technique : pour l'assistance
+  // (« Détails » d'un envoi en file).
+  const technique = `${detail || rep.statusText || 'Sans détail'} (erreur ${s})`;
   if (s === 408 || s === 429 || s >= 500) {
     const ra = Number.parseInt(rep.headers.get('Retry-After'), 10);
     return {
-      issue: 'reessai', status: s, donnees, attente: ra > 0 ? Math.min(ra * 1000, DELAI_MAX) : 0,
-      message: `${detail || 'Le serveur ne répond pas correctement.'} (erreur ${s})`,
+      issue: 'reessai', status: s, donnees, attente: ra > 0 ? Math.min(ra * 1000, DELAI_MAX) : 0, technique,
+      message: s === 429 ? 'Le serveur reçoit beaucoup de demandes en ce moment.'
+        : s >= 502 && s <= 504 ? 'Le service est momentanément indisponible.' : 'Le serveur a rencontré un problème.',
     };
   }
-  return { issue: 'refus', status: s, donnees, message: detail || `La demande a été refusée (erreur ${s}).` };
+  return { issue: 'refus', status: s, donnees, technique, message: detail || 'La demande a été refusée.' };
 }
 
-// Délai exponentiel, plafonné, avec une part aléatoire (les navigateurs ne reviennent pas
-// tous ensemble après une panne) ; au moins le Retry-After du serveur.
-export const delai = (essais, minimum = 0) =>
-  Math.max(minimum, Math.round(Math.min(DELAI_MAX, DELAI_MIN * 2 ** Math.min(essais - 1, 20)) * (0.5 + Math.random() / 2)));
+// Délai exponentiel (recul), plafonné, avec une part aléatoire (les navigateurs ne reviennent
+// pas tous ensemble après une panne). Avec un Retry-After du serveur (attente, en ms) : ce
+// délai-là, plus au plus un cinquième.
+export const delai = (recul, attente = 0) => (attente > 0
+  ? Math.round(attente * (1 + Math.random() / 5))
+  : Math.round(Math.min(DELAI_MAX, DELAI_MIN * 2 ** Math.min(Math.max(recul, 1) - 1, 20)) * (0.5 + Math.random() / 2)));
 
 const avecVerrou = (fn) => (navigator.locks ? navigator.locks.request('fiable-envois', fn) : fn());
 
 // Un essai. Rend false si le réseau semble coupé (inutile d'essayer les suivants).
 async function essayer(envoi, longueur, depuisFile) {
   if (!(await modifier(envoi.cle, { etat: 'envoi' }))) return true;
-  signaler();
+  await signaler();
   const r = await requete(envoi.methode, envoi.url, {
     corps: envoi.corps, jeton: envoi.jeton, ifMatch: envoi.if_match, cle: envoi.cle,
     client: { depuisFile, attenteMs: Date.now() - envoi.cree_le, longueur, essai: envoi.essais + 1, autosaveMs: envoi.autosave_ms },
   });
-  if (r.issue === 'refus' && gestionnaires.garder?.(envoi, r)) {
+  if (r.issue === 'refus' && gestionnaires.garder?.(envoi, r, depuisFile)) {
     await modifier(envoi.cle, { etat: 'refuse', refus: { status: r.status, code: r.donnees?.code ?? null, detail: r.message, le: Date.now() } });
-    signaler();
+    await signaler();
     return true;
   }
   if (r.issue === 'succes' || r.issue === 'refus') {
@@ -203,8 +253,11 @@ async function essayer(envoi, longueur, depuisFile) {
     return true;
   }
   const essais = envoi.essais + 1;
-  await modifier(envoi.cle, { etat: 'attente', essais, derniere_erreur: r.message, prochain_essai: Date.now() + delai(essais, r.attente) });
-  signaler();
+  const recul = r.attente > 0 ? envoi.recul : envoi.recul + 1;
+  await modifier(envoi.cle, {
+    etat: 'attente', essais, recul, derniere_erreur: r.technique || r.message, dernier_status: r.status, prochain_essai: Date.now() + delai(recul, r.attente),
+  });
+  await signaler();
   return r.issue !== 'reseau';
 }
 
@@ -225,6 +278,28 @@ async function planifier() {
   clearTimeout(minuteur);
   const envois = (await lister()).filter(aEnvoyer);
   if (envois.length) minuteur = setTimeout(traiter, Math.max(50, Math.min(...envois.map((e) => e.prochain_essai)) - Date.now()));
+  // La sonde tourne tant qu'un envoi attend après un échec.
+  if (!envois.some((e) => e.essais > 0)) {
+    clearTimeout(minuteurSonde);
+    minuteurSonde = 0;
+    sondeJoignable = null;
+  } else if (!minuteurSonde) {
+    minuteurSonde = setTimeout(sonder, SONDE_MIN + Math.random() * SONDE_ALEA);
+  }
+}
+
+// Une sonde du serveur : s'il redevient joignable (la sonde échouait), tout ce qui attend part.
+async function sonder() {
+  let ok = false;
+  try {
+    ok = (await fetch(SONDE, { cache: 'no-store', signal: AbortSignal.timeout(5000) })).ok;
+  } catch { /* injoignable */ }
+  minuteurSonde = 0;
+  const revenu = ok && sondeJoignable === false;
+  sondeJoignable = ok;
+  noterServeur(ok);
+  if (revenu) traiter({ force: true }).catch(() => {});
+  else planifier().catch(() => {});
 }
 
 // Envoie ce qui est dû. force : tout, tout de suite ; cle : cet envoi seulement ; direct :

@@ -15,6 +15,7 @@ const COQUILLE = ['/', '/app.js', '/file.js', '/style.css', '/commun/commun.css'
   '/formulaire/etat.js',
   '/formulaire/evenements.js',
   '/formulaire/historique.js',
+  '/formulaire/invitation.js',
   '/formulaire/modification.js',
   '/formulaire/vue-file.js',
   '/commun/dates.js',

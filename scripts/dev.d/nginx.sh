@@ -37,9 +37,10 @@ nginx_conf() {
 	mv -f "$tmp" "$NGINX_CONF"
 }
 
+# --same-conf : avec la configuration déjà écrite (scripts/dev nginx-start, après nginx-stop).
 nginx_start() {
 	local pid
-	nginx_conf
+	[[ ${1:-} == --same-conf ]] || nginx_conf
 	if pid=$(live_pid "$NGINX_PID" nginx); then
 		log "nginx déjà en marche (pid $pid) : rechargement de la configuration"
 		kill -HUP "$pid"

@@ -38,8 +38,10 @@ smtp_start() {
 	log "démarrage du serveur SMTP de test (127.0.0.1:$SMTP_PORT, boîte $MAILBOX)"
 	# Sa propre session, stdin/stdout/stderr hors de tout tube : il survit à la commande
 	# qui l'a lancé (un test qui simule une panne) sans la faire attendre.
-	setsid "$SMTP_PYTHON" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
-		-c aiosmtpd.handlers.Mailbox "$MAILBOX" </dev/null >>"$SMTP_LOG" 2>&1 &
+	# Le gestionnaire (tests/lib/boite_smtp.py) : la boîte Maildir d'aiosmtpd, qui refuse
+	# pour de bon (550) les adresses commençant par « refus-smtp ».
+	PYTHONPATH="$ROOT/tests/lib" setsid "$SMTP_PYTHON" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
+		-c boite_smtp.BoiteAvecRefus "$MAILBOX" </dev/null >>"$SMTP_LOG" 2>&1 &
 	printf '%s\n' "$!" >"$SMTP_PID"
 	deadline=$((SECONDS + $(limit "$START_TIMEOUT")))
 	until smtp_answers "$SMTP_PORT"; do

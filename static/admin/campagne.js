@@ -44,6 +44,7 @@ function afficherCampagne() {
   $('phase').replaceChildren(etiquettePhase(c.phase));
   $('lien-formulaire').href = c.adresse || `/c/${c.slug}/`;
   $('csv').href = `${base}/reponses.csv`;
+  $('lien-participants').href = `/admin/participants.html?id=${encodeURIComponent(id)}`;
   $('version').textContent = `Version ${c.version} ; fuseau ${c.fuseau}.`;
   $('resume').textContent = `Adresse du formulaire : ${window.location.origin}${c.adresse || `/c/${c.slug}/`}`;
   $('ouvrir').hidden = c.etat === 'ouverte' || c.etat === 'archivee';

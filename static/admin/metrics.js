@@ -355,6 +355,32 @@ function afficherSauvegardes(s, fileDurable) {
     : 'File durable des métriques : vide.';
 }
 
+// Le taux de réponse de chaque campagne qui a des participants (qui a répondu : la vue
+// participants_reponses, côté serveur) ; la règle d'alerte « campagne_taux_reponse » et son
+// seuil sont dans le tableau des alertes.
+const PHASES = {
+  ouverte: 'ouverte', a_venir: 'à venir', retard: 'délai de grâce', close: 'close', brouillon: 'brouillon',
+};
+
+function afficherCampagnes(campagnes) {
+  document.getElementById('campagnes').replaceChildren(tableau(
+    [['Campagne'], ['Phase'], ['Fermeture'], ['Participants', 'nombre'], ['Ont répondu', 'nombre'],
+      ['Sans réponse', 'nombre'], ['Réponse retirée', 'nombre'], ['Taux de réponse', 'nombre']],
+    campagnes.map((c) => el('tr', { 'data-campagne': c.slug },
+      el('td', {}, c.titre, ' ', el('code', {}, c.slug)),
+      el('td', {}, PHASES[c.phase] || c.phase),
+      el('td', { class: 'date' }, c.fermeture
+        ? `${dateCourte(c.fermeture)}${c.heures_avant_fermeture !== null
+          ? ` (dans ${duree(c.heures_avant_fermeture * 3600000)})` : ''}`
+        : '—'),
+      el('td', { class: 'nombre' }, nombre(c.participants, 0)),
+      el('td', { class: 'nombre' }, nombre(c.repondu, 0)),
+      el('td', { class: 'nombre' }, nombre(c.sans_reponse, 0)),
+      el('td', { class: 'nombre' }, nombre(c.retire, 0)),
+      el('td', { class: 'nombre taux' }, `${nombre(c.taux_reponse, 1)} %`))),
+    'Aucune campagne avec des participants.'));
+}
+
 // --- Chargement ---------------------------------------------------------------------------------
 
 async function charger() {
@@ -369,6 +395,7 @@ async function charger() {
     afficherErreurs(d.indicateurs.erreurs || []);
     afficherAlertes(d.alertes);
     afficherSauvegardes(d.sauvegardes, d.file_durable);
+    afficherCampagnes(d.campagnes || []);
     message.textContent = '';
     actualise.textContent = `Actualisé à ${dates.heureSeconde(new Date(), fuseau)} — ${d.indicateurs.requetes} requête(s) sur la période.`;
   } catch (e) {

@@ -4,7 +4,7 @@ import { dateLongue } from '../commun/dates.js';
 import { el } from '../commun/dom.js';
 import { situation } from './campagne.js';
 import { nomCreneau } from './catalogue.js';
-import { $, bouton, CHAMPS, etat, formulaire, modeModification } from './etat.js';
+import { $, bouton, CHAMPS, etat, formulaire, modeModification, modificationEnFile } from './etat.js';
 import { afficherHistorique } from './historique.js';
 import { afficherFile } from './vue-file.js';
 
@@ -29,10 +29,11 @@ export function afficher() {
   $('compte').hidden = merci || !rep || retiree;
   $('retiree').hidden = merci || !retiree;
   formulaire.hidden = merci || retiree || etat.attente || ferme;
-  $('champs').disabled = enFile;
-  bouton.disabled = enFile || !etat.catalogue;
+  const verrou = modificationEnFile();
+  $('champs').disabled = verrou;
+  $('verrou').hidden = !verrou;
+  bouton.disabled = verrou || !etat.catalogue;
   bouton.textContent = rep ? 'Enregistrer les modifications' : 'Envoyer';
-  $('aide-envoi').textContent = enFile ? 'Le formulaire redeviendra modifiable après l’envoi (ou si vous retirez l’envoi de la file).' : '';
   $('etat-brouillon').hidden = !f.autosave;
   $('compteur-file').hidden = !f.offline_queue && !enFile;
   $('bloc-demande-lien').hidden = !f.email_links;
@@ -59,6 +60,8 @@ export function contenu(c) {
 
 export function montrerMerci() {
   etat.merci = true;
+  const rep = etat.compte?.reponse;
+  $('merci-qui').textContent = rep ? `Réponse de ${rep.nom} (${rep.email}).${etat.accuse ? ` Un accusé de réception est envoyé à ${rep.email}.` : ''}` : '';
   $('lien-modification').value = etat.compte ? `${location.origin}${etat.slug ? `/c/${etat.slug}/` : '/'}#edit=${etat.compte.jeton}` : '';
   afficher();
   $('merci').focus();

@@ -59,6 +59,7 @@ function appliquerRegles(regles) {
 export function appliquerFormulaire(donnees) {
   const choix = lireChamps().creneaux;
   etat.fuseau = donnees.fuseau;
+  etat.accuse = donnees.accuse_reception === true;
   appliquerRegles(donnees.regles);
   Object.assign(etat.flags, donnees.fonctionnalites);
   appliquerCampagne(donnees.campagne, () => chargerFormulaire());

@@ -2,6 +2,7 @@
 // d'erreur sous chaque champ (ceux du serveur, servis dans les règles de GET /api/form).
 import { cocher } from './catalogue.js';
 import { $, CHAMPS, emailValide, etat, formulaire } from './etat.js';
+import { verrouiller } from './invitation.js';
 
 export function lireChamps() {
   return {
@@ -17,6 +18,7 @@ export function ecrireChamps(c) {
   $('email').value = c.email ?? '';
   $('commentaire').value = c.commentaire ?? '';
   cocher(c.creneaux || []);
+  verrouiller(); // le nom et l'e-mail d'une invitation restent ceux de la liste
 }
 
 export const corpsDe = (c) => ({ email: c.email.trim(), nom: c.nom.trim(), creneaux: c.creneaux, commentaire: c.commentaire ?? '' });

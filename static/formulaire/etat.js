@@ -33,7 +33,9 @@ export const etat = {
   refuses: [], // ceux que le serveur a refusés pour de bon (campagne close) : gardés, montrés
   aSupprimer: null, // clé de l'envoi refusé dont la suppression attend confirmation
   copie: new Set(), // clés des envois refusés dont le contenu est montré à copier à la main
+  liensDemandes: new Map(), // clé d'un envoi refusé (adresse déjà utilisée) -> résultat de la demande de lien
   merci: false,
+  accuse: false, // un accusé de réception part par e-mail (« accuse_reception » de /api/form)
   attente: false, // réponse pas encore chargée (lien #edit= ouvert hors ligne)
   dureeBrouillon: 0,
   conflit: null,
@@ -89,4 +91,7 @@ export function demanderPersistance() {
 }
 
 export const modeModification = () => Boolean(etat.flags.modification && etat.compte && etat.base);
+// Une modification attend dans la file : le formulaire (qui la montre) reste verrouillé
+// jusqu'à son envoi ; une nouvelle réponse en file, elle, le laisse libre pour une autre.
+export const modificationEnFile = () => etat.envois.some((e) => e.type === 'modification');
 export const client = () => ({ longueur: etat.envois.length, autosaveMs: etat.dureeBrouillon });

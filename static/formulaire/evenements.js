@@ -1,11 +1,11 @@
 // Les écouteurs : saisie, envoi, réseau, autres onglets, boutons des cartes.
 import * as file from '../file.js';
-import { afficher, masquerAlertes, montrerMerci } from './affichage.js';
+import { afficher, masquerAlertes } from './affichage.js';
 import { effacerBrouillon, sauverBrouillon } from './brouillon.js';
 import { chargerFormulaire } from './catalogue.js';
-import { ecrireChamps, effacerErreur } from './champs.js';
-import { envoyer } from './envoi.js';
-import { $, annoncer, CHAMPS, CLE_COMPTE, client, emailValide, etat, formulaire, lireLocal } from './etat.js';
+import { ecrireChamps, effacerErreur, lireChamps } from './champs.js';
+import { confirmer, envoyer } from './envoi.js';
+import { $, annoncer, CHAMPS, client, emailValide, etat, formulaire } from './etat.js';
 import { action, chargerReponse, garderCompte, majReponse } from './modification.js';
 import { afficherReseau, rafraichirFile, texteEnvoi } from './vue-file.js';
 
@@ -29,6 +29,14 @@ async function copierRefuse(cle) {
 
 const clic = (id, fn) => $(id).addEventListener('click', fn);
 
+// Un nouveau lien de modification envoyé à cette adresse ; rend ce qu'il faut en dire.
+async function demanderLien(email) {
+  const r = await file.requete('POST', '/api/modify/link', { corps: etat.slug ? { email, campagne: etat.slug } : { email }, client: client() });
+  return r.issue === 'succes' ? r.donnees?.detail || 'Demande enregistrée.'
+    : r.issue === 'reseau' ? 'Le serveur ne répond pas pour le moment : réessayez dans un instant.'
+      : r.donnees?.errors?.email || r.message;
+}
+
 export function brancher() {
   formulaire.addEventListener('submit', envoyer);
   formulaire.addEventListener('input', (e) => {
@@ -49,25 +57,16 @@ export function brancher() {
     if (!etat.catalogue) chargerFormulaire();
     chargerReponse();
   };
+  file.evenements.addEventListener('serveur', afficherReseau);
   addEventListener('online', reseau);
   addEventListener('offline', reseau);
 
-  // Les autres onglets : la file a changé, ou une réponse vient d'être enregistrée.
-  file.evenements.addEventListener('change', rafraichirFile);
+  // Les autres onglets : la file a changé (le message la porte), ou un envoi vient d'être
+  // enregistré (le message porte le compte et le contenu envoyé).
+  file.evenements.addEventListener('change', (e) => rafraichirFile(e.detail));
   file.evenements.addEventListener('message', ({ detail }) => {
-    if (detail?.type === 'file') rafraichirFile();
-    if (detail?.type !== 'compte' || (detail.campagne ?? null) !== etat.slug) return;
-    const avant = etat.compte?.reponse?.id;
-    etat.compte = detail.compte !== undefined ? detail.compte : lireLocal(CLE_COMPTE);
-    if (!etat.compte?.reponse) return;
-    if (avant === etat.compte.reponse.id) return majReponse(etat.compte.reponse, false);
-    if (etat.modifie && !etat.envois.length) {
-      annoncer('Une réponse vient d’être enregistrée depuis un autre onglet de ce navigateur.');
-      return;
-    }
-    ecrireChamps({});
-    etat.base = { id: etat.compte.reponse.id, version: etat.compte.reponse.version };
-    montrerMerci();
+    if (detail?.type === 'file') rafraichirFile(detail.envois);
+    if (detail?.type === 'enregistre' && (detail.campagne ?? null) === etat.slug && detail.compte?.reponse) confirmer(detail);
   });
 
   $('file-liste').addEventListener('click', async (e) => {
@@ -95,18 +94,37 @@ export function brancher() {
       return;
     }
     if (b.dataset.action === 'reessayer') {
-      annoncer('Nouvel essai en cours…');
       await file.traiter({ cle, force: true }).catch(() => {});
       await rafraichirFile();
-      if (etat.envois.some((x) => x.cle === cle)) annoncer('L’envoi a de nouveau échoué ; il reste dans la file d’attente et sera réessayé automatiquement.', 'attente');
+      if (etat.envois.some((x) => x.cle === cle)) annoncer('L’envoi n’a pas encore abouti : la réponse reste dans la file et repartira automatiquement.', 'attente');
       return;
     }
+    if (b.dataset.action === 'retirer') {
+      etat.aSupprimer = cle;
+      afficher();
+      document.querySelector(`li[data-cle="${CSS.escape(cle)}"] [data-action="supprimer-non"]`)?.focus();
+      return;
+    }
+    if (b.dataset.action === 'lien') {
+      const envoi = etat.refuses.find((x) => x.cle === cle);
+      etat.liensDemandes.set(cle, 'Demande en cours…');
+      afficher();
+      etat.liensDemandes.set(cle, await demanderLien(envoi.corps.email));
+      afficher();
+      return;
+    }
+    if (b.dataset.action !== 'retirer-oui') return;
+    // Retirée de la file ; son contenu revient dans le formulaire s'il est libre (à corriger
+    // puis renvoyer), sinon il a été montré à copier dans la confirmation.
+    etat.aSupprimer = null;
     const envoi = etat.envois.find((x) => x.cle === cle);
     await file.retirer(cle);
-    if (envoi) ecrireChamps(envoi.corps);
+    const libre = !CHAMPS.some((c) => (c === 'creneaux' ? lireChamps().creneaux.length : lireChamps()[c].trim()));
+    if (envoi && libre) ecrireChamps(envoi.corps);
     await rafraichirFile();
-    annoncer('Envoi retiré de la file d’attente. Votre saisie reste dans le formulaire : vous pouvez la modifier et l’envoyer de nouveau.');
-    $('nom').focus();
+    annoncer(libre ? 'Réponse retirée de la file d’attente. Son contenu est remis dans le formulaire : vous pouvez le modifier et l’envoyer de nouveau.'
+      : 'Réponse retirée de la file d’attente : elle ne sera pas envoyée.');
+    $(libre ? 'nom' : 'titre-file').focus?.();
   });
 
   clic('copier', async () => {
@@ -134,10 +152,7 @@ export function brancher() {
       return;
     }
     sortie.textContent = 'Demande en cours…';
-    const r = await file.requete('POST', '/api/modify/link', { corps: etat.slug ? { email, campagne: etat.slug } : { email }, client: client() });
-    sortie.textContent = r.issue === 'succes' ? r.donnees?.detail || 'Demande enregistrée.'
-      : r.issue === 'reseau' ? `Demande impossible : ${r.message} Réessayez quand la connexion sera revenue.`
-        : r.donnees?.errors?.email || r.message;
+    sortie.textContent = await demanderLien(email);
   });
   // Le formulaire contient la version de la personne (peut-être retouchée) : l'envoyer.
   clic('garder-mienne', () => formulaire.requestSubmit());

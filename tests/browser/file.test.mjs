@@ -37,8 +37,10 @@ test('Test 3 : hors ligne, mise en file ; rechargement ; de retour en ligne, env
   assert.equal(await compteurFile(page), 1);
   assert.match(await texte(page, '#compteur-file'), /File d’attente : 1/);
   await attendreVisible(page, '#file');
-  assert.match(await texte(page, '#file-liste'), /Hors Ligne/);
-  assert.equal(await page.locator('#nom').isDisabled(), true, 'formulaire verrouillé pendant l’attente');
+  assert.match(await texte(page, '#file-liste'), /Réponse de Hors Ligne/);
+  // Le formulaire est libéré pour une autre réponse.
+  assert.equal(await page.locator('#nom').isDisabled(), false);
+  assert.equal(await page.inputValue('#nom'), '');
   await capture(page, 'file-en-attente-bureau');
   await capture(page, 'file-en-attente-telephone', { taille: TELEPHONE });
   assert.equal(reponsesPour(saisie.email).length, 0);
@@ -46,12 +48,9 @@ test('Test 3 : hors ligne, mise en file ; rechargement ; de retour en ligne, env
   // Rechargement sans réseau : la page s'ouvre (service worker) et l'élément est toujours là.
   await page.reload();
   await pret(page);
-  // La page est prête avant d'avoir lu la file (IndexedDB, lue ensuite : static/app.js) :
-  // attendre le compteur, pas le lire aussitôt (WebKit lit la file après le premier coup d'œil).
-  await page.waitForFunction(() => document.querySelector('#compteur-file').dataset.nombre === '1');
-  assert.equal(await page.inputValue('#nom'), 'Hors Ligne');
+  assert.equal(await compteurFile(page), 1);
+  assert.match(await texte(page, '#file-liste'), /Réponse de Hors Ligne/);
   assert.equal(await page.locator('#liste-creneaux input[name="creneaux"]').count() > 0, true, 'créneaux gardés');
-  assert.match(await texte(page, '#statut'), /Mise en file d’attente/);
   await capture(page, 'file-hors-ligne-recharge');
 
   // Retour du réseau : envoyé aussitôt, une seule fois.
@@ -184,13 +183,19 @@ test('retirer un élément de la file : la saisie redevient modifiable, rien n�
   await attendreTexte(page, '#statut', 'Mise en file d’attente');
   // « Réessayer maintenant » hors ligne : toujours en file, l'erreur est dite.
   await page.click('#file-liste button[data-action="reessayer"]');
-  await attendreTexte(page, '#file-liste', 'Essai n° 2 échoué');
+  await attendreTexte(page, '#file-liste', 'Essais : 2.');
+  assert.equal(await compteurFile(page), 1);
+  // « Retirer » demande confirmation, et montre le contenu à copier.
+  await page.click('#file-liste button[data-action="retirer"]');
+  assert.match(await page.inputValue('#file-liste textarea.copie'), /^Nom : À Retirer\n/);
+  await page.click('#file-liste button[data-action="supprimer-non"]');
   assert.equal(await compteurFile(page), 1);
   await page.click('#file-liste button[data-action="retirer"]');
+  await page.click('#file-liste button[data-action="retirer-oui"]');
   await page.waitForFunction(() => document.querySelector('#compteur-file').dataset.nombre === '0');
   assert.equal(await page.locator('#nom').isDisabled(), false);
   assert.equal(await page.inputValue('#nom'), 'À Retirer');
-  assert.match(await texte(page, '#statut'), /retiré de la file/);
+  assert.match(await texte(page, '#statut'), /retirée de la file/);
   await contexte.setOffline(false);
   // L'événement « online » annonce le retour du réseau et, dans le même envoi de l'événement,
   // lance un passage sur la file (traiter) ; un passage demandé ensuite s'enchaîne après lui :

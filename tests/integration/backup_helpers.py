@@ -288,14 +288,15 @@ class BackupTestCase(ft.FiableTestCase):
         line = last_line(proc.stderr)
         m = re.match(r"^fiable-backup-submissions : sauvegarde (\d+) réussie( et vérifiée par "
                      r"restauration)? : (\d+) lignes \(campagnes (\d+), creneaux (\d+), "
-                     r"soumissions_disponibilites (\d+), audit_logs (\d+)\), (\d+) octets, "
-                     r"(\d+\.\d+) s -> (\S+)$", line)
+                     r"soumissions_disponibilites (\d+), audit_logs (\d+), participants (\d+)\), "
+                     r"(\d+) octets, (\d+\.\d+) s -> (\S+)$", line)
         self.assertIsNotNone(m, "no one-line summary at the end of stderr\n" + describe(proc))
         self.assertEqual(bool(m.group(2)), verified, line)
         return {"id": int(m.group(1)), "rows": int(m.group(3)), "campagnes": int(m.group(4)),
                 "creneaux": int(m.group(5)), "soumissions_disponibilites": int(m.group(6)),
-                "audit_logs": int(m.group(7)), "bytes": int(m.group(8)),
-                "seconds": float(m.group(9)), "object": m.group(10)}
+                "audit_logs": int(m.group(7)), "participants": int(m.group(8)),
+                "bytes": int(m.group(9)), "seconds": float(m.group(10)),
+                "object": m.group(11)}
 
     def assertFailedRun(self, proc, first_id, message_re):
         """Exit 1, a French message on stderr matching message_re, exactly one new row, failed

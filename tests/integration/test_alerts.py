@@ -13,6 +13,7 @@ same way, with 401 rows of their pseudo-endpoint."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -300,6 +301,155 @@ class AlertTest(ft.FiableTestCase):
         run = check_alerts(self.address, rules=f.name)
         self.assertEqual(run.returncode, 1)
         self.assertIn("nom", run.stderr)
+
+
+CAMPAIGN_RULE = "campagne_taux_reponse"
+PROMETHEUS_RULES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cron",
+                                "prometheus-rules.example.yml")
+
+
+def campaign_with_rate(prefix, closes_in, participants, answered, withdrawn=0):
+    """A campaign open now, closing in closes_in (an interval), with its participants of
+    whom `answered` have an active answer and `withdrawn` only a withdrawn one. Its slug."""
+    slug = "%s-%s" % (prefix, uuid.uuid4().hex[:8])
+    cid = sql("INSERT INTO campagnes (slug, titre, etat, fermeture) VALUES (:'p1', :'p2', "
+              "'ouverte', now() + :'p3'::interval) RETURNING id", slug, "Taux %s" % slug,
+              closes_in)[0][0]
+    sql("INSERT INTO creneaux (id, campagne_id, starts_at, ends_at, label) VALUES (:'p1', "
+        ":'p2'::bigint, now() + interval '30 days', now() + interval '30 days 1 hour', 'Matin')",
+        slug + "-0", cid)
+    sql("INSERT INTO participants (campagne_id, email, nom) SELECT :'p1'::bigint, "
+        "'p' || i || '@' || :'p2' || '.example.org', 'Personne ' || i "
+        "FROM generate_series(1, :'p3'::integer) AS i", cid, slug, participants)
+    # Answers written as the e-mail was typed (another case): the view ignores the case.
+    sql("INSERT INTO soumissions_disponibilites (email, nom, creneaux, campagne_id, "
+        "edit_token_hash, deleted_at) SELECT 'P' || i || '@' || :'p2' || '.example.org', "
+        "'Personne ' || i, jsonb_build_array(:'p2' || '-0'), :'p1'::bigint, "
+        "sha256(convert_to(gen_random_uuid()::text, 'UTF8')), "
+        "CASE WHEN i > :'p3'::integer THEN now() END "
+        "FROM generate_series(1, :'p3'::integer + :'p4'::integer) AS i",
+        cid, slug, answered, withdrawn)
+    return slug
+
+
+class CampaignResponseRateTest(ft.FiableTestCase):
+    """The response rate of each campaign with participants (who answered: the view
+    participants_reponses) on GET /api/admin/metrics, in the Prometheus text, and the rule
+    that fires when an open campaign closes within 24 hours under 80 % of answers."""
+
+    def setUp(self):
+        dev("smtp-start")
+        self.admin = {"Authorization": ft.basic_auth("admin", ft.admin_password())}
+        # soon_low: 10 h, 5 of 10 answered (one more withdrew); soon_high: 10 h, 9 of 10;
+        # later_low: 3 days, 5 of 10.
+        self.soon_low = campaign_with_rate("taux-bas", "10 hours", 10, 5, withdrawn=1)
+        self.soon_high = campaign_with_rate("taux-haut", "10 hours", 10, 9)
+        self.later_low = campaign_with_rate("taux-tard", "3 days", 10, 5)
+        self.addCleanup(sql, "UPDATE campagnes SET etat = 'archivee' WHERE slug IN "
+                        "(:'p1', :'p2', :'p3')", self.soon_low, self.soon_high, self.later_low)
+
+    def campaigns(self):
+        resp = ft.get("/api/admin/metrics", headers=self.admin)
+        self.assertStatus(resp, 200)
+        return {c["slug"]: c for c in resp.json()["campagnes"]}
+
+    def test_rate_on_the_metrics_page_and_in_prometheus(self):
+        c = self.campaigns()
+        low = c[self.soon_low]
+        self.assertEqual((low["participants"], low["repondu"], low["retire"],
+                          low["sans_reponse"], low["phase"]), (10, 5, 1, 4, "ouverte"))
+        self.assertEqual(low["taux_reponse"], 50)
+        self.assertTrue(9 < low["heures_avant_fermeture"] <= 10, low)
+        self.assertEqual(c[self.soon_high]["taux_reponse"], 90)
+        self.assertTrue(71 < c[self.later_low]["heures_avant_fermeture"] <= 72)
+        resp = ft.get("/api/admin/metrics/prometheus", headers=self.admin)
+        self.assertStatus(resp, 200)
+        text = resp.body.decode("utf-8")
+        self.assertIn("# TYPE fiable_campagne_taux_reponse gauge", text)
+        self.assertIn("# TYPE fiable_campagne_participants gauge", text)
+        self.assertRegex(text, r'(?m)^fiable_campagne_taux_reponse\{campagne="%s"\} 0\.5$'
+                         % self.soon_low)
+        self.assertRegex(text, r'(?m)^fiable_campagne_taux_reponse\{campagne="%s"\} 0\.9$'
+                         % self.soon_high)
+        for state, n in (("repondu", 5), ("sans_reponse", 4), ("retire", 1)):
+            self.assertRegex(text, r'(?m)^fiable_campagne_participants\{campagne="%s",'
+                             r'reponse="%s"\} %d$' % (self.soon_low, state, n))
+        self.assertRegex(text, r'(?m)^fiable_campagne_fermeture_secondes\{campagne="%s"\} '
+                         r'3[0-9]{4}(\.[0-9]+)?$' % self.soon_low)
+        # An archived campaign leaves the metrics.
+        sql("UPDATE campagnes SET etat = 'archivee' WHERE slug = :'p1'", self.later_low)
+        self.assertNotIn(self.later_low, self.campaigns())
+        # The exposition and the example alerting rules as Prometheus's own tool reads them
+        # (the Debian package prometheus brings promtool).
+        promtool = shutil.which("promtool")
+        if promtool is None:
+            self.skipTest("promtool absent (apt-get install prometheus) : exposition et "
+                          "règles non vérifiées par Prometheus")
+        lint = subprocess.run([promtool, "check", "metrics"], input=resp.body,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              timeout=ft.ceiling(30))
+        self.assertEqual(lint.returncode, 0, lint.stdout.decode("utf-8", "replace"))
+        rules = subprocess.run([promtool, "check", "rules", PROMETHEUS_RULES],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=ft.ceiling(30))
+        self.assertEqual(rules.returncode, 0, rules.stdout.decode("utf-8", "replace"))
+        with open(PROMETHEUS_RULES, encoding="utf-8") as f:
+            self.assertIn("FiableCampagneTauxReponseBas", f.read())
+
+    def test_alert_names_the_campaign_closing_soon_under_the_rate(self):
+        rule = shipped_rule(CAMPAIGN_RULE)
+        self.assertEqual((rule["source"], rule["indicateur"], rule["comparaison"],
+                          rule["seuil"], rule["fermeture_heures"]),
+                         ("campagnes", "taux_reponse", "<", 80, 24))
+        # The shipped rule under a name of this test's own: its state starts unknown, whatever
+        # the campaigns of other tests left.
+        rule["nom"] = "itest_taux_%s" % uuid.uuid4().hex[:8]
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump({"regles": [rule]}, f, ensure_ascii=False)
+        self.addCleanup(os.unlink, f.name)
+        self.addCleanup(sql, "DELETE FROM alert_states WHERE rule = :'p1'", rule["nom"])
+        address = "alertes-%s@example.org" % uuid.uuid4().hex
+        since = time.time()
+
+        dry = check_alerts(address, "--dry-run", rules=f.name)
+        self.assertEqual(dry.returncode, 0, dry.stderr)
+        named = [ln for ln in dry.stdout.splitlines() if ln.strip().startswith("campagne(s) :")]
+        self.assertEqual(len(named), 1, dry.stdout)
+        self.assertIn("« Taux %s » (%s) : 50 %%" % (self.soon_low, self.soon_low), named[0])
+        self.assertNotIn(self.soon_high, named[0])
+        self.assertNotIn(self.later_low, named[0])
+
+        run = check_alerts(address, rules=f.name)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        mails = ft.wait_for_mail(address, timeout=10, since=since)
+        self.assertEqual(subjects(mails), ["[Fiable] ALERTE : " + rule["titre"]])
+        text = ft.mail_text(mails[0])
+        self.assertIn("« Taux %s » (%s) : 50 %%" % (self.soon_low, self.soon_low), text)
+        self.assertIn("Seuil : < 80 %", text)
+        self.assertNotIn(self.soon_high, text)
+        self.assertNotIn(self.later_low, text)
+
+        # Four more answers: 90 %. The rule resolves unless a campaign of another test still
+        # closes soon under the rate (then only that one is named).
+        sql("INSERT INTO soumissions_disponibilites (email, nom, creneaux, campagne_id, "
+            "edit_token_hash) SELECT 'p' || i || '@' || c.slug || '.example.org', 'P', "
+            "jsonb_build_array(c.slug || '-0'), c.id, "
+            "sha256(convert_to(gen_random_uuid()::text, 'UTF8')) "
+            "FROM campagnes c, generate_series(7, 10) AS i WHERE c.slug = :'p1'", self.soon_low)
+        self.assertEqual(self.campaigns()[self.soon_low]["taux_reponse"], 90)
+        others = [s for s, c in self.campaigns().items()
+                  if c["phase"] == "ouverte" and c["heures_avant_fermeture"] is not None
+                  and c["heures_avant_fermeture"] <= 24 and c["taux_reponse"] < 80]
+        again = check_alerts(address, "--dry-run", rules=f.name)
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertNotIn(self.soon_low, again.stdout)
+        self.assertNotIn(self.soon_high, again.stdout)
+        if not others:
+            resolved = check_alerts(address, rules=f.name)
+            self.assertEqual(resolved.returncode, 0, resolved.stderr)
+            mails = ft.wait_for_mail(address, timeout=10, since=since, count=2)
+            self.assertEqual(subjects(mails), ["[Fiable] ALERTE : " + rule["titre"],
+                                               "[Fiable] Résolu : " + rule["titre"]])
 
 
 if __name__ == "__main__":

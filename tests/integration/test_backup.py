@@ -35,12 +35,13 @@ def table_counts():
     row = ft.sql("SELECT (SELECT count(*) FROM creneaux), "
                  "(SELECT count(*) FROM soumissions_disponibilites), "
                  "(SELECT count(*) FROM audit_logs), (SELECT coalesce(max(id), 0) FROM audit_logs), "
-                 "(SELECT count(*) FROM campagnes)")[0]
+                 "(SELECT count(*) FROM campagnes), (SELECT count(*) FROM participants)")[0]
     return {"creneaux": int(row[0]), "soumissions_disponibilites": int(row[1]),
-            "audit_logs": int(row[2]), "audit_last_id": int(row[3]), "campagnes": int(row[4])}
+            "audit_logs": int(row[2]), "audit_last_id": int(row[3]), "campagnes": int(row[4]),
+            "participants": int(row[5])}
 
 
-TABLES = ("campagnes", "creneaux", "soumissions_disponibilites", "audit_logs")
+TABLES = ("campagnes", "creneaux", "soumissions_disponibilites", "audit_logs", "participants")
 
 
 class LocalBackupTest(bh.BackupTestCase):
@@ -94,7 +95,7 @@ class LocalBackupTest(bh.BackupTestCase):
         with open(os.path.join(self.dest, row["manifest_key"]), encoding="utf-8") as f:
             manifest = json.load(f)
         self.assertEqual(manifest, row["manifest"], "the stored and recorded manifests differ")
-        self.assertEqual(manifest["format"], 2)
+        self.assertEqual(manifest["format"], 3)
         self.assertEqual(manifest["id"], row["id"])
         self.assertEqual(manifest["object"], row["object_key"])
         self.assertEqual(manifest["sha256"], row["sha256"])
@@ -110,7 +111,7 @@ class LocalBackupTest(bh.BackupTestCase):
         # gzip JSON lines: a header per table, then its rows, hashed as the manifest says.
         headers, tables = bh.read_payload(data)
         self.assertEqual([h["table"] for h in headers], list(TABLES))
-        self.assertEqual({h["fiable_backup"] for h in headers}, {2})
+        self.assertEqual({h["fiable_backup"] for h in headers}, {3})
         for h in headers:
             entry = manifest["tables"][h["table"]]
             self.assertEqual(h["columns"], entry["columns"])

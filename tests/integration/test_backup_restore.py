@@ -4,12 +4,20 @@ and restorations) -> backup -> --verify -> the submissions wiped -> --apply -> t
 what it was, row for row (history, versions, dates, tokens), and people's edit links work
 again. Applied over later changes, a backup brings the saved content back as a new version,
 so the replaced content stays in the history; --email restores one person; a rehearsal
-(without --confirm) changes nothing; a role without the rights changes nothing either."""
+(without --confirm) changes nothing; a role without the rights changes nothing either. The
+participants of the campaigns (format 3) come back with their invitation token's hash and
+their unsubscription, so personal links work again; a backup of format 2 (before them) still
+restores."""
 
+import gzip
+import hashlib
 import json
 import os
+import re
+import secrets
 import sys
 import unittest
+import uuid
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,13 +47,18 @@ def wipe_submissions():
            "DELETE FROM soumissions_disponibilites; COMMIT;")
 
 
-class RoundTripTest(bh.BackupTestCase, ft.ModifyTestCase):
+class LocalDestination:
+    """A fresh local destination per test, with the environments of the backup and the
+    restoration roles."""
 
     def setUp(self):
         self.dest = bh.new_local_destination()
         self.addCleanup(bh.remove_tree, self.dest)
         self.env = bh.environment(self.dest)
         self.restore_env = bh.environment(self.dest, role="fiable_restore")
+
+
+class RoundTripTest(LocalDestination, bh.BackupTestCase, ft.ModifyTestCase):
 
     def make_people(self):
         """Four people: one changed twice, one withdrawn, one withdrawn then undeleted, one
@@ -247,6 +260,163 @@ class RoundTripTest(bh.BackupTestCase, ft.ModifyTestCase):
         self.assertRegex(bh.last_line(proc.stderr), r"ÉCHOUÉE, rien n'a été modifié : .*ne "
                          r"correspond pas au manifeste")
         self.assertEqual(ft.sql_json(SNAPSHOT), before)
+
+
+PARTICIPANTS = ("SELECT coalesce(json_agg(row_to_json(p) ORDER BY p.id), '[]')::text "
+                "FROM participants p JOIN campagnes c ON c.id = p.campagne_id WHERE c.slug = :'p1'")
+
+
+def invitation(token):
+    return ft.request("POST", "/api/invitation", body=ft.encode_json({"jeton": token}),
+                      headers={"Content-Type": ft.JSON, "Origin": ft.own_origin()})
+
+
+def as_format_2(dest, key, new_id):
+    """The backup `key` of dest rewritten as fiable-backup-submissions wrote it in format 2
+    (before participants): no participants table, headers and manifest of format 2, the
+    other rows byte for byte. Returns the new object's name (id new_id)."""
+    with open(os.path.join(dest, key), "rb") as f:
+        headers, rows = bh.read_payload(f.read())
+    with open(os.path.join(dest, key.replace(".jsonl.gz", ".manifest.json")),
+              encoding="utf-8") as f:
+        manifest = json.load(f)
+    lines = []
+    for h in headers:
+        if h["table"] == "participants":
+            continue
+        lines.append(json.dumps(dict(h, fiable_backup=2), separators=(",", ":"),
+                                ensure_ascii=False))
+        lines.extend(rows[h["table"]])
+    payload = gzip.compress("".join(line + "\n" for line in lines).encode("utf-8"))
+    name = re.sub(r"-\d+\.jsonl\.gz$", "-%d.jsonl.gz" % new_id, key)
+    del manifest["tables"]["participants"]
+    manifest.update(format=2, id=new_id, object=name, size=len(payload),
+                    sha256=hashlib.sha256(payload).hexdigest())
+    with open(os.path.join(dest, name), "wb") as f:
+        f.write(payload)
+    with open(os.path.join(dest, name.replace(".jsonl.gz", ".manifest.json")), "w",
+              encoding="utf-8") as f:
+        json.dump(manifest, f, ensure_ascii=False)
+    return name
+
+
+class ParticipantsBackupTest(LocalDestination, bh.BackupTestCase):
+
+    def campaign_with_participants(self):
+        """An invited-only campaign: Ana invited (her invitation mail still queued), Basile
+        invited and unsubscribed from reminders (his mail gone from the outbox by the time of
+        the restoration), Chloé not invited yet. (slug, {name: token})."""
+        slug = "sauv-%s" % uuid.uuid4().hex[:8]
+        cid = ft.sql_one("INSERT INTO campagnes (slug, titre, etat, acces) VALUES (:'p1', "
+                         "'Sauvegarde des participants', 'ouverte', 'invites') RETURNING id", slug)
+        ft.sql("INSERT INTO creneaux (id, campagne_id, starts_at, ends_at, label) VALUES "
+               "(:'p1', :'p2'::bigint, now() + interval '20 days', "
+               "now() + interval '20 days 1 hour', 'Matin')", slug + "-0", cid)
+        tokens = {}
+        for name, unsubscribed in (("Ana", False), ("Basile", True)):
+            token = secrets.token_urlsafe(32)
+            tokens[name] = token
+            ft.sql("WITH m AS (INSERT INTO mail_outbox (kind, recipient, subject, body, status) "
+                   "VALUES ('invitation', :'p2', 'Invitation', '', 'sent') RETURNING id) "
+                   "INSERT INTO participants (campagne_id, email, nom, groupe, "
+                   "jeton_invitation_hash, invited_at, invitation_mail_id, statut_invitation, "
+                   "desinscrit_relances_at) SELECT :'p1'::bigint, :'p2', :'p3', 'Compta', "
+                   "decode(:'p4', 'hex'), now(), m.id, 'envoyee', "
+                   "CASE WHEN :'p5'::boolean THEN now() END FROM m",
+                   cid, ft.unique_email(name.lower()), name,
+                   hashlib.sha256(token.encode()).hexdigest(), unsubscribed)
+        ft.sql("INSERT INTO participants (campagne_id, email, nom) VALUES (:'p1'::bigint, "
+               ":'p2', 'Chloé')", cid, ft.unique_email("chloe"))
+        return slug, tokens
+
+    def wipe_campaign(self, slug):
+        """The disaster for this campaign: its participants, slot and itself gone."""
+        ft.sql("BEGIN; DELETE FROM participants WHERE campagne_id = (SELECT id FROM campagnes "
+               "WHERE slug = :'p1'); DELETE FROM creneaux WHERE campagne_id = (SELECT id FROM "
+               "campagnes WHERE slug = :'p1'); DELETE FROM campagnes WHERE slug = :'p1'; "
+               "COMMIT;", slug)
+
+    def test_participants_come_back_with_their_links(self):
+        slug, tokens = self.campaign_with_participants()
+        self.assertStatus(invitation(tokens["Ana"]), 200)
+        proc = bh.run("backup-submissions", "--verify-after", env=self.env)
+        self.assertRc(proc, 0)
+        summary = self.assertSuccessSummary(proc, verified=True)
+        self.assertEqual(summary["participants"], ft.sql_int("SELECT count(*) FROM participants"))
+        row = bh.backup_row(summary["id"])
+        with open(os.path.join(self.dest, row["object_key"]), "rb") as f:
+            headers, rows = bh.read_payload(f.read())
+        self.assertEqual(headers[-1]["table"], "participants")
+        ana = hashlib.sha256(tokens["Ana"].encode()).hexdigest()
+        self.assertEqual(len([r for r in rows["participants"] if ana in r]), 1,
+                         "Ana's token hash is in the backup")
+        self.assertFalse(any(tokens["Ana"] in r for r in rows["participants"]),
+                         "never the token itself")
+        original = ft.sql_json(PARTICIPANTS, slug)
+        self.assertEqual([p["nom"] for p in original], ["Ana", "Basile", "Chloé"])
+        self.assertIsNotNone(original[1]["desinscrit_relances_at"])
+        self.assertTrue(all(p["invitation_mail_id"] for p in original[:2]))
+
+        self.wipe_campaign(slug)
+        ft.sql("DELETE FROM mail_outbox WHERE id = :'p1'::bigint",
+               original[1]["invitation_mail_id"])
+        self.assertProblem(invitation(tokens["Ana"]), 403, "invitation_invalide")
+        proc = bh.run("restore-backup", "--apply", str(summary["id"]), "--confirm",
+                      env=self.restore_env)
+        self.assertRc(proc, 0)
+        self.assertRegex(bh.last_line(proc.stderr), r"RESTAURÉ .* 1 campagne\(s\), 1 créneau\(x\), "
+                         r"3 participant\(s\) et \d+ ligne\(s\) d'audit rajouté\(s\)")
+        self.assertFrenchOutput(proc)
+        restored = ft.sql_json(PARTICIPANTS, slug)
+        # Every column as it was; only Basile's link to a mail the outbox no longer has goes.
+        original[1]["invitation_mail_id"] = None
+        self.assertEqual(restored, original)
+        # Personal links work again; the audit log names the restoration.
+        for name in ("Ana", "Basile"):
+            resp = invitation(tokens[name])
+            self.assertStatus(resp, 200)
+            self.assertEqual((resp.json()["nom"], resp.json()["campagne"]), (name, slug))
+        self.assertEqual(ft.sql_int("SELECT count(*) FROM audit_logs WHERE action = "
+                                    "'participant.create' AND actor = 'fiable-restore-backup' "
+                                    "AND entity_id IN (SELECT id::text FROM participants p "
+                                    "WHERE p.campagne_id = (SELECT id FROM campagnes WHERE "
+                                    "slug = :'p1'))", slug), 3)
+        later = ft.sql_one("INSERT INTO participants (campagne_id, email, nom) SELECT id, "
+                           ":'p2', 'Après' FROM campagnes WHERE slug = :'p1' RETURNING id",
+                           slug, ft.unique_email("apres"))
+        self.assertGreater(int(later), max(p["id"] for p in restored),
+                           "the identity sequence went past the restored ids")
+
+    def test_backup_of_format_2_still_restores(self):
+        payload, created = ft.create_submission(nom="Format Deux")
+        slug, _tokens = self.campaign_with_participants()
+        proc = bh.run("backup-submissions", env=self.env)
+        self.assertRc(proc, 0)
+        summary = self.assertSuccessSummary(proc)
+        row = bh.backup_row(summary["id"])
+        old = as_format_2(self.dest, row["object_key"], 800000 + summary["id"])
+        verify = bh.run("restore-backup", "--verify", old, env=self.env)
+        self.assertRc(verify, 0)
+        wipe_submissions()
+        self.wipe_campaign(slug)
+        proc = bh.run("restore-backup", "--apply", old, "--confirm", env=self.restore_env)
+        self.assertRc(proc, 0)
+        self.assertRegex(bh.last_line(proc.stderr), r"RESTAURÉ depuis la sauvegarde %d : .* "
+                         r"1 campagne\(s\), 1 créneau\(x\), 0 participant\(s\)"
+                         % (800000 + summary["id"]))
+        self.assertEqual(ft.count_by_email(payload["email"]), 1)
+        self.assertEqual(ft.sql_json(PARTICIPANTS, slug), [],
+                         "a backup of format 2 has no participants to give back")
+        # A format 2 backup that names participants is not one.
+        with open(os.path.join(self.dest, old.replace(".jsonl.gz", ".manifest.json")),
+                  encoding="utf-8") as f:
+            manifest = json.load(f)
+        manifest["format"] = 1
+        with open(os.path.join(self.dest, old.replace(".jsonl.gz", ".manifest.json")), "w",
+                  encoding="utf-8") as f:
+            json.dump(manifest, f)
+        bad = bh.run("restore-backup", "--verify", old, env=self.env)
+        self.assertRc(bad, 1)
 
 
 if __name__ == "__main__":

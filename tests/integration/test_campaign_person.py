@@ -85,7 +85,8 @@ class CampaignPersonTest(ft.FiableTestCase):
             self.assertEqual(c["phase"], phase, resp.describe())
             self.assertEqual(set(c), {"slug", "titre", "introduction", "phase", "ouverture",
                                       "fermeture", "fin_delai_grace", "modification_jusqu_a",
-                                      "fuseau"})
+                                      "fuseau", "acces"})
+            self.assertEqual(c["acces"], "ouvert")
             self.assertEqual([s["id"] for s in body["creneaux"]], ids)
             self.assertIn("regles", body)
             self.assertIn("fonctionnalites", body)
@@ -217,7 +218,7 @@ class CampaignPersonTest(ft.FiableTestCase):
         self.assertProblem(refused, 403, "campagne_fermee")
         detail = refused.json()["detail"]
         self.assertIn("close depuis le", detail)
-        self.assertIn("n'a pas été enregistrée", detail)
+        self.assertIn("n’a pas été enregistrée", detail)
         self.assertRegex(detail, r"\d\d/\d\d/\d{4} à \d\d h \d\d")
         self.assertEqual(ft.count_by_email(p["email"]), 0)
         again = submit(p, key=key)

@@ -106,6 +106,19 @@ class HealthTest(ft.FiableTestCase):
         self.assertEqual(resp.json().get("status"), "ok", resp.describe())
         self.assertEqual(resp.header("Cache-Control"), "no-store", resp.describe())
 
+    def test_form_says_whether_receipts_are_mailed(self):
+        # The test stack has an SMTP server: every answer gets a receipt.
+        resp = get(ft.FORM)
+        self.assertStatus(resp, 200)
+        self.assertIs(resp.json().get("accuse_reception"), True, resp.describe())
+
+    def test_health_ping(self):
+        # The form's probe: the database only, nothing about backups or migrations.
+        resp = get(ft.HEALTH + "?ping=1")
+        self.assertStatus(resp, 200)
+        self.assertEqual(resp.json(), {"status": "ok", "database": "ok"}, resp.describe())
+        self.assertEqual(resp.header("Cache-Control"), "no-store", resp.describe())
+
 
 class HeadersTest(ft.FiableTestCase):
 

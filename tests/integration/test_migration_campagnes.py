@@ -246,6 +246,9 @@ class MigrationTest(bh.BackupTestCase):
         self.assertEqual(db.sql("SELECT version, jsonb_array_length(historique_modifications) "
                                 "FROM soumissions_disponibilites WHERE id = :'p1'::bigint",
                                 self.versions.id), [["3", "2"]])
+        # sql/0021 counted the answers of before (the active ones) per slot.
+        self.assertEqual(db.sql("SELECT creneau_id, disponibles FROM creneaux_disponibles "
+                                "ORDER BY 1"), [["mig-a", "2"], ["mig-b", "1"], ["mig-c", "1"]])
         # The audit log: the rows of before untouched, one row of the migration after them.
         audit = old_rows(db, "audit_logs", ("id", "chain_seq", "prev_hash", "hash", "action",
                                             "entity_id", "details"))

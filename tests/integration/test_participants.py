@@ -30,14 +30,7 @@ def setUpModule():
     ft.require_env()
 
 
-def admin(method, path, body=None, *, headers=None, raw=None, content_type=ft.JSON):
-    h = {"Authorization": ft.basic_auth("admin", ft.admin_password()),
-         "Origin": ft.own_origin()}
-    if content_type is not None and (body is not None or raw is not None):
-        h["Content-Type"] = content_type
-    h.update(headers or {})
-    data = raw if raw is not None else (ft.encode_json(body) if body is not None else None)
-    return ft.request(method, path, body=data, headers=h)
+admin = ft.admin_api  # the organiser's API (fiable_test/web.py)
 
 
 def new_campaign(acces="invites", etat="ouverte"):
@@ -123,7 +116,8 @@ class Participants(ft.FiableTestCase):
                          {"campagne_id", "email", "nom", "groupe"})
         self.assertEqual(column_privileges("fiable_app", "participants", "UPDATE"),
                          {"jeton_invitation_hash", "invited_at", "invitation_mail_id",
-                          "statut_invitation", "erreur_smtp", "desinscrit_relances_at"})
+                          "statut_invitation", "erreur_smtp", "desinscrit_relances_at",
+                          "jeton_sel"})
         for role, privilege, expected in (("fiable_app", "DELETE", "t"),
                                           ("fiable_app", "TRUNCATE", "f"),
                                           ("fiable_backup", "SELECT", "t"),
@@ -351,7 +345,9 @@ class Participants(ft.FiableTestCase):
         self.assertStatus(r, 200)
         self.assertEqual(r.json(), {"nom": "Léa Lien", "email": email, "campagne": slug,
                                     "titre": sql("SELECT titre FROM campagnes WHERE id = "
-                                                 ":'p1'::bigint", cid)[0][0]})
+                                                 ":'p1'::bigint", cid)[0][0],
+                                    "acces": "invites", "reponse": "sans_reponse",
+                                    "repondu": False})
         self.assertEqual(r.header("Cache-Control"), "no-store")
         r = ft.request("POST", "/api/invitation", body=ft.encode_json({"jeton": "A" * 43}),
                        headers=h)

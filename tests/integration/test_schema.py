@@ -190,8 +190,10 @@ class CampaignSchemaTest(ft.FiableTestCase):
         content = {"slug", "titre", "introduction", "fuseau", "ouverture", "fermeture",
                    "delai_grace", "etat", "modification_jusqu_a"}
         for privilege in ("INSERT", "UPDATE"):
-            # sql/0018: the access mode is changed after creation (PUT …/acces).
-            expected = content | ({"acces"} if privilege == "UPDATE" else set())
+            # sql/0018: the access mode is changed after creation (PUT …/acces); sql/0022:
+            # the schedule of reminders too (PUT …/relances).
+            expected = content | ({"acces", "relances_heures"} if privilege == "UPDATE"
+                                  else set())
             self.assertEqual(column_privileges("fiable_app", "campagnes", privilege), expected,
                              "fiable_app %s on campagnes: content only" % privilege)
             self.assertEqual(column_privileges("fiable_backup", "campagnes", privilege), set())

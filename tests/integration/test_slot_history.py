@@ -25,14 +25,7 @@ def setUpModule():
     ft.require_env()
 
 
-def admin(method, path, body=None, headers=None):
-    h = {"Authorization": ft.basic_auth("admin", ft.admin_password()),
-         "Origin": ft.own_origin()}
-    if body is not None:
-        h["Content-Type"] = ft.JSON
-    h.update(headers or {})
-    return ft.request(method, path, body=None if body is None else ft.encode_json(body),
-                      headers=h)
+admin = ft.admin_api  # the organiser's API (fiable_test/web.py)
 
 
 class SlotHistory(ft.FiableTestCase):

@@ -287,6 +287,36 @@ class OriginTest(ft.FiableTestCase):
         self.assertCreated(resp)
         self.assertEqual(ft.count_by_email(payload["email"]), 1)
 
+    def test_own_origin_by_another_name_on_a_non_default_port(self):
+        """The stack's nginx includes Debian's stock fastcgi_params, which passes HTTP_HOST as
+        nginx's $host: without the port. A browser that reaches the site as localhost:PORT
+        (not PUBLIC_URL's 127.0.0.1:PORT, and without FIABLE_ALLOWED_ORIGINS) sends Origin
+        http://localhost:PORT: accepted, because the request came in on that port; another
+        port of the same host is another origin."""
+        conf = os.path.join(os.environ["FIABLE_VAR"], "nginx", "nginx.conf")
+        with open(conf, encoding="utf-8") as f:
+            self.assertIn("include /etc/nginx/fastcgi_params;", f.read())
+        with open("/etc/nginx/fastcgi_params", encoding="utf-8") as f:
+            host_params = [line.split() for line in f
+                           if line.split()[:2] == ["fastcgi_param", "HTTP_HOST"]]
+        _, port, _ = ft._split_base()
+        self.assertNotEqual(port, 80)
+        name = "localhost:%d" % port
+        self.assertNotIn(name, os.environ.get("FIABLE_ALLOWED_ORIGINS", ""))
+        payload = ft.valid_payload()
+        resp = submit(payload, headers={"Host": name, "Origin": "http://" + name})
+        self.assertCreated(resp)
+        self.assertEqual(ft.count_by_email(payload["email"]), 1)
+        for origin in ("http://localhost:%d" % (port + 1), "http://localhost",
+                       "https://" + name, "http://" + name + ".evil.example"):
+            with self.subTest(origin=origin):
+                before = ft.max_submission_id()
+                resp = submit(ft.valid_payload(), headers={"Host": name, "Origin": origin})
+                self.assertProblem(resp, 403, "forbidden_origin")
+                self.assertNothingStored(resp, before)
+        print("HTTP_HOST in /etc/nginx/fastcgi_params: %s" % (host_params or "(not set: the "
+              "Host header, with its port)"), file=sys.stderr)
+
     def test_same_origin_fetch_without_origin_is_accepted(self):
         payload = ft.valid_payload()
         self.assertCreated(submit(payload, headers={"Sec-Fetch-Site": "same-origin"}))

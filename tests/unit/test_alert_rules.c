@@ -24,8 +24,8 @@ test_shipped_file(void)
 
 	CHECK(alert_rules_load(ALERT_RULES_FILE, rules, &n, err, sizeof(err)) == 0,
 	    "cron/alert-rules.json : %s", err);
-	CHECK(n == 5, "5 règles, pas %zu", n);
-	if (n != 5)
+	CHECK(n == 6, "6 règles, pas %zu", n);
+	if (n != 6)
 		return;
 	CHECK(strcmp(rules[0].name, "taux_echec") == 0 && rules[0].source == ALERT_SRC_REQUESTS &&
 	    rules[0].op == '>' && rules[0].threshold == 5 && rules[0].window_minutes == 15 &&
@@ -38,6 +38,11 @@ test_shipped_file(void)
 	    rules[3].name);
 	CHECK(rules[4].min_requests == 0, "authentification_admin sans requetes_min (%ld)",
 	    rules[4].min_requests);
+	CHECK(strcmp(rules[5].name, "campagne_taux_reponse") == 0 &&
+	    rules[5].source == ALERT_SRC_CAMPAIGNS && rules[5].op == '<' &&
+	    rules[5].threshold == 80 && rules[5].closing_hours == 24 &&
+	    strcmp(rules[5].indicator, "taux_reponse") == 0, "campagne_taux_reponse : %s",
+	    rules[5].name);
 }
 
 static void
@@ -50,6 +55,7 @@ test_parse(void)
 		{ "{\"regles\":[{" RULE ",\"source\":\"requetes\",\"fenetre_minutes\":1440,"
 		    "\"requetes_min\":0}]}", NULL },
 		{ "{\"regles\":[{" RULE ",\"source\":\"sauvegardes\"}]}", NULL },
+		{ "{\"regles\":[{" RULE ",\"source\":\"campagnes\",\"fermeture_heures\":24}]}", NULL },
 		{ "{\"regles\":[{\"nom\":\"r\",\"titre\":\"T\",\"indicateur\":\"x\",\"comparaison\":\"<\","
 		    "\"seuil\":-1e12,\"fenetre_minutes\":5}]}", NULL },
 		/* refused */
@@ -81,7 +87,11 @@ test_parse(void)
 		{ "{\"regles\":[{" RULE ",\"fenetre_minutes\":5,\"requetes_min\":null}]}",
 		    "requetes_min invalide" },
 		{ "{\"regles\":[{" RULE ",\"source\":\"journal\"}]}",
-		    "source « requetes » ou « sauvegardes »" },
+		    "source « requetes », « sauvegardes » ou « campagnes »" },
+		{ "{\"regles\":[{" RULE ",\"source\":\"campagnes\"}]}",
+		    "fermeture_heures entre 1 et 8760" },
+		{ "{\"regles\":[{" RULE ",\"source\":\"campagnes\",\"fermeture_heures\":0}]}",
+		    "fermeture_heures entre 1 et 8760" },
 		{ "{\"regles\":[{" RULE ",\"unite\":\"unité bien trop longue\",\"fenetre_minutes\":5}]}",
 		    "titre, indicateur" },
 	};
@@ -221,6 +231,56 @@ test_evaluate(void)
 	}
 }
 
+/* A rule on campaigns: only open ones closing within its hours count; it names those under
+ * the threshold; its value is the lowest rate considered. */
+static void
+test_evaluate_campaigns(void)
+{
+#define CAMP(slug, phase, hours, rate) "{\"slug\":\"" slug "\",\"phase\":\"" phase "\"," \
+	"\"heures_avant_fermeture\":" hours ",\"taux_reponse\":" rate "}"
+	static const struct {
+		const char *figures;
+		bool has_value, firing;
+		double value;
+		int count;
+		const char *detail;
+	} cases[] = {
+		{ "[]", false, false, 0, 0, "" },
+		{ "[" CAMP("a", "ouverte", "10", "50") "]", true, true, 50, 1, "a : 50 %" },
+		{ "[" CAMP("a", "ouverte", "10", "90") "]", true, false, 90, 0, "" },
+		{ "[" CAMP("a", "ouverte", "10", "80") "]", true, false, 80, 0, "" },
+		{ "[" CAMP("a", "ouverte", "72", "50") "]", false, false, 0, 0, "" },
+		{ "[" CAMP("a", "ouverte", "null", "50") "]", false, false, 0, 0, "" },
+		{ "[" CAMP("a", "retard", "10", "50") "]", false, false, 0, 0, "" },
+		{ "[" CAMP("a", "ouverte", "10", "33.33") "," CAMP("b", "ouverte", "3", "90") ","
+		    "{\"slug\":\"c\",\"titre\":\"Réunion « C »\",\"phase\":\"ouverte\","
+		    "\"heures_avant_fermeture\":23.9,\"taux_reponse\":12.5}" "," CAMP("d", "ouverte", "30", "0") "]",
+		    true, true, 12.5, 2, "a : 33,33 % ; « Réunion « C » » (c) : 12,5 %" },
+	};
+	const char *text = "{\"regles\":[{\"nom\":\"c\",\"titre\":\"T\",\"source\":\"campagnes\","
+	    "\"indicateur\":\"taux_reponse\",\"comparaison\":\"<\",\"seuil\":80,\"unite\":\"%\","
+	    "\"fermeture_heures\":24}]}";
+	char err[512];
+	size_t i, n;
+
+	CHECK(alert_rules_parse(text, strlen(text), "c", rules, &n, err, sizeof(err)) == 0 &&
+	    n == 1, "règle sur les campagnes : %s", err);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *figures = cJSON_Parse(cases[i].figures);
+		struct alert_rule *ru = &rules[0];
+
+		ru->firing = !cases[i].firing;
+		alert_rule_evaluate(ru, figures);
+		CHECK(ru->has_value == cases[i].has_value && ru->firing == cases[i].firing &&
+		    ru->value == cases[i].value && ru->detail_count == cases[i].count &&
+		    strcmp(ru->detail, cases[i].detail) == 0 && ru->requests == -1,
+		    "campagnes, cas %zu : %d %g %s, %d « %s »", i, ru->has_value, ru->value,
+		    ru->firing ? "déclenchée" : "normale", ru->detail_count, ru->detail);
+		cJSON_Delete(figures);
+	}
+#undef CAMP
+}
+
 static void
 test_transitions(void)
 {
@@ -248,6 +308,7 @@ main(void)
 	test_parse();
 	test_load();
 	test_evaluate();
+	test_evaluate_campaigns();
 	test_transitions();
 	return UNIT_END();
 }

@@ -108,6 +108,7 @@ test_manifest(void)
 	memset(m.tables[BACKUP_SLOTS].sha256, 'c', 64);
 	memset(m.tables[BACKUP_AUDIT].sha256, 'd', 64);
 	memset(m.tables[BACKUP_CAMPAIGNS].sha256, 'e', 64);
+	memset(m.tables[BACKUP_PARTICIPANTS].sha256, 'f', 64);
 	strcpy(m.tables[BACKUP_SUBMISSIONS].columns, "id bigint, email text");
 	json = backup_manifest_json(&m);
 	CHECK(json != NULL, "manifeste JSON");
@@ -119,9 +120,30 @@ test_manifest(void)
 	cJSON_free(again);
 	cJSON_free(json);
 
+	/* Format 2 (before participants): none in it, and one naming them is refused. */
+	m.format = 2;
+	memset(&m.tables[BACKUP_PARTICIPANTS], 0, sizeof(m.tables[BACKUP_PARTICIPANTS]));
+	json = backup_manifest_json(&m);
+	CHECK(json != NULL && strstr(json, "participants") == NULL &&
+	    strstr(json, "campagnes") != NULL, "format 2 sans participants");
+	CHECK(json != NULL && backup_manifest_parse(json, &back, err, sizeof(err)) == 0 &&
+	    back.format == 2 && back.tables[BACKUP_PARTICIPANTS].rows == 0,
+	    "format 2 relu : %s", err);
+	cJSON_free(json);
+	m.format = BACKUP_FORMAT;
+	memset(m.tables[BACKUP_PARTICIPANTS].sha256, 'f', 64);
+	json = backup_manifest_json(&m);
+	again = json ? strstr(json, "\"format\":3") : NULL;
+	if (again != NULL)
+		again[9] = '2';
+	CHECK(again != NULL && backup_manifest_parse(json, &back, err, sizeof(err)) != 0,
+	    "format 2 avec une table participants refusé");
+	cJSON_free(json);
+
 	/* Format 1 (before campaigns): no campagnes in it, and one naming it is refused. */
 	m.format = 1;
 	memset(&m.tables[BACKUP_CAMPAIGNS], 0, sizeof(m.tables[BACKUP_CAMPAIGNS]));
+	memset(&m.tables[BACKUP_PARTICIPANTS], 0, sizeof(m.tables[BACKUP_PARTICIPANTS]));
 	json = backup_manifest_json(&m);
 	CHECK(json != NULL && strstr(json, "campagnes") == NULL, "format 1 sans campagnes");
 	CHECK(json != NULL && backup_manifest_parse(json, &back, err, sizeof(err)) == 0 &&
@@ -130,8 +152,9 @@ test_manifest(void)
 	cJSON_free(json);
 	m.format = BACKUP_FORMAT;
 	memset(m.tables[BACKUP_CAMPAIGNS].sha256, 'e', 64);
+	memset(m.tables[BACKUP_PARTICIPANTS].sha256, 'f', 64);
 	json = backup_manifest_json(&m);
-	again = json ? strstr(json, "\"format\":2") : NULL;
+	again = json ? strstr(json, "\"format\":3") : NULL;
 	if (again != NULL)
 		again[9] = '1';
 	CHECK(again != NULL && backup_manifest_parse(json, &back, err, sizeof(err)) != 0,
@@ -139,7 +162,7 @@ test_manifest(void)
 	cJSON_free(json);
 	again = NULL;
 
-	CHECK(backup_manifest_parse("{\"format\":3}", &back, err, sizeof(err)) != 0,
+	CHECK(backup_manifest_parse("{\"format\":4}", &back, err, sizeof(err)) != 0,
 	    "format inconnu refusé");
 	CHECK(backup_manifest_parse("{\"format\":0}", &back, err, sizeof(err)) != 0,
 	    "format 0 refusé");

@@ -20,6 +20,7 @@ KNOWN_OPTIONS = {
     "cleanup-old-backups": ["--dry-run"],
     "flags": ["--actor NOM"],
     "mail-outbox": ["--watch"],
+    "reminders": ["--dry-run"],
     "restore-backup": ["--list", "--verify ID", "--apply ID|OBJET", "--email ADRESSE",
                        "--confirm", "--limit N"],
     "verify-audit": ["--manifest FICHIER"],

@@ -18,10 +18,12 @@ lookup(const char *name, void *ctx)
 	return NULL;
 }
 
+/* An Origin checked for a request to host (HTTP_HOST) that came in on port (SERVER_PORT). */
 static bool
-origin_ok(const char *origin, const char *fetch_site, const char *https)
+origin_on(const char *host, const char *port, const char *origin, const char *fetch_site,
+    const char *https)
 {
-	const char *kv[] = { "REQUEST_METHOD", "POST", "HTTP_HOST", "127.0.0.1:8080",
+	const char *kv[] = { "REQUEST_METHOD", "POST", "HTTP_HOST", host, "SERVER_PORT", port,
 	    "HTTP_ORIGIN", origin, "HTTP_SEC_FETCH_SITE", fetch_site, "HTTPS", https, NULL };
 	static const char *const allowed[] = { "https://formulaire.example.be" };
 	struct params p = { kv };
@@ -29,9 +31,9 @@ origin_ok(const char *origin, const char *fetch_site, const char *https)
 	bool ok;
 
 	/* NULL values end the table early; shift them out. */
-	const char *compact[12];
+	const char *compact[14];
 	size_t i, n = 0;
-	for (i = 0; i < 10; i += 2)
+	for (i = 0; i < 12; i += 2)
 		if (kv[i + 1] != NULL) {
 			compact[n++] = kv[i];
 			compact[n++] = kv[i + 1];
@@ -42,6 +44,12 @@ origin_ok(const char *origin, const char *fetch_site, const char *https)
 	ok = http_origin_allowed(&req, allowed, 1);
 	http_request_free(&req);
 	return ok;
+}
+
+static bool
+origin_ok(const char *origin, const char *fetch_site, const char *https)
+{
+	return origin_on("127.0.0.1:8080", "8080", origin, fetch_site, https);
 }
 
 int
@@ -120,6 +128,45 @@ main(void)
 	CHECK(!origin_ok("http://127.0.0.1:8080.evil.example", NULL, NULL), "suffixe trompeur");
 	CHECK(!origin_ok("null", NULL, NULL), "origine opaque");
 	CHECK(origin_ok("https://formulaire.example.be", "cross-site", NULL), "origine autorisée");
+	/* Debian's stock fastcgi_params: HTTP_HOST is nginx's $host, without the port; the port
+	 * is the one the request came in on. */
+	{
+		static const struct {
+			const char *host, *port, *origin, *https;
+			bool ok;
+			const char *what;
+		} own[] = {
+			{ "127.0.0.1", "8080", "http://127.0.0.1:8080", NULL, true, "$host, port à part" },
+			{ "localhost", "19480", "http://LocalHost:19480", NULL, true, "casse du nom" },
+			{ "fiable.example.be", "8443", "https://fiable.example.be:8443", "on", true,
+			  "https sur un autre port" },
+			{ "fiable.example.be", "443", "https://fiable.example.be", "on", true,
+			  "https, port par défaut" },
+			{ "fiable.example.be", "80", "http://fiable.example.be", NULL, true,
+			  "http, port par défaut" },
+			{ "[::1]", "8080", "http://[::1]:8080", NULL, true, "IPv6" },
+			{ "127.0.0.1", "8080", "http://127.0.0.1:8081", NULL, false, "autre port" },
+			{ "127.0.0.1", "8080", "http://127.0.0.1", NULL, false, "port par défaut annoncé" },
+			{ "127.0.0.1", "80", "http://127.0.0.1:80", NULL, false,
+			  "port par défaut écrit (un navigateur l'omet)" },
+			{ "127.0.0.1", "8080", "https://127.0.0.1:8080", NULL, false, "autre schéma" },
+			{ "127.0.0.1", "8080", "http://127.0.0.1:8080.evil.example", NULL, false,
+			  "suffixe trompeur" },
+			{ "127.0.0.1", "8080", "http://127.0.0.1:80800", NULL, false, "port plus long" },
+			{ "127.0.0.1", "8080", "http://127.0.0.1:", NULL, false, "port vide" },
+			{ "127.0.0.1", NULL, "http://127.0.0.1:8080", NULL, false, "sans SERVER_PORT" },
+			{ "127.0.0.1", "", "http://127.0.0.1:", NULL, false, "SERVER_PORT vide" },
+			{ "127.0.0.1:9000", "8080", "http://127.0.0.1:8080", NULL, false,
+			  "Host avec son port : lui seul compte" },
+			{ "[::1]:9000", "8080", "http://[::1]:8080", NULL, false, "IPv6 avec son port" },
+			{ "evil.example", "8080", "http://127.0.0.1:8080", NULL, false, "autre nom" },
+		};
+		size_t k;
+		for (k = 0; k < sizeof(own) / sizeof(own[0]); k++)
+			CHECK(origin_on(own[k].host, own[k].port, own[k].origin, NULL, own[k].https) ==
+			    own[k].ok, "origine %s pour %s (port %s) : %s", own[k].origin, own[k].host,
+			    own[k].port ? own[k].port : "-", own[k].what);
+	}
 
 	for (i = 0; i < sizeof(matches) / sizeof(matches[0]); i++) {
 		struct http_request req = { 0 };

@@ -528,7 +528,7 @@ test_ics_cases(void)
 		  "DTEND;TZID=Europe/Paris:20261025T033000\r\n")), 1, 0, NULL, "2026-10-25T00:30:00Z" },
 		/* A daily rule at 02:30 across the March change meets the gap: refused. */
 		{ CAL(EV("SUMMARY:x\r\nDTSTART;TZID=Europe/Paris:20260328T023000\r\n"
-		  "DURATION:PT30M\r\nRRULE:FREQ=DAILY;COUNT=3\r\n")), -1, 4, "changement d'heure",
+		  "DURATION:PT30M\r\nRRULE:FREQ=DAILY;COUNT=3\r\n")), -1, 4, "changement d’heure",
 		  NULL },
 		/* UNTIL in UTC includes an occurrence that starts exactly then (after the change). */
 		{ CAL(EV("SUMMARY:x\r\nDTSTART;TZID=Europe/Paris:20260327T140000\r\n"

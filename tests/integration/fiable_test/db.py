@@ -210,5 +210,7 @@ def audit_entries(submission_id, action):
 
 
 def audit_count(submission_id):
-    """Audit rows about a submission, whatever the action."""
-    return sql_int("SELECT count(*) FROM audit_logs WHERE entity_id = :'p1'", submission_id)
+    """Audit rows about a submission, whatever the action (not those of another entity with
+    the same id: a participant, a slot)."""
+    return sql_int("SELECT count(*) FROM audit_logs WHERE entity = 'soumissions_disponibilites' "
+                   "AND entity_id = :'p1'", submission_id)

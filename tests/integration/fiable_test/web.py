@@ -9,7 +9,7 @@ import os
 import uuid
 
 from .db import record_key, sql
-from .env import EnvironmentMissing, _ENV_HELP, _split_base, ceiling, require_env
+from .env import EnvironmentMissing, _ENV_HELP, _split_base, ceiling, own_origin, require_env
 
 SUBMIT = "/api/submit"
 FORM = "/api/form"
@@ -321,3 +321,14 @@ def link_source():
             _link_sources.add(addr)
             return (addr, 0)
     raise AssertionError("no unused loopback source address left for link requests")
+
+
+def admin_api(method, path, body=None, headers=None, *, raw=None, content_type=JSON):
+    """A request of the organiser's API (/api/admin/…): the admin's password, our own Origin
+    (admin writes from another site are refused), body as JSON or raw bytes."""
+    h = {"Authorization": basic_auth("admin", admin_password()), "Origin": own_origin()}
+    if content_type is not None and (body is not None or raw is not None):
+        h["Content-Type"] = content_type
+    h.update(headers or {})
+    data = raw if raw is not None else (encode_json(body) if body is not None else None)
+    return request(method, path, body=data, headers=h)
