@@ -171,7 +171,8 @@ export class Page extends EventEmitter {
     this.contexte = contexte;
     this.pilote = pilote;
     this.taille = null;
-    this.keyboard = { press: (t) => pilote.touche(t) };
+    // type : de vraies frappes dans l'élément qui a le focus.
+    this.keyboard = { press: (t) => pilote.touche(t), type: (t) => pilote.frappe(t) };
   }
 
   versRelais(url) { return String(url).replace(this.contexte.base, this.contexte.relais.origine); }

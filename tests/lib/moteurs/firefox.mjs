@@ -55,6 +55,8 @@ class PiloteFirefox {
 
   touche(t) { return this.p.keyboard.press(t === 'Space' ? ' ' : t); }
 
+  frappe(texte) { return this.p.keyboard.type(texte); }
+
   capture({ fullPage }) { return this.p.screenshot({ fullPage }); }
 
   taille({ width, height }) { return this.p.setViewport({ width, height }); }

@@ -116,6 +116,8 @@ class PiloteWebKit {
     return this.dans((p) => p.actions().sendKeys(...[k].flat()).perform());
   }
 
+  frappe(texte) { return this.dans((p) => p.actions().sendKeys(texte).perform()); }
+
   capture({ fullPage }) {
     if (fullPage) throw new PasPossible(NOM, 'capture de la page entière (WebDriver ne capture que la fenêtre)');
     return this.dans(async (p) => Buffer.from(await p.takeScreenshot(), 'base64'));
