@@ -29,6 +29,7 @@ ensure_packages() {
 }
 
 # Outils Node des tests (tests/node/package-lock.json), réinstallés quand le verrou change.
+# Les navigateurs sont ceux de Debian : puppeteer et selenium ne téléchargent rien.
 node_deps() {
 	local dir=$ROOT/tests/node
 	if [[ -f $dir/node_modules/.package-lock.json && \
@@ -36,7 +37,8 @@ node_deps() {
 		return 0
 	fi
 	log "outils Node des tests (npm ci dans tests/node)"
-	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+	(cd "$dir" && PUPPETEER_SKIP_DOWNLOAD=1 PUPPETEER_SKIP_CHROME_DOWNLOAD=1 \
+		npm ci --no-audit --no-fund --loglevel=error)
 }
 
 # Les variantes de compilation (type, sanitizers, bancs d'essai) sont les préréglages de

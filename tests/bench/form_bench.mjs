@@ -34,7 +34,7 @@ function retirerCreneaux() {
   sql(`DELETE FROM creneaux WHERE left(id, length(:'prefixe')) = :'prefixe'`, { prefixe: PREFIXE });
 }
 
-const pret = (page) => page.evaluate(() => performance.getEntriesByName('fiable-pret')[0].startTime);
+const pret = (page) => page.evaluate(() => performance.getEntriesByName('fiable-interactif')[0].startTime);
 
 // Premier chargement : un contexte neuf (ni cache HTTP, ni service worker, ni stockage) dans un
 // navigateur déjà lancé. Chargements suivants : la même page rechargée (service worker actif).
@@ -67,7 +67,7 @@ async function poidsEtTti() {
       const vide = await navigateur.newContext();
       const p = await vide.newPage();
       await p.route('**/banc-plancher/**', (r) => (r.request().url().endsWith('.js')
-        ? r.fulfill({ contentType: 'text/javascript', body: 'performance.mark("fiable-pret"); document.documentElement.dataset.pret = "1";' })
+        ? r.fulfill({ contentType: 'text/javascript', body: 'performance.mark("fiable-interactif"); document.documentElement.dataset.pret = "1";' })
         : r.fulfill({ contentType: 'text/html', body: '<!doctype html><title>x</title><script type="module" src="m.js"></script>' })));
       await p.goto(`${BASE}/banc-plancher/page.html`);
       await p.waitForSelector('html[data-pret="1"]');

@@ -2,14 +2,22 @@
 // (nginx + programmes FastCGI + PostgreSQL) que ctest démarre et décrit dans un fichier
 // (FIABLE_TEST_ENV_FILE) : pile, plafonds et lancement de Chromium viennent de
 // tests/lib/navigateur.mjs. Sans pile, chaque fichier de test échoue (il ne saute rien).
+// Le moteur (FIABLE_TEST_MOTEUR : chromium, firefox, webkit) est choisi par la façade ; ce
+// qu'il ne peut pas faire (PasPossible) est remplacé ici par l'étape la plus proche, et dit.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { AIDE, BASE, exiger, lancerProfil, plafond } from '../lib/navigateur.mjs';
+import { after } from 'node:test';
+import {
+  AIDE, BASE, MOTEUR, PasPossible, arreterMoteur, exiger, lancerContexte, lancerProfil, plafond, remplacee,
+} from '../lib/navigateur.mjs';
 
-export { BASE, chromium, DRAPEAUX, LENTEUR, plafond } from '../lib/navigateur.mjs';
+export { BASE, chromium, DRAPEAUX, LENTEUR, MOTEUR, PasPossible, plafond, remplacee } from '../lib/navigateur.mjs';
+
+// Le navigateur partagé du fichier (firefox, webkit) est fermé après ses tests.
+after(() => arreterMoteur());
 
 exiger(['FIABLE_TEST_PG']);
 
@@ -29,15 +37,109 @@ export function nouveauProfil() {
   return d;
 }
 
-// Un navigateur sur un profil (neuf par défaut) : fermer puis relancer le même profil simule
-// la fermeture et la réouverture du navigateur.
-export async function lancer({ profil = nouveauProfil(), ...options } = {}) {
-  const contexte = await lancerProfil(profil, { viewport: BUREAU, locale: 'fr-BE', ...options });
+// Un navigateur : sur le profil donné, un navigateur à lui (fermer puis relancer le même profil
+// simule la fermeture et la réouverture du navigateur, voir relancer) ; sans profil, un
+// contexte neuf (chromium : sur un profil neuf ; firefox, webkit : dans le navigateur partagé).
+export async function lancer({ profil, ...options } = {}) {
+  const garde = profil !== undefined;
+  profil ??= nouveauProfil();
+  const o = { viewport: BUREAU, ...(MOTEUR === 'chromium' ? { locale: 'fr-BE' } : {}), ...options };
+  const contexte = garde ? await lancerProfil(profil, o) : await lancerContexte(profil, o);
+  return preparer(contexte, profil);
+}
+
+// Le navigateur fermé par contexte.close() (lancé avec un profil) relancé sur son profil. Là où
+// le moteur ne garde rien d'un lancement au suivant (webkit), étape remplacée : un contexte neuf
+// sur la même origine dans la même session (le stockage de la session, pas celui d'un profil).
+export async function relancer(ferme, options = {}) {
+  try {
+    return await lancer({ profil: ferme.profil, ...options });
+  } catch (e) {
+    if (!(e instanceof PasPossible)) throw e;
+    remplacee(e, 'un contexte neuf sur la même origine dans la même session (ses pages fermées puis rouvertes)');
+    const o = { viewport: BUREAU, ...options, memeSession: true };
+    return preparer(await lancerProfil(ferme.profil, o), ferme.profil);
+  }
+}
+
+function preparer(contexte, profil) {
   contexte.profil = profil;
   contexte.erreurs = [];
   contexte.on('weberror', (e) => contexte.erreurs.push(String(e.error())));
+  // Hors ligne : là où le moteur n'a pas de mode hors ligne (webkit), le relais devant nginx
+  // coupe les connexions (navigator.onLine reste vrai, pas d'événement offline) ; à son
+  // rétablissement, chaque page ouverte reçoit l'événement online qu'un vrai retour du réseau
+  // lui enverrait.
+  const horsLigne = contexte.setOffline.bind(contexte);
+  contexte.setOffline = async (coupe) => {
+    try {
+      await horsLigne(coupe);
+    } catch (e) {
+      if (!(e instanceof PasPossible)) throw e;
+      remplacee(e, coupe ? 'la coupure du relais devant nginx (connexions refusées)'
+        : 'le rétablissement du relais, puis l’événement online envoyé à chaque page ouverte');
+      contexte.couperRelais(coupe);
+      contexte.relaisCoupe = coupe;
+      if (!coupe) {
+        for (const p of contexte.pages()) await p.evaluate(() => { dispatchEvent(new Event('online')); });
+      }
+    }
+  };
+  // Permissions (presse-papiers) : là où l'automatisation ne sait pas les accorder (webkit),
+  // étape remplacée : un presse-papiers tenu dans la page, par lequel writeText et readText passent.
+  const permissions = contexte.grantPermissions.bind(contexte);
+  contexte.grantPermissions = async (...args) => {
+    try {
+      await permissions(...args);
+    } catch (e) {
+      if (!(e instanceof PasPossible)) throw e;
+      remplacee(e, 'un presse-papiers tenu dans la page (writeText puis readText y passent)');
+      await contexte.addInitScript(() => {
+        let copie = '';
+        navigator.clipboard.writeText = async (t) => { copie = String(t); };
+        navigator.clipboard.readText = async () => copie;
+      });
+    }
+  };
+  const nouvelle = contexte.newPage.bind(contexte);
+  contexte.newPage = async () => adapter(await nouvelle());
   return contexte;
 }
+
+// La taille de la vue : là où le moteur refuse une fenêtre si étroite (webkit, moins de 447 px
+// environ), étape remplacée par la vue la plus étroite qu'il accepte.
+function adapter(page) {
+  if (page.adaptee) return page;
+  page.adaptee = true;
+  const taille = page.setViewportSize.bind(page);
+  page.setViewportSize = async (t) => {
+    try {
+      await taille(t);
+    } catch (e) {
+      if (!(e instanceof PasPossible)) throw e;
+      remplacee(e, `une vue de ${LARGEUR_MIN} px de large, la plus étroite que ce moteur accepte`);
+      await taille({ ...t, width: LARGEUR_MIN });
+    }
+  };
+  return page;
+}
+
+const LARGEUR_MIN = 460;
+
+// « Hors ligne » annoncé par la page ; derrière le relais coupé (pas d'événement offline),
+// étape remplacée : le serveur est injoignable depuis la page.
+export async function attendreHorsLigne(page) {
+  if (!page.context().relaisCoupe) {
+    await attendreTexte(page, '#reseau', 'Hors ligne');
+    return;
+  }
+  remplacee(new PasPossible(MOTEUR, 'annoncer « Hors ligne » (navigator.onLine reste vrai derrière le relais)'),
+    'la vérification que /api/health est injoignable depuis la page');
+  if (await joint(page)) throw new Error('relais coupé, mais /api/health répond encore à la page');
+}
+
+const joint = (page) => page.evaluate(() => fetch('/api/health', { cache: 'no-store' }).then((r) => r.ok, () => false));
+
 
 // Par défaut, la page de la première campagne : « / » va droit à elle quand elle est la seule
 // ouverte, mais d'autres suites laissent des campagnes ouvertes dans la base de test, et « / »
@@ -45,7 +147,7 @@ export async function lancer({ profil = nouveauProfil(), ...options } = {}) {
 export const PREMIERE = '/c/disponibilites/';
 
 export async function ouvrir(contexte, chemin = PREMIERE) {
-  const page = contexte.pages().find((p) => p.url() === 'about:blank') || await contexte.newPage();
+  const page = adapter(contexte.pages().find((p) => p.url() === 'about:blank') || await contexte.newPage());
   page.on('pageerror', (e) => contexte.erreurs.push(String(e)));
   await page.goto(BASE + chemin);
   await pret(page);
@@ -74,7 +176,14 @@ export async function capture(page, nom, { taille } = {}) {
   // En haut de page : une capture pleine page d'une page défilée laisse la barre d'état
   // collante au milieu de l'image.
   await page.evaluate(() => scrollTo(0, 0));
-  await page.screenshot({ path: path.join(dossier, `${nom}.png`), fullPage: true });
+  const fichier = path.join(dossier, `${nom}${MOTEUR === 'chromium' ? '' : `-${MOTEUR}`}.png`);
+  try {
+    await page.screenshot({ path: fichier, fullPage: true });
+  } catch (e) {
+    if (!(e instanceof PasPossible)) throw e;
+    remplacee(e, 'une capture de la fenêtre');
+    await page.screenshot({ path: fichier });
+  }
   // Sur téléphone, rien ne doit dépasser en largeur (défilement horizontal).
   const largeurs = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
   if (largeurs[0] > largeurs[1]) {

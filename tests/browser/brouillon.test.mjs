@@ -2,7 +2,9 @@
 // Aussi : format versionné, quota plein signalé, brouillon effacé après un envoi confirmé.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { attendreTexte, attendreVisible, capture, lancer, ouvrir, remplir, texte, plafond } from './aide.mjs';
+import {
+  attendreTexte, attendreVisible, capture, lancer, nouveauProfil, ouvrir, plafond, relancer, remplir, texte,
+} from './aide.mjs';
 
 const ouverts = [];
 after(async () => {
@@ -45,7 +47,7 @@ test('Test 2 : saisir, fermer la page, rouvrir : le brouillon est restauré', { 
 });
 
 test('Test 2 : fermer le navigateur juste après la frappe, le relancer : le brouillon est là', { timeout: plafond(60000) }, async () => {
-  const contexte = await lancer();
+  const contexte = await lancer({ profil: nouveauProfil() });
   const page = await ouvrir(contexte);
   const saisie = await remplir(page, { creneaux: [1, 2, 5] });
   await page.fill('#commentaire', 'Tapé juste avant la fermeture');
@@ -53,7 +55,8 @@ test('Test 2 : fermer le navigateur juste après la frappe, le relancer : le bro
   // Fermeture sans rien attendre : chaque changement est écrit aussitôt.
   await contexte.close();
 
-  const relance = await navigateur({ profil: contexte.profil });
+  const relance = await relancer(contexte);
+  ouverts.push(relance);
   const page2 = await ouvrir(relance);
   assert.deepEqual(await saisieAffichee(page2), saisie);
   assert.match(await texte(page2, '#statut'), /restauré/);

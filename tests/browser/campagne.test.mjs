@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import {
-  BASE, api, attendreTexte, attendreVisible, capture, compteurFile, coquilleGardee, emailUnique, espion, lancer,
+  BASE, api, attendreHorsLigne, attendreTexte, attendreVisible, capture, compteurFile, coquilleGardee, emailUnique, espion, lancer,
   ouvrir, plafond, pret, remplir, reponsesPour, sql, texte,
 } from './aide.mjs';
 
@@ -258,7 +258,7 @@ test('réponse en file refusée après la clôture : montrée refusée, avec son
   await coquilleGardee(page);
 
   await contexte.setOffline(true);
-  await attendreTexte(page, '#reseau', 'Hors ligne');
+  await attendreHorsLigne(page);
   const email = emailUnique('refus');
   await remplir(page, { nom: 'Camille Retard', email, creneaux: [0, 1], commentaire: 'Je peux aussi le mardi.' });
   await page.click('#envoyer');

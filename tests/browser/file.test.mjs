@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import {
-  TELEPHONE, attendreTexte, attendreVisible, capture, compteurFile, coquilleGardee, dev, espion,
-  lancer, lireEnteteClient, metriqueClient, ouvrir, pret, remplir, reponsesPour, texte, plafond,
+  TELEPHONE, attendreHorsLigne, attendreTexte, attendreVisible, capture, compteurFile,
+  coquilleGardee, dev, espion, lancer, lireEnteteClient, metriqueClient, nouveauProfil, ouvrir, pret, relancer,
+  remplir, reponsesPour, texte, plafond,
 } from './aide.mjs';
 
 const ouverts = [];
@@ -29,7 +30,7 @@ test('Test 3 : hors ligne, mise en file ; rechargement ; de retour en ligne, env
   await coquilleGardee(page);
 
   await contexte.setOffline(true);
-  await attendreTexte(page, '#reseau', 'Hors ligne');
+  await attendreHorsLigne(page);
   const saisie = await remplir(page, { nom: 'Hors Ligne', commentaire: 'Envoyé sans réseau.' });
   await page.click('#envoyer');
   await attendreTexte(page, '#statut', 'Mise en file d’attente');
@@ -71,7 +72,7 @@ test('Test 3 : hors ligne, mise en file ; rechargement ; de retour en ligne, env
 });
 
 test('fermer le navigateur avec un envoi en file, le relancer : l’envoi part au chargement', { timeout: plafond(90000) }, async () => {
-  const contexte = await lancer();
+  const contexte = await lancer({ profil: nouveauProfil() });
   const page = await ouvrir(contexte);
   await contexte.setOffline(true);
   const saisie = await remplir(page, { nom: 'Navigateur Relancé' });
@@ -81,7 +82,8 @@ test('fermer le navigateur avec un envoi en file, le relancer : l’envoi part a
   await contexte.close();
   assert.equal(reponsesPour(saisie.email).length, 0);
 
-  const relance = await navigateur({ profil: contexte.profil });
+  const relance = await relancer(contexte);
+  ouverts.push(relance);
   const vues = espion(relance);
   const page2 = await relance.newPage();
   await page2.goto(page.url());

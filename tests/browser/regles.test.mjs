@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import {
-  BASE, attendreTexte, coquilleGardee, lancer, ouvrir, plafond, pret, texte,
+  BASE, attendreHorsLigne, attendreTexte, coquilleGardee, lancer, ouvrir, plafond, pret, texte,
 } from './aide.mjs';
 
 const ouverts = [];
@@ -98,7 +98,7 @@ test('hors ligne : les règles du dernier catalogue, et chaque module dans la co
   assert.deepEqual(manquants, [], `chargés mais absents de la coquille (sw.js) ; coquille : ${gardes.join(' ')}`);
 
   await contexte.setOffline(true);
-  await attendreTexte(page, '#reseau', 'Hors ligne');
+  await attendreHorsLigne(page);
   await page.reload();
   await pret(page);
   assert.equal(await page.locator('#liste-creneaux input[name="creneaux"]').count() > 0, true, 'créneaux gardés');

@@ -1,9 +1,8 @@
-// Le lancement de Chromium commun aux tests dans un vrai navigateur (tests/browser/aide.mjs,
-// tests/admin/outils.mjs, tests/bench/form_bench.mjs) : la pile de test trouvée dans
+// Le lancement du navigateur (Chromium, Firefox ou WebKit : FIABLE_TEST_MOTEUR) commun aux
+// tests dans un vrai navigateur (tests/browser/aide.mjs, tests/admin/outils.mjs, tests/bench/form_bench.mjs) : la pile de test trouvée dans
 // l'environnement ou dans le fichier que la fixture de ctest écrit, les plafonds d'attente, et
-// Chromium de Debian piloté par playwright-core (tests/node).
+// le moteur choisi, derrière une seule façade (tests/lib/moteurs/).
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -58,26 +57,49 @@ export const BASE = process.env.FIABLE_TEST_BASE_URL.replace(/\/$/, '');
 export const LENTEUR = Math.max(1, Number(process.env.FIABLE_TEST_SLOWDOWN || 1) || 1);
 export const plafond = (ms) => Math.round(ms * LENTEUR);
 
-// --- Chromium -----------------------------------------------------------------------------
+// --- Le moteur ---------------------------------------------------------------------------
+// FIABLE_TEST_MOTEUR : chromium (défaut ; playwright-core, API de playwright telle quelle),
+// firefox (puppeteer-core sur WebDriver BiDi) ou webkit (WebKitWebDriver et selenium-webdriver) ;
+// les deux derniers offrent aux tests, par tests/lib/moteurs/commun.mjs, le sous-ensemble de
+// l'API de playwright qu'ils emploient. Ce qu'un moteur ne peut pas faire lève PasPossible.
 
-export const CHROMIUM = process.env.FIABLE_TEST_CHROMIUM || '/usr/bin/chromium';
-const requireNode = createRequire(path.join(process.env.FIABLE_TEST_NODE_MODULES, 'x.js'));
-export const { chromium } = requireNode('playwright-core');
+export const MOTEURS = ['chromium', 'firefox', 'webkit'];
+export const MOTEUR = process.env.FIABLE_TEST_MOTEUR || 'chromium';
+if (!MOTEURS.includes(MOTEUR)) throw new Error(`FIABLE_TEST_MOTEUR=${MOTEUR} : ${MOTEURS.join(', ')} attendu`);
 
-export const DRAPEAUX = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+export { PasPossible } from './moteurs/commun.mjs';
+// Chargés après l'environnement de la pile (FIABLE_TEST_NODE_MODULES).
+export const { CHROMIUM, DRAPEAUX, chromium, lancerNavigateur } = await import('./moteurs/chromium.mjs');
 
-// Un navigateur sans profil gardé ; args : drapeaux ajoutés à DRAPEAUX.
-export function lancerNavigateur({ args = [], ...options } = {}) {
-  return chromium.launch({ executablePath: CHROMIUM, args: [...DRAPEAUX, ...args], headless: true, ...options });
+const adaptateur = await import(`./moteurs/${MOTEUR}.mjs`);
+
+// L'étape que le moteur ne peut pas faire (erreur PasPossible), remplacée par la plus proche :
+// dit sur la sortie du test, jamais en silence.
+export function remplacee(erreur, parQuoi) {
+  console.log(`${MOTEUR} : ${erreur.message} ; étape remplacée par ${parQuoi}`);
 }
 
-// Un navigateur sur le profil du dossier donné : fermer puis relancer le même profil simule la
+// Un contexte sur le profil du dossier donné : fermer puis relancer le même profil simule la
 // fermeture et la réouverture du navigateur. Délai par défaut de ses attentes : plafond(30 s).
+// options (chromium) : celles de launchPersistentContext ; ailleurs viewport seulement, et
+// memeSession (webkit : voir moteurs/webkit.mjs).
 export async function lancerProfil(profil, options = {}) {
-  const contexte = await chromium.launchPersistentContext(profil, {
-    executablePath: CHROMIUM, args: DRAPEAUX, headless: true, ...options,
-  });
+  const contexte = MOTEUR === 'chromium' ? await adaptateur.lancerProfil(profil, options)
+    : await adaptateur.lancerProfil(profil, { ...options, delai: plafond(30000), base: BASE });
   contexte.setDefaultTimeout(plafond(30000));
   return contexte;
+}
+
+// Un contexte neuf, sans profil à relancer : chromium a le sien (un profil neuf, comme avant) ;
+// firefox et webkit en ouvrent un dans le navigateur partagé du fichier de test.
+export async function lancerContexte(profilNeuf, options = {}) {
+  if (MOTEUR === 'chromium') return lancerProfil(profilNeuf, options);
+  const contexte = await adaptateur.lancerContexte({ ...options, delai: plafond(30000), base: BASE });
+  contexte.setDefaultTimeout(plafond(30000));
+  return contexte;
+}
+
+// Le navigateur partagé du fichier de test (firefox, webkit), fermé à la fin du fichier.
+export function arreterMoteur() {
+  return adaptateur.arreter();
 }
