@@ -80,6 +80,9 @@ watch_run(struct db *db, const char *channel, int period_ms, const char *what,
 			listening = db_connections(db);
 		}
 		if (pass(db, ctx, &more) < 0) {
+			/* A pass that lost its connection (a database restarted, a primary failed
+			 * over) left none to pass on: LISTEN again first, which reconnects. */
+			listening = 0;
 			sleep(WATCH_RETRY_S);
 			continue;
 		}
