@@ -201,7 +201,13 @@ test('modifier un créneau sur sa ligne : heures et libellé', async () => {
   await p.fill('#e-besoin', '2');
   await capture(p, 'campagnes-modifier-creneau');
   await captureDe(p, '#creneaux', 'campagnes-modifier-ligne');
-  await p.click('#creneaux tr.edition .enregistrer-creneau');
+  // Entrée dans le dernier champ envoie le formulaire de la ligne. Un clic juste après les
+  // captures (pleine page, puis d'un élément : la page défile et change de taille) a pu ne
+  // rien toucher : aucun PUT dans le journal de nginx, une fois en CI.
+  await Promise.all([
+    p.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith(`/creneaux/${sid}`), { timeout: plafond(15000) }),
+    p.press('#e-besoin', 'Enter'),
+  ]);
   await p.waitForSelector('#message-creneaux[data-type="succes"]', { timeout: plafond(15000) });
   assert.equal(await p.textContent('#message-creneaux'), 'Créneau modifié : Lun. 29 mars 2027, 10:00–12:30, « Permanence longue ».');
   assert.equal(await p.locator('#creneaux tr.edition').count(), 0, 'le formulaire est refermé');
