@@ -74,7 +74,7 @@ seal_all(struct db *db, bool *more)
 		/* One statement, its own transaction: the batch is sealed whole or not at all. */
 		res = db_exec(db, STMT_AUDIT_SEAL, params);
 		if (!db_ok(res) || !db_int(res, 0, "n", 0, BATCH, &n)) {
-			fprintf(stderr, "%s : scellement impossible (%s) : %s ; %lld ligne(s) "
+			report_error("%s : scellement impossible (%s) : %s ; %lld ligne(s) "
 			    "scellée(s) avant l'erreur\n", PROGRAM, db_lost(db) ? "connexion perdue" :
 			    "requête refusée", db_error(db), total);
 			PQclear(res);
@@ -107,7 +107,7 @@ watch_pass(struct db *db, void *ctx, bool *more)
 	if (n > 0)
 		s->rows += n;
 	if (s->rows > 0 && now - s->since >= SUMMARY_EVERY_S) {
-		fprintf(stderr, "%s : %lld ligne(s) scellée(s) en %lld s\n", PROGRAM, s->rows,
+		report_info("%s : %lld ligne(s) scellée(s) en %lld s\n", PROGRAM, s->rows,
 		    (long long)(now - s->since));
 		s->rows = 0;
 		s->since = now;
@@ -132,7 +132,7 @@ main(int argc, char **argv)
 	if (!cli_config_load(&cli, &cfg))
 		return 1;
 	if ((db = db_open(cfg.database_url)) == NULL) {
-		fprintf(stderr, "%s : mémoire insuffisante\n", PROGRAM);
+		report_error("%s : mémoire insuffisante\n", PROGRAM);
 		return 1;
 	}
 	if (service) {
@@ -141,10 +141,10 @@ main(int argc, char **argv)
 		rc = watch_run(db, AUDIT_CHANNEL, (int)period, "lignes d'audit à sceller",
 		    watch_pass, &s);
 	} else if (!db_ensure(db)) {
-		fprintf(stderr, "%s : base de données injoignable (FIABLE_DATABASE_URL)\n",
+		report_error("%s : base de données injoignable (FIABLE_DATABASE_URL)\n",
 		    PROGRAM);
 	} else if ((n = seal_all(db, &more)) >= 0) {
-		fprintf(stderr, "%s : %lld ligne(s) scellée(s)%s\n", PROGRAM, n,
+		report_info("%s : %lld ligne(s) scellée(s)%s\n", PROGRAM, n,
 		    more ? " ; il en reste : la passe suivante continue" : "");
 		rc = 0;
 	}

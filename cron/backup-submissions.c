@@ -235,7 +235,7 @@ print_summary(const struct run *r, double secs)
 
 	for (t = 0; t < BACKUP__TABLES; t++)
 		total += r->m.tables[t].rows;
-	fprintf(stderr, "%s : sauvegarde %s réussie%s : %lld lignes (", PROGRAM, r->id,
+	report_info("%s : sauvegarde %s réussie%s : %lld lignes (", PROGRAM, r->id,
 	    r->verified ? " et vérifiée par restauration" : "", total);
 	for (t = 0; t < BACKUP__TABLES; t++)
 		fprintf(stderr, "%s%s %lld", t ? ", " : "", backup_table_name((enum backup_table)t),
@@ -332,29 +332,29 @@ main(int argc, char **argv)
 	st_err[0] = '\0';
 	r.st = storage_open(&cfg, cfg.backup_destination, st_err, sizeof(st_err));
 	if ((r.db = db_open(cfg.backup_database_url)) == NULL) {
-		fprintf(stderr, "%s : mémoire insuffisante\n", PROGRAM);
+		report_error("%s : mémoire insuffisante\n", PROGRAM);
 		goto done;
 	}
 	db_set_denied_hint(r.db, BACKUP_DENIED_HINT);
 	if (!db_ensure(r.db)) {
-		fprintf(stderr, "%s : sauvegarde impossible : base de données injoignable "
+		report_error("%s : sauvegarde impossible : base de données injoignable "
 		    "(BACKUP_DATABASE_URL ou FIABLE_DATABASE_URL)%s%s\n", PROGRAM,
 		    r.st ? "" : " ; de plus : ", r.st ? "" : st_err);
 		goto done;
 	}
 	if ((lock = lock_and_tidy(r.db)) != 0) {
 		if (lock > 0) {
-			fprintf(stderr, "%s : une autre sauvegarde (ou un nettoyage) est en cours : "
+			report_info("%s : une autre sauvegarde (ou un nettoyage) est en cours : "
 			    "celle-ci s'arrête sans rien faire\n", PROGRAM);
 			rc = 0;
 		} else {
-			fprintf(stderr, "%s : la base a refusé le verrou ou backup_metadata (droits du "
+			report_error("%s : la base a refusé le verrou ou backup_metadata (droits du "
 			    "rôle ? voir sql/0006_sauvegardes.sql)\n", PROGRAM);
 		}
 		goto done;
 	}
 	if (record_start(&r, r.st ? storage_name(r.st) : cfg.backup_destination) != 0) {
-		fprintf(stderr, "%s : inscription dans backup_metadata impossible\n", PROGRAM);
+		report_error("%s : inscription dans backup_metadata impossible\n", PROGRAM);
 		goto done;
 	}
 	log_info("sauvegarde %s : début (%s)", r.id, r.st ? storage_name(r.st) : "?");
@@ -367,7 +367,7 @@ main(int argc, char **argv)
 		goto done;
 	}
 	record_failure(&r, err);
-	fprintf(stderr, "%s : sauvegarde %s ÉCHOUÉE après %.2f s : %s\n", PROGRAM, r.id,
+	report_error("%s : sauvegarde %s ÉCHOUÉE après %.2f s : %s\n", PROGRAM, r.id,
 	    backup_seconds_since(&start), err);
 done:
 	db_close(r.db);

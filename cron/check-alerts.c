@@ -387,11 +387,11 @@ main(int argc, char **argv)
 	metrics_configure(cfg.spool_dir);
 	if (alert_rules_load(rules_path ? rules_path : cfg.alert_rules, rules, &nrules, err,
 	    sizeof(err)) != 0) {
-		fprintf(stderr, "%s : %s\n", PROGRAM, err);
+		report_error("%s : %s\n", PROGRAM, err);
 		return 1;
 	}
 	if ((db = db_open(cfg.database_url)) == NULL || !db_ensure(db)) {
-		fprintf(stderr, "%s : base de données injoignable (FIABLE_DATABASE_URL)\n", PROGRAM);
+		report_error("%s : base de données injoignable (FIABLE_DATABASE_URL)\n", PROGRAM);
 		goto out;
 	}
 	/* One run at a time: a second one finding the lock taken has nothing to add. */
@@ -399,14 +399,14 @@ main(int argc, char **argv)
 	locked = db_ok(res) && PQntuples(res) == 1 && db_bool(res, 0, "locked");
 	PQclear(res);
 	if (!locked) {
-		fprintf(stderr, "%s : une autre vérification est en cours ; rien à faire\n", PROGRAM);
+		report_info("%s : une autre vérification est en cours ; rien à faire\n", PROGRAM);
 		rc = db_lost(db) ? 1 : 0;
 		goto out;
 	}
 	if (!dry_run)
 		(void)metrics_spool_ingest(db);
 	if (evaluate(db, &cfg, rules, nrules) != 0) {
-		fprintf(stderr, "%s : lecture des métriques impossible\n", PROGRAM);
+		report_error("%s : lecture des métriques impossible\n", PROGRAM);
 		goto out;
 	}
 	if (dry_run) {
@@ -415,19 +415,19 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if ((changes = record_states(db, &cfg, rules, nrules)) < 0) {
-		fprintf(stderr, "%s : enregistrement des états impossible\n", PROGRAM);
+		report_error("%s : enregistrement des états impossible\n", PROGRAM);
 		goto out;
 	}
 	if (cfg.alert_email[0] != '\0' && mail_configured(&cfg)) {
 		if ((failed = send_pending(db, &cfg, &sent)) < 0) {
-			fprintf(stderr, "%s : erreur de base de données pendant les envois\n", PROGRAM);
+			report_error("%s : erreur de base de données pendant les envois\n", PROGRAM);
 			goto out;
 		}
 	} else if (changes > 0) {
-		fprintf(stderr, "%s : ALERT_EMAIL ou l'envoi de courriel n'est pas configuré : "
+		report_warn("%s : ALERT_EMAIL ou l'envoi de courriel n'est pas configuré : "
 		    "%d changement(s) d'état sans courriel\n", PROGRAM, changes);
 	}
-	fprintf(stderr, "%s : %zu règle(s), %d changement(s) d'état, %d courriel(s) envoyé(s)%s\n",
+	report_info("%s : %zu règle(s), %d changement(s) d'état, %d courriel(s) envoyé(s)%s\n",
 	    PROGRAM, nrules, changes, sent, failed > 0 ? ", des envois ont échoué" : "");
 	rc = failed > 0 ? 3 : 0;
 out:

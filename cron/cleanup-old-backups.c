@@ -84,7 +84,7 @@ check_newest(struct db *db, const char *destination, bool *none)
 
 	*none = false;
 	if (!db_ok(res)) {
-		fprintf(stderr, "%s : lecture de backup_metadata impossible\n", PROGRAM);
+		report_error("%s : lecture de backup_metadata impossible\n", PROGRAM);
 		goto fail;
 	}
 	if (PQntuples(res) == 0) {
@@ -96,7 +96,7 @@ check_newest(struct db *db, const char *destination, bool *none)
 	verification = db_text(res, 0, "verification");
 	succeeded = status != NULL && strcmp(status, "success") == 0;
 	if (!succeeded || verification == NULL || strcmp(verification, "failed") == 0) {
-		fprintf(stderr, "%s : nettoyage refusé : la dernière sauvegarde (%s, du %s UTC) %s "
+		report_warn("%s : nettoyage refusé : la dernière sauvegarde (%s, du %s UTC) %s "
 		    "(%s) ; rien n'est supprimé tant qu'une sauvegarde plus récente n'a pas réussi\n",
 		    PROGRAM, db_text_or(res, 0, "id", "?"), db_text_or(res, 0, "started", "?"),
 		    !succeeded ? "a échoué" : "n'a pas passé sa vérification",
@@ -181,19 +181,19 @@ cleanup(const struct config *cfg, struct db *db, struct storage *st, bool dry_ru
 		return rc;
 	rc = 1;
 	if (none) {
-		fprintf(stderr, "%s : aucune sauvegarde terminée pour %s : rien à nettoyer\n",
+		report_info("%s : aucune sauvegarde terminée pour %s : rien à nettoyer\n",
 		    PROGRAM, storage_name(st));
 		return 0;
 	}
 	res = db_exec(db, STMT_BACKUP_RETAINED, params);
 	if (!db_ok(res)) {
-		fprintf(stderr, "%s : lecture de backup_metadata impossible\n", PROGRAM);
+		report_error("%s : lecture de backup_metadata impossible\n", PROGRAM);
 		goto fail;
 	}
 	n = PQntuples(res);
 	if ((items = calloc((size_t)n + 1, sizeof(*items))) == NULL ||
 	    (rows = calloc((size_t)n + 1, sizeof(*rows))) == NULL) {
-		fprintf(stderr, "%s : mémoire insuffisante\n", PROGRAM);
+		report_error("%s : mémoire insuffisante\n", PROGRAM);
 		goto fail;
 	}
 	for (i = 0; i < n; i++) {
@@ -202,7 +202,7 @@ cleanup(const struct config *cfg, struct db *db, struct storage *st, bool dry_ru
 		    !db_int(res, i, "size_bytes", 0, LLONG_MAX, &rows[i].size) ||
 		    db_is_null(res, i, "object_key") || db_is_null(res, i, "manifest_key") ||
 		    db_is_null(res, i, "started")) {
-			fprintf(stderr, "%s : valeur illisible dans backup_metadata\n", PROGRAM);
+			report_error("%s : valeur illisible dans backup_metadata\n", PROGRAM);
 			goto fail;
 		}
 		snprintf(rows[i].id, sizeof(rows[i].id), "%lld", items[i].id);
@@ -228,7 +228,7 @@ cleanup(const struct config *cfg, struct db *db, struct storage *st, bool dry_ru
 			continue;
 		}
 		if (delete_backup(db, st, &rows[i], err, sizeof(err)) != 0) {
-			fprintf(stderr, "%s : sauvegarde %s non supprimée : %s\n", PROGRAM, rows[i].id,
+			report_error("%s : sauvegarde %s non supprimée : %s\n", PROGRAM, rows[i].id,
 			    err);
 			failed++;
 			continue;
@@ -239,11 +239,11 @@ cleanup(const struct config *cfg, struct db *db, struct storage *st, bool dry_ru
 		freed += rows[i].size;
 	}
 	if (dry_run)
-		fprintf(stderr, "%s : simulation (rien n'est supprimé) : %d sauvegarde(s) à "
+		report_info("%s : simulation (rien n'est supprimé) : %d sauvegarde(s) à "
 		    "supprimer (%lld octets), %d à garder, dans %s\n", PROGRAM, deleted, freed,
 		    kept, storage_name(st));
 	else
-		fprintf(stderr, "%s : %d sauvegarde(s) supprimée(s) (%lld octets libérés), %d "
+		report_info("%s : %d sauvegarde(s) supprimée(s) (%lld octets libérés), %d "
 		    "gardée(s), %d échec(s), dans %s\n", PROGRAM, deleted, freed, kept, failed,
 		    storage_name(st));
 	rc = failed > 0 ? 1 : 0;
@@ -280,22 +280,22 @@ main(int argc, char **argv)
 	if (!cli_config_load(&cli, &cfg))
 		return 1;
 	if ((st = storage_open(&cfg, cfg.backup_destination, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s : %s\n", PROGRAM, err);
+		report_error("%s : %s\n", PROGRAM, err);
 		return 1;
 	}
 	if ((db = db_open(cfg.backup_database_url)) == NULL || !db_ensure(db)) {
-		fprintf(stderr, "%s : base de données injoignable (BACKUP_DATABASE_URL ou "
+		report_error("%s : base de données injoignable (BACKUP_DATABASE_URL ou "
 		    "FIABLE_DATABASE_URL)\n", PROGRAM);
 		goto done;
 	}
 	/* The lock of the backups: never delete while a backup runs, nor twice at once. */
 	res = db_exec(db, STMT_BACKUP_LOCK, key);
 	if (!db_ok(res) || PQntuples(res) != 1) {
-		fprintf(stderr, "%s : la base a refusé le verrou des sauvegardes\n", PROGRAM);
+		report_error("%s : la base a refusé le verrou des sauvegardes\n", PROGRAM);
 		goto done;
 	}
 	if (!db_bool(res, 0, "locked")) {
-		fprintf(stderr, "%s : une sauvegarde ou un autre nettoyage est en cours : rien à "
+		report_info("%s : une sauvegarde ou un autre nettoyage est en cours : rien à "
 		    "faire maintenant\n", PROGRAM);
 		rc = 0;
 		goto done;

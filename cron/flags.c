@@ -80,7 +80,7 @@ list_flags(struct db *db)
 	cJSON *list;
 
 	if ((list = flags_list(db)) == NULL) {
-		fprintf(stderr, "%s : lecture impossible (%s)\n", PROGRAM,
+		report_error("%s : lecture impossible (%s)\n", PROGRAM,
 		    db_lost(db) ? "base de données injoignable" : db_error(db));
 		return 1;
 	}
@@ -124,7 +124,7 @@ set_flag(struct db *db, const char *name, bool enabled, const char *user)
 		goto fail;
 	if (res == FLAG_SET_UNKNOWN) {
 		db_rollback(db);
-		fprintf(stderr, "%s : la fonctionnalité %s n'existe pas dans la base "
+		report_error("%s : la fonctionnalité %s n'existe pas dans la base "
 		    "(migrations appliquées ?)\n", PROGRAM, name);
 		return 1;
 	}
@@ -139,7 +139,7 @@ set_flag(struct db *db, const char *name, bool enabled, const char *user)
 	return 0;
 fail:
 	db_rollback(db);
-	fprintf(stderr, "%s : changement non enregistré (%s)\n", PROGRAM,
+	report_error("%s : changement non enregistré (%s)\n", PROGRAM,
 	    db_lost(db) ? "base de données injoignable" : db_error(db));
 	return 1;
 }
@@ -204,11 +204,11 @@ main(int argc, char **argv)
 	if (!cli_config_load(&cli, &cfg))
 		return 1;
 	if ((db = db_open(cfg.database_url)) == NULL) {
-		fprintf(stderr, "%s : mémoire insuffisante\n", PROGRAM);
+		report_error("%s : mémoire insuffisante\n", PROGRAM);
 		return 1;
 	}
 	if (!db_ensure(db)) {
-		fprintf(stderr, "%s : base de données injoignable (FIABLE_DATABASE_URL)\n", PROGRAM);
+		report_error("%s : base de données injoignable (FIABLE_DATABASE_URL)\n", PROGRAM);
 		rc = 1;
 	} else {
 		rc = set ? set_flag(db, words[1], enabled, user) : list_flags(db);

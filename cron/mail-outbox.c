@@ -71,7 +71,7 @@ link_summary(const struct link_counts *l)
 {
 	if (l->queued + l->no_answer + l->disabled + l->expired == 0)
 		return;
-	fprintf(stderr, "%s : demandes de lien : %d lien(s) mis en file, %d sans réponse active, "
+	report_info("%s : demandes de lien : %d lien(s) mis en file, %d sans réponse active, "
 	    "%d pendant que les liens étaient désactivés, %d trop ancienne(s)\n", PROGRAM,
 	    l->queued, l->no_answer, l->disabled, l->expired);
 }
@@ -96,11 +96,11 @@ deliver_all(struct db *db, const struct config *cfg, bool quiet, bool *more)
 		    link_requests_resolve(db, cfg, 0, &l) < 0)	/* the purge only */
 			goto fail;
 		if (left == 0 && links == 0) {
-			fprintf(stderr, "%s : courriel non configuré ; aucun message en attente\n",
+			report_info("%s : courriel non configuré ; aucun message en attente\n",
 			    PROGRAM);
 			return 0;
 		}
-		fprintf(stderr, "%s : courriel non configuré (ni SMTP_URL ni FIABLE_MAIL_DIR) : "
+		report_warn("%s : courriel non configuré (ni SMTP_URL ni FIABLE_MAIL_DIR) : "
 		    "%d message(s) et %d demande(s) de lien en attente\n", PROGRAM, left, links);
 		return 2;
 	}
@@ -120,12 +120,12 @@ deliver_all(struct db *db, const struct config *cfg, bool quiet, bool *more)
 		*more = full && left > 0;
 	link_summary(&l);
 	if (!quiet || c.sent + c.retried + c.failed > 0)
-		fprintf(stderr, "%s : %d envoyé(s), %d à réessayer plus tard, %d abandonné(s), "
+		report_info("%s : %d envoyé(s), %d à réessayer plus tard, %d abandonné(s), "
 		    "%d encore dû(s)\n", PROGRAM, c.sent, c.retried, c.failed, left);
 	return c.sent == 0 && c.retried > 0 ? 3 : 0;
 fail:
 	link_summary(&l);
-	fprintf(stderr, "%s : erreur de base de données (%s) ; %d envoyé(s) avant l'erreur\n",
+	report_error("%s : erreur de base de données (%s) ; %d envoyé(s) avant l'erreur\n",
 	    PROGRAM, db_lost(db) ? "connexion perdue" : "requête refusée", c.sent);
 	return 1;
 }
@@ -154,7 +154,7 @@ main(int argc, char **argv)
 	if (!cli_config_load(&cli, &cfg))
 		return 1;
 	if ((db = db_open(cfg.database_url)) == NULL) {
-		fprintf(stderr, "%s : mémoire insuffisante\n", PROGRAM);
+		report_error("%s : mémoire insuffisante\n", PROGRAM);
 		return 1;
 	}
 	if (service) {
@@ -163,7 +163,7 @@ main(int argc, char **argv)
 	} else if (db_ensure(db)) {
 		rc = deliver_all(db, &cfg, false, NULL);
 	} else {
-		fprintf(stderr, "%s : base de données injoignable (FIABLE_DATABASE_URL)\n",
+		report_error("%s : base de données injoignable (FIABLE_DATABASE_URL)\n",
 		    PROGRAM);
 		rc = 1;
 	}

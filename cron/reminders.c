@@ -86,13 +86,13 @@ main(int argc, char **argv)
 	if (!cli_config_load(&cli, &cfg))
 		return 1;
 	if ((db = db_open(cfg.database_url)) == NULL || !db_ensure(db)) {
-		fprintf(stderr, "%s : base de données injoignable (FIABLE_DATABASE_URL) : %s\n",
+		report_error("%s : base de données injoignable (FIABLE_DATABASE_URL) : %s\n",
 		    PROGRAM, db != NULL ? db_error(db) : "mémoire insuffisante");
 		goto out;
 	}
 	due = db_query(db, STMT_REMINDERS_DUE, NULL);
 	if (!db_ok(due)) {
-		fprintf(stderr, "%s : lecture des relances dues impossible : %s\n", PROGRAM,
+		report_error("%s : lecture des relances dues impossible : %s\n", PROGRAM,
 		    db_error(db));
 		goto out;
 	}
@@ -110,7 +110,7 @@ main(int argc, char **argv)
 			continue;
 		}
 		if (remind_campaign(db, &cfg, id, (int)hours, &sent) != 0) {
-			fprintf(stderr, "%s : campagne %s : relance non faite : %s\n", PROGRAM, id,
+			report_error("%s : campagne %s : relance non faite : %s\n", PROGRAM, id,
 			    db_error(db));
 			failed++;
 			continue;
@@ -119,7 +119,7 @@ main(int argc, char **argv)
 		mails += sent;
 	}
 	rc = failed > 0 ? 1 : 0;
-	fprintf(stderr, "%s : %s%d relance(s) due(s), %d faite(s), %d courriel(s) mis en file, "
+	report_info("%s : %s%d relance(s) due(s), %d faite(s), %d courriel(s) mis en file, "
 	    "%d échec(s)\n", PROGRAM, dry_run ? "(essai) " : "", PQntuples(due), campaigns,
 	    mails, failed);
 out:

@@ -205,7 +205,7 @@ cmd_list(const struct config *cfg, struct db *db, long limit)
 	snprintf(limit_text, sizeof(limit_text), "%ld", limit);
 	res = db_query(db, STMT_BACKUP_LIST, params);
 	if (!db_ok(res)) {
-		fprintf(stderr, "%s : lecture de backup_metadata impossible (%s)\n", PROGRAM,
+		report_error("%s : lecture de backup_metadata impossible (%s)\n", PROGRAM,
 		    db_lost(db) ? "connexion perdue" : "droits du rôle ?");
 		PQclear(res);
 		return 1;
@@ -469,13 +469,13 @@ cmd_verify(const struct config *cfg, struct db *db, const char *what,
 	}
 	db_rollback(db);
 	record_verification(db, &t, NULL);
-	fprintf(stderr, "%s : sauvegarde %s vérifiée : restaurée dans des tables temporaires, "
+	report_info("%s : sauvegarde %s vérifiée : restaurée dans des tables temporaires, "
 	    "%lld lignes identiques au manifeste (SHA-256 %.12s…), %.2f s\n", PROGRAM,
 	    t.id_text, total_rows(&t.m), t.m.sha256, backup_seconds_since(start));
 	rc = 0;
 fail:
 	if (rc != 0)
-		fprintf(stderr, "%s : vérification de la sauvegarde %s ÉCHOUÉE : %s\n", PROGRAM,
+		report_error("%s : vérification de la sauvegarde %s ÉCHOUÉE : %s\n", PROGRAM,
 		    what, err);
 	if (fd >= 0)
 		close(fd);
@@ -571,7 +571,7 @@ cmd_apply(const struct config *cfg, struct db *db, const struct options *o,
 		printf("attention : %lld ligne(s) d'audit de la sauvegarde ont un id déjà pris par "
 		    "une autre ligne : elles ne sont pas rajoutées (elles restent dans la "
 		    "sauvegarde)\n", r.audit_collisions);
-	fprintf(stderr, "%s : %s sauvegarde %s%s%s : %lld réponse(s) concernée(s) : %lld "
+	report_info("%s : %s sauvegarde %s%s%s : %lld réponse(s) concernée(s) : %lld "
 	    "réinsérée(s), %lld remise(s) dans leur état sauvegardé (nouvelle version, "
 	    "historique gardé), %lld déjà identique(s), %lld conflit(s) ; %lld campagne(s), "
 	    "%lld créneau(x), %lld participant(s) et %lld ligne(s) d'audit rajouté(s) ; "
@@ -586,7 +586,7 @@ fail:
 	if (in_tx)
 		db_rollback(db);
 	if (rc != 0)
-		fprintf(stderr, "%s : restauration de %s ÉCHOUÉE, rien n'a été modifié : %s\n",
+		report_error("%s : restauration de %s ÉCHOUÉE, rien n'a été modifié : %s\n",
 		    PROGRAM, o->target, err);
 	cJSON_Delete(details);
 	if (fd >= 0)
@@ -655,12 +655,12 @@ main(int argc, char **argv)
 	if (!cli_config_load(&cli, &cfg))
 		return 1;
 	if ((db = db_open(cfg.backup_database_url)) == NULL) {
-		fprintf(stderr, "%s : mémoire insuffisante\n", PROGRAM);
+		report_error("%s : mémoire insuffisante\n", PROGRAM);
 		return 1;
 	}
 	db_set_denied_hint(db, BACKUP_DENIED_HINT);
 	if (!db_ensure(db)) {
-		fprintf(stderr, "%s : base de données injoignable (BACKUP_DATABASE_URL ou "
+		report_error("%s : base de données injoignable (BACKUP_DATABASE_URL ou "
 		    "FIABLE_DATABASE_URL)\n", PROGRAM);
 		goto done;
 	}

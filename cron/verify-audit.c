@@ -188,7 +188,7 @@ walk_chain(struct db *db, struct chain *c)
 	ret = 0;
 fail:
 	if (ret != 0)
-		fprintf(stderr, "%s : lecture du journal d'audit impossible : %s\n", PROGRAM,
+		report_error("%s : lecture du journal d'audit impossible : %s\n", PROGRAM,
 		    db_error(db));
 	PQclear(res);
 	return ret;
@@ -203,7 +203,7 @@ check_recorded_heads(struct db *db, int *bad)
 	int i, n, ok = 0;
 
 	if (!db_ok(res)) {
-		fprintf(stderr, "%s : lecture de backup_metadata impossible : %s\n", PROGRAM,
+		report_error("%s : lecture de backup_metadata impossible : %s\n", PROGRAM,
 		    db_error(db));
 		PQclear(res);
 		return -1;
@@ -222,11 +222,11 @@ check_recorded_heads(struct db *db, int *bad)
 		}
 		(*bad)++;
 		if (now[0] == '\0')
-			fprintf(stderr, "%s : la sauvegarde %s du %s UTC a inscrit le maillon %s, qui "
+			report_error("%s : la sauvegarde %s du %s UTC a inscrit le maillon %s, qui "
 			    "n'existe plus : des lignes du journal ont été retirées\n", PROGRAM, id,
 			    started, seq);
 		else
-			fprintf(stderr, "%s : la sauvegarde %s du %s UTC a inscrit le maillon %s avec "
+			report_error("%s : la sauvegarde %s du %s UTC a inscrit le maillon %s avec "
 			    "l'empreinte %.16s… ; la ligne id %s qui l'occupe maintenant a %.16s… : la "
 			    "chaîne a été réécrite depuis\n", PROGRAM, id, started, seq,
 			    hash, db_text_or(res, i, "id_now", ""), now);
@@ -250,7 +250,7 @@ read_unsealed(struct db *db, struct unsealed *u)
 		    db_text_or(res, 0, "oldest_id", ""));
 		ret = 0;
 	} else {
-		fprintf(stderr, "%s : lecture des lignes non scellées impossible : %s\n", PROGRAM,
+		report_error("%s : lecture des lignes non scellées impossible : %s\n", PROGRAM,
 		    db_error(db));
 	}
 	PQclear(res);
@@ -298,12 +298,12 @@ check_manifest(struct db *db, const char *path)
 
 	if (m == NULL || (json = read_file(path, err, sizeof(err))) == NULL ||
 	    backup_manifest_parse(json, m, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s : manifeste %s : %s\n", PROGRAM, path,
+		report_error("%s : manifeste %s : %s\n", PROGRAM, path,
 		    m == NULL ? "mémoire insuffisante" : err);
 		goto fail;
 	}
 	if (m->audit_chain_seq == 0) {
-		fprintf(stderr, "%s : le manifeste %s (sauvegarde %lld) ne porte pas de tête de "
+		report_error("%s : le manifeste %s (sauvegarde %lld) ne porte pas de tête de "
 		    "chaîne (sauvegarde antérieure à la migration 0008, ou journal vide)\n", PROGRAM,
 		    path, m->id);
 		ret = 0;
@@ -312,7 +312,7 @@ check_manifest(struct db *db, const char *path)
 	snprintf(seq, sizeof(seq), "%lld", m->audit_chain_seq);
 	res = db_exec(db, STMT_AUDIT_CHAIN_AT, params);
 	if (!db_ok(res)) {
-		fprintf(stderr, "%s : lecture du journal d'audit impossible : %s\n", PROGRAM,
+		report_error("%s : lecture du journal d'audit impossible : %s\n", PROGRAM,
 		    db_error(db));
 		goto fail;
 	}
@@ -322,7 +322,7 @@ check_manifest(struct db *db, const char *path)
 		    m->id, seq);
 		ret = 0;
 	} else {
-		fprintf(stderr, "%s : le manifeste %s (sauvegarde %lld du %s) a inscrit le maillon "
+		report_error("%s : le manifeste %s (sauvegarde %lld du %s) a inscrit le maillon "
 		    "%s avec l'empreinte %.16s… ; %s\n", PROGRAM, path, m->id, m->snapshot_at, seq,
 		    m->audit_chain_hash, PQntuples(res) == 1 ? "la ligne qui l'occupe maintenant en "
 		    "a une autre : la chaîne a été réécrite depuis" : "ce maillon n'existe plus : des "
@@ -364,18 +364,18 @@ main(int argc, char **argv)
 		return 1;
 	/* The backup role reads audit_logs and backup_metadata, and writes nothing here. */
 	if ((db = db_open(cfg.backup_database_url)) == NULL || !db_ensure(db)) {
-		fprintf(stderr, "%s : base de données injoignable (BACKUP_DATABASE_URL ou "
+		report_error("%s : base de données injoignable (BACKUP_DATABASE_URL ou "
 		    "FIABLE_DATABASE_URL)\n", PROGRAM);
 		goto done;
 	}
 	/* The chain and the heads, read in one snapshot. */
 	if (!db_begin(db)) {
-		fprintf(stderr, "%s : transaction impossible : %s\n", PROGRAM, db_error(db));
+		report_error("%s : transaction impossible : %s\n", PROGRAM, db_error(db));
 		goto done;
 	}
 	snapshot = db_exec(db, STMT_BACKUP_SNAPSHOT, NULL);
 	if (!db_ok(snapshot)) {
-		fprintf(stderr, "%s : instantané impossible : %s\n", PROGRAM, db_error(db));
+		report_error("%s : instantané impossible : %s\n", PROGRAM, db_error(db));
 		goto rollback;
 	}
 	if (walk_chain(db, &chain) != 0 || (heads_ok = check_recorded_heads(db, &bad)) < 0 ||
@@ -388,29 +388,29 @@ main(int argc, char **argv)
 		bad += r;
 	}
 	if (chain.broken[0] != '\0') {
-		fprintf(stderr, "%s : CHAÎNE CASSÉE : %s (%lld ligne(s) intactes avant elle)\n",
+		report_error("%s : CHAÎNE CASSÉE : %s (%lld ligne(s) intactes avant elle)\n",
 		    PROGRAM, chain.broken, chain.rows);
 		rc = 2;
 	} else if (bad > 0) {
-		fprintf(stderr, "%s : CHAÎNE RÉÉCRITE : %lld ligne(s) cohérentes entre elles, mais "
+		report_error("%s : CHAÎNE RÉÉCRITE : %lld ligne(s) cohérentes entre elles, mais "
 		    "%d tête(s) de sauvegarde introuvable(s) (voir ci-dessus)\n", PROGRAM,
 		    chain.rows, bad);
 		rc = 2;
 	} else if (unsealed.bad > 0) {
-		fprintf(stderr, "%s : LIGNE MODIFIÉE AVANT SCELLEMENT : %lld ligne(s) non scellée(s) "
+		report_error("%s : LIGNE MODIFIÉE AVANT SCELLEMENT : %lld ligne(s) non scellée(s) "
 		    "ne correspondent plus à l'empreinte prise à leur ajout, ou ont été retirées de "
 		    "la file du scelleur (%lld ligne(s) scellées intactes)\n", PROGRAM, unsealed.bad,
 		    chain.rows);
 		rc = 2;
 	} else if (unsealed.rows > 0 && unsealed.oldest_s >= cfg.audit_seal_max_s) {
-		fprintf(stderr, "%s : SCELLEMENT EN RETARD : %lld ligne(s) non scellée(s), la plus "
+		report_error("%s : SCELLEMENT EN RETARD : %lld ligne(s) non scellée(s), la plus "
 		    "ancienne (id %s) depuis %lld s, au-delà de la borne de %d s "
 		    "(FIABLE_AUDIT_SEAL_MAX_S) : fiable-audit-sealer --watch est-il en marche ? "
 		    "(%lld ligne(s) scellées intactes)\n", PROGRAM, unsealed.rows, unsealed.oldest_id,
 		    unsealed.oldest_s, cfg.audit_seal_max_s, chain.rows);
 		rc = 2;
 	} else {
-		fprintf(stderr, "%s : chaîne intacte : %lld ligne(s)%s%.16s%s ; %d tête(s) de "
+		report_info("%s : chaîne intacte : %lld ligne(s)%s%.16s%s ; %d tête(s) de "
 		    "sauvegarde et %d manifeste(s) concordent ; %lld ligne(s) en attente de "
 		    "scellement depuis au plus %lld s (borne : %d s)\n", PROGRAM, chain.rows,
 		    chain.rows > 0 ? ", tête " : "", chain.rows > 0 ? chain.hash : "",

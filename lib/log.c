@@ -77,12 +77,13 @@ log_set_request_id(const char *request_id)
 	log_request_id[i] = '\0';
 }
 
+/* syslog priorities (sd-daemon(3) prefixes) of the levels: err, warning, info */
+static const int priorities[] = { 3, 4, 6 };
+
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const char *const names[] = { "error", "warn", "info" };
-	/* syslog priorities (sd-daemon(3) prefixes): err, warning, info */
-	static const int priorities[] = { 3, 4, 6 };
 	char raw[1024], esc[4096], stamp[32], pid[24] = "";
 	size_t i, o = 0;
 	struct tm tm;
@@ -115,4 +116,38 @@ log_msg(enum log_level level, const char *fmt, ...)
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	fprintf(stderr, "%s %s%s %s%s%s: %s\n", stamp, log_program, pid, names[level],
 	    log_request_id[0] ? " req=" : "", log_request_id, esc);
+}
+
+void
+log_report(enum log_level level, const char *fmt, ...)
+{
+	char buf[4096], *text = buf;
+	const char *line, *end;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(buf) && (text = malloc((size_t)n + 1)) != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(text, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	if (text == NULL)
+		text = buf;	/* out of memory: the report cut at sizeof(buf) */
+	if (!log_journal) {
+		fputs(text, stderr);
+	} else {
+		/* Each line its priority: journald splits the stream at every newline. */
+		for (line = text; *line != '\0'; line = *end != '\0' ? end + 1 : end) {
+			end = line + strcspn(line, "\n");
+			fprintf(stderr, "<%d>%.*s%s", priorities[level], (int)(end - line), line,
+			    *end == '\n' ? "\n" : "");
+		}
+	}
+	if (text != buf)
+		free(text);
 }

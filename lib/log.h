@@ -16,6 +16,18 @@ void log_set_request_id(const char *request_id);
 void log_msg(enum log_level level, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)));
 
+/* A report line of a command-line program (cron/: « fiable-x : 3 envoyé(s)… »), printf-like,
+ * written on stderr as given for a person at a terminal; under the journal each of its lines
+ * starts with the priority of level, so that `journalctl -p err` shows the failures. Not
+ * escaped (the programs' own text): values from users go through log_msg. A text that a
+ * later fprintf completes on the same line gets its prefix from this first part only. */
+void log_report(enum log_level level, const char *fmt, ...)
+  __attribute__((format(printf, 2, 3)));
+
+#define report_error(...) log_report(LOG_ERROR, __VA_ARGS__)
+#define report_warn(...)  log_report(LOG_WARN, __VA_ARGS__)
+#define report_info(...)  log_report(LOG_INFO, __VA_ARGS__)
+
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)

@@ -126,7 +126,7 @@ class JournalTest(unittest.TestCase):
     line starts with its syslog priority and carries no time (journald stamps it) and no pid
     when journald has it already (the parent is the manager: PID 1 or $MANAGERPID)."""
 
-    def logged(self, journal=None, manager_pid=None):
+    def logged(self, journal=None, manager_pid=None, match="connexion à la base impossible"):
         """The log lines of fiable-check-alerts failing to reach the database (a warning of
         lib/db.c), with stderr a pipe; journal: "pipe" (JOURNAL_STREAM names the pipe),
         "other" (it names another file), None (not set)."""
@@ -150,7 +150,7 @@ class JournalTest(unittest.TestCase):
         with os.fdopen(r, encoding="utf-8", errors="replace") as f:
             err = f.read()
         proc.wait(timeout=TIMEOUT)
-        lines = [ln for ln in err.splitlines() if "connexion à la base impossible" in ln]
+        lines = [ln for ln in err.splitlines() if match in ln]
         self.assertTrue(lines, err)
         return lines, proc.pid
 
@@ -171,6 +171,19 @@ class JournalTest(unittest.TestCase):
                 for line in lines:
                     self.assertRegex(line, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z "
                                      r"fiable-check-alerts\[%d\] warn: " % pid)
+
+    REPORT = "fiable-check-alerts : base de données injoignable (FIABLE_DATABASE_URL)"
+
+    def test_reports_carry_their_priority_in_the_journal(self):
+        """A program's own report lines (log_report) too: journalctl -p err shows them."""
+        lines, _ = self.logged("pipe", manager_pid=os.getpid(), match="injoignable")
+        self.assertEqual(lines, ["<3>" + self.REPORT])
+
+    def test_reports_as_written_elsewhere(self):
+        for journal in ("other", None):
+            with self.subTest(journal=journal):
+                lines, _ = self.logged(journal, match="injoignable")
+                self.assertEqual(lines, [self.REPORT])
 
 
 if __name__ == "__main__":
