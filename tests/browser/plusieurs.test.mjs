@@ -62,8 +62,18 @@ test('plusieurs réponses en file, serveur injoignable puis de retour', { timeou
   await envoyer(page, { nom: 'Deuxième Encore', email: e2.toUpperCase(), creneau: 2 });
   await nombre(page, 3);
 
-  const textes = [];
-  for (let i = 0; i < 3; i += 1) textes.push((await item(page, i).textContent()).replace(/\s+/g, ' '));
+  // Les trois textes lus ensemble, à un moment où aucun n'est en cours d'envoi : un essai
+  // automatique (« Envoi en cours… ») peut partir entre deux lectures.
+  const fin = Date.now() + plafond(20000);
+  let textes;
+  while (!(textes = await page.evaluate(() => {
+    const li = [...document.querySelectorAll('#file-liste li.envoi')];
+    if (li.length !== 3 || li.some((x) => x.dataset.etat === 'envoi')) return null;
+    return li.map((x) => x.textContent.replace(/\s+/g, ' '));
+  }))) {
+    assert.ok(Date.now() < fin, 'trois envois en attente, aucun en cours d’envoi');
+    await attendre(100);
+  }
   assert.match(textes[0], /Réponse de Première Personne \(premiere-/);
   assert.match(textes[1], /Réponse de Deuxième Personne \(deuxieme-/);
   for (const x of textes) {
