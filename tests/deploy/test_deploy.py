@@ -258,7 +258,7 @@ class Deploy(unittest.TestCase):
 
     @classmethod
     def stop_programs(cls):
-        for name in FCGI + ["mail-outbox"]:
+        for name in FCGI + ["mail-outbox", "audit-sealer"]:
             cls.stop_proc(name)
 
     def wait_health(self, want=200, secs=20):
